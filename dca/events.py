@@ -1,0 +1,194 @@
+"""What the executor tells the world: one small frozen dataclass per thing that happened.
+
+The journal stores them, the dashboard draws them, the headless run prints them.
+Times are epoch seconds of the executor's clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+from dca.plan import Plan
+from dca.pricing import ZERO, Cost, InsufficientDepth
+from dca.routing import Route
+from exchanges.errors import VenueError
+
+# Per venue, what the engine saw when it decided: a cost, a book too thin, or an error.
+QuoteOutcome = Cost | InsufficientDepth | VenueError
+
+
+class SkipReason(StrEnum):
+    """Why a tranche bought nothing."""
+
+    ABOVE_MAX_PRICE = "above_max_price"
+    NO_VENUE = "no_venue_available"
+    INSUFFICIENT_DEPTH = "insufficient_depth_everywhere"
+    MISSED = "missed_while_stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSeen:
+    """One venue's quote that a tranche decision was made on (the raw archive)."""
+
+    venue: str
+    outcome: QuoteOutcome
+    best_bid: Decimal | None
+    best_ask: Decimal | None
+    book_age_s: float | None
+    latency_ms: float | None
+    health: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    """A run began (or resumed: ``resumed`` is True and ``done`` counts tranches already recorded)."""
+
+    run_id: str
+    plan: Plan
+    at: float
+    schedule: tuple[float, ...]
+    sizes: tuple[Decimal, ...]
+    resumed: bool = False
+    done: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrancheFilled:
+    """Tranche ``index`` (0-based) of ``of`` was bought (on paper) along ``route``."""
+
+    run_id: str
+    index: int
+    of: int
+    scheduled: float
+    at: float
+    route: Route
+    quotes: tuple[QuoteSeen, ...]
+
+    @property
+    def qty(self) -> Decimal:
+        """BTC bought."""
+        return self.route.qty
+
+
+@dataclass(frozen=True, slots=True)
+class TrancheSkipped:
+    """Tranche ``index`` bought nothing; ``carried`` BTC moved on to the next tranche."""
+
+    run_id: str
+    index: int
+    of: int
+    scheduled: float
+    at: float
+    qty: Decimal
+    reason: SkipReason
+    detail: str
+    carried: Decimal
+    quotes: tuple[QuoteSeen, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VenueDegraded:
+    """A venue could not be used for a tranche (it is left out until it recovers)."""
+
+    run_id: str
+    venue: str
+    error: VenueError
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class VenueRecovered:
+    """A venue that had failed gave a usable book again."""
+
+    run_id: str
+    venue: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunPaused:
+    """The user paused the run."""
+
+    run_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunResumed:
+    """The user resumed a paused run."""
+
+    run_id: str
+    at: float
+
+
+@dataclass(slots=True)
+class Summary:
+    """Running totals of a run; ``avg_price`` is notional per BTC, before fees."""
+
+    target: Decimal
+    qty: Decimal = ZERO
+    notional: Decimal = ZERO
+    fee: Decimal = ZERO
+    total: Decimal = ZERO
+    filled: int = 0
+    skipped: int = 0
+    saved_vs_worst: Decimal = ZERO
+    saved_vs_median: Decimal = ZERO
+    venue_qty: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def avg_price(self) -> Decimal | None:
+        """Notional per BTC bought so far."""
+        return self.notional / self.qty if self.qty else None
+
+    @property
+    def effective_price(self) -> Decimal | None:
+        """Total (with fees) per BTC bought so far."""
+        return self.total / self.qty if self.qty else None
+
+    def add(self, event: TrancheFilled) -> None:
+        """Count a filled tranche."""
+        r = event.route
+        self.qty += r.qty
+        self.notional += r.notional
+        self.fee += r.fee
+        self.total += r.total
+        self.filled += 1
+        self.saved_vs_worst += r.saved_vs_worst
+        self.saved_vs_median += r.saved_vs_median
+        for leg in r.legs:
+            self.venue_qty[leg.venue] = self.venue_qty.get(leg.venue, ZERO) + leg.qty
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    """Every tranche was handled; ``summary`` holds the totals."""
+
+    run_id: str
+    at: float
+    summary: Summary
+
+
+@dataclass(frozen=True, slots=True)
+class RunCancelled:
+    """The run was stopped before its end (by the user or an interrupt)."""
+
+    run_id: str
+    at: float
+    summary: Summary
+    reason: str = "cancelled"
+
+
+Event = (
+    RunStarted
+    | TrancheFilled
+    | TrancheSkipped
+    | VenueDegraded
+    | VenueRecovered
+    | RunPaused
+    | RunResumed
+    | RunFinished
+    | RunCancelled
+)

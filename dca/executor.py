@@ -1,0 +1,353 @@
+"""The executor: runs a plan's schedule, pricing and routing each tranche at its time.
+
+It never places an order: a "fill" is the cost of the tranche on the live books at
+that moment. Everything that varies — market, clock, journal — is injected, so a
+day-long plan runs in milliseconds under a ``SimClock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from dca.events import (
+    Event,
+    QuoteSeen,
+    RunCancelled,
+    RunFinished,
+    RunPaused,
+    RunResumed,
+    RunStarted,
+    SkipReason,
+    Summary,
+    TrancheFilled,
+    TrancheSkipped,
+    VenueDegraded,
+    VenueRecovered,
+)
+from dca.journal import Journal
+from dca.plan import Plan
+from dca.pricing import ZERO, Cost, InsufficientDepth
+from dca.routing import price_all, route
+from dca.schedule import tranche_times
+from exchanges.book import OrderBook
+from exchanges.clock import Clock
+from exchanges.errors import ErrorKind, VenueError
+from exchanges.market import MarketData
+
+log = logging.getLogger(__name__)
+
+# Chunk of real time the waiting loop sleeps at most, so pause and cancel act promptly.
+_POLL_REAL_S = 0.2
+
+
+class State(StrEnum):
+    """Where a run is."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeState:
+    """What a run had done before it stopped: its origin and BTC bought per recorded tranche."""
+
+    run_id: str
+    origin: float
+    done: Mapping[int, Decimal]
+
+
+def new_run_id(now: float) -> str:
+    """A sortable, unique run id: UTC date-time plus a random suffix."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+class Executor:
+    """Executes one plan. Create, then ``await run()``; ``pause``/``resume``/``cancel`` from anywhere
+    on the same loop.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        market: MarketData,
+        journal: Journal,
+        clock: Clock,
+        *,
+        run_id: str | None = None,
+        resume: ResumeState | None = None,
+        catch_up: bool = True,
+        retry_base_s: float = 1.0,
+        retries: int = 4,
+    ) -> None:
+        self.plan = plan
+        self.market = market
+        self.journal = journal
+        self.clock = clock
+        self.resume_state = resume
+        self.run_id = resume.run_id if resume else (run_id or new_run_id(clock.now()))
+        self.catch_up = catch_up
+        self.retry_base_s = retry_base_s
+        self.retries = retries
+        self.summary = Summary(target=plan.amount)
+        self.state = State.PENDING
+        self.next_at: float | None = None
+        self.next_index: int | None = None
+        self.lump_sum_total: Decimal | None = None
+        self._unpaused = asyncio.Event()
+        self._unpaused.set()
+        self._cancelled = asyncio.Event()
+        self._degraded: set[str] = set()
+        self._pending: list[Event] = []
+
+    # -- control -------------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Hold the schedule; tranches that fall due while paused run on resume."""
+        if self.state is State.RUNNING:
+            self.state = State.PAUSED
+            self._unpaused.clear()
+            self._emit_soon(RunPaused(self.run_id, self.clock.now()))
+
+    def resume(self) -> None:
+        """Continue a paused run."""
+        if self.state is State.PAUSED:
+            self.state = State.RUNNING
+            self._unpaused.set()
+            self._emit_soon(RunResumed(self.run_id, self.clock.now()))
+
+    def cancel(self) -> None:
+        """Stop the run at the next safe point; ``run`` then returns the summary so far."""
+        self._cancelled.set()
+        self._unpaused.set()
+
+    def _emit_soon(self, event: Event) -> None:
+        # Control calls are synchronous; their events are journaled by the run loop, in order.
+        self._pending.append(event)
+
+    # -- the run -------------------------------------------------------------------------
+
+    async def run(self) -> Summary:
+        """Execute every remaining tranche; returns the summary (also when cancelled)."""
+        plan = self.plan
+        origin = self.resume_state.origin if self.resume_state else self.clock.now()
+        times = tranche_times(plan, origin)
+        sizes = plan.sizes()
+        done = dict(self.resume_state.done) if self.resume_state else {}
+        bought_before = sum(done.values(), ZERO)
+        remaining_idx = [i for i in range(plan.tranches) if i not in done]
+        # Whatever earlier skips left unbought rides on the first remaining tranche.
+        carry = plan.amount - bought_before - sum((sizes[i] for i in remaining_idx), ZERO)
+        self.summary.qty = ZERO
+        self.state = State.RUNNING
+        await self.journal.record(
+            RunStarted(
+                self.run_id,
+                plan,
+                self.clock.now(),
+                tuple(times),
+                tuple(sizes),
+                resumed=self.resume_state is not None,
+                done=len(done),
+            )
+        )
+        try:
+            for pos, i in enumerate(remaining_idx):
+                self.next_index = i
+                self.next_at = times[i]
+                missed = (
+                    self.clock.now() > times[i] + plan.interval_s and self.resume_state is not None
+                )
+                if not await self._wait_until(times[i]):
+                    break
+                await self._flush_pending()
+                qty = sizes[i] + carry
+                carry = ZERO
+                is_last = pos == len(remaining_idx) - 1
+                if missed and not self.catch_up and not is_last:
+                    carry = qty
+                    await self._skip(
+                        i, times[i], qty, SkipReason.MISSED, "its time passed while stopped", carry
+                    )
+                    continue
+                slot_end = times[i + 1] if i + 1 < plan.tranches else origin + plan.duration_s
+                carry = await self._tranche(i, times[i], qty, slot_end, is_last)
+                if self._cancelled.is_set():
+                    break
+        finally:
+            self.next_at = None
+            await self._flush_pending()
+        now = self.clock.now()
+        if self._cancelled.is_set():
+            self.state = State.CANCELLED
+            await self.journal.record(RunCancelled(self.run_id, now, self.summary))
+        else:
+            self.state = State.FINISHED
+            await self.journal.record(RunFinished(self.run_id, now, self.summary))
+        return self.summary
+
+    async def _flush_pending(self) -> None:
+        while self._pending:
+            await self.journal.record(self._pending.pop(0))
+
+    async def _wait_until(self, when: float) -> bool:
+        """Sleep until ``when`` (clock time), holding while paused; False if cancelled."""
+        while True:
+            if self._cancelled.is_set():
+                return False
+            if not self._unpaused.is_set():
+                await self._flush_pending()
+                await self._unpaused.wait()
+                continue
+            remaining = when - self.clock.now()
+            if remaining <= 0:
+                return not self._cancelled.is_set()
+            await self.clock.sleep(min(remaining, _POLL_REAL_S * self.clock.speed))
+            await self._flush_pending()
+
+    async def _tranche(
+        self, i: int, scheduled: float, qty: Decimal, slot_end: float, is_last: bool
+    ) -> Decimal:
+        """Price, route and record tranche ``i``; returns the BTC to carry into the next."""
+        attempt = 0
+        while True:
+            books, quotes = await self._look(qty)
+            if books or attempt >= self.retries:
+                break
+            delay = self.retry_base_s * 2**attempt
+            if self.clock.now() + delay >= slot_end and not is_last:
+                break
+            attempt += 1
+            log.info("tranche %d: no venue available, retry %d in %.0fs", i, attempt, delay)
+            if not await self._wait_until(self.clock.now() + delay):
+                return ZERO
+        now = self.clock.now()
+        carry = ZERO if is_last else qty
+        if not books:
+            errors = "; ".join(f"{q.venue}: {q.outcome}" for q in quotes)
+            await self._skip(
+                i, scheduled, qty, SkipReason.NO_VENUE, errors or "no venue", carry, quotes
+            )
+            return carry
+        costs = {
+            q.venue: q.outcome for q in quotes if isinstance(q.outcome, Cost | InsufficientDepth)
+        }
+        chosen = route(books, self.market.specs, qty, self.plan.mode, costs=costs)  # type: ignore[arg-type]
+        if chosen is None:
+            deepest = max(
+                (c.available for c in costs.values() if isinstance(c, InsufficientDepth)),
+                default=ZERO,
+            )
+            await self._skip(
+                i,
+                scheduled,
+                qty,
+                SkipReason.INSUFFICIENT_DEPTH,
+                f"no book can fill {qty} BTC (deepest holds {deepest})",
+                carry,
+                quotes,
+            )
+            return carry
+        if self.plan.max_price is not None and chosen.effective_price > self.plan.max_price:
+            await self._skip(
+                i,
+                scheduled,
+                qty,
+                SkipReason.ABOVE_MAX_PRICE,
+                f"best price {chosen.effective_price:.2f} is above the maximum {self.plan.max_price}",
+                carry,
+                quotes,
+            )
+            return carry
+        if self.lump_sum_total is None:
+            lump = route(books, self.market.specs, self.plan.amount, self.plan.mode)
+            self.lump_sum_total = lump.total if lump else None
+        event = TrancheFilled(self.run_id, i, self.plan.tranches, scheduled, now, chosen, quotes)
+        self.summary.add(event)
+        await self.journal.record(event)
+        return ZERO
+
+    async def _skip(
+        self,
+        i: int,
+        scheduled: float,
+        qty: Decimal,
+        reason: SkipReason,
+        detail: str,
+        carry: Decimal,
+        quotes: tuple[QuoteSeen, ...] = (),
+    ) -> None:
+        self.summary.skipped += 1
+        log.warning("run %s tranche %d skipped: %s (%s)", self.run_id, i, reason.value, detail)
+        await self.journal.record(
+            TrancheSkipped(
+                self.run_id,
+                i,
+                self.plan.tranches,
+                scheduled,
+                self.clock.now(),
+                qty,
+                reason,
+                detail,
+                carry,
+                quotes,
+            )
+        )
+
+    async def _look(self, qty: Decimal) -> tuple[dict[str, OrderBook], tuple[QuoteSeen, ...]]:
+        """The usable books for the plan's venues and what each venue quoted for ``qty``."""
+        results = await self.market.fresh_books(self.plan.venues)
+        now = self.clock.now()
+        books = {v: r for v, r in results.items() if isinstance(r, OrderBook)}
+        costs = price_all(books, self.market.specs, qty)
+        seen: list[QuoteSeen] = []
+        for venue in self.plan.venues:
+            result = results.get(venue)
+            status = self.market.status(venue)
+            if isinstance(result, OrderBook):
+                if venue in self._degraded:
+                    self._degraded.discard(venue)
+                    await self.journal.record(VenueRecovered(self.run_id, venue, now))
+                seen.append(
+                    QuoteSeen(
+                        venue,
+                        costs[venue],
+                        result.best_bid,
+                        result.best_ask,
+                        status.age(now),
+                        status.latency_ms,
+                        status.health.value,
+                    )
+                )
+            else:
+                error = (
+                    result
+                    if isinstance(result, VenueError)
+                    else VenueError(venue, ErrorKind.UNAVAILABLE, "no answer")
+                )
+                if venue not in self._degraded:
+                    self._degraded.add(venue)
+                    log.warning("run %s venue %s degraded: %s", self.run_id, venue, error)
+                    await self.journal.record(VenueDegraded(self.run_id, venue, error, now))
+                seen.append(
+                    QuoteSeen(
+                        venue,
+                        error,
+                        None,
+                        None,
+                        status.age(now),
+                        status.latency_ms,
+                        status.health.value,
+                    )
+                )
+        return books, tuple(seen)

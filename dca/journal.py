@@ -1,0 +1,43 @@
+"""The journal the executor writes through: a protocol here, Parquet in ``storage/``.
+
+The executor calls ``record`` for every event in order and awaits it; after a
+``TrancheFilled`` or ``TrancheSkipped`` returns, that tranche must be durable
+(a resumed run never executes it again).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dca.events import Event
+
+
+class Journal(Protocol):
+    """Where a run's events go."""
+
+    async def record(self, event: Event) -> None:
+        """Store ``event``; when it returns, the event survives a crash."""
+        ...
+
+
+class MemoryJournal:
+    """Keeps events in a list: for tests and for runs that need no history."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def record(self, event: Event) -> None:
+        """Append ``event``."""
+        self.events.append(event)
+
+
+class FanOut:
+    """Sends every event to several journals (storage, the dashboard, a printer), in order."""
+
+    def __init__(self, *journals: Journal) -> None:
+        self.journals = journals
+
+    async def record(self, event: Event) -> None:
+        """Record ``event`` in each journal in turn."""
+        for journal in self.journals:
+            await journal.record(event)

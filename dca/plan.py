@@ -1,0 +1,266 @@
+"""The plan the user asks for, validated field by field, and its tranche sizes.
+
+Every rule names the field it is about, so the form can show the message beside
+the field and the command line can say ``--amount: ...`` and exit 2.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from dca.routing import Mode
+from exchanges.venues import QUOTES, VENUE_IDS, VenueSpec, display_name
+
+MAX_AMOUNT_BTC = Decimal(1000)
+MAX_TRANCHES = 100_000
+DEFAULT_MAX_TRANCHES = 500
+DEFAULT_INTERVAL_S = 3600.0
+MAX_DURATION_S = 366 * 86400.0
+BTC_QUANTUM = Decimal("0.00000001")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$", re.IGNORECASE)
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One broken rule: which field, and what is wrong with it."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class PlanInvalid(ValueError):
+    """A plan that breaks one or more rules; ``errors`` lists them all."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = tuple(errors)
+
+    def by_field(self) -> dict[str, str]:
+        """The first message per field."""
+        out: dict[str, str] = {}
+        for e in self.errors:
+            out.setdefault(e.field, e.message)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A validated DCA plan. ``duration_s`` is the window; tranche ``i`` falls in slot ``i``."""
+
+    amount: Decimal
+    duration_s: float
+    tranches: int
+    quote: str
+    venues: tuple[str, ...]
+    mode: Mode = Mode.SINGLE
+    max_price: Decimal | None = None
+    jitter: bool = False
+    seed: int = 0
+    tranches_defaulted: bool = False
+    default_reason: str = ""
+    lot_btc: Decimal = BTC_QUANTUM
+    min_order_btc: Decimal = BTC_QUANTUM
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def interval_s(self) -> float:
+        """Length of one tranche slot, seconds."""
+        return self.duration_s / self.tranches
+
+    def sizes(self) -> list[Decimal]:
+        """Tranche sizes: equal, rounded down to the lot step, the remainder on the last."""
+        return tranche_sizes(self.amount, self.tranches, self.lot_btc)
+
+
+def parse_duration(text: str) -> float:
+    """``90s``, ``30m``, ``6h``, ``2d`` (decimals allowed) → seconds; ValueError otherwise."""
+    match = _DURATION.match(text or "")
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 90s, 30m, 6h or 2d")
+    return float(match.group(1)) * _UNIT_S[match.group(2).lower()]
+
+
+def format_duration(seconds: float) -> str:
+    """A short human duration: ``45s``, ``12m 30s``, ``6h``, ``2d 3h``."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if s >= size:
+            parts.append(f"{s // size}{unit}")
+            s %= size
+    return " ".join(parts[:2])
+
+
+def tranche_sizes(amount: Decimal, n: int, lot: Decimal) -> list[Decimal]:
+    """``n`` sizes summing exactly to ``amount``; all but the last are rounded down to ``lot``."""
+    base = (amount / n / lot).to_integral_value(ROUND_DOWN) * lot
+    return [base] * (n - 1) + [amount - base * (n - 1)]
+
+
+def default_tranches(amount: Decimal, duration_s: float, min_order: Decimal) -> tuple[int, str]:
+    """One tranche an hour, at most 500, and never smaller than the largest venue minimum."""
+    n = max(1, min(DEFAULT_MAX_TRANCHES, math.ceil(duration_s / DEFAULT_INTERVAL_S - 1e-9)))
+    reason = f"one per hour over {format_duration(duration_s)}"
+    if n == DEFAULT_MAX_TRANCHES and duration_s / DEFAULT_INTERVAL_S > DEFAULT_MAX_TRANCHES:
+        reason = f"capped at {DEFAULT_MAX_TRANCHES}"
+    if min_order > 0 and amount / n < min_order:
+        n = max(1, int(amount / min_order))
+        reason = f"so each tranche stays above the {min_order} BTC minimum order"
+    return n, reason
+
+
+def _parse_decimal(text: str | Decimal) -> Decimal:
+    value = text if isinstance(text, Decimal) else Decimal(str(text).strip())
+    if not value.is_finite():
+        raise InvalidOperation
+    return value
+
+
+def build_plan(
+    *,
+    amount: str | Decimal,
+    duration: str | float,
+    tranches: str | int | None = None,
+    quote: str = "USD",
+    venues: Sequence[str] | None = None,
+    mode: str = "single",
+    max_price: str | Decimal | None = None,
+    jitter: bool = False,
+    seed: int = 0,
+    specs: Mapping[str, VenueSpec],
+) -> Plan:
+    """Validate raw inputs (text from a form or the command line) into a ``Plan``.
+
+    Raises ``PlanInvalid`` listing every broken rule, each naming its field.
+    """
+    errors: list[FieldError] = []
+
+    amt: Decimal | None = None
+    try:
+        amt = _parse_decimal(amount)
+        if amt <= 0:
+            errors.append(FieldError("amount", "must be more than 0 BTC"))
+            amt = None
+        elif amt > MAX_AMOUNT_BTC:
+            errors.append(FieldError("amount", f"must be at most {MAX_AMOUNT_BTC} BTC"))
+            amt = None
+        elif amt != amt.quantize(BTC_QUANTUM, rounding=ROUND_DOWN):
+            errors.append(FieldError("amount", "has more than 8 decimal places"))
+            amt = None
+    except (InvalidOperation, ValueError):
+        errors.append(FieldError("amount", f"{amount!r} is not a number of BTC"))
+
+    dur: float | None = None
+    try:
+        dur = float(duration) if isinstance(duration, int | float) else parse_duration(duration)
+        if dur <= 0:
+            errors.append(FieldError("duration", "must be longer than 0s"))
+            dur = None
+        elif dur > MAX_DURATION_S:
+            errors.append(FieldError("duration", "must be at most 366d"))
+            dur = None
+    except ValueError as exc:
+        errors.append(FieldError("duration", str(exc)))
+
+    q = (quote or "").strip().upper()
+    if q not in QUOTES:
+        errors.append(FieldError("quote", f"{quote!r} is not one of {', '.join(QUOTES)}"))
+
+    chosen = tuple(v.strip().lower() for v in (venues or [v for v in specs if specs[v].enabled]))
+    chosen = tuple(dict.fromkeys(v for v in chosen if v))
+    unknown = [v for v in chosen if v not in VENUE_IDS or v not in specs]
+    if unknown:
+        errors.append(
+            FieldError(
+                "venues", f"unknown venue {', '.join(unknown)} (known: {', '.join(VENUE_IDS)})"
+            )
+        )
+    elif not chosen:
+        errors.append(FieldError("venues", "choose at least one venue"))
+
+    try:
+        mode_v = Mode((mode or "").strip().lower())
+    except ValueError:
+        errors.append(FieldError("mode", f"{mode!r} is not single or split"))
+        mode_v = Mode.SINGLE
+
+    max_p: Decimal | None = None
+    if max_price not in (None, ""):
+        try:
+            max_p = _parse_decimal(max_price)  # type: ignore[arg-type]
+            if max_p <= 0:
+                errors.append(FieldError("max_price", "must be more than 0"))
+                max_p = None
+        except (InvalidOperation, ValueError):
+            errors.append(FieldError("max_price", f"{max_price!r} is not a price"))
+
+    known = [specs[v] for v in chosen if v in specs]
+    lot = max((s.lot_btc for s in known), default=BTC_QUANTUM)
+    min_order = max((s.min_order_btc for s in known), default=BTC_QUANTUM)
+    biggest_min = max(known, key=lambda s: s.min_order_btc, default=None)
+
+    n: int | None = None
+    defaulted = False
+    reason = ""
+    if tranches not in (None, ""):
+        try:
+            n = int(str(tranches).strip())
+            if n < 1:
+                errors.append(FieldError("tranches", "must be at least 1"))
+                n = None
+            elif n > MAX_TRANCHES:
+                errors.append(FieldError("tranches", f"must be at most {MAX_TRANCHES}"))
+                n = None
+        except ValueError:
+            errors.append(FieldError("tranches", f"{tranches!r} is not a whole number"))
+    elif amt is not None and dur is not None:
+        n, reason = default_tranches(amt, dur, min_order)
+        defaulted = True
+
+    if amt is not None and n is not None and biggest_min is not None:
+        size = tranche_sizes(amt, n, lot)[0]
+        if size < min_order:
+            where = "the amount" if n == 1 else f"each of {n} tranches"
+            field_name = "amount" if n == 1 or defaulted else "tranches"
+            errors.append(
+                FieldError(
+                    field_name,
+                    f"{where} would be {size} BTC, below {biggest_min.name}'s minimum order "
+                    f"of {min_order} BTC",
+                )
+            )
+
+    if errors:
+        raise PlanInvalid(errors)
+    assert amt is not None and dur is not None and n is not None
+    return Plan(
+        amount=amt,
+        duration_s=dur,
+        tranches=n,
+        quote=q,
+        venues=chosen,
+        mode=mode_v,
+        max_price=max_p,
+        jitter=jitter,
+        seed=seed,
+        tranches_defaulted=defaulted,
+        default_reason=reason,
+        lot_btc=lot,
+        min_order_btc=min_order,
+    )
+
+
+def display_venues(venues: Sequence[str]) -> str:
+    """Venue names joined for a sentence."""
+    return ", ".join(display_name(v) for v in venues)

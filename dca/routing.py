@@ -1,0 +1,247 @@
+"""Choosing where to buy a tranche: the cheapest single venue, or the cheapest split.
+
+``single`` prices the whole tranche on every venue and takes the lowest total.
+``split`` merges every venue's asks by fee-inclusive price and takes the cheapest
+BTC first, which is optimal because each venue's cost grows convexly with the
+quantity bought there. Each leg then honours the venue's minimum order and lot
+step, and a split that would not beat the best single venue is not used.
+
+Ties go to the venue listed first in ``VENUE_IDS`` (then by id), so the same
+books always give the same answer.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+from enum import StrEnum
+from statistics import median_low
+
+from dca.pricing import ZERO, Cost, InsufficientDepth, cost_to_buy
+from exchanges.book import OrderBook
+from exchanges.venues import VENUE_IDS, VenueSpec
+
+
+class Mode(StrEnum):
+    """How a tranche may be routed."""
+
+    SINGLE = "single"
+    SPLIT = "split"
+
+
+def venue_order(venue: str) -> tuple[int, str]:
+    """The deterministic tie-break key for a venue."""
+    return (VENUE_IDS.index(venue) if venue in VENUE_IDS else len(VENUE_IDS), venue)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How one tranche is bought: one leg (single) or several (split), with the comparison."""
+
+    qty: Decimal
+    mode: Mode
+    legs: tuple[Cost, ...]
+    # Each venue's total for the whole tranche on its own (None: could not fill it).
+    alternatives: dict[str, Decimal | None]
+
+    @property
+    def notional(self) -> Decimal:
+        """Σ notional over the legs."""
+        return sum((leg.notional for leg in self.legs), ZERO)
+
+    @property
+    def fee(self) -> Decimal:
+        """Σ fee over the legs."""
+        return sum((leg.fee for leg in self.legs), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        """Notional plus fees."""
+        return sum((leg.total for leg in self.legs), ZERO)
+
+    @property
+    def avg_price(self) -> Decimal:
+        """Notional per BTC, before fees."""
+        return self.notional / self.qty
+
+    @property
+    def effective_price(self) -> Decimal:
+        """Total per BTC, fees included."""
+        return self.total / self.qty
+
+    @property
+    def venue(self) -> str:
+        """The venue of a single route; for a split, the legs joined by '+'."""
+        return "+".join(leg.venue for leg in self.legs)
+
+    def _ok_totals(self) -> list[Decimal]:
+        return [t for t in self.alternatives.values() if t is not None]
+
+    @property
+    def worst_total(self) -> Decimal:
+        """The dearest single venue that could fill the tranche."""
+        return max(self._ok_totals())
+
+    @property
+    def median_total(self) -> Decimal:
+        """The median single-venue total (the lower middle for an even count)."""
+        return median_low(self._ok_totals())
+
+    @property
+    def saved_vs_worst(self) -> Decimal:
+        """How much cheaper than the dearest venue."""
+        return self.worst_total - self.total
+
+    @property
+    def saved_vs_median(self) -> Decimal:
+        """How much cheaper than the median venue."""
+        return self.median_total - self.total
+
+    @property
+    def runner_up(self) -> tuple[str, Decimal] | None:
+        """The next-best single venue that is not a leg of this route, with its total."""
+        legs = {leg.venue for leg in self.legs}
+        others = [(t, venue_order(v), v) for v, t in self.alternatives.items() if t is not None]
+        others = [o for o in others if o[2] not in legs]
+        if not others:
+            return None
+        total, _, venue = min(others)
+        return venue, total
+
+
+def price_all(
+    books: Mapping[str, OrderBook], specs: Mapping[str, VenueSpec], qty: Decimal
+) -> dict[str, Cost | InsufficientDepth]:
+    """The cost of the whole ``qty`` on each venue alone."""
+    return {v: cost_to_buy(book, qty, specs[v].taker_fee) for v, book in books.items()}
+
+
+def best_single(costs: Mapping[str, Cost | InsufficientDepth]) -> Cost | None:
+    """The venue with the lowest total (deterministic on ties), or None if none can fill."""
+    ok = [c for c in costs.values() if isinstance(c, Cost)]
+    if not ok:
+        return None
+    return min(ok, key=lambda c: (c.total, venue_order(c.venue)))
+
+
+def route(
+    books: Mapping[str, OrderBook],
+    specs: Mapping[str, VenueSpec],
+    qty: Decimal,
+    mode: Mode = Mode.SINGLE,
+    costs: Mapping[str, Cost | InsufficientDepth] | None = None,
+) -> Route | None:
+    """Route ``qty`` BTC over ``books``; None when no venue (nor any split) can fill it."""
+    if costs is None:
+        costs = price_all(books, specs, qty)
+    alternatives = {
+        v: (c.total if isinstance(c, Cost) else None)
+        for v, c in sorted(costs.items(), key=lambda kv: venue_order(kv[0]))
+    }
+    single = best_single(costs)
+    if mode is Mode.SPLIT:
+        legs = _split(books, specs, qty)
+        if legs is not None and (
+            single is None or sum((leg.total for leg in legs), ZERO) < single.total
+        ):
+            return Route(qty, mode, legs, alternatives)
+    if single is None:
+        return None
+    return Route(qty, mode, (single,), alternatives)
+
+
+def _effective_asks(
+    book: OrderBook, fee_rate: Decimal
+) -> Iterator[tuple[Decimal, int, str, Decimal]]:
+    factor = 1 + fee_rate
+    rank = venue_order(book.venue)[0]
+    for price, size in book.asks:
+        yield price * factor, rank, book.venue, size
+
+
+def _greedy(
+    books: Mapping[str, OrderBook], specs: Mapping[str, VenueSpec], qty: Decimal
+) -> dict[str, Decimal] | None:
+    """The continuous optimum: cheapest fee-inclusive BTC first, across all books."""
+    merged = heapq.merge(*(_effective_asks(b, specs[v].taker_fee) for v, b in books.items()))
+    alloc: dict[str, Decimal] = {}
+    remaining = qty
+    for _, _, venue, size in merged:
+        take = size if size < remaining else remaining
+        alloc[venue] = alloc.get(venue, ZERO) + take
+        remaining -= take
+        if remaining == 0:
+            return alloc
+    return None
+
+
+def _split(
+    books: Mapping[str, OrderBook], specs: Mapping[str, VenueSpec], qty: Decimal
+) -> tuple[Cost, ...] | None:
+    """Cheapest allocation of ``qty`` honouring each venue's minimum order and lot step."""
+    candidates = dict(books)
+    while candidates:
+        alloc = _greedy(candidates, specs, qty)
+        if alloc is None:
+            return None
+        too_small = [v for v, q in alloc.items() if q < specs[v].min_order_btc]
+        if not too_small:
+            return _settle_lots(candidates, specs, qty, alloc)
+        # Drop the venue with the least to do and re-solve without it.
+        drop = min(too_small, key=lambda v: (alloc[v], venue_order(v)))
+        del candidates[drop]
+    return None
+
+
+def _settle_lots(
+    books: Mapping[str, OrderBook],
+    specs: Mapping[str, VenueSpec],
+    qty: Decimal,
+    alloc: dict[str, Decimal],
+) -> tuple[Cost, ...] | None:
+    """Round each leg down to its lot; give the remainder to the cheapest leg that can take it."""
+    rounded = {
+        v: (q / specs[v].lot_btc).to_integral_value(ROUND_DOWN) * specs[v].lot_btc
+        for v, q in alloc.items()
+    }
+    remainder = qty - sum(rounded.values(), ZERO)
+    if remainder:
+        takers = sorted(
+            (v for v in rounded if (remainder % specs[v].lot_btc) == 0),
+            key=lambda v: (
+                _marginal_price(books[v], rounded[v], specs[v].taker_fee),
+                venue_order(v),
+            ),
+        )
+        if not takers:
+            return None
+        rounded[takers[0]] += remainder
+    legs: list[Cost] = []
+    for v in sorted(rounded, key=venue_order):
+        q = rounded[v]
+        if q <= 0:
+            continue
+        if q < specs[v].min_order_btc:
+            return None
+        cost = cost_to_buy(books[v], q, specs[v].taker_fee)
+        if isinstance(cost, InsufficientDepth):
+            return None
+        legs.append(cost)
+    return tuple(legs)
+
+
+def _marginal_price(book: OrderBook, bought: Decimal, fee_rate: Decimal) -> Decimal:
+    """Fee-inclusive price of the next BTC after ``bought`` on this book (inf if exhausted)."""
+    for price, size in book.asks:
+        if bought < size:
+            return price * (1 + fee_rate)
+        bought -= size
+    return Decimal("Infinity")
+
+
+def rank_costs(costs: Mapping[str, Cost | InsufficientDepth]) -> Sequence[Cost]:
+    """The venues that can fill, cheapest first."""
+    ok = [c for c in costs.values() if isinstance(c, Cost)]
+    return sorted(ok, key=lambda c: (c.total, venue_order(c.venue)))

@@ -1,0 +1,95 @@
+"""The market-data interface that the engine and the dashboard use.
+
+Both the live venue clients and the simulated market implement ``MarketData``.
+The engine asks for the freshest book per venue at each tranche; the dashboard
+listens for status changes to redraw the venue panels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Protocol
+
+from exchanges.book import OrderBook
+from exchanges.errors import VenueError
+from exchanges.venues import VenueSpec
+
+
+class Health(StrEnum):
+    """How a venue's feed is doing."""
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALE = "stale"
+    DOWN = "down"
+
+
+@dataclass(frozen=True, slots=True)
+class VenueStatus:
+    """What we know about one venue right now.
+
+    ``received`` is the clock time the current book arrived (None before the
+    first); ``note`` carries things the panel shows beside the health, like a
+    conversion rate ("USDT→USD 1.0002") or the last resync.
+    """
+
+    venue: str
+    health: Health
+    book: OrderBook | None = None
+    error: VenueError | None = None
+    received: float | None = None
+    latency_ms: float | None = None
+    note: str = ""
+
+    def age(self, now: float) -> float | None:
+        """Seconds since the current book arrived."""
+        return None if self.received is None else max(0.0, now - self.received)
+
+
+Listener = Callable[[VenueStatus], None]
+
+
+class MarketData(Protocol):
+    """A source of order books for a set of venues in one quote currency."""
+
+    @property
+    def quote(self) -> str:
+        """The quote currency every book is expressed in."""
+        ...
+
+    @property
+    def specs(self) -> Mapping[str, VenueSpec]:
+        """The venues this source serves, with fees and limits in force."""
+        ...
+
+    async def start(self) -> None:
+        """Begin streaming (a no-op for sources that only answer requests)."""
+        ...
+
+    async def close(self) -> None:
+        """Stop streaming and release connections; safe to call twice."""
+        ...
+
+    def status(self, venue: str) -> VenueStatus:
+        """The latest known status of one venue (no I/O)."""
+        ...
+
+    async def fresh_books(self, venues: Sequence[str]) -> dict[str, OrderBook | VenueError]:
+        """The freshest usable book per venue, or why there is none; never raises for a venue.
+
+        Venues are queried concurrently; a stale book is returned as a ``STALE`` error
+        rather than priced silently.
+        """
+        ...
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` on every status change; returns a function that removes it."""
+        ...
+
+
+def fee_rate(specs: Mapping[str, VenueSpec], venue: str) -> Decimal:
+    """The taker fee in force for ``venue``."""
+    return specs[venue].taker_fee
