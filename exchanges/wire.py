@@ -1,0 +1,90 @@
+"""Reading venue answers: JSON decoding and HTTP statuses as typed errors.
+
+Shared by every venue module so that a 451 or a truncated body reads the same
+whichever venue sent it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+
+from exchanges.errors import ErrorKind, VenueError
+
+
+def decode_json(venue: str, body: bytes | str) -> object:
+    """Parse JSON with every number kept exact (floats as Decimal); MALFORMED on bad input."""
+    try:
+        return json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        snippet = body[:60] if isinstance(body, str) else body[:60].decode("utf-8", "replace")
+        raise VenueError(
+            venue, ErrorKind.MALFORMED, f"malformed JSON ({exc.__class__.__name__}): {snippet!r}"
+        ) from None
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds form), if present and sane."""
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def status_error(
+    venue: str, status: int, headers: Mapping[str, str], detail: str = ""
+) -> VenueError:
+    """The typed error for a non-2xx HTTP status; ``detail`` is the venue's own message."""
+    suffix = f": {detail}" if detail else ""
+    if status == 429:
+        wait = retry_after(headers)
+        when = f", retry after {wait:g}s" if wait is not None else ""
+        return VenueError(
+            venue,
+            ErrorKind.RATE_LIMITED,
+            f"HTTP 429: rate limited{when}{suffix}",
+            status=status,
+            retry_after=wait,
+        )
+    if status == 418:
+        wait = retry_after(headers)
+        return VenueError(
+            venue,
+            ErrorKind.BANNED,
+            f"HTTP 418: IP banned for rate-limit abuse{suffix}",
+            status=status,
+            retry_after=wait,
+        )
+    if status == 451:
+        hint = "; try binanceus" if venue == "binance" else ""
+        return VenueError(
+            venue,
+            ErrorKind.RESTRICTED,
+            f"HTTP 451: restricted location{suffix}{hint}",
+            status=status,
+        )
+    if status == 403:
+        hint = " (for Binance from the US, use binanceus)" if venue == "binance" else ""
+        return VenueError(
+            venue,
+            ErrorKind.FORBIDDEN,
+            f"HTTP 403: forbidden by the venue's firewall{suffix}{hint}",
+            status=status,
+        )
+    kind = ErrorKind.HTTP
+    return VenueError(venue, kind, f"HTTP {status}{suffix}", status=status)
+
+
+def json_message(payload: object, *keys: str) -> str:
+    """The first string value among ``keys`` of a JSON object (a venue's error message)."""
+    if isinstance(payload, dict):
+        for key in keys:
+            value = payload.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                return str(value)
+    return ""
