@@ -43,7 +43,7 @@ class QuoteSeen:
 
 @dataclass(frozen=True, slots=True)
 class RunStarted:
-    """A run began (or resumed: ``resumed`` is True and ``done`` counts tranches already recorded)."""
+    """A run began, or resumed (then ``done`` counts the tranches already recorded)."""
 
     run_id: str
     plan: Plan

@@ -73,8 +73,9 @@ def new_run_id(now: float) -> str:
 
 
 class Executor:
-    """Executes one plan. Create, then ``await run()``; ``pause``/``resume``/``cancel`` from anywhere
-    on the same loop.
+    """Executes one plan: create, then ``await run()``.
+
+    ``pause``, ``resume`` and ``cancel`` may be called from anywhere on the same loop.
     """
 
     def __init__(
@@ -242,7 +243,7 @@ class Executor:
         costs = {
             q.venue: q.outcome for q in quotes if isinstance(q.outcome, Cost | InsufficientDepth)
         }
-        chosen = route(books, self.market.specs, qty, self.plan.mode, costs=costs)  # type: ignore[arg-type]
+        chosen = route(books, self.market.specs, qty, self.plan.mode, costs=costs)
         if chosen is None:
             deepest = max(
                 (c.available for c in costs.values() if isinstance(c, InsufficientDepth)),
@@ -264,7 +265,8 @@ class Executor:
                 scheduled,
                 qty,
                 SkipReason.ABOVE_MAX_PRICE,
-                f"best price {chosen.effective_price:.2f} is above the maximum {self.plan.max_price}",
+                f"best price {chosen.effective_price:.2f} (fees in) "
+                f"is above the maximum {self.plan.max_price}",
                 carry,
                 quotes,
             )

@@ -198,7 +198,7 @@ def build_plan(
     max_p: Decimal | None = None
     if max_price not in (None, ""):
         try:
-            max_p = _parse_decimal(max_price)  # type: ignore[arg-type]
+            max_p = _parse_decimal(max_price)
             if max_p <= 0:
                 errors.append(FieldError("max_price", "must be more than 0"))
                 max_p = None
@@ -243,7 +243,9 @@ def build_plan(
 
     if errors:
         raise PlanInvalid(errors)
-    assert amt is not None and dur is not None and n is not None
+    assert amt is not None
+    assert dur is not None
+    assert n is not None
     return Plan(
         amount=amt,
         duration_s=dur,

@@ -293,7 +293,7 @@ class SimulatedMarket:
     async def _one(self, venue: str) -> OrderBook | VenueError:
         status = self._refresh(venue)
         if self.real_latency and status.latency_ms:
-            await asyncio.sleep(status.latency_ms / 1000)
+            await self.clock.sleep(status.latency_ms / 1000)
         if status.error is not None:
             return status.error
         assert status.book is not None
