@@ -1,0 +1,197 @@
+"""A table on disk: date-partitioned Parquet files, added atomically, read lazily.
+
+Layout: ``<data_dir>/<table>/date=YYYY-MM-DD/part-<ns>-<uuid>.parquet``. A write
+goes to a hidden temp file in the same folder (``.part-….parquet.tmp``), is
+fsynced, renamed into place and the folder fsynced: readers see a whole file or
+none. Readers skip every name that starts with ``.`` or ends with ``.tmp``.
+
+A file that is truncated or not one of ours is reported (path and reason) and
+skipped; the rest of the table still reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from storage.schema import KEYS, SCHEMAS
+
+log = logging.getLogger(__name__)
+
+PART_GLOB = "date=*/*.parquet"
+
+
+@dataclass(frozen=True, slots=True)
+class BadFile:
+    """A file in the data dir that could not be read as part of its table."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def table_dir(data_dir: Path, table: str) -> Path:
+    """The folder of ``table`` in ``data_dir``."""
+    return data_dir / table
+
+
+def partition_of(day: datetime | None = None) -> str:
+    """The partition folder name for a UTC day (today by default)."""
+    day = day or datetime.now(UTC)
+    return f"date={day.astimezone(UTC):%Y-%m-%d}"
+
+
+def new_part_name(prefix: str = "part") -> str:
+    """A file name that sorts by creation time and never collides."""
+    return f"{prefix}-{time.time_ns():020d}-{uuid.uuid4().hex[:12]}.parquet"
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(df: pl.DataFrame, folder: Path, name: str | None = None) -> Path:
+    """Write ``df`` as one new Parquet file in ``folder``: temp, fsync, rename, fsync folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / (name or new_part_name())
+    tmp = folder / f".{final.name}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            df.write_parquet(fh, compression="zstd", statistics=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(folder)
+    return final
+
+
+def is_visible(path: Path) -> bool:
+    """Whether a reader should look at ``path`` (temp and hidden files are ignored)."""
+    name = path.name
+    return not name.startswith(".") and not name.endswith(".tmp") and name.endswith(".parquet")
+
+
+def table_files(data_dir: Path, table: str) -> list[Path]:
+    """Every visible part file of ``table``, oldest partition and file first."""
+    root = table_dir(data_dir, table)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob(PART_GLOB) if is_visible(p))
+
+
+# Validated files by (path, size, mtime): a footer is read once per process.
+_checked: dict[tuple[str, int, int], str | None] = {}
+
+
+def check_file(path: Path, table: str) -> str | None:
+    """None if ``path`` is a readable file of ``table``; otherwise what is wrong with it."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key in _checked:
+        return _checked[key]
+    reason = _check_schema(path, table)
+    _checked[key] = reason
+    return reason
+
+
+def _check_schema(path: Path, table: str) -> str | None:
+    try:
+        found = pl.read_parquet_schema(path)
+    except Exception as exc:  # polars raises several kinds for a broken footer
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"not a readable Parquet file (truncated or corrupt): {first}"
+    expected = SCHEMAS[table]
+    missing = [n for n in expected.names() if n not in found]
+    if missing:
+        return f"not a {table} file: missing columns {', '.join(missing[:5])}"
+    wrong = [n for n in expected.names() if found[n] != expected[n]]
+    if wrong:
+        n = wrong[0]
+        return f"not a {table} file: column {n} is {found[n]}, expected {expected[n]}"
+    extra = [n for n in found if n not in expected]
+    if extra:
+        return f"not a {table} file: unexpected columns {', '.join(extra[:5])}"
+    return None
+
+
+@dataclass
+class Scan:
+    """A table's good files as one lazy frame, plus what was skipped and why."""
+
+    table: str
+    files: list[Path]
+    bad: list[BadFile]
+
+    def lazy(self) -> pl.LazyFrame:
+        """All rows of the good files (duplicates by key removed, first recorded wins)."""
+        if not self.files:
+            return pl.LazyFrame(schema=SCHEMAS[self.table])
+        lf = pl.scan_parquet(self.files, schema=SCHEMAS[self.table], hive_partitioning=False)
+        return dedupe(lf, self.table)
+
+    def collect(self, query: pl.LazyFrame | None = None) -> pl.DataFrame:
+        """Run ``query`` (default: the whole table); a file that breaks mid-read is dropped."""
+        try:
+            return (query if query is not None else self.lazy()).collect()
+        except (pl.exceptions.PolarsError, OSError):
+            if query is not None:
+                raise
+            self._drop_unreadable()
+            return self.lazy().collect()
+
+    def _drop_unreadable(self) -> None:
+        good: list[Path] = []
+        for path in self.files:
+            try:
+                pl.read_parquet(path)
+            except Exception as exc:
+                self.bad.append(BadFile(path, f"data cannot be read: {exc}"))
+                log.warning("skipping bad file %s: %s", path, exc)
+                continue
+            good.append(path)
+        self.files = good
+
+
+def dedupe(lf: pl.LazyFrame, table: str) -> pl.LazyFrame:
+    """Rows unique by the table's key, keeping the earliest recorded."""
+    return lf.sort("recorded_at").unique(
+        subset=list(KEYS[table]), keep="first", maintain_order=True
+    )
+
+
+def scan(data_dir: Path, table: str, files: Iterable[Path] | None = None) -> Scan:
+    """The table's valid files (each footer checked once per process), and the bad ones."""
+    good: list[Path] = []
+    bad: list[BadFile] = []
+    for path in table_files(data_dir, table) if files is None else files:
+        reason = check_file(path, table)
+        if reason is None:
+            good.append(path)
+        else:
+            bad.append(BadFile(path, reason))
+            log.warning("skipping bad file %s: %s", path, reason)
+    return Scan(table, good, bad)

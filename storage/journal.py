@@ -1,0 +1,196 @@
+"""``ParquetJournal``: the engine's journal, written to the Parquet tables.
+
+Every ``record`` turns the event into rows; a tranche (filled or skipped) and
+every change of a run's status are flushed before ``record`` returns, so a run
+killed right after a tranche resumes without repeating it. Writes run in a
+thread; events queued while a write is in progress go together into the next
+file (a burst becomes one file per table). A tranche already on disk is never
+written again: the journal knows each run's recorded indexes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import polars as pl
+
+from dca.events import (
+    Event,
+    RunCancelled,
+    RunFinished,
+    RunStarted,
+    Summary,
+    TrancheFilled,
+    TrancheSkipped,
+    VenueDegraded,
+    VenueRecovered,
+)
+from dca.schedule import tranche_times
+from storage import rows as R
+from storage.dataset import partition_of, scan, table_dir, write_atomic
+from storage.queries import History, summary_of
+from storage.schema import frame, utc
+
+log = logging.getLogger(__name__)
+
+
+def app_version() -> str:
+    """The installed btc-dca version (``unknown`` when run from a bare checkout)."""
+    try:
+        return metadata.version("btc-dca")
+    except metadata.PackageNotFoundError:  # pragma: no cover - always installed in practice
+        return "unknown"
+
+
+class JournalError(Exception):
+    """The history could not be written: the run must stop rather than go on unrecorded."""
+
+
+def write_batch(data_dir: Path, batch: dict[str, list[R.Row]], now: datetime) -> list[Path]:
+    """Write each table's rows as one new file in today's partition (quotes before tranches)."""
+    written: list[Path] = []
+    for table in ("quotes", "tranches", "runs"):
+        rows = batch.get(table)
+        if rows:
+            folder = table_dir(data_dir, table) / partition_of(now)
+            written.append(write_atomic(frame(table, rows), folder))
+    return written
+
+
+def recorded_state(data_dir: Path, run_id: str) -> tuple[R.Row | None, int, set[int]]:
+    """A run's last runs row, its highest rev and its recorded tranche indexes (from disk)."""
+    runs = scan(data_dir, "runs")
+    last = runs.collect(
+        runs.lazy().filter(pl.col("run_id") == run_id).sort("rev").tail(1)
+    ).to_dicts()
+    tranches = scan(data_dir, "tranches")
+    done = tranches.collect(tranches.lazy().filter(pl.col("run_id") == run_id).select("index"))[
+        "index"
+    ].to_list()
+    if not last:
+        return None, -1, set(done)
+    row = last[0]
+    return row, int(row["rev"]), set(done)
+
+
+class ParquetJournal:
+    """The Parquet journal for one data dir (several runs may share it)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        source: str = "live",
+        speed: float | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.data_dir = data_dir
+        self.source = source
+        self.speed = speed
+        self.wall = wall
+        self._pending: dict[str, list[R.Row]] = {}
+        self._lock = asyncio.Lock()
+        self._base: dict[str, R.Row] = {}
+        self._rev: dict[str, int] = {}
+        self._written: dict[str, set[int]] = {}
+        self._resumed: set[str] = set()
+        self.files_written = 0
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.wall(), tz=UTC)
+
+    async def record(self, event: Event) -> None:
+        """Queue ``event``'s rows; tranches and run status changes are on disk when it returns."""
+        now = self._now()
+        if isinstance(event, TrancheFilled | TrancheSkipped):
+            if not self._claim(event.run_id, event.index):
+                return
+            self._queue("quotes", *R.quote_rows(event, now))
+            self._queue("tranches", R.tranche_row(event, now))
+            await self.flush()
+        elif isinstance(event, VenueDegraded):
+            pass  # the executor logs it with the run id; the quotes rows keep the error
+        elif isinstance(event, VenueRecovered):
+            log.info("run %s venue %s recovered", event.run_id, event.venue)
+        else:
+            if isinstance(event, RunStarted):
+                await self._start(event, now)
+            elif isinstance(event, RunFinished | RunCancelled) and event.run_id in self._resumed:
+                # The executor's summary counts only this session; the run's totals are all of it.
+                await self.flush()
+                full = await asyncio.to_thread(self._summary_on_disk, event.run_id, event.summary)
+                event = replace(event, summary=full)
+            self._queue(
+                "runs",
+                R.run_row(event, self._base_of(event.run_id), self._next_rev(event.run_id), now),
+            )
+            await self.flush()
+
+    async def fail(self, run_id: str, message: str) -> None:
+        """Record that a run stopped on an error (status ``failed``)."""
+        log.error("run %s failed: %s", run_id, message)
+        row = R.failed_row(
+            self._base_of(run_id), run_id, self._next_rev(run_id), self._now(), message
+        )
+        self._queue("runs", row)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything queued, as one file per table, in a thread."""
+        async with self._lock:
+            batch, self._pending = self._pending, {}
+            if not batch:
+                return
+            try:
+                paths = await asyncio.to_thread(write_batch, self.data_dir, batch, self._now())
+            except OSError as exc:
+                log.error("cannot write history to %s: %s", self.data_dir, exc)
+                raise JournalError(f"cannot write history to {self.data_dir}: {exc}") from exc
+            self.files_written += len(paths)
+
+    def _queue(self, table: str, *rows: R.Row) -> None:
+        self._pending.setdefault(table, []).extend(rows)
+
+    def _claim(self, run_id: str, index: int) -> bool:
+        done = self._written.setdefault(run_id, set())
+        if index in done:
+            log.error("run %s tranche %d is already recorded; not writing it twice", run_id, index)
+            return False
+        done.add(index)
+        return True
+
+    def _next_rev(self, run_id: str) -> int:
+        rev = self._rev.get(run_id, -1) + 1
+        self._rev[run_id] = rev
+        return rev
+
+    def _base_of(self, run_id: str) -> R.Row:
+        return self._base.get(run_id, {})
+
+    def _summary_on_disk(self, run_id: str, session: Summary) -> Summary:
+        return summary_of(History(self.data_dir).run_tranches(run_id), session.target)
+
+    async def _start(self, event: RunStarted, now: datetime) -> None:
+        base: R.Row = R.plan_columns(event.plan)
+        base.update(source=self.source, speed=self.speed, app_version=app_version())
+        if event.resumed:
+            self._resumed.add(event.run_id)
+            last, rev, done = await asyncio.to_thread(recorded_state, self.data_dir, event.run_id)
+            self._rev[event.run_id] = max(rev, self._rev.get(event.run_id, -1))
+            self._written.setdefault(event.run_id, set()).update(done)
+            if last is not None:
+                for key in ("created_at", "started_at", "origin", "source", "speed"):
+                    base[key] = last[key]
+        if "origin" not in base or base["origin"] is None:
+            # The schedule's first time minus its jitter offset is the run's origin.
+            offset = tranche_times(event.plan, 0.0)[0] if event.schedule else 0.0
+            origin = (event.schedule[0] - offset) if event.schedule else event.at
+            base.update(created_at=now, started_at=utc(event.at), origin=utc(origin))
+        self._base[event.run_id] = base

@@ -1,0 +1,152 @@
+"""Read-side queries for the history screen and the CLI: lazy scans, small results.
+
+A run's current state is its runs row with the highest ``rev``. Finished runs
+carry their totals in that row; for runs still going (or stopped) the totals are
+summed from their tranches, so a summary of a million tranches reads only the
+runs table plus the few unfinished runs' tranches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from dca.events import Summary
+from storage.dataset import BadFile, scan
+from storage.schema import MONEY, money
+
+FINAL = ("finished", "cancelled", "failed")
+SUMMARY_COLUMNS = (
+    "run_id",
+    "created_at",
+    "finished_at",
+    "status",
+    "source",
+    "quote",
+    "venues",
+    "mode",
+    "amount_btc",
+    "tranches",
+    "duration_s",
+    "qty_btc",
+    "notional",
+    "fee",
+    "total",
+    "avg_price",
+    "saved_vs_worst",
+    "saved_vs_median",
+    "filled",
+    "skipped",
+)
+TOTALS = ("qty_btc", "notional", "fee", "total", "saved_vs_worst", "saved_vs_median")
+
+
+@dataclass
+class History:
+    """The tables of one data dir, scanned once; ``bad`` lists every file skipped."""
+
+    data_dir: Path
+    bad: list[BadFile] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.runs = scan(self.data_dir, "runs")
+        self.tranches = scan(self.data_dir, "tranches")
+        self.bad.extend(self.runs.bad + self.tranches.bad)
+
+    def latest_runs(self) -> pl.LazyFrame:
+        """Each run's current row (highest rev)."""
+        return self.runs.lazy().sort("rev").group_by("run_id").last()
+
+    def run_summaries(self, offset: int = 0, limit: int | None = 50) -> pl.DataFrame:
+        """Runs newest first with their totals, ``limit`` rows from ``offset``."""
+        latest = self.runs.collect(
+            self.latest_runs().sort("created_at", "run_id", descending=True).slice(offset, limit)
+        )
+        open_ids = latest.filter(~pl.col("status").is_in(FINAL))["run_id"].to_list()
+        if open_ids:
+            live = self.tranches.collect(
+                self.tranches.lazy()
+                .filter(pl.col("run_id").is_in(open_ids))
+                .group_by("run_id")
+                .agg(
+                    *(pl.col(c).sum() for c in TOTALS),
+                    (pl.col("status") == "filled").sum().cast(pl.Int32).alias("filled"),
+                    (pl.col("status") == "skipped").sum().cast(pl.Int32).alias("skipped"),
+                )
+            )
+            latest = latest.update(live.with_columns(avg_price=pl.lit(None, MONEY)), on="run_id")
+            latest = latest.with_columns(
+                avg_price=pl.when(pl.col("status").is_in(FINAL))
+                .then(pl.col("avg_price"))
+                .otherwise(_avg_price(latest))
+            )
+        return latest.select(SUMMARY_COLUMNS)
+
+    def run(self, run_id: str) -> dict[str, object] | None:
+        """The current row of one run, or None."""
+        rows = self.runs.collect(self.latest_runs().filter(pl.col("run_id") == run_id)).to_dicts()
+        return rows[0] if rows else None
+
+    def run_tranches(self, run_id: str) -> pl.DataFrame:
+        """The tranches of ``run_id`` in schedule order."""
+        return self.tranches.collect(
+            self.tranches.lazy().filter(pl.col("run_id") == run_id).sort("index")
+        )
+
+    def venue_share(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> pl.DataFrame:
+        """Per route venue (``kraken``, or ``kraken+okx`` for a split) over a period of
+        execution times: tranches, BTC, spent, savings and share of the BTC (a float, for display).
+        """
+        lf = self.tranches.lazy().filter(pl.col("status") == "filled")
+        if since is not None:
+            lf = lf.filter(pl.col("executed_at") >= since)
+        if until is not None:
+            lf = lf.filter(pl.col("executed_at") < until)
+        out = self.tranches.collect(
+            lf.group_by("venue")
+            .agg(
+                pl.len().alias("tranches"),
+                *(
+                    pl.col(c).sum()
+                    for c in ("qty_btc", "total", "saved_vs_worst", "saved_vs_median")
+                ),
+            )
+            .sort("qty_btc", descending=True)
+        )
+        qty = out["qty_btc"].cast(pl.Float64)
+        denominator = qty.sum() or 1.0
+        return out.with_columns(share=qty / denominator)
+
+
+def _avg_price(df: pl.DataFrame) -> pl.Series:
+    """notional / qty in exact Decimal (polars would widen the scale past 38 digits)."""
+    values = [
+        (n / q if n is not None and q else None)
+        for n, q in zip(df["notional"].to_list(), df["qty_btc"].to_list(), strict=True)
+    ]
+    return pl.Series("avg_price", [money(v) for v in values], dtype=MONEY)
+
+
+def summary_of(tranches: pl.DataFrame, target: Decimal) -> Summary:
+    """A ``Summary`` rebuilt from a run's tranche rows (for a resumed run's full totals)."""
+    s = Summary(target=target)
+    for row in tranches.iter_rows(named=True):
+        if row["status"] != "filled":
+            s.skipped += 1
+            continue
+        s.filled += 1
+        s.qty += row["qty_btc"]
+        s.notional += row["notional"]
+        s.fee += row["fee"]
+        s.total += row["total"]
+        s.saved_vs_worst += row["saved_vs_worst"] or 0
+        s.saved_vs_median += row["saved_vs_median"] or 0
+        for leg in row["legs"] or []:
+            s.venue_qty[leg["venue"]] = s.venue_qty.get(leg["venue"], Decimal(0)) + leg["qty_btc"]
+    return s

@@ -1,0 +1,140 @@
+"""Picking up a run that stopped: which runs are unfinished, and their plan and progress.
+
+A run is unfinished when its current status is ``running`` (the process died),
+``paused`` (the user quit and chose to keep it) or ``cancelled`` with the reason
+``interrupted`` (Ctrl-C in a headless run). Everything needed to continue it is in
+the runs row (every ``Plan`` field and the origin) and its tranche rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+
+import polars as pl
+
+from dca.events import Summary
+from dca.executor import ResumeState
+from dca.plan import Plan
+from dca.routing import Mode
+from storage.queries import History, summary_of
+from storage.schema import plain
+
+RESUMABLE = ("running", "paused")
+INTERRUPTED = "interrupted"
+
+
+class Missed(StrEnum):
+    """What to do with tranches whose time passed while the app was stopped."""
+
+    CATCH_UP = "catch-up"
+    SKIP = "skip"
+
+
+class ResumeError(Exception):
+    """The run cannot be resumed; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resumable:
+    """A stopped run, ready to hand to an ``Executor`` (``resume=state``)."""
+
+    plan: Plan
+    state: ResumeState
+    status: str
+    source: str
+    speed: float | None
+    before: Summary
+
+    @property
+    def run_id(self) -> str:
+        """The run's id."""
+        return self.state.run_id
+
+
+def is_unfinished(status: str, detail: str | None) -> bool:
+    """Whether a run with this current status may be continued."""
+    return status in RESUMABLE or (status == "cancelled" and detail == INTERRUPTED)
+
+
+def unfinished_runs(data_dir: Path, history: History | None = None) -> list[str]:
+    """Ids of the unfinished runs, newest first."""
+    h = history or History(data_dir)
+    df = h.runs.collect(
+        h.latest_runs()
+        .filter(
+            pl.col("status").is_in(RESUMABLE)
+            | ((pl.col("status") == "cancelled") & (pl.col("detail") == INTERRUPTED))
+        )
+        .sort("created_at", "run_id", descending=True)
+        .select("run_id")
+    )
+    return [str(r) for r in df["run_id"].to_list()]
+
+
+def plan_from_row(row: dict[str, object]) -> Plan:
+    """The ``Plan`` stored in a runs row, field for field."""
+
+    def dec(key: str) -> Decimal:
+        value = row[key]
+        assert isinstance(value, Decimal), key
+        return plain(value)
+
+    max_price = row["max_price"]
+    extra = json.loads(str(row["plan_extra"] or "{}"))
+    return Plan(
+        amount=dec("amount_btc"),
+        duration_s=float(row["duration_s"]),  # type: ignore[arg-type]
+        tranches=int(row["tranches"]),  # type: ignore[call-overload]
+        quote=str(row["quote"]),
+        venues=tuple(str(row["venues"]).split(",")),
+        mode=Mode(str(row["mode"])),
+        max_price=plain(max_price) if isinstance(max_price, Decimal) else None,
+        jitter=bool(row["jitter"]),
+        seed=int(row["seed"]),  # type: ignore[call-overload]
+        tranches_defaulted=bool(row["tranches_defaulted"]),
+        default_reason=str(row["default_reason"] or ""),
+        lot_btc=dec("lot_btc"),
+        min_order_btc=dec("min_order_btc"),
+        extra={str(k): str(v) for k, v in extra.items()},
+    )
+
+
+def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
+    """The given run (or the newest unfinished one) with its plan and recorded tranches.
+
+    Raises ``ResumeError`` when there is nothing to resume or the run is already over.
+    """
+    h = History(data_dir)
+    if run_id is None:
+        ids = unfinished_runs(data_dir, h)
+        if not ids:
+            raise ResumeError("no unfinished run to resume")
+        run_id = ids[0]
+    row = h.run(run_id)
+    if row is None:
+        raise ResumeError(f"no run {run_id!r} in {data_dir}")
+    status, detail = str(row["status"]), row["detail"]
+    if not is_unfinished(status, detail if isinstance(detail, str) else None):
+        raise ResumeError(f"run {run_id} is {status}; only unfinished runs can be resumed")
+    plan = plan_from_row(row)
+    tranches = h.run_tranches(run_id)
+    done = {
+        int(i): plain(q)
+        for i, q in zip(tranches["index"].to_list(), tranches["qty_btc"].to_list(), strict=True)
+    }
+    origin = row["origin"]
+    assert origin is not None
+    state = ResumeState(run_id, origin.timestamp(), done)  # type: ignore[attr-defined]
+    speed = row["speed"]
+    return Resumable(
+        plan=plan,
+        state=state,
+        status=status,
+        source=str(row["source"] or "live"),
+        speed=float(speed) if isinstance(speed, float) else None,
+        before=summary_of(tranches, plan.amount),
+    )

@@ -1,0 +1,222 @@
+"""Engine events as table rows: one function per table, no I/O."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from dca.events import (
+    QuoteSeen,
+    RunCancelled,
+    RunFinished,
+    RunPaused,
+    RunResumed,
+    RunStarted,
+    Summary,
+    TrancheFilled,
+    TrancheSkipped,
+)
+from dca.plan import Plan
+from dca.pricing import Cost, InsufficientDepth
+from exchanges.errors import VenueError
+from storage.schema import SCHEMA_VERSION, money, utc
+
+Row = dict[str, object]
+RunEvent = RunStarted | RunPaused | RunResumed | RunFinished | RunCancelled
+
+
+def plan_columns(plan: Plan) -> Row:
+    """Every ``Plan`` field, so a resumed run rebuilds the very same plan."""
+    return {
+        "amount_btc": money(plan.amount),
+        "duration_s": plan.duration_s,
+        "tranches": plan.tranches,
+        "quote": plan.quote,
+        "venues": ",".join(plan.venues),
+        "mode": plan.mode.value,
+        "max_price": money(plan.max_price),
+        "jitter": plan.jitter,
+        "seed": plan.seed,
+        "tranches_defaulted": plan.tranches_defaulted,
+        "default_reason": plan.default_reason,
+        "lot_btc": money(plan.lot_btc),
+        "min_order_btc": money(plan.min_order_btc),
+        "plan_extra": json.dumps(plan.extra, sort_keys=True),
+    }
+
+
+def summary_columns(summary: Summary) -> Row:
+    """A run's totals."""
+    return {
+        "qty_btc": money(summary.qty),
+        "notional": money(summary.notional),
+        "fee": money(summary.fee),
+        "total": money(summary.total),
+        "avg_price": money(summary.avg_price),
+        "filled": summary.filled,
+        "skipped": summary.skipped,
+        "saved_vs_worst": money(summary.saved_vs_worst),
+        "saved_vs_median": money(summary.saved_vs_median),
+    }
+
+
+_STATUS = {
+    RunStarted: "running",
+    RunResumed: "running",
+    RunPaused: "paused",
+    RunFinished: "finished",
+    RunCancelled: "cancelled",
+}
+
+
+def run_row(event: RunEvent, base: Row, rev: int, recorded_at: datetime) -> Row:
+    """A runs row for a change in the run's life; ``base`` holds its plan and origin."""
+    row: Row = dict(base)
+    row.update(
+        schema_version=SCHEMA_VERSION,
+        run_id=event.run_id,
+        rev=rev,
+        event=type(event).__name__.removeprefix("Run").lower(),
+        status=_STATUS[type(event)],
+        recorded_at=recorded_at,
+    )
+    if isinstance(event, RunStarted) and event.resumed:
+        row["event"] = "resumed"
+    if isinstance(event, RunFinished | RunCancelled):
+        row["finished_at"] = utc(event.at)
+        row.update(summary_columns(event.summary))
+    if isinstance(event, RunCancelled):
+        row["detail"] = event.reason
+    return row
+
+
+def failed_row(base: Row, run_id: str, rev: int, recorded_at: datetime, message: str) -> Row:
+    """A runs row for a run that stopped on an error."""
+    row: Row = dict(base)
+    row.update(
+        schema_version=SCHEMA_VERSION,
+        run_id=run_id,
+        rev=rev,
+        event="failed",
+        status="failed",
+        recorded_at=recorded_at,
+        finished_at=recorded_at,
+        detail=message,
+    )
+    return row
+
+
+def _leg(cost: Cost) -> Row:
+    return {
+        "venue": cost.venue,
+        "qty_btc": money(cost.qty),
+        "avg_price": money(cost.avg_price),
+        "notional": money(cost.notional),
+        "fee": money(cost.fee),
+        "total": money(cost.total),
+        "fee_rate": money(cost.fee_rate),
+        "levels_used": cost.levels_used,
+    }
+
+
+def _alternatives(alts: dict[str, Decimal | None]) -> list[Row]:
+    return [{"venue": v, "total": money(t)} for v, t in alts.items()]
+
+
+def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) -> Row:
+    """The tranches row of a filled or skipped tranche."""
+    row: Row = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": event.run_id,
+        "index": event.index,
+        "of": event.of,
+        "recorded_at": recorded_at,
+        "scheduled_at": utc(event.scheduled),
+        "executed_at": utc(event.at),
+    }
+    if isinstance(event, TrancheSkipped):
+        alts = {
+            q.venue: q.outcome.total if isinstance(q.outcome, Cost) else None for q in event.quotes
+        }
+        row.update(
+            status="skipped",
+            reason=event.reason.value,
+            detail=event.detail,
+            requested_btc=money(event.qty),
+            qty_btc=money(Decimal(0)),
+            carried_btc=money(event.carried),
+            legs=[],
+            alternatives=_alternatives(alts),
+        )
+        return row
+    r = event.route
+    chosen = {leg.venue for leg in r.legs}
+    ages = [q.book_age_s for q in event.quotes if q.venue in chosen and q.book_age_s is not None]
+    row.update(
+        status="filled",
+        mode=r.mode.value,
+        venue=r.venue,
+        legs=[_leg(leg) for leg in r.legs],
+        requested_btc=money(r.qty),
+        qty_btc=money(r.qty),
+        carried_btc=money(Decimal(0)),
+        avg_price=money(r.avg_price),
+        notional=money(r.notional),
+        fee=money(r.fee),
+        total=money(r.total),
+        saved_vs_worst=money(r.saved_vs_worst),
+        saved_vs_median=money(r.saved_vs_median),
+        alternatives=_alternatives(r.alternatives),
+        book_age_s=max(ages) if ages else None,
+    )
+    return row
+
+
+def quote_rows(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) -> list[Row]:
+    """One quotes row per venue the tranche decision looked at."""
+    chosen = {leg.venue for leg in event.route.legs} if isinstance(event, TrancheFilled) else set()
+    return [_quote(event, q, q.venue in chosen, recorded_at) for q in event.quotes]
+
+
+def _quote(
+    event: TrancheFilled | TrancheSkipped, q: QuoteSeen, chosen: bool, recorded_at: datetime
+) -> Row:
+    row: Row = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": event.run_id,
+        "index": event.index,
+        "venue": q.venue,
+        "recorded_at": recorded_at,
+        "at": utc(event.at),
+        "chosen": chosen,
+        "best_bid": money(q.best_bid),
+        "best_ask": money(q.best_ask),
+        "health": q.health,
+        "latency_ms": q.latency_ms,
+        "book_age_s": q.book_age_s,
+    }
+    out = q.outcome
+    if isinstance(out, Cost):
+        row.update(
+            status="ok",
+            qty_btc=money(out.qty),
+            available_btc=money(out.qty),
+            notional=money(out.notional),
+            fee=money(out.fee),
+            total=money(out.total),
+            avg_price=money(out.avg_price),
+            levels_used=out.levels_used,
+            fee_rate=money(out.fee_rate),
+        )
+    elif isinstance(out, InsufficientDepth):
+        row.update(
+            status="insufficient_depth",
+            qty_btc=money(out.qty),
+            available_btc=money(out.available),
+            error=str(out),
+        )
+    else:
+        err: VenueError = out
+        row.update(status="error", error_kind=err.kind.value, error=str(err))
+    return row

@@ -1,0 +1,183 @@
+"""The three Parquet tables' explicit schemas, and how money and times are stored.
+
+Money and BTC quantities are ``Decimal(38, 24)`` columns: 14 integer digits and
+24 decimal places. Every value that comes from the wire or from exact arithmetic
+on it (price × qty × fee rate: at most 8 + 8 + 4 decimals) is stored exactly.
+Ratios that cannot be exact (``avg_price`` = notional / qty) are rounded half-even
+to 24 places here, before polars sees them — polars itself would round silently.
+Times are ``Datetime("us", "UTC")``. Every row carries ``schema_version``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from typing import Any
+
+import polars as pl
+
+SCHEMA_VERSION = 1
+MONEY_SCALE = 24
+MONEY = pl.Decimal(38, MONEY_SCALE)
+TIME = pl.Datetime("us", "UTC")
+_QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
+# 38 significant digits: the column's precision (the default context holds only 28).
+_CONTEXT = Context(prec=38, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
+
+TABLES = ("runs", "tranches", "quotes")
+
+
+def _schema(columns: dict[str, Any]) -> pl.Schema:
+    return pl.Schema(columns)
+
+
+LEG = pl.Struct(
+    {
+        "venue": pl.Utf8,
+        "qty_btc": MONEY,
+        "avg_price": MONEY,
+        "notional": MONEY,
+        "fee": MONEY,
+        "total": MONEY,
+        "fee_rate": MONEY,
+        "levels_used": pl.Int32,
+    }
+)
+ALTERNATIVE = pl.Struct({"venue": pl.Utf8, "total": MONEY})
+
+# One row per event in a run's life (started, paused, resumed, finished...): runs are
+# append-only, and the row with the highest ``rev`` is the run's current state.
+RUNS = _schema(
+    {
+        "schema_version": pl.Int16,
+        "run_id": pl.Utf8,
+        "rev": pl.Int64,
+        "event": pl.Utf8,
+        "status": pl.Utf8,
+        "recorded_at": TIME,
+        "created_at": TIME,
+        "started_at": TIME,
+        "finished_at": TIME,
+        "origin": TIME,
+        "amount_btc": MONEY,
+        "duration_s": pl.Float64,
+        "tranches": pl.Int32,
+        "quote": pl.Utf8,
+        "venues": pl.Utf8,
+        "mode": pl.Utf8,
+        "max_price": MONEY,
+        "jitter": pl.Boolean,
+        "seed": pl.Int64,
+        "tranches_defaulted": pl.Boolean,
+        "default_reason": pl.Utf8,
+        "lot_btc": MONEY,
+        "min_order_btc": MONEY,
+        "plan_extra": pl.Utf8,
+        "source": pl.Utf8,
+        "speed": pl.Float64,
+        "qty_btc": MONEY,
+        "notional": MONEY,
+        "fee": MONEY,
+        "total": MONEY,
+        "avg_price": MONEY,
+        "filled": pl.Int32,
+        "skipped": pl.Int32,
+        "saved_vs_worst": MONEY,
+        "saved_vs_median": MONEY,
+        "detail": pl.Utf8,
+        "app_version": pl.Utf8,
+    }
+)
+
+# One row per tranche; (run_id, index) is the key.
+TRANCHES = _schema(
+    {
+        "schema_version": pl.Int16,
+        "run_id": pl.Utf8,
+        "index": pl.Int32,
+        "of": pl.Int32,
+        "recorded_at": TIME,
+        "scheduled_at": TIME,
+        "executed_at": TIME,
+        "status": pl.Utf8,
+        "reason": pl.Utf8,
+        "detail": pl.Utf8,
+        "mode": pl.Utf8,
+        "venue": pl.Utf8,
+        "legs": pl.List(LEG),
+        "requested_btc": MONEY,
+        "qty_btc": MONEY,
+        "carried_btc": MONEY,
+        "avg_price": MONEY,
+        "notional": MONEY,
+        "fee": MONEY,
+        "total": MONEY,
+        "saved_vs_worst": MONEY,
+        "saved_vs_median": MONEY,
+        "alternatives": pl.List(ALTERNATIVE),
+        "book_age_s": pl.Float64,
+    }
+)
+
+# One row per venue quote a tranche decision looked at; (run_id, index, venue) is the key.
+QUOTES = _schema(
+    {
+        "schema_version": pl.Int16,
+        "run_id": pl.Utf8,
+        "index": pl.Int32,
+        "venue": pl.Utf8,
+        "recorded_at": TIME,
+        "at": TIME,
+        "status": pl.Utf8,
+        "chosen": pl.Boolean,
+        "best_bid": MONEY,
+        "best_ask": MONEY,
+        "qty_btc": MONEY,
+        "available_btc": MONEY,
+        "notional": MONEY,
+        "fee": MONEY,
+        "total": MONEY,
+        "avg_price": MONEY,
+        "levels_used": pl.Int32,
+        "fee_rate": MONEY,
+        "error_kind": pl.Utf8,
+        "error": pl.Utf8,
+        "health": pl.Utf8,
+        "latency_ms": pl.Float64,
+        "book_age_s": pl.Float64,
+    }
+)
+
+SCHEMAS: dict[str, pl.Schema] = {"runs": RUNS, "tranches": TRANCHES, "quotes": QUOTES}
+
+# The columns that identify a row: duplicates (a crash mid-compaction) collapse on read.
+KEYS: dict[str, tuple[str, ...]] = {
+    "runs": ("run_id", "rev"),
+    "tranches": ("run_id", "index"),
+    "quotes": ("run_id", "index", "venue"),
+}
+
+
+def money(value: Decimal | None) -> Decimal | None:
+    """``value`` at the stored scale (rounded half-even beyond 24 places); None stays None."""
+    if value is None:
+        return None
+    return value.quantize(_QUANTUM, context=_CONTEXT)
+
+
+def utc(epoch_s: float | None) -> datetime | None:
+    """Epoch seconds as an aware UTC datetime (microseconds); None stays None."""
+    return None if epoch_s is None else datetime.fromtimestamp(epoch_s, tz=UTC)
+
+
+def frame(table: str, rows: list[dict[str, object]]) -> pl.DataFrame:
+    """Rows as a DataFrame with exactly ``table``'s schema (missing keys become null)."""
+    schema = SCHEMAS[table]
+    columns = {name: [row.get(name) for row in rows] for name in schema.names()}
+    return pl.DataFrame(columns, schema=schema)
+
+
+def plain(value: Decimal) -> Decimal:
+    """A stored value without the column's trailing zeros (``1.5``, ``100``; never ``1E+2``)."""
+    out = value.normalize(_CONTEXT)
+    return out.quantize(Decimal(1)) if out.as_tuple().exponent > 0 else out  # type: ignore[operator]
