@@ -1,0 +1,132 @@
+"""Compaction: the small files of a closed partition (any day but today) merged into one.
+
+The merged file is written atomically before the small files are removed; a
+crash in between leaves rows twice, which readers collapse by key (and the next
+compaction merges away). Only files that validate are merged; bad files stay
+where they are and are reported. Only one compaction runs per data dir at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from storage.dataset import (
+    BadFile,
+    dedupe,
+    fsync_dir,
+    is_visible,
+    new_part_name,
+    partition_of,
+    scan,
+    table_dir,
+    write_atomic,
+)
+from storage.schema import SCHEMAS, TABLES
+
+log = logging.getLogger(__name__)
+LOCK_FILE = ".compaction.lock"
+
+
+@dataclass
+class CompactionReport:
+    """What a compaction did."""
+
+    partitions: int = 0
+    files_in: int = 0
+    files_out: int = 0
+    rows: int = 0
+    bad: list[BadFile] = field(default_factory=list)
+    busy: bool = False
+
+    def __str__(self) -> str:
+        if self.busy:
+            return "another compaction is running; nothing done"
+        text = (
+            f"compacted {self.partitions} partition(s): {self.files_in} files into "
+            f"{self.files_out}, {self.rows} rows kept"
+        )
+        return text + (f"; {len(self.bad)} bad file(s) left in place" if self.bad else "")
+
+
+@contextlib.contextmanager
+def _exclusive(data_dir: Path) -> Iterator[bool]:
+    """Hold the data dir's compaction lock (POSIX ``flock``); yields False if it is taken."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no cross-process lock
+        yield True
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / LOCK_FILE, "a+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def compact(
+    data_dir: Path, *, today: datetime | None = None, min_files: int = 2
+) -> CompactionReport:
+    """Merge every closed partition holding at least ``min_files`` good files; keeps every row."""
+    report = CompactionReport()
+    open_partition = partition_of(today or datetime.now(UTC))
+    with _exclusive(data_dir) as got:
+        if not got:
+            report.busy = True
+            return report
+        for table in TABLES:
+            root = table_dir(data_dir, table)
+            if not root.is_dir():
+                continue
+            for part in sorted(p for p in root.glob("date=*") if p.is_dir()):
+                if part.name >= open_partition:
+                    continue
+                files = sorted(p for p in part.glob("*.parquet") if is_visible(p))
+                found = scan(data_dir, table, files)
+                report.bad.extend(found.bad)
+                if len(found.files) < min_files:
+                    continue
+                rows = _merge(table, part, found.files)
+                report.partitions += 1
+                report.files_in += len(found.files)
+                report.files_out += 1
+                report.rows += rows
+    log.info("%s", report)
+    return report
+
+
+def _merge(table: str, part: Path, files: list[Path]) -> int:
+    df = dedupe(pl.scan_parquet(files, schema=SCHEMAS[table]), table).collect()
+    # A name that sorts after the files it replaces, so "oldest first" order is kept.
+    write_atomic(df, part, new_part_name("part"))
+    for path in files:
+        path.unlink(missing_ok=True)
+    fsync_dir(part)
+    return df.height
+
+
+def compact_in_background(data_dir: Path) -> threading.Thread:
+    """Start a compaction in a daemon thread (at app start); failures are logged, not raised."""
+
+    def work() -> None:
+        try:
+            compact(data_dir)
+        except Exception:
+            log.exception("background compaction of %s failed", data_dir)
+
+    thread = threading.Thread(target=work, name="btc-dca-compaction", daemon=True)
+    thread.start()
+    return thread

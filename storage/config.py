@@ -1,0 +1,263 @@
+"""The TOML config file: written with every key commented on first start, read strictly.
+
+Reading uses tomllib into a frozen ``AppConfig``; an unknown key or a bad value
+raises ``ConfigError`` naming the key (``venues.kraken.taker_fee: "abc" is not a
+decimal fraction``). Writing a setting back (the theme) goes through tomlkit so
+the user's comments and layout survive.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from dca.routing import Mode
+from exchanges.venues import DEFAULT_SPECS, QUOTES, VenueSpec
+
+DEFAULT_THEME = "textual-dark"
+
+
+class ConfigError(ValueError):
+    """The config file is broken; the message names the file, the key and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDefaults:
+    """What the plan form starts with (text, as the user would type it)."""
+
+    amount: str = "0.01"
+    duration: str = "1h"
+    tranches: int | None = None
+    quote: str = "USD"
+    venues: tuple[str, ...] = ()
+    mode: str = "single"
+    max_price: str | None = None
+    jitter: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """Everything the config file sets, with defaults for what it leaves out."""
+
+    specs: dict[str, VenueSpec] = field(default_factory=lambda: dict(DEFAULT_SPECS))
+    plan: PlanDefaults = field(default_factory=PlanDefaults)
+    theme: str = DEFAULT_THEME
+    peg_parity: bool = False
+    path: Path | None = None
+
+
+def default_text() -> str:
+    """The commented config written at first start: every key, at its default, commented out."""
+    lines = [
+        "# btc-dca configuration. Uncomment a line to change it; delete the file to get",
+        "# the defaults back. Money and fees are decimal strings.",
+        "",
+        "# Treat USDT and USDC as exactly 1 USD instead of converting at the live rate.",
+        "# peg_parity = false",
+        "",
+        "[plan]  # what the plan form starts with",
+        '# amount = "0.01"          # BTC',
+        '# duration = "1h"          # 90s, 30m, 6h, 2d',
+        "# tranches = 12            # leave out: one an hour, at most 500",
+        '# quote = "USD"            # USD, USDT, USDC, EUR',
+        '# venues = ["kraken", "coinbase"]  # leave out: every enabled venue',
+        '# mode = "single"          # single or split',
+        '# max_price = "150000"     # skip a tranche above this price per BTC',
+        "# jitter = false           # move each tranche randomly inside its slot",
+        "",
+        "[ui]",
+        f'# theme = "{DEFAULT_THEME}"',
+    ]
+    for spec in DEFAULT_SPECS.values():
+        lines += [
+            "",
+            f"[venues.{spec.id}]  # {spec.name}",
+            "# enabled = true",
+            f'# taker_fee = "{spec.taker_fee}"        # fraction; decimal string',
+            f'# rest_url = "{spec.rest_url}"',
+            f'# ws_url = "{spec.ws_url}"',
+            f'# min_order_btc = "{spec.min_order_btc}"',
+            f'# lot_btc = "{spec.lot_btc}"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def ensure_config(path: Path) -> bool:
+    """Write the commented default config if ``path`` does not exist; True if it did now."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(default_text(), encoding="utf-8")
+    os.replace(tmp, path)
+    return True
+
+
+def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> AppConfig:
+    """Read ``path`` (None or missing: defaults), then the ``BTC_DCA_<VENUE>_*_URL`` overrides."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    if path is not None and path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+    try:
+        return _parse(data, env, path)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
+
+
+_TOP = {"peg_parity", "plan", "ui", "venues"}
+_PLAN = {"amount", "duration", "tranches", "quote", "venues", "mode", "max_price", "jitter"}
+_VENUE = {"enabled", "taker_fee", "rest_url", "ws_url", "min_order_btc", "lot_btc"}
+
+
+def _unknown(table: Mapping[str, Any], known: set[str], prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            where = f"{prefix}{key}"
+            raise ConfigError(f"{where}: unknown key (known: {', '.join(sorted(known))})")
+
+
+def _table(data: Mapping[str, Any], key: str, prefix: str = "") -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{prefix}{key}: must be a table")
+    return value
+
+
+def _bool(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} is not true or false")
+    return value
+
+
+def _text(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key}: {value!r} is not a non-empty string")
+    return value.strip()
+
+
+def _decimal(value: Any, key: str, what: str, *, fraction: bool = False) -> Decimal:
+    # Fees and sizes are strings so they stay exact; a TOML float would already be rounded.
+    if not isinstance(value, str):
+        raise ConfigError(f'{key}: {value!r} must be a decimal string like "0.0040"')
+    try:
+        out = Decimal(value.strip())
+    except InvalidOperation:
+        raise ConfigError(f"{key}: {value!r} is not {what}") from None
+    if not out.is_finite() or out < 0 or (fraction and out >= 1):
+        raise ConfigError(f"{key}: {value!r} is not {what}")
+    return out
+
+
+def _url(value: Any, key: str, schemes: tuple[str, ...]) -> str:
+    text = _text(value, key)
+    if not text.startswith(schemes):
+        raise ConfigError(f"{key}: {text!r} must start with {' or '.join(schemes)}")
+    return text.rstrip("/") if schemes[0].startswith("http") else text
+
+
+def _parse(data: Mapping[str, Any], env: Mapping[str, str], path: Path | None) -> AppConfig:
+    _unknown(data, _TOP, "")
+    venues = _table(data, "venues")
+    specs = dict(DEFAULT_SPECS)
+    for vid, raw in venues.items():
+        prefix = f"venues.{vid}"
+        if vid not in DEFAULT_SPECS:
+            raise ConfigError(f"{prefix}: unknown venue (known: {', '.join(DEFAULT_SPECS)})")
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{prefix}: must be a table")
+        _unknown(raw, _VENUE, f"{prefix}.")
+        changes: dict[str, object] = {}
+        if "enabled" in raw:
+            changes["enabled"] = _bool(raw["enabled"], f"{prefix}.enabled")
+        if "taker_fee" in raw:
+            changes["taker_fee"] = _decimal(
+                raw["taker_fee"], f"{prefix}.taker_fee", "a decimal fraction", fraction=True
+            )
+        for size in ("min_order_btc", "lot_btc"):
+            if size in raw:
+                changes[size] = _decimal(raw[size], f"{prefix}.{size}", "an amount of BTC")
+        if "lot_btc" in changes and changes["lot_btc"] == 0:
+            raise ConfigError(f"{prefix}.lot_btc: must be more than 0")
+        if "rest_url" in raw:
+            changes["rest_url"] = _url(
+                raw["rest_url"], f"{prefix}.rest_url", ("https://", "http://")
+            )
+        if "ws_url" in raw:
+            changes["ws_url"] = _url(raw["ws_url"], f"{prefix}.ws_url", ("wss://", "ws://"))
+        specs[vid] = specs[vid].with_overrides(**changes)
+    for vid, spec in specs.items():
+        name = vid.upper()
+        rest, ws = env.get(f"BTC_DCA_{name}_REST_URL"), env.get(f"BTC_DCA_{name}_WS_URL")
+        changes = {}
+        if rest:
+            changes["rest_url"] = _url(rest, f"BTC_DCA_{name}_REST_URL", ("https://", "http://"))
+        if ws:
+            changes["ws_url"] = _url(ws, f"BTC_DCA_{name}_WS_URL", ("wss://", "ws://"))
+        if changes:
+            specs[vid] = spec.with_overrides(**changes)
+    ui = _table(data, "ui")
+    _unknown(ui, {"theme"}, "ui.")
+    theme = _text(ui["theme"], "ui.theme") if "theme" in ui else DEFAULT_THEME
+    peg = _bool(data["peg_parity"], "peg_parity") if "peg_parity" in data else False
+    return AppConfig(specs, _plan(_table(data, "plan")), theme, peg, path)
+
+
+def _plan(raw: Mapping[str, Any]) -> PlanDefaults:
+    _unknown(raw, _PLAN, "plan.")
+    d = PlanDefaults()
+    amount = d.amount
+    if "amount" in raw:
+        amount = str(_decimal(raw["amount"], "plan.amount", "an amount of BTC"))
+    duration = _text(raw["duration"], "plan.duration") if "duration" in raw else d.duration
+    tranches = raw.get("tranches")
+    if tranches is not None and (
+        isinstance(tranches, bool) or not isinstance(tranches, int) or tranches < 1
+    ):
+        raise ConfigError(f"plan.tranches: {tranches!r} is not a whole number of at least 1")
+    quote = _text(raw.get("quote", d.quote), "plan.quote").upper()
+    if quote not in QUOTES:
+        raise ConfigError(f"plan.quote: {quote!r} is not one of {', '.join(QUOTES)}")
+    venues = raw.get("venues", [])
+    if not isinstance(venues, list) or not all(isinstance(v, str) for v in venues):
+        raise ConfigError(f"plan.venues: {venues!r} is not a list of venue ids")
+    unknown = [v for v in venues if v not in DEFAULT_SPECS]
+    if unknown:
+        raise ConfigError(f"plan.venues: unknown venue {', '.join(unknown)}")
+    mode = _text(raw.get("mode", d.mode), "plan.mode").lower()
+    if mode not in {m.value for m in Mode}:
+        raise ConfigError(f"plan.mode: {mode!r} is not single or split")
+    max_price = None
+    if "max_price" in raw:
+        max_price = str(_decimal(raw["max_price"], "plan.max_price", "a price"))
+    jitter = _bool(raw["jitter"], "plan.jitter") if "jitter" in raw else d.jitter
+    return PlanDefaults(amount, duration, tranches, quote, tuple(venues), mode, max_price, jitter)
+
+
+def save_setting(path: Path, dotted_key: str, value: str | bool | int) -> None:
+    """Set one key (``ui.theme``) in the file, keeping every comment; atomic replace."""
+    text = path.read_text(encoding="utf-8") if path.exists() else default_text()
+    doc = tomlkit.parse(text)
+    *tables, key = dotted_key.split(".")
+    node: Any = doc
+    for name in tables:
+        if name not in node:
+            node[name] = tomlkit.table()
+        node = node[name]
+    node[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,46 @@
+"""The log file: rotating, in the user log dir; venue failures, skips and errors go there.
+
+Records name their run and venue in the message (``run <id> venue <v> ...``), so a
+grep for a run id finds its whole story.
+"""
+
+from __future__ import annotations
+
+import logging
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+LOG_FILE = "btc-dca.log"
+MAX_BYTES = 2_000_000
+BACKUPS = 5
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+_HANDLER_NAME = "btc-dca-file"
+
+
+def setup_logging(log_dir: Path, *, verbose: bool = False) -> Path | None:
+    """Send the app's logs to a rotating file (debug with ``verbose``); the file, or None if the
+    folder cannot be written (logging is never a reason not to run).
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            root.removeHandler(handler)
+            handler.close()
+    path = log_dir / LOG_FILE
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+        )
+    except OSError:
+        return None
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    level = logging.DEBUG if verbose else logging.INFO
+    handler.setLevel(level)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Third-party chatter stays out of the file unless debugging.
+    for noisy in ("asyncio", "aiohttp"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    return path
