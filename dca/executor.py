@@ -12,7 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -64,6 +64,8 @@ class ResumeState:
     run_id: str
     origin: float
     done: Mapping[int, Decimal]
+    # Totals of the recorded tranches, so the resumed run's summary covers the whole run.
+    before: Summary | None = None
 
 
 def new_run_id(now: float) -> str:
@@ -100,7 +102,12 @@ class Executor:
         self.catch_up = catch_up
         self.retry_base_s = retry_base_s
         self.retries = retries
-        self.summary = Summary(target=plan.amount)
+        before = resume.before if resume else None
+        self.summary = (
+            replace(before, target=plan.amount, venue_qty=dict(before.venue_qty))
+            if before is not None
+            else Summary(target=plan.amount)
+        )
         self.state = State.PENDING
         self.next_at: float | None = None
         self.next_index: int | None = None
@@ -149,7 +156,6 @@ class Executor:
         remaining_idx = [i for i in range(plan.tranches) if i not in done]
         # Whatever earlier skips left unbought rides on the first remaining tranche.
         carry = plan.amount - bought_before - sum((sizes[i] for i in remaining_idx), ZERO)
-        self.summary.qty = ZERO
         self.state = State.RUNNING
         await self.journal.record(
             RunStarted(
@@ -243,7 +249,8 @@ class Executor:
         costs = {
             q.venue: q.outcome for q in quotes if isinstance(q.outcome, Cost | InsufficientDepth)
         }
-        chosen = route(books, self.market.specs, qty, self.plan.mode, costs=costs)
+        down = [q.venue for q in quotes if isinstance(q.outcome, VenueError)]
+        chosen = route(books, self.market.specs, qty, self.plan.mode, costs=costs, unavailable=down)
         if chosen is None:
             deepest = max(
                 (c.available for c in costs.values() if isinstance(c, InsufficientDepth)),

@@ -13,7 +13,7 @@ books always give the same answer.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
@@ -132,14 +132,16 @@ def route(
     qty: Decimal,
     mode: Mode = Mode.SINGLE,
     costs: Mapping[str, Cost | InsufficientDepth] | None = None,
+    unavailable: Iterable[str] = (),
 ) -> Route | None:
-    """Route ``qty`` BTC over ``books``; None when no venue (nor any split) can fill it."""
+    """Route ``qty`` BTC over ``books``; None when no venue (nor any split) can fill it.
+
+    ``unavailable`` venues (no book) appear in the alternatives with no total.
+    """
     if costs is None:
         costs = price_all(books, specs, qty)
-    alternatives = {
-        v: (c.total if isinstance(c, Cost) else None)
-        for v, c in sorted(costs.items(), key=lambda kv: venue_order(kv[0]))
-    }
+    names = sorted({*costs, *unavailable}, key=venue_order)
+    alternatives = {v: (c.total if isinstance(c := costs.get(v), Cost) else None) for v in names}
     single = best_single(costs)
     if mode is Mode.SPLIT:
         legs = _split(books, specs, qty)

@@ -1,0 +1,266 @@
+"""The plain commands as a script would use them: output, JSON and exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+
+D = Decimal
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BTC_DCA_CONFIG", str(tmp_path / "config.toml"))
+
+
+def test_quote_json_has_every_venue_and_the_best_with_exact_decimal_strings() -> None:
+    code, out = run("quote", "--demo", "--amount", "2", "--quote", "EUR", "--json")
+    assert code == 0
+    obj = json.loads(out)
+    assert (obj["amount_btc"], obj["quote_currency"], obj["mode"]) == ("2", "EUR", "single")
+    venues = {v["venue"]: v for v in obj["venues"]}
+    assert set(venues) == {"binance", "binanceus", "coinbase", "kraken", "bitstamp", "okx"}
+    for v in venues.values():
+        assert v["status"] == "ok"
+        notional, fee, total = D(v["notional"]), D(v["fee"]), D(v["total"])
+        assert fee == notional * D(v["fee_rate"])
+        assert total == notional + fee
+        assert D(v["avg_price"]) == notional / 2
+        assert isinstance(v["levels_used"], int)
+    best = obj["best"]
+    assert best["total"] == min((v["total"] for v in venues.values()), key=D)
+    assert venues[best["venue"]]["total"] == best["total"]
+
+
+def test_quote_table_reads_well() -> None:
+    code, out = run("quote", "--demo", "--amount", "1", "--venues", "kraken,okx,coinbase")
+    assert code == 0
+    lines = out.splitlines()
+    assert (
+        lines[0] == "Cost to buy 1.00 BTC in USD, walking each order book and adding the taker fee:"
+    )
+    assert lines[2].split() == [
+        "venue",
+        "status",
+        "avg",
+        "price",
+        "fee",
+        "fee",
+        "amt",
+        "total",
+        "vs",
+        "best",
+    ]
+    rows = [ln for ln in lines if ln.split()[:1] and ln.split()[0] in {"kraken", "okx", "coinbase"}]
+    assert len(rows) == 3
+    assert rows[0].endswith("best")
+    assert out.count("Best: ") == 1
+
+
+def test_quote_split_mode_in_json() -> None:
+    code, out = run("quote", "--demo", "--amount", "5", "--mode", "split", "--json")
+    assert code == 0
+    obj = json.loads(out)
+    assert obj["mode"] == "split"
+    singles = [D(v["total"]) for v in obj["venues"] if v["status"] == "ok"]
+    assert D(obj["best"]["total"]) <= min(singles)
+
+
+def test_quote_with_a_thin_book_reports_insufficient_depth() -> None:
+    code, out = run("quote", "--demo", "--amount", "900", "--json")
+    assert code == 0
+    obj = json.loads(out)
+    assert {v["status"] for v in obj["venues"]} == {"insufficient_depth"}
+    assert obj["best"] is None
+    code, text = run("quote", "--demo", "--amount", "900")
+    assert "No venue can fill this amount right now." in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["quote", "--demo", "--amount", "-1"], "--amount: must be more than 0 BTC"),
+        (
+            ["quote", "--demo", "--amount", "1", "--quote", "JPY"],
+            "--quote: 'JPY' is not one of USD, USDT, USDC, EUR",
+        ),
+        (["quote", "--demo", "--amount", "1", "--venues", "ftx"], "--venues: unknown venue ftx"),
+        (
+            ["run", "--headless", "--demo", "--amount", "1", "--duration", "soon"],
+            "--duration: 'soon' is not a duration",
+        ),
+        (
+            ["run", "--headless", "--demo", "--amount", "1", "--duration", "1h", "--tranches", "0"],
+            "--tranches: must be at least 1",
+        ),
+        (
+            [
+                "run",
+                "--headless",
+                "--demo",
+                "--amount",
+                "1",
+                "--duration",
+                "1h",
+                "--max-price",
+                "x",
+            ],
+            "--max-price: 'x' is not a price",
+        ),
+        (
+            ["run", "--headless", "--demo", "--amount", "1", "--duration", "1h", "--speed", "fast"],
+            "--speed: 'fast' is not a number",
+        ),
+        (
+            ["run", "--headless", "--demo", "--amount", "1", "--duration", "1h", "--speed", "0"],
+            "--speed: must be a number above 0",
+        ),
+    ],
+)
+def test_invalid_input_names_the_field_and_exits_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out = run(*argv)
+    assert code == 2
+    assert out == ""
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").rglob("*.parquet"))
+
+
+def test_run_headless_json_lines_add_up(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run(
+        "run",
+        "--headless",
+        "--demo",
+        "--amount",
+        "0.5",
+        "--duration",
+        "6h",
+        "--tranches",
+        "12",
+        "--speed",
+        "1e9",
+        "--json",
+    )
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    tranches = [e for e in events if e["event"] == "tranche"]
+    summary = events[-1]
+    assert summary["event"] == "summary"
+    assert [t["index"] for t in tranches] == list(range(1, 13))
+    assert {t["of"] for t in tranches} == {12}
+    assert sum(D(t["qty"]) for t in tranches) == D(summary["qty"]) == D("0.5")
+    assert sum(D(t["total"]) for t in tranches) == D(summary["total"])
+    assert summary["tranches"] == 12
+    for t in tranches:
+        assert set(t) >= {
+            "run_id",
+            "at",
+            "venue",
+            "qty",
+            "avg_price",
+            "notional",
+            "fee",
+            "total",
+            "alternatives",
+        }
+        assert D(t["total"]) == min(D(v) for v in t["alternatives"].values() if v is not None)
+        assert t["at"].endswith("Z")
+    assert D(summary["saved_vs_worst"]) >= 0
+
+
+def test_run_headless_text_prints_a_line_per_tranche_and_a_summary() -> None:
+    code, out = run(
+        "run",
+        "--headless",
+        "--demo",
+        "--amount",
+        "0.3",
+        "--duration",
+        "3h",
+        "--tranches",
+        "3",
+        "--speed",
+        "1e9",
+        "--venues",
+        "okx,kraken",
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("Run ")
+    assert "buy 0.30 BTC in USD over 3h, 3 tranches, one every 1h, mode single" in lines[0]
+    assert [ln[:5] for ln in lines[1:4]] == ["[1/3]", "[2/3]", "[3/3]"]
+    assert "next best" in lines[1]
+    assert lines[-1].startswith("Finished: bought 0.30 of 0.30 BTC in 3 tranches for ")
+
+
+def test_without_demo_live_venues_are_said_to_be_unavailable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _ = run("quote", "--amount", "1")
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "--demo" in err
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    for word in ("quote", "run", "--demo", "--data-dir", "BTC_DCA_CONFIG", "exit codes"):
+        assert word in text
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary_and_exit_130(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "BTC_DCA_DATA_DIR": str(tmp_path / "d"),
+        "BTC_DCA_CONFIG": str(tmp_path / "c.toml"),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "run",
+            "--headless",
+            "--demo",
+            "--amount",
+            "1",
+            "--duration",
+            "1d",
+            "--tranches",
+            "1000",
+            "--speed",
+            "3600",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline(), proc.stdout.readline()]
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert lines[1].startswith("[1/1000]")
+    assert rest.splitlines()[-1].startswith("Stopped early: bought ")
