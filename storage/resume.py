@@ -128,7 +128,8 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
     }
     origin = row["origin"]
     assert origin is not None
-    state = ResumeState(run_id, origin.timestamp(), done)  # type: ignore[attr-defined]
+    before = summary_of(tranches, plan.amount)
+    state = ResumeState(run_id, origin.timestamp(), done, before)  # type: ignore[attr-defined]
     speed = row["speed"]
     return Resumable(
         plan=plan,
@@ -136,5 +137,5 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
         status=status,
         source=str(row["source"] or "live"),
         speed=float(speed) if isinstance(speed, float) else None,
-        before=summary_of(tranches, plan.amount),
+        before=before,
     )
