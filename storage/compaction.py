@@ -104,7 +104,7 @@ def compact(
                 report.files_in += len(found.files)
                 report.files_out += 1
                 report.rows += rows
-    log.info("%s", report)
+    log.log(logging.INFO if report.partitions else logging.DEBUG, "%s", report)
     return report
 
 

@@ -17,8 +17,13 @@ from typing import TextIO
 
 from dca.plan import PlanInvalid, build_plan
 from dca.routing import Mode
-from exchanges.venues import DEFAULT_SPECS, QUOTES, VENUE_IDS, VenueSpec
-from tui import headless
+from exchanges.venues import QUOTES, VENUE_IDS, VenueSpec
+from storage.compaction import compact_in_background
+from storage.config import AppConfig, ConfigError, ensure_config, load_config
+from storage.journal import ParquetJournal
+from storage.logs import setup_logging
+from storage.paths import DataDirError, Paths, describe_locations, ensure_writable, resolve_paths
+from tui import headless, history_cmd
 from tui.wiring import DEFAULT_DEMO_SPEED, LiveUnavailable, Options, make_clock, make_market
 
 EPILOG = f"""\
@@ -26,6 +31,7 @@ venues: {", ".join(VENUE_IDS)}.  quote currencies: {", ".join(QUOTES)}.
 durations: 90s, 30m, 6h, 2d.  exit codes: 0 done, 2 invalid input, 3 no venue reachable,
 130 interrupted.  environment: BTC_DCA_CONFIG, BTC_DCA_DATA_DIR,
 BTC_DCA_<VENUE>_REST_URL / BTC_DCA_<VENUE>_WS_URL.
+default locations: {describe_locations()}
 """
 
 
@@ -119,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jitter", action="store_true", help="shift each tranche at random within its slot"
     )
     r.add_argument("--json", action="store_true", help="one JSON object per line")
+    history_cmd.add_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -153,9 +160,35 @@ def _options(ns: argparse.Namespace, env: Mapping[str, str]) -> Options:
     )
 
 
+def load_app_config(options: Options) -> AppConfig:
+    """The config file in force (written with comments at first start); ConfigError if broken."""
+    paths = resolve_paths(options.data_dir, options.config)
+    try:
+        ensure_config(paths.config_file)
+    except OSError as exc:
+        raise ConfigError(f"{paths.config_file}: cannot be created: {exc.strerror}") from exc
+    return load_config(paths.config_file)
+
+
 def load_specs(options: Options) -> dict[str, VenueSpec]:
-    """Venue specs in force: defaults, then the config file."""
-    return dict(DEFAULT_SPECS)
+    """Venue specs in force: defaults, then the config file, then the URL env overrides."""
+    return dict(load_app_config(options).specs)
+
+
+def prepare_storage(options: Options) -> Paths:
+    """Check the data dir is writable (before any run starts), open the log, compact old days."""
+    paths = resolve_paths(options.data_dir, options.config)
+    ensure_writable(paths.data_dir)
+    setup_logging(paths.log_dir, verbose=options.verbose)
+    compact_in_background(paths.data_dir)
+    return paths
+
+
+def _journal(options: Options, paths: Paths) -> ParquetJournal:
+    source = "demo" if options.demo else "live"
+    return ParquetJournal(
+        paths.data_dir, source=source, speed=options.demo_speed if options.demo else None
+    )
 
 
 def _plan_from(
@@ -215,13 +248,19 @@ def _run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     )
     if not ns.headless:
         return _dashboard(options, plan=plan)
+    paths = prepare_storage(options)
     clock = make_clock(options)
     market = make_market(options, specs, clock, plan.quote, plan.venues)
-    return asyncio.run(headless.run_command(plan, market, clock, out, as_json=ns.json))
+    journal = _journal(options, paths)
+    return asyncio.run(
+        headless.run_command(plan, market, clock, out, as_json=ns.json, journal=journal)
+    )
 
 
 def _dashboard(options: Options, plan: object | None = None) -> int:
     from tui.app import run_dashboard  # Textual is imported only for the dashboard.
+
+    prepare_storage(options)
 
     return run_dashboard(options)
 
@@ -242,12 +281,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _quote(ns, options, out)
         if ns.command == "run":
             return _run(ns, options, out)
+        if ns.command == "history":
+            paths = prepare_storage(options)
+            return history_cmd.history_command(ns, paths.data_dir, out)
+        if ns.command == "resume":
+            specs = load_specs(options)
+            paths = prepare_storage(options)
+            if not ns.headless:
+                return _dashboard(options)
+            return history_cmd.resume_command(ns, options, specs, paths.data_dir, out)
         return _dashboard(options)
     except PlanInvalid as exc:
         for error in exc.errors:
             print(f"btc-dca: --{error.field.replace('_', '-')}: {error.message}", file=sys.stderr)
         return headless.EXIT_INVALID
-    except UsageError as exc:
+    except (UsageError, ConfigError, DataDirError) as exc:
         print(f"btc-dca: {exc}", file=sys.stderr)
         return headless.EXIT_INVALID
     except LiveUnavailable as exc:

@@ -1,0 +1,249 @@
+"""``btc-dca history`` and ``btc-dca resume``: the stored runs, read back and continued.
+
+``history`` prints a table of runs (or one run's tranches) or exports it as CSV or
+JSON lines; money is always an exact decimal string in exports. ``resume``
+continues an unfinished run headless, printing like ``run --headless``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TextIO
+
+import polars as pl
+
+from exchanges.clock import Clock, ScaledClock
+from exchanges.venues import VenueSpec
+from storage.compaction import compact
+from storage.journal import ParquetJournal
+from storage.queries import History
+from storage.resume import Missed, Resumable, ResumeError, load_resumable
+from tui import headless
+from tui.fmt import btc, exact, money
+from tui.wiring import Options, make_clock, make_market
+
+RUN_TABLE = ("when (UTC)", "run", "amount BTC", "status", "avg price", "total", "saved")
+TRANCHE_TABLE = ("#", "executed (UTC)", "status", "venue", "qty BTC", "avg price", "fee", "total")
+
+
+def add_parsers(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Register ``history`` and ``resume`` on the CLI's subparsers."""
+    h = sub.add_parser("history", help="past runs, or one run's tranches; CSV/JSON export")
+    common(h)
+    h.add_argument("--run", metavar="RUN_ID", help="show this run's tranches")
+    out = h.add_mutually_exclusive_group()
+    out.add_argument("--csv", type=Path, metavar="PATH", help="write the table as CSV to PATH")
+    out.add_argument("--json", action="store_true", help="print one JSON object per row")
+    out.add_argument(
+        "--compact", action="store_true", help="merge small files of past days (keeps every row)"
+    )
+    h.add_argument("--limit", type=int, default=50, metavar="N", help="runs shown (0: all)")
+    h.add_argument("--offset", type=int, default=0, metavar="N", help="skip the newest N runs")
+
+    r = sub.add_parser("resume", help="continue an unfinished run (the latest by default)")
+    common(r)
+    r.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to continue")
+    r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
+    r.add_argument(
+        "--missed",
+        choices=[m.value for m in Missed],
+        default=Missed.CATCH_UP.value,
+        help="tranches whose time passed while stopped: run them now (default) or skip them",
+    )
+    r.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+# -- history ------------------------------------------------------------------------------
+
+
+def history_command(
+    ns: argparse.Namespace, data_dir: Path, out: TextIO, err: TextIO | None = None
+) -> int:
+    """Print or export the history; bad files are reported on stderr and skipped."""
+    err = err or sys.stderr
+    if ns.compact:
+        report = compact(data_dir)
+        _report_bad(report.bad, err)
+        print(report, file=out)
+        return headless.EXIT_OK
+    history = History(data_dir)
+    if ns.run:
+        if history.run(ns.run) is None:
+            _report_bad(history.bad, err)
+            print(f"btc-dca: --run: no run {ns.run!r} in {data_dir}", file=err)
+            return headless.EXIT_INVALID
+        df = history.run_tranches(ns.run)
+    else:
+        if ns.limit < 0 or ns.offset < 0:
+            print("btc-dca: --limit/--offset: must be 0 or more", file=err)
+            return headless.EXIT_INVALID
+        df = history.run_summaries(ns.offset, ns.limit or None)
+    _report_bad(history.bad, err)
+    if ns.csv:
+        write_csv(df, ns.csv)
+        print(f"wrote {df.height} rows to {ns.csv}", file=out)
+    elif ns.json:
+        for row in df.iter_rows(named=True):
+            print(json.dumps(jsonable(row)), file=out)
+    elif ns.run:
+        print(_tranche_table(df), file=out)
+    elif df.height:
+        print(_run_table(df), file=out)
+    else:
+        print(f"No runs yet in {data_dir}.", file=out)
+    return headless.EXIT_OK
+
+
+def _report_bad(bad: Iterable[object], err: TextIO) -> None:
+    for item in bad:
+        print(f"btc-dca: skipped {item}", file=err)
+
+
+def jsonable(value: object) -> object:
+    """A row value for JSON: Decimal → exact string, time → ISO 8601 UTC, nested as is."""
+    if isinstance(value, Decimal):
+        return exact(value)
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, list | dict):
+        return json.dumps(jsonable(value))
+    out = jsonable(value)
+    return "" if out is None else out
+
+
+def write_csv(df: pl.DataFrame, path: Path) -> None:
+    """``df`` as CSV with exact decimals; nested columns (legs, alternatives) as JSON text."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(df.columns)
+        for row in df.iter_rows():
+            writer.writerow([_cell(v) for v in row])
+
+
+def _when(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else "-"
+
+
+def _dec(value: object) -> Decimal | None:
+    return value if isinstance(value, Decimal) else None
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], right: set[int]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(header), line(tuple("─" * w for w in widths)), *map(line, rows)])
+
+
+def _run_table(df: pl.DataFrame) -> str:
+    rows = [
+        (
+            _when(r["created_at"]),
+            str(r["run_id"]),
+            btc(_dec(r["amount_btc"])),
+            str(r["status"]),
+            money(_dec(r["avg_price"])),
+            f"{money(_dec(r['total']))} {r['quote']}",
+            money(_dec(r["saved_vs_worst"])),
+        )
+        for r in df.iter_rows(named=True)
+    ]
+    return _table(RUN_TABLE, rows, {2, 4, 5, 6})
+
+
+def _tranche_table(df: pl.DataFrame) -> str:
+    rows = [
+        (
+            str(int(r["index"]) + 1),
+            _when(r["executed_at"]),
+            str(r["status"]) if r["status"] == "filled" else f"skipped: {r['reason']}",
+            str(r["venue"] or "-"),
+            btc(_dec(r["qty_btc"])),
+            money(_dec(r["avg_price"])),
+            money(_dec(r["fee"])),
+            money(_dec(r["total"])),
+        )
+        for r in df.iter_rows(named=True)
+    ]
+    return _table(TRANCHE_TABLE, rows, {0, 4, 5, 6, 7})
+
+
+# -- resume -------------------------------------------------------------------------------
+
+
+def resume_clock(options: Options, run: Resumable, data_dir: Path) -> Clock:
+    """The clock to continue on: a demo run's clock picks up where its last tranche left it."""
+    if not options.demo:
+        return make_clock(options)
+    tranches = History(data_dir).run_tranches(run.run_id)
+    last = tranches["executed_at"].max() if tranches.height else None
+    start = max(time.time(), last.timestamp() if isinstance(last, datetime) else 0.0)
+    return ScaledClock(options.demo_speed, start=start)
+
+
+def resume_command(
+    ns: argparse.Namespace,
+    options: Options,
+    specs: Mapping[str, VenueSpec],
+    data_dir: Path,
+    out: TextIO,
+) -> int:
+    """Continue the given (or newest) unfinished run headless; exit 2 if there is none."""
+    try:
+        run = load_resumable(data_dir, ns.run_id)
+    except ResumeError as exc:
+        print(f"btc-dca: resume: {exc}", file=sys.stderr)
+        return headless.EXIT_INVALID
+    # A demo run continues on the demo market at its speed unless told otherwise.
+    if run.source == "demo":
+        options = replace(options, demo=True, speed=options.speed or run.speed)
+    clock = resume_clock(options, run, data_dir)
+    market = make_market(options, specs, clock, run.plan.quote, run.plan.venues)
+    done = len(run.state.done)
+    print(
+        f"Resuming run {run.run_id}: {done} of {run.plan.tranches} tranches recorded, "
+        f"{btc(run.before.qty)} of {btc(run.plan.amount)} BTC bought.",
+        file=sys.stderr if ns.json else out,
+    )
+    journal = ParquetJournal(
+        data_dir, source="demo" if options.demo else "live", speed=options.speed
+    )
+    return asyncio.run(
+        headless.run_command(
+            run.plan,
+            market,
+            clock,
+            out,
+            as_json=ns.json,
+            journal=journal,
+            resume=run.state,
+            catch_up=ns.missed == Missed.CATCH_UP.value,
+        )
+    )
