@@ -18,21 +18,10 @@ from collections.abc import Sequence
 KRAKEN_LEVELS = 10
 OKX_LEVELS = 25
 
-# Level text pairs recur across messages (only the changed levels are new), so the
-# Kraken fragment of each is memoised; the cap bounds memory on a long session.
-_KRAKEN_FRAGMENTS: dict[tuple[str, str], str] = {}
-_FRAGMENT_CACHE_MAX = 200_000
 
-
-def _kraken_fragment(level: tuple[str, str]) -> str:
-    frag = _KRAKEN_FRAGMENTS.get(level)
-    if frag is None:
-        price, qty = level
-        frag = price.replace(".", "").lstrip("0") + qty.replace(".", "").lstrip("0")
-        if len(_KRAKEN_FRAGMENTS) >= _FRAGMENT_CACHE_MAX:
-            _KRAKEN_FRAGMENTS.clear()
-        _KRAKEN_FRAGMENTS[level] = frag
-    return frag
+def kraken_fragment(price_text: str, qty_text: str) -> str:
+    """One level's part of the Kraken checksum string: digits without ``.``, no leading zeros."""
+    return price_text.replace(".", "").lstrip("0") + qty_text.replace(".", "").lstrip("0")
 
 
 def kraken_crc32(asks: Sequence[tuple[str, str]], bids: Sequence[tuple[str, str]]) -> int:
@@ -41,10 +30,8 @@ def kraken_crc32(asks: Sequence[tuple[str, str]], bids: Sequence[tuple[str, str]
     Each level is ``(price_text, qty_text)`` exactly as sent; only the first 10 per
     side count.
     """
-    text = "".join(map(_kraken_fragment, asks[:KRAKEN_LEVELS])) + "".join(
-        map(_kraken_fragment, bids[:KRAKEN_LEVELS])
-    )
-    return zlib.crc32(text.encode("ascii", "replace"))
+    levels = [*asks[:KRAKEN_LEVELS], *bids[:KRAKEN_LEVELS]]
+    return zlib.crc32("".join(kraken_fragment(p, q) for p, q in levels).encode("ascii", "replace"))
 
 
 def okx_crc32(bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]]) -> int:

@@ -1,0 +1,278 @@
+"""Kraken's wire format: REST ``/0/public/Depth`` and the WebSocket v2 ``book`` channel.
+
+Two Kraken habits shape this module. Errors arrive with HTTP 200 in an ``error``
+array, and the result key is not the requested pair (``XBTUSD`` answers as
+``XXBTZUSD``), so the single key of ``result`` is taken. On the socket, prices
+and quantities are JSON numbers whose trailing zeros matter for the CRC32
+checksum sent with every message; they are decoded as ``Decimal`` (which keeps
+the exponent) and turned back into the exact text. The checksum is Kraken's only
+gap detector: a mismatch raises CHECKSUM and the driver resubscribes.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping
+from decimal import Decimal
+from itertools import islice
+
+from exchanges.adapter import RestRequest
+from exchanges.book import OrderBook, parse_levels, to_decimal
+from exchanges.checksums import KRAKEN_LEVELS, kraken_fragment
+from exchanges.errors import ErrorKind, VenueError
+from exchanges.localbook import LocalBook
+from exchanges.venues import VenueSpec
+from exchanges.wire import decode_json, json_message, retry_after, status_error
+
+VENUE = "kraken"
+# Depth values the v2 book channel accepts.
+WS_DEPTHS = (10, 25, 100, 500, 1000)
+# Kraken's public REST budget is about one call per second per IP.
+REST_RATE_PER_S = 1.0
+REST_MAX_COUNT = 500
+
+# One decoder for the hot path: ``json.loads`` with options builds a new one per call.
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+_RATE_ERRORS = ("EGeneral:Too many requests", "EAPI:Rate limit exceeded")
+
+
+def ws_symbol(symbol: str) -> str:
+    """The socket's name for a REST pair: ``XBTUSD`` → ``BTC/USD`` (names with ``/`` pass)."""
+    if "/" in symbol:
+        return symbol
+    return "BTC/" + (symbol[3:] if symbol.startswith(("XBT", "BTC")) else symbol)
+
+
+def rest_error(errors: list[object], quote: str, status: int | None = None) -> VenueError:
+    """The typed error for a non-empty Kraken ``error`` array."""
+    text = "; ".join(str(e) for e in errors)[:200]
+    if any(str(e).startswith("EQuery:Unknown asset pair") for e in errors):
+        return VenueError(
+            VENUE, ErrorKind.UNSUPPORTED_PAIR, f"Kraken lists no BTC/{quote} pair ({text})"
+        )
+    if any(str(e).startswith(_RATE_ERRORS) for e in errors):
+        return VenueError(
+            VENUE, ErrorKind.RATE_LIMITED, f"rate limited ({text})", status=status, retry_after=1.0
+        )
+    if any(str(e).startswith("EService:") for e in errors):
+        return VenueError(VENUE, ErrorKind.UNAVAILABLE, f"Kraken unavailable ({text})")
+    return VenueError(VENUE, ErrorKind.EXCHANGE, f"Kraken error: {text}", status=status)
+
+
+class KrakenAdapter:
+    """Kraken's REST book and v2 socket; ``ws_depth`` is the subscribed (and kept) depth."""
+
+    venue = VENUE
+    max_depth = REST_MAX_COUNT
+    rest_rate_per_s = REST_RATE_PER_S
+
+    def __init__(self, ws_depth: int = 100) -> None:
+        if ws_depth not in WS_DEPTHS:
+            raise ValueError(f"Kraken book depth must be one of {WS_DEPTHS}")
+        self.ws_depth = ws_depth
+
+    def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
+        """``GET /0/public/Depth?pair=XBTUSD&count=N`` (N clamped to 1..500)."""
+        count = min(max(depth, 1), REST_MAX_COUNT)
+        return RestRequest(
+            f"{spec.rest_url.rstrip('/')}/0/public/Depth", {"pair": symbol, "count": str(count)}
+        )
+
+    def parse_rest(
+        self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
+    ) -> tuple[OrderBook, Mapping[str, object]]:
+        """The book in a Depth answer; the HTTP-200 ``error`` array becomes a typed error."""
+        if status != 200:
+            detail = ""
+            try:
+                payload = decode_json(VENUE, body)
+            except VenueError:
+                payload = None
+            if isinstance(payload, dict) and isinstance(payload.get("error"), list):
+                detail = "; ".join(str(e) for e in payload["error"])[:200]
+            raise status_error(VENUE, status, headers, detail)
+        payload = decode_json(VENUE, body)
+        if not isinstance(payload, dict):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "Depth: expected a JSON object")
+        errors = payload.get("error")
+        if isinstance(errors, list) and errors:
+            err = rest_error(errors, quote, status)
+            if err.kind is ErrorKind.RATE_LIMITED:
+                err.retry_after = retry_after(headers) or err.retry_after
+            raise err
+        result = payload.get("result")
+        if not isinstance(result, dict) or len(result) != 1:
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "Depth: expected one pair in result")
+        (entry,) = result.values()
+        if not isinstance(entry, dict):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "Depth: the pair's book is not an object")
+        bids = parse_levels(entry.get("bids"), VENUE, "bids")
+        asks = parse_levels(entry.get("asks"), VENUE, "asks")
+        return OrderBook.build(VENUE, quote, bids, asks, received), payload
+
+    def ws_url(self, spec: VenueSpec, symbol: str) -> str:
+        """Kraken v2 serves every pair on one URL."""
+        return spec.ws_url
+
+    def new_sync(self, symbol: str, quote: str) -> KrakenSync:
+        """A fresh book for ``symbol`` (REST or socket name)."""
+        return KrakenSync(ws_symbol(symbol), quote, self.ws_depth)
+
+
+def _decode(text: str | bytes) -> object:
+    if isinstance(text, str):
+        try:
+            return _DECODER.decode(text)
+        except (ValueError, RecursionError):
+            pass  # decode_json below says why, as a typed error
+    return decode_json(VENUE, text)
+
+
+# A parsed level: price, size, and their wire text (for the checksum).
+_Level = tuple[Decimal, Decimal, str, str]
+
+
+def _number(value: object, what: str) -> tuple[Decimal, str]:
+    """A JSON number as Decimal plus its exact text (Decimal keeps the trailing zeros)."""
+    # Decimal straight from the JSON decoder is the fast path: finite by construction.
+    parsed = value if type(value) is Decimal else to_decimal(value, VENUE, what)
+    if parsed < 0 or not -30 <= parsed.adjusted() <= 30:
+        # Exponent forms like 1e-999999 would expand into megabytes of text.
+        raise VenueError(VENUE, ErrorKind.MALFORMED, f"{what}: {value!r:.40} is out of range")
+    return parsed, format(parsed, "f")
+
+
+def _levels(raw: object, side: str) -> list[_Level]:
+    if not isinstance(raw, list):
+        raise VenueError(VENUE, ErrorKind.MALFORMED, f"book {side}: expected a list")
+    out: list[_Level] = []
+    for entry in raw:
+        if type(entry) is not dict:
+            raise VenueError(VENUE, ErrorKind.MALFORMED, f"book {side}: bad level {entry!r:.60}")
+        price, price_text = _number(entry.get("price"), f"{side} price")
+        qty, qty_text = _number(entry.get("qty"), f"{side} qty")
+        if not price:
+            raise VenueError(VENUE, ErrorKind.MALFORMED, f"{side} price: zero")
+        out.append((price, qty, price_text, qty_text))
+    return out
+
+
+class KrakenSync:
+    """One v2 ``book`` subscription: snapshot, updates, checksum on every message."""
+
+    needs_snapshot = False
+
+    def __init__(self, symbol: str, quote: str, depth: int = 100, levels: int | None = None):
+        self.symbol = symbol
+        self.depth = depth
+        self.levels = levels
+        self.book = LocalBook(VENUE, quote, depth)
+        self.synced = False
+        self._bid_frags: dict[Decimal, str] = {}
+        self._ask_frags: dict[Decimal, str] = {}
+
+    def subscribe_messages(self) -> list[str]:
+        """Subscribe to the book channel with a snapshot at the chosen depth."""
+        params = {"channel": "book", "symbol": [self.symbol], "depth": self.depth, "snapshot": True}
+        return [json.dumps({"method": "subscribe", "params": params})]
+
+    def on_snapshot(self, book: OrderBook, raw: Mapping[str, object]) -> OrderBook | None:
+        """Not used: Kraken sends its snapshot on the socket."""
+        return None
+
+    def on_message(self, text: str, received: float) -> OrderBook | None:
+        """Apply one message; the new book when it changed, None for acks and heartbeats."""
+        if not self.apply_message(text, received):
+            return None
+        return self.book.snapshot(self.levels)
+
+    def apply_message(self, text: str | bytes, received: float) -> bool:
+        """Apply one message and verify its checksum; True when the book changed."""
+        msg = _decode(text)
+        if not isinstance(msg, dict):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "expected a JSON object")
+        if msg.get("success") is False or ("error" in msg and "channel" not in msg):
+            raise self._request_error(msg)
+        if msg.get("channel") != "book":
+            return False  # heartbeat, status, subscribe/pong acks
+        kind = msg.get("type")
+        data = msg.get("data")
+        if kind not in ("snapshot", "update") or not isinstance(data, list):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "book: bad type or data")
+        changed = False
+        for entry in data:
+            if not isinstance(entry, dict):
+                raise VenueError(VENUE, ErrorKind.MALFORMED, "book: bad data entry")
+            if entry.get("symbol") != self.symbol:
+                continue
+            self._apply_entry(entry, kind == "snapshot")
+            changed = True
+        if changed:
+            self.book.ts = received
+        return changed
+
+    def _apply_entry(self, entry: dict[str, object], snapshot: bool) -> None:
+        bids = _levels(entry.get("bids", []), "bids")
+        asks = _levels(entry.get("asks", []), "asks")
+        expected = entry.get("checksum")
+        if not isinstance(expected, int) or isinstance(expected, bool):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "book: missing checksum")
+        if snapshot:
+            self.book.clear()
+            self._bid_frags.clear()
+            self._ask_frags.clear()
+            self.synced = True
+        elif not self.synced:
+            raise VenueError(VENUE, ErrorKind.SEQUENCE_GAP, "book update before the snapshot")
+        self._apply(bids, asks)
+        local = self._checksum()
+        if local != expected:
+            self.synced = False
+            raise VenueError(
+                VENUE,
+                ErrorKind.CHECKSUM,
+                f"{self.symbol} book checksum mismatch (local {local}, Kraken {expected})",
+            )
+
+    def _apply(self, bids: list[_Level], asks: list[_Level]) -> None:
+        # Straight into LocalBook's sorted maps (bids keyed by negated price): the
+        # Decimals are already parsed, and this loop is the hot path of the feed.
+        # Each level's checksum fragment is kept beside it, computed once per change.
+        for levels, side, frags, sign in (
+            (bids, self.book.bids, self._bid_frags, -1),
+            (asks, self.book.asks, self._ask_frags, 1),
+        ):
+            for price, qty, price_text, qty_text in levels:
+                key = sign * price
+                if qty:
+                    side[key] = (qty, price_text, qty_text)
+                    frags[key] = kraken_fragment(price_text, qty_text)
+                else:
+                    side.pop(key, None)
+                    frags.pop(key, None)
+        self.book.truncate()
+        if len(self._bid_frags) > 2 * self.depth or len(self._ask_frags) > 2 * self.depth:
+            # Truncation drops levels without telling us; forget their fragments.
+            self._bid_frags = {k: self._bid_frags[k] for k in self.book.bids}
+            self._ask_frags = {k: self._ask_frags[k] for k in self.book.asks}
+
+    def _checksum(self) -> int:
+        asks, bids = self.book.asks, self.book.bids
+        af, bf = self._ask_frags, self._bid_frags
+        text = "".join(
+            [af[k] for k in islice(asks, KRAKEN_LEVELS)]
+            + [bf[k] for k in islice(bids, KRAKEN_LEVELS)]
+        )
+        return zlib.crc32(text.encode("ascii", "replace"))
+
+    def _request_error(self, msg: dict[str, object]) -> VenueError:
+        text = json_message(msg, "error") or "request failed"
+        low = text.lower()
+        kind = (
+            ErrorKind.UNSUPPORTED_PAIR
+            if "pair" in low or "symbol" in low or "not supported" in low
+            else ErrorKind.EXCHANGE
+        )
+        return VenueError(VENUE, kind, f"Kraken {msg.get('method', 'socket')!s:.20}: {text:.160}")
