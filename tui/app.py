@@ -1,0 +1,323 @@
+"""The dashboard app: wires market, clock, journals and history into the screens.
+
+``build_app`` is the factory the command line and the tests share: tests hand it a
+``SimulatedMarket`` on a ``SimClock`` and a day-long plan runs in milliseconds.
+The executor runs in a Textual worker; its events come back as messages through a
+journal (``UiJournal``), fanned out with the storage journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.theme import Theme
+from textual.worker import Worker, WorkerState
+
+from dca.events import Summary
+from dca.executor import Executor, ResumeState, State
+from dca.journal import FanOut, Journal
+from dca.plan import Plan
+from exchanges.clock import Clock
+from exchanges.market import MarketData, VenueStatus
+from tui.history_source import HistorySource, MemoryHistory
+from tui.messages import StartRequested, VenueUpdated
+from tui.screens.help import HelpScreen
+from tui.screens.history import HistoryScreen
+from tui.screens.main import MainScreen
+from tui.screens.quit import QuitScreen
+from tui.screens.resume import ResumeOffer, ResumeScreen
+from tui.ui_journal import UiJournal
+from tui.widgets.plan_form import FormDefaults, PlanForm
+from tui.wiring import Options
+
+log = logging.getLogger(__name__)
+
+DEFAULT_THEME = "textual-dark"
+# How long quitting waits for a pause or cancel to be recorded, seconds.
+QUIT_WAIT_S = 3.0
+
+JournalFactory = Callable[[], Journal]
+OffersSource = Callable[[], Sequence[ResumeOffer]]
+
+
+class DcaApp(App[int]):
+    """The btc-dca dashboard."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "btc-dca"
+    SUB_TITLE = "DCA into BTC at the best real price"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "start", "Start"),
+        Binding("p", "toggle_pause", "Pause/Resume"),
+        Binding("c", "cancel_run", "Cancel run"),
+        Binding("h", "history", "History"),
+        Binding("f1", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        market: MarketData,
+        clock: Clock,
+        *,
+        journal_factory: JournalFactory | None = None,
+        history: HistorySource | None = None,
+        defaults: FormDefaults | None = None,
+        theme: str | None = None,
+        on_theme_change: Callable[[str], None] | None = None,
+        offers: OffersSource | None = None,
+        export_dir: Path | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.market = market
+        self.clock = clock
+        self.journal_factory = journal_factory
+        self.history: HistorySource = history if history is not None else MemoryHistory()
+        self.defaults = defaults or FormDefaults(quote=market.quote)
+        self.initial_theme = theme or DEFAULT_THEME
+        self.on_theme_change = on_theme_change
+        self.offers = offers
+        self.export_dir = export_dir or Path.cwd()
+        self.seed = seed
+        self.executor: Executor | None = None
+        self.run_worker_: Worker[Summary] | None = None
+        self._unlisten: Callable[[], None] | None = None
+        # Set by the main screen whenever the run's state changes (quitting waits on it).
+        self.run_state_changed = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[None]:
+        """The main screen, seeded with each venue's current status."""
+        statuses = {v: self.market.status(v) for v in self.market.specs}
+        return MainScreen(self.market.specs, self.clock, self.defaults, statuses, seed=self.seed)
+
+    @property
+    def main(self) -> MainScreen:
+        """The main screen (always at the bottom of the stack)."""
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        """Listen to the market, start it, apply the theme, offer unfinished runs."""
+        self.theme = self.initial_theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._unlisten = self.market.add_listener(self._on_status)
+        self.run_worker(self.market.start(), group="market", exit_on_error=False)
+        if self.offers is not None:
+            self._load_offers()
+
+    async def on_unmount(self) -> None:
+        """Stop listening and close the market's connections."""
+        if self._unlisten is not None:
+            self._unlisten()
+        await self.market.close()
+
+    def _on_status(self, status: VenueStatus) -> None:
+        # Called by the market on every tick: only post, never draw here.
+        self.main.post_message(VenueUpdated(status))
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if self.on_theme_change is not None:
+            self.on_theme_change(theme.name)
+
+    # -- resume ----------------------------------------------------------------------------
+
+    @work(thread=True, group="offers", exit_on_error=False)
+    def _load_offers(self) -> None:
+        assert self.offers is not None
+        offers = list(self.offers())
+        if offers:
+            self.call_from_thread(self.push_screen, ResumeScreen(offers), self._resume_chosen)
+
+    def _resume_chosen(self, offer: ResumeOffer | None) -> None:
+        if offer is not None:
+            self.start_run(offer.plan, resume=offer.state)
+
+    # -- the run ---------------------------------------------------------------------------
+
+    @property
+    def run_active(self) -> bool:
+        """Whether a run is going (running or paused)."""
+        return self.executor is not None and self.executor.state in (
+            State.PENDING,
+            State.RUNNING,
+            State.PAUSED,
+        )
+
+    def start_run(self, plan: Plan, resume: ResumeState | None = None) -> None:
+        """Execute ``plan`` in a worker (one run at a time)."""
+        if self.run_active:
+            self.notify("A run is already going: pause or cancel it first", severity="warning")
+            return
+        if plan.quote != self.market.quote:
+            self.notify(
+                f"This market quotes in {self.market.quote}; start with --quote {plan.quote}",
+                title="Quote currency",
+                severity="warning",
+            )
+            return
+        journals: list[Journal] = []
+        if self.journal_factory is not None:
+            journals.append(self.journal_factory())
+        if isinstance(self.history, MemoryHistory):
+            journals.append(self.history)
+        journals.append(UiJournal(self.main.post_message))
+        self.executor = Executor(plan, self.market, FanOut(*journals), self.clock, resume=resume)
+        self.run_worker_ = self._execute(self.executor)
+
+    @work(exclusive=True, exit_on_error=False, group="run", name="run")
+    async def _execute(self, executor: Executor) -> Summary:
+        return await executor.run()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed run becomes a notification and a log line, never a crash."""
+        worker = event.worker
+        if event.state is WorkerState.ERROR and worker.group in ("run", "market", "offers"):
+            error = worker.error or RuntimeError("unknown error")
+            log.error("%s worker failed: %r", worker.group, error, exc_info=error)
+            self.notify(f"{error}", title=f"{worker.group.title()} failed", severity="error")
+            if worker.group == "run":
+                self.main.run_failed(error)
+
+    def on_start_requested(self, message: StartRequested) -> None:
+        """The form's Start button."""
+        self.start_run(message.plan)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        """Start the plan in the form, or say what is wrong with it."""
+        form = self.main.query_one(PlanForm)
+        form.touched.update(("amount", "duration", "tranches", "max_price"))
+        plan = form.validate()
+        if plan is None:
+            wrong = "; ".join(f"{k}: {v}" for k, v in form.errors.items())
+            self.notify(wrong or "the plan is not complete", title="Plan", severity="error")
+            return
+        self.start_run(plan)
+
+    def action_toggle_pause(self) -> None:
+        """Pause a running run, resume a paused one."""
+        if self.executor is None:
+            return
+        if self.executor.state is State.RUNNING:
+            self.executor.pause()
+        elif self.executor.state is State.PAUSED:
+            self.executor.resume()
+
+    def action_pause(self) -> None:
+        """Pause the run."""
+        if self.executor is not None:
+            self.executor.pause()
+
+    def action_resume(self) -> None:
+        """Resume the run."""
+        if self.executor is not None:
+            self.executor.resume()
+
+    def action_cancel_run(self) -> None:
+        """Cancel the run (the tranches bought so far stay recorded)."""
+        if self.run_active and self.executor is not None:
+            self.executor.cancel()
+
+    def action_history(self) -> None:
+        """Open the history screen."""
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen(self.history, self.export_dir))
+
+    def action_help(self) -> None:
+        """Open the help screen."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_export(self) -> None:
+        """Export the table shown (history), or the current run's tranches, to CSV."""
+        if isinstance(self.screen, HistoryScreen):
+            await self.screen.action_export()
+            return
+        if self.executor is None:
+            self.notify("No run to export yet: open History (h) for past runs", severity="warning")
+            return
+        self.action_history()
+        self.notify("Press e to export the table shown", title="Export")
+
+    def action_screenshot_svg(self) -> None:
+        """Save an SVG screenshot in the export folder."""
+        path = self.save_screenshot(path=str(self.export_dir))
+        self.notify(path, title="Screenshot saved")
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The app's commands in the palette, then Textual's own (theme, quit, keys)."""
+        yield SystemCommand("Start", "Start the plan in the form", self.action_start)
+        yield SystemCommand("Pause", "Pause the run (resume later)", self.action_pause)
+        yield SystemCommand("Resume", "Resume the paused run", self.action_resume)
+        yield SystemCommand(
+            "Cancel run", "Stop the run; bought tranches stay", self.action_cancel_run
+        )
+        yield SystemCommand("History", "Past runs and their tranches", self.action_history)
+        yield SystemCommand("Export CSV", "Write the table shown to a CSV file", self.action_export)
+        yield SystemCommand("Help", "Keys and what the panels show", self.action_help)
+        yield SystemCommand("Screenshot", "Save an SVG of the screen", self.action_screenshot_svg)
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
+
+    async def action_quit(self) -> None:
+        """Quit; during a run, ask whether to pause it (resumable) or cancel it."""
+        if not self.run_active:
+            self.exit(0)
+            return
+        self.push_screen(QuitScreen(), self._quit_choice)
+
+    async def _quit_choice(self, choice: str | None) -> None:
+        executor = self.executor
+        if choice not in ("pause", "cancel") or executor is None:
+            return
+        if choice == "pause":
+            executor.pause()
+            await self._wait(lambda: self.main.run_state == "paused")
+        else:
+            executor.cancel()
+            await self._wait(lambda: not self.run_active)
+        self.exit(0)
+
+    async def _wait(self, done: Callable[[], bool]) -> None:
+        """Wait (at most ``QUIT_WAIT_S``) until ``done()``, re-checking at each run state change."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + QUIT_WAIT_S
+        while not done():
+            self.run_state_changed.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.run_state_changed.wait(), remaining)
+
+
+def build_app(
+    market: MarketData,
+    clock: Clock,
+    journal_factory: JournalFactory | None = None,
+    **kwargs: object,
+) -> DcaApp:
+    """The dashboard over ``market`` and ``clock`` (shared by the command line and the tests)."""
+    return DcaApp(market, clock, journal_factory=journal_factory, **kwargs)  # type: ignore[arg-type]
+
+
+def run_dashboard(options: Options, plan: Plan | None = None) -> int:
+    """Open the dashboard for the command line's options; returns the exit code."""
+    from tui.launch import launch
+
+    return launch(options, plan)

@@ -1,0 +1,49 @@
+"""The help screen: what the dashboard does and its keys."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# btc-dca
+
+Buys an amount of BTC in **tranches** over a time window, each at the cheapest
+venue *for that tranche*: every venue's ask side is walked for the tranche size
+and its taker fee added. Paper execution: no orders are placed.
+
+## Keys
+
+| key | what it does |
+| --- | --- |
+| `s` | start the plan in the form |
+| `p` | pause / resume the run |
+| `c` | cancel the run |
+| `h` | history of runs (`e` there exports the table shown to CSV) |
+| `ctrl+p` | command palette: start, pause, cancel, history, export, theme, screenshot |
+| `f1` | this help |
+| `q` | quit (during a run: pause it to resume later, or cancel it) |
+
+## Panels
+
+Each venue shows its health, best bid and ask, spread, what the **next tranche**
+would cost there with the fee (and how far that is from the best venue), the fee
+rate, the book's age and the recent asks. ★ marks the venue the next tranche
+would go to; a panel lights up when a tranche fills there.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and a short explanation; any of escape, q or f1 closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,f1", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        """The help text in a scrollable box."""
+        with VerticalScroll(id="help-box"):
+            yield Markdown(HELP)

@@ -1,0 +1,219 @@
+"""The history screen: runs (newest first) → a run's tranches, totals, venue share and chart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal, Vertical
+from textual.events import Resize
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, Static
+from textual_fastdatatable import ArrowBackend, DataTable
+
+from exchanges.venues import display_name
+from tui import fmt
+from tui.history_source import HistorySource, RunDetail, run_detail
+from tui.palette import venue_colour
+from tui.widgets.price_chart import PriceChart
+
+log = logging.getLogger(__name__)
+
+# Fixed widths for the tranche table, so opening a million rows measures nothing.
+TRANCHE_WIDTHS: list[int | None] = [7, 19, 18, 12, 11, 9, 12, 14, 11]
+
+
+@dataclass
+class RunsLoaded(Message):
+    """The runs table arrived from the source."""
+
+    table: pa.Table
+
+
+@dataclass
+class RunLoaded(Message):
+    """One run's tranches and totals arrived from the source."""
+
+    run_id: str
+    quote: str
+    table: pa.Table
+    detail: RunDetail
+
+
+def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
+    """The run's totals and each venue's share of the BTC bought."""
+    text = Text.assemble(
+        (f"{run_id}  ", "bold"),
+        ("bought ", "dim"),
+        (f"{fmt.btc(d.qty)} BTC", "bold"),
+        ("  total ", "dim"),
+        (f"{fmt.money(d.total)} {quote}", "bold"),
+        ("  avg ", "dim"),
+        fmt.money(d.avg_price),
+        ("  fees ", "dim"),
+        fmt.money(d.fees),
+        ("  saved vs worst ", "dim"),
+        (fmt.money(d.saved), "green"),
+    )
+    if d.venue_share:
+        text.append("\nshare ", "dim")
+        for i, (venue, share) in enumerate(d.venue_share.items()):
+            if i:
+                text.append("  ")
+            name = "+".join(display_name(v) for v in venue.split("+"))
+            text.append(name, venue_colour(venue))
+            text.append(f" {share * 100:.0f}%")
+    return text
+
+
+class HistoryScreen(Screen[None]):
+    """Past runs from a ``HistorySource``; ``e`` exports the table shown to CSV."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,h", "app.pop_screen", "Back"),
+        Binding("e", "export", "Export CSV"),
+        Binding("r", "reload", "Reload"),
+    ]
+
+    def __init__(self, source: HistorySource, export_dir: Path) -> None:
+        super().__init__(id="history")
+        self.source = source
+        self.export_dir = export_dir
+        self.runs: pa.Table | None = None
+        self.run_id: str | None = None
+        self.tranches: pa.Table | None = None
+        self.last_export: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        """Runs on the left (or on top when narrow), the selected run on the right."""
+        yield Header()
+        with Horizontal(id="history-body"):
+            with Vertical(id="runs-pane"):
+                yield Label("Runs, newest first", classes="pane-title")
+                yield Container(id="runs-holder")
+            with Vertical(id="detail-pane"):
+                yield Static(Text("Loading…", "dim"), id="run-summary")
+                yield PriceChart(id="chart")
+                yield Container(id="tranches-holder")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the runs off the event loop."""
+        self.action_reload()
+
+    def on_resize(self, event: Resize) -> None:
+        """Stack the panes on narrow terminals."""
+        self.set_class(event.size.width < 110, "-narrow")
+
+    def action_reload(self) -> None:
+        """Read the runs again."""
+        self._load_runs()
+
+    @work(thread=True, exclusive=True, group="history-runs", exit_on_error=False)
+    def _load_runs(self) -> None:
+        self.post_message(RunsLoaded(self.source.runs()))
+
+    @on(RunsLoaded)
+    async def _runs_loaded(self, message: RunsLoaded) -> None:
+        self.runs = message.table
+        holder = self.query_one("#runs-holder")
+        await holder.remove_children()
+        if message.table.num_rows == 0:
+            self.query_one("#run-summary", Static).update(
+                Text("No runs yet. Start one from the main screen.", "dim")
+            )
+            return
+        shown = message.table.select(
+            ["started", "status", "amount BTC", "bought BTC", "quote", "avg price", "total"]
+        )
+        table = DataTable(
+            backend=ArrowBackend(shown),
+            id="runs-table",
+            cursor_type="row",
+            show_row_labels=False,
+            zebra_stripes=True,
+        )
+        await holder.mount(table)
+        table.focus()
+        self._select(0)
+
+    def _select(self, row: int) -> None:
+        if self.runs is None or not 0 <= row < self.runs.num_rows:
+            return
+        run_id = str(self.runs["run"][row].as_py())
+        if run_id != self.run_id:
+            self.run_id = run_id
+            self._load_run(run_id, str(self.runs["quote"][row].as_py()))
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    @on(DataTable.RowSelected, "#runs-table")
+    def _run_highlighted(self, event: DataTable.RowHighlighted | DataTable.RowSelected) -> None:
+        self._select(event.cursor_row)
+
+    @work(thread=True, exclusive=True, group="history-run", exit_on_error=False)
+    def _load_run(self, run_id: str, quote: str) -> None:
+        table = self.source.tranches(run_id)
+        self.post_message(RunLoaded(run_id, quote, table, run_detail(table)))
+
+    @on(RunLoaded)
+    async def _run_loaded(self, message: RunLoaded) -> None:
+        if message.run_id != self.run_id:
+            return
+        self.tranches = message.table
+        d = message.detail
+        self.query_one("#run-summary", Static).update(detail_text(message.run_id, message.quote, d))
+        self.query_one(PriceChart).set_data(
+            d.prices, d.worst, float(d.avg_price) if d.avg_price is not None else None
+        )
+        holder = self.query_one("#tranches-holder")
+        await holder.remove_children()
+        await holder.mount(
+            DataTable(
+                backend=ArrowBackend(message.table),
+                id="tranches-table",
+                cursor_type="row",
+                show_row_labels=False,
+                column_widths=TRANCHE_WIDTHS,
+            )
+        )
+
+    def shown_table(self) -> tuple[str, pa.Table] | None:
+        """The table the user is looking at: the run's tranches, or the runs list."""
+        focused = self.focused
+        if self.tranches is not None and (focused is None or focused.id != "runs-table"):
+            return f"btc-dca-{self.run_id}-tranches", self.tranches
+        if self.runs is not None:
+            return "btc-dca-runs", self.runs
+        return None
+
+    async def action_export(self) -> None:
+        """Write the shown table to CSV in the export folder (in a thread)."""
+        shown = self.shown_table()
+        if shown is None:
+            self.notify("Nothing to export yet", severity="warning")
+            return
+        name, table = shown
+        path = self.export_dir / f"{name}.csv"
+        try:
+            await asyncio.to_thread(_write_csv, table, path)
+        except OSError as exc:
+            log.error("export to %s failed: %s", path, exc)
+            self.notify(f"Could not write {path}: {exc}", title="Export", severity="error")
+            return
+        self.last_export = path
+        self.notify(f"{table.num_rows} rows → {path}", title="Exported")
+
+
+def _write_csv(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pacsv.write_csv(table, path)

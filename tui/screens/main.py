@@ -1,0 +1,268 @@
+"""The main screen: venue panels, plan form, run area; panels redraw at most ten times a second."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from dca.events import (
+    RunCancelled,
+    RunFinished,
+    RunPaused,
+    RunResumed,
+    RunStarted,
+    TrancheFilled,
+    TrancheSkipped,
+    VenueDegraded,
+    VenueRecovered,
+)
+from dca.plan import Plan
+from exchanges.clock import Clock
+from exchanges.market import Health, VenueStatus
+from exchanges.venues import VenueSpec, display_name
+from tui import display, fmt
+from tui.messages import PlanChanged, RunEvent, VenueUpdated
+from tui.palette import venue_colour
+from tui.venue_view import venue_views
+from tui.widgets.plan_form import FormDefaults, PlanForm
+from tui.widgets.run_panel import RunPanel
+from tui.widgets.tranche_table import TrancheTable
+from tui.widgets.venue_panel import VenuePanel
+
+log = logging.getLogger(__name__)
+
+# Redraw period of the venue panels, seconds (at most 10 redraws a second).
+REDRAW_S = 0.1
+# Below this width the panels shrink to one line each; below this height too.
+NARROW_COLS = 110
+SHORT_ROWS = 32
+TALL_ROWS = 48
+
+
+class MainScreen(Screen[None]):
+    """Live venues on the right, the plan on the left, the run below the venues."""
+
+    def __init__(
+        self,
+        specs: Mapping[str, VenueSpec],
+        clock: Clock,
+        defaults: FormDefaults,
+        statuses: Mapping[str, VenueStatus],
+        *,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(id="main")
+        self.specs = specs
+        self.clock = clock
+        self.defaults = defaults
+        self.seed = seed
+        self.latest: dict[str, VenueStatus] = dict(statuses)
+        self.form_plan: Plan | None = None
+        self.run_plan: Plan | None = None
+        self.run_sizes: tuple[Decimal, ...] = ()
+        self.run_state = "idle"
+        self.next_index: int | None = None
+        self._dirty = True
+        self._health: dict[str, Health] = {v: s.health for v, s in statuses.items()}
+        self._notes: dict[str, str] = {v: s.note for v, s in statuses.items()}
+
+    def compose(self) -> ComposeResult:
+        """Header, form | (venue grid over run area), footer."""
+        yield Header()
+        with Horizontal(id="body"):
+            yield PlanForm(self.specs, self.defaults, seed=self.seed)
+            with Vertical(id="right"):
+                with Grid(id="venue-grid"):
+                    for venue in self.specs:
+                        yield VenuePanel(venue)
+                yield RunPanel(id="run")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start the redraw and countdown timers."""
+        self.query_one(PlanForm).border_title = "Plan"
+        self.query_one(RunPanel).border_title = "Run"
+        self.set_interval(REDRAW_S, self.flush, name="redraw")
+        self.set_interval(1.0, self.tick_countdown, name="countdown")
+        self.flush()
+
+    def on_resize(self, event: Resize) -> None:
+        """Switch the compact layouts on small terminals."""
+        self.set_class(event.size.width < NARROW_COLS, "-narrow")
+        self.set_class(event.size.height < SHORT_ROWS, "-short")
+        self.set_class(event.size.height >= TALL_ROWS, "-tall")
+
+    # -- market ----------------------------------------------------------------------------
+
+    @on(VenueUpdated)
+    def venue_updated(self, message: VenueUpdated) -> None:
+        """Keep the newest status; the next redraw shows it."""
+        status = message.status
+        self.latest[status.venue] = status
+        self._dirty = True
+        self._notify_health(status)
+
+    def _notify_health(self, status: VenueStatus) -> None:
+        before = self._health.get(status.venue)
+        self._health[status.venue] = status.health
+        name = display_name(status.venue)
+        if status.health is Health.DOWN and before is not Health.DOWN:
+            log.warning("venue %s down: %s", status.venue, status.error)
+            self.notify(f"{name} is down: {status.error}", title="Venue down", severity="warning")
+        elif status.health is Health.LIVE and before in (Health.DOWN, Health.STALE):
+            log.info("venue %s recovered", status.venue)
+            self.notify(f"{name} is live again", title="Venue recovered")
+        note_before = self._notes.get(status.venue, "")
+        self._notes[status.venue] = status.note
+        if "resync" in status.note.lower() and status.note != note_before:
+            self.notify(f"{name}: {status.note}", title="Resync")
+
+    def next_qty(self) -> Decimal | None:
+        """The next tranche's size: the running plan's, else the form's first tranche."""
+        if self.run_state in ("running", "paused") and self.next_index is not None:
+            if self.next_index < len(self.run_sizes):
+                return self.run_sizes[self.next_index]
+            return None
+        return self.form_plan.sizes()[0] if self.form_plan else None
+
+    def flush(self) -> None:
+        """Redraw the panels if anything changed since the last redraw."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        qty = self.next_qty()
+        views = venue_views(self.latest, self.specs, qty, self.clock.now(), self.clock.speed)
+        for venue, view in views.items():
+            self.query_one(f"#venue-{venue}", VenuePanel).show(view)
+        self._estimate(views)
+
+    def _estimate(self, views: Mapping[str, object]) -> None:
+        plan = self.form_plan
+        form = self.query_one(PlanForm)
+        if plan is None:
+            form.show_estimate(Text())
+            return
+        best = next((v for v in views.values() if getattr(v, "best", False)), None)
+        cost = getattr(best, "cost", None)
+        if best is None or cost is None:
+            form.show_estimate(Text("no venue can price it right now", "yellow"))
+            return
+        total = cost.effective_price * plan.amount
+        venue = cost.venue
+        form.show_estimate(
+            Text.assemble(
+                ("est. ", "dim"),
+                (f"{fmt.money(total)} {plan.quote}", "bold"),
+                (" at current prices, best ", "dim"),
+                (display_name(venue), venue_colour(venue)),
+            )
+        )
+
+    @on(PlanChanged)
+    def plan_changed(self, message: PlanChanged) -> None:
+        """Price the new tranche size on every venue."""
+        self.form_plan = message.plan
+        self._dirty = True
+
+    # -- run -------------------------------------------------------------------------------
+
+    def tick_countdown(self) -> None:
+        """Refresh the status line: state, tranche n of m, time to the next tranche."""
+        executor = getattr(self.app, "executor", None)
+        run = self.query_one(RunPanel)
+        if executor is None or self.run_plan is None or self.run_state not in ("running", "paused"):
+            return
+        text = Text()
+        text.append("PAUSED" if self.run_state == "paused" else "RUNNING", "bold")
+        if executor.next_index is not None:
+            text.append(f"  tranche {executor.next_index + 1} of {self.run_plan.tranches}")
+        if executor.next_at is not None and self.run_state == "running":
+            left = executor.next_at - self.clock.now()
+            text.append("  next in ", "dim")
+            text.append(display.countdown(left), "bold")
+        run.set_status(text)
+
+    @on(RunEvent)
+    def run_event(self, message: RunEvent) -> None:
+        """Draw what the executor recorded."""
+        event = message.event
+        run = self.query_one(RunPanel)
+        executor = getattr(self.app, "executor", None)
+        lump = executor.lump_sum_total if executor is not None else None
+        if isinstance(event, RunStarted):
+            self.run_plan = event.plan
+            self.run_sizes = event.sizes
+            self.next_index = event.done
+            self._set_state("running")
+            run.reset()
+            self.query_one(PlanForm).disabled = True
+            verb = "Resumed" if event.resumed else "Started"
+            run.set_status(Text(f"{verb} run {event.run_id}", "bold"))
+        elif isinstance(event, TrancheFilled):
+            run.query_one(TrancheTable).add_fill(event)
+            self.next_index = event.index + 1
+            for leg in event.route.legs:
+                text = Text.assemble(
+                    ("filled ", "bold green"),
+                    f"{fmt.btc(leg.qty)} @ {fmt.money(leg.avg_price)} ",
+                    (fmt.clock_time(event.at), "dim"),
+                )
+                self.query_one(f"#venue-{leg.venue}", VenuePanel).show_fill(text)
+        elif isinstance(event, TrancheSkipped):
+            run.query_one(TrancheTable).add_skip(event)
+            self.next_index = event.index + 1
+            self.notify(
+                f"Tranche {event.index + 1}: {event.detail}",
+                title="Tranche skipped",
+                severity="warning",
+            )
+        elif isinstance(event, VenueDegraded):
+            log.warning("run %s: %s left out: %s", event.run_id, event.venue, event.error)
+        elif isinstance(event, VenueRecovered):
+            log.info("run %s: %s back in", event.run_id, event.venue)
+        elif isinstance(event, RunPaused):
+            self._set_state("paused")
+        elif isinstance(event, RunResumed):
+            self._set_state("running")
+        elif isinstance(event, RunFinished | RunCancelled):
+            self._finish(event)
+        if executor is not None and self.run_plan is not None:
+            run.show_summary(executor.summary, self.run_plan.quote, lump)
+        self._dirty = True
+        self.tick_countdown()
+
+    def _finish(self, event: RunFinished | RunCancelled) -> None:
+        s = event.summary
+        quote = self.run_plan.quote if self.run_plan else ""
+        done = isinstance(event, RunFinished)
+        self._set_state("finished" if done else "cancelled")
+        self.query_one(PlanForm).disabled = False
+        line = (
+            f"bought {fmt.btc(s.qty)} BTC for {fmt.money(s.total)} {quote}, "
+            f"avg {fmt.money(s.avg_price)}"
+        )
+        title = "Run finished" if done else "Run cancelled"
+        self.notify(line, title=title, severity="information" if done else "warning")
+        self.query_one(RunPanel).set_status(Text(f"{title.upper()}: {line}", "bold"))
+
+    def _set_state(self, state: str) -> None:
+        self.run_state = state
+        self.query_one(RunPanel).set_state(state)
+        changed = getattr(self.app, "run_state_changed", None)
+        if changed is not None:
+            changed.set()
+
+    def run_failed(self, error: BaseException) -> None:
+        """The worker died: unlock the form, say so in the run area."""
+        self._set_state("failed")
+        self.query_one(PlanForm).disabled = False
+        self.query_one(RunPanel).set_status(Text(f"RUN FAILED: {error}", "bold red"))

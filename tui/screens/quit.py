@@ -1,0 +1,31 @@
+"""Asked when quitting during a run: pause it (resumable later), cancel it, or stay."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label
+
+
+class QuitScreen(ModalScreen[str]):
+    """Dismisses with ``pause``, ``cancel`` or ``stay``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss('stay')", "Stay")]
+
+    def compose(self) -> ComposeResult:
+        """The question and three buttons."""
+        with Vertical(id="quit-box", classes="dialog"):
+            yield Label("A run is in progress. Quit and…", classes="dialog-title")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Pause (resume later)", id="pause", variant="primary")
+                yield Button("Cancel the run", id="cancel", variant="error")
+                yield Button("Stay", id="stay")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "stay")

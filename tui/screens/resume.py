@@ -1,0 +1,59 @@
+"""Asked at start when runs were left unfinished: resume one, or start fresh."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, OptionList
+
+from dca.executor import ResumeState
+from dca.plan import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeOffer:
+    """An unfinished run that can be continued: its plan, progress, and a line describing it."""
+
+    plan: Plan
+    state: ResumeState
+    label: str
+
+
+class ResumeScreen(ModalScreen[ResumeOffer | None]):
+    """Dismisses with the chosen offer, or None to start fresh."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Not now")]
+
+    def __init__(self, offers: Sequence[ResumeOffer]) -> None:
+        super().__init__()
+        self.offers = list(offers)
+
+    def compose(self) -> ComposeResult:
+        """The unfinished runs and the choice."""
+        with Vertical(id="resume-box", classes="dialog"):
+            yield Label("Unfinished runs: resume one?", classes="dialog-title")
+            yield OptionList(*(o.label for o in self.offers), id="offers")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Resume", id="resume", variant="primary")
+                yield Button("Not now", id="skip")
+
+    def on_mount(self) -> None:
+        """Preselect the newest."""
+        self.query_one(OptionList).highlighted = 0
+
+    @on(OptionList.OptionSelected)
+    @on(Button.Pressed, "#resume")
+    def _resume(self) -> None:
+        index = self.query_one(OptionList).highlighted
+        self.dismiss(self.offers[index] if index is not None else None)
+
+    @on(Button.Pressed, "#skip")
+    def _skip(self) -> None:
+        self.dismiss(None)

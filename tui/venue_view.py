@@ -1,0 +1,75 @@
+"""What each venue panel shows, computed from the market's statuses in plain Python.
+
+The cost of the *next tranche* is priced on every venue the same way the executor
+will price it (walk the asks, add the taker fee), so the panel marked best is the
+venue the tranche would go to if it ran now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from dca.pricing import Cost, InsufficientDepth, cost_to_buy
+from dca.routing import venue_order
+from exchanges.market import VenueStatus
+from exchanges.venues import VenueSpec
+
+
+@dataclass(frozen=True, slots=True)
+class VenueView:
+    """One panel's content: the status plus the next tranche's cost there and how it ranks."""
+
+    status: VenueStatus
+    fee_rate: Decimal
+    qty: Decimal | None
+    cost: Cost | InsufficientDepth | None
+    best: bool
+    distance_bps: Decimal | None
+    age_s: float | None
+
+
+def venue_views(
+    statuses: Mapping[str, VenueStatus],
+    specs: Mapping[str, VenueSpec],
+    qty: Decimal | None,
+    now: float,
+    speed: float = 1.0,
+) -> dict[str, VenueView]:
+    """A view per venue in ``statuses``; ``qty`` None prices nothing (the plan is not valid).
+
+    Book ages are shown in real seconds: a demo clock running ``speed`` times faster
+    would otherwise make every book look old.
+    """
+    costs: dict[str, Cost | InsufficientDepth | None] = {}
+    for venue, status in statuses.items():
+        usable = status.book is not None and status.error is None
+        if qty is not None and qty > 0 and usable and status.book is not None:
+            costs[venue] = cost_to_buy(status.book, qty, specs[venue].taker_fee)
+        else:
+            costs[venue] = None
+    ok = [c for c in costs.values() if isinstance(c, Cost)]
+    best = min(ok, key=lambda c: (c.total, venue_order(c.venue))) if ok else None
+    views: dict[str, VenueView] = {}
+    for venue, status in statuses.items():
+        cost = costs[venue]
+        distance = None
+        if best is not None and isinstance(cost, Cost):
+            distance = (cost.total - best.total) / best.total * 10_000
+        views[venue] = VenueView(
+            status=status,
+            fee_rate=specs[venue].taker_fee,
+            qty=qty,
+            cost=cost,
+            best=best is not None and best.venue == venue,
+            distance_bps=distance,
+            age_s=_real_age(status.age(now), speed),
+        )
+    return views
+
+
+def _real_age(age: float | None, speed: float) -> float | None:
+    if age is None or not 0 < speed < float("inf"):
+        return age if speed == 1.0 or age is None else 0.0
+    return age / speed

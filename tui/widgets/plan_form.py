@@ -1,0 +1,215 @@
+"""The plan form: every field validated as you type by the engine's own ``build_plan``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from dca.plan import Plan, PlanInvalid, build_plan, format_duration
+from dca.routing import Mode
+from exchanges.venues import QUOTES, VenueSpec, display_name
+from tui import fmt
+from tui.messages import PlanChanged, StartRequested
+
+# The form's fields in the order they are shown; the ids match build_plan's field names.
+FIELDS = ("amount", "duration", "tranches", "quote", "venues", "mode", "max_price")
+
+
+@dataclass(frozen=True, slots=True)
+class FormDefaults:
+    """What the form starts with (from the command line or the config file)."""
+
+    amount: str = ""
+    duration: str = ""
+    tranches: str = ""
+    quote: str = "USD"
+    venues: Sequence[str] = ()
+    mode: str = "single"
+    max_price: str = ""
+    jitter: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+def preview_text(plan: Plan) -> Text:
+    """Tranche size and interval of a valid plan."""
+    size = plan.sizes()[0]
+    text = Text.assemble(
+        (f"{plan.tranches} tranche{'s' if plan.tranches != 1 else ''}", "bold"),
+        f" of {fmt.btc(size)} BTC every {format_duration(plan.interval_s)}",
+    )
+    if plan.tranches_defaulted and plan.default_reason:
+        text.append(f"\n({plan.default_reason})", "dim")
+    return text
+
+
+class PlanForm(VerticalScroll):
+    """Fields for a plan, inline errors per field, a preview and the Start button."""
+
+    def __init__(
+        self, specs: Mapping[str, VenueSpec], defaults: FormDefaults, *, seed: int = 0
+    ) -> None:
+        super().__init__(id="plan-form")
+        self.specs = specs
+        self.defaults = defaults
+        self.seed = seed
+        self.plan: Plan | None = None
+        self.errors: dict[str, str] = {}
+        self.touched: set[str] = set()
+        self._estimate = Text()
+
+    def compose(self) -> ComposeResult:
+        """Label, field and error line per field; then preview and Start."""
+        d = self.defaults
+        enabled = [v for v in self.specs if self.specs[v].enabled]
+        chosen = set(d.venues or enabled)
+        yield from self._row(
+            "amount", "Amount", Input(d.amount, placeholder="BTC, e.g. 0.5", compact=True)
+        )
+        yield from self._row(
+            "duration", "Window", Input(d.duration, placeholder="90s, 30m, 6h, 2d", compact=True)
+        )
+        yield from self._row(
+            "tranches", "Tranches", Input(d.tranches, placeholder="default", compact=True)
+        )
+        quotes = [(q, q) for q in QUOTES]
+        yield from self._row(
+            "quote", "Quote", Select(quotes, value=d.quote, allow_blank=False, compact=True)
+        )
+        modes = [("single venue", Mode.SINGLE.value), ("split", Mode.SPLIT.value)]
+        yield from self._row(
+            "mode", "Mode", Select(modes, value=d.mode, allow_blank=False, compact=True)
+        )
+        yield from self._row(
+            "max_price",
+            "Max price",
+            Input(d.max_price, placeholder="none (optional)", compact=True),
+        )
+        yield Checkbox("Jitter tranche times", d.jitter, id="jitter", compact=True)
+        yield Label("Venues", classes="form-label")
+        yield SelectionList[str](
+            *(Selection(display_name(v), v, v in chosen) for v in self.specs),
+            id="venues",
+            compact=True,
+        )
+        yield Static(classes="field-error", id="venues-error")
+        yield Static(id="preview")
+        yield Button("Start", id="start", variant="success", disabled=True, compact=True)
+
+    def _row(self, name: str, label: str, widget: Input | Select[str]) -> ComposeResult:
+        widget.id = name
+        with Horizontal(classes="form-row"):
+            yield Label(label, classes="form-label")
+            yield widget
+        yield Static(classes="field-error", id=f"{name}-error")
+
+    def on_mount(self) -> None:
+        """Validate the defaults so the preview and Start reflect them at once."""
+        for name in ("amount", "duration", "tranches", "max_price"):
+            if self.query_one(f"#{name}", Input).value:
+                self.touched.add(name)
+        self.validate()
+
+    def values(self) -> dict[str, object]:
+        """The raw field values, as build_plan takes them."""
+        return {
+            "amount": self.query_one("#amount", Input).value,
+            "duration": self.query_one("#duration", Input).value,
+            "tranches": self.query_one("#tranches", Input).value or None,
+            "quote": str(self.query_one("#quote", Select).value),
+            "venues": list(self.query_one("#venues", SelectionList).selected),
+            "mode": str(self.query_one("#mode", Select).value),
+            "max_price": self.query_one("#max_price", Input).value or None,
+            "jitter": self.query_one("#jitter", Checkbox).value,
+        }
+
+    def validate(self) -> Plan | None:
+        """Build the plan from the fields, show per-field errors, enable Start when valid."""
+        v = self.values()
+        venues = v["venues"]
+        assert isinstance(venues, list)
+        try:
+            plan: Plan | None = build_plan(
+                amount=str(v["amount"]),
+                duration=str(v["duration"]),
+                tranches=v["tranches"],  # type: ignore[arg-type]
+                quote=str(v["quote"]),
+                venues=venues,
+                mode=str(v["mode"]),
+                max_price=v["max_price"],  # type: ignore[arg-type]
+                jitter=bool(v["jitter"]),
+                seed=self.seed,
+                specs=self.specs,
+            )
+            errors: dict[str, str] = {}
+        except PlanInvalid as invalid:
+            plan = None
+            errors = invalid.by_field()
+        self.plan, self.errors = plan, errors
+        self._show(plan, errors)
+        self.post_message(PlanChanged(plan, errors))
+        return plan
+
+    def _show(self, plan: Plan | None, errors: dict[str, str]) -> None:
+        for name in FIELDS:
+            shown = errors.get(name, "") if name in self.touched or name == "venues" else ""
+            self.query_one(f"#{name}-error", Static).update(shown)
+            self.query_one(f"#{name}-error").set_class(bool(shown), "-shown")
+            self.query_one(f"#{name}").set_class(bool(shown), "-invalid")
+        tranches = self.query_one("#tranches", Input)
+        if plan is not None and plan.tranches_defaulted:
+            tranches.placeholder = f"default: {plan.tranches}"
+        elif not tranches.value:
+            tranches.placeholder = "default"
+        self.query_one("#start", Button).disabled = plan is None
+        self._draw_preview()
+
+    def _draw_preview(self) -> None:
+        preview = self.query_one("#preview", Static)
+        if self.plan is None:
+            missing = [n for n in ("amount", "duration") if n not in self.touched]
+            hint = (
+                f"Fill in {' and '.join(missing)} to see the plan"
+                if missing
+                else "Fix the fields marked above"
+            )
+            preview.update(Text(hint, "dim"))
+            return
+        text = preview_text(self.plan)
+        if self._estimate:
+            text.append("\n")
+            text.append_text(self._estimate)
+        preview.update(text)
+
+    def show_estimate(self, estimate: Text) -> None:
+        """Show the estimated cost at current prices (computed by the screen from live books)."""
+        if estimate != self._estimate:
+            self._estimate = estimate
+            self._draw_preview()
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        if event.input.id:
+            self.touched.add(event.input.id)
+        self.validate()
+
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    @on(SelectionList.SelectedChanged)
+    def _other_changed(self) -> None:
+        self.validate()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#start")
+    def _start(self, event: Input.Submitted | Button.Pressed) -> None:
+        event.stop()
+        self.touched.update(FIELDS)
+        plan = self.validate()
+        if plan is not None:
+            self.post_message(StartRequested(plan))

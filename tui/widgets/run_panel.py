@@ -1,0 +1,86 @@
+"""The run area: progress, countdown, Pause / Resume / Cancel, running summary, tranche table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, ProgressBar, Static
+
+from dca.events import Summary
+from tui import fmt
+from tui.widgets.tranche_table import TrancheTable
+
+
+def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -> Text:
+    """Bought, spent, average price, saved vs the worst venue and vs one lump sum."""
+    text = Text.assemble(
+        ("bought ", "dim"),
+        (f"{fmt.btc(summary.qty)}", "bold"),
+        (f" of {fmt.btc(summary.target)} BTC", "dim"),
+        ("  spent ", "dim"),
+        (f"{fmt.money(summary.total)} {quote}", "bold"),
+        ("  avg ", "dim"),
+        fmt.money(summary.avg_price),
+        ("  fees ", "dim"),
+        fmt.money(summary.fee),
+    )
+    text.append("\nsaved vs worst venue ", "dim")
+    text.append(fmt.money(summary.saved_vs_worst), "green")
+    if lump_sum_total is not None and summary.qty and summary.target:
+        lump_price = lump_sum_total / summary.target
+        diff = lump_price * summary.qty - summary.total
+        word = "saved" if diff >= 0 else "cost more"
+        text.append("  vs lump sum at start ", "dim")
+        text.append(f"{word} {fmt.money(abs(diff))}", "green" if diff >= 0 else "red")
+    if summary.skipped:
+        text.append(f"  skipped {summary.skipped}", "yellow")
+    return text
+
+
+class RunPanel(Vertical):
+    """Shows the current run; the buttons post their presses to the app's actions."""
+
+    def on_mount(self) -> None:
+        """Nothing runs yet."""
+        self.set_state("idle")
+
+    def compose(self) -> ComposeResult:
+        """Status line, progress, buttons, summary and the tranche table."""
+        with Horizontal(id="run-head"):
+            yield Static(
+                Text("No run yet: fill in the plan and press Start", "dim"), id="run-status"
+            )
+            yield Button("Pause", id="pause", compact=True, disabled=True)
+            yield Button("Resume", id="resume", compact=True, disabled=True)
+            yield Button("Cancel", id="cancel", variant="error", compact=True, disabled=True)
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Static(id="summary")
+        yield TrancheTable()
+
+    def set_state(self, state: str) -> None:
+        """Enable the buttons that make sense in ``state`` (idle, running, paused, ...)."""
+        running = state == "running"
+        paused = state == "paused"
+        self.query_one("#pause", Button).disabled = not running
+        self.query_one("#resume", Button).disabled = not paused
+        self.query_one("#cancel", Button).disabled = not (running or paused)
+        self.set_class(paused, "-paused")
+        self.set_class(state == "idle", "-idle")
+
+    def set_status(self, text: Text | str) -> None:
+        """The status line (state, tranche n of m, countdown)."""
+        self.query_one("#run-status", Static).update(text)
+
+    def show_summary(self, summary: Summary, quote: str, lump: Decimal | None) -> None:
+        """Progress bar and summary lines."""
+        bar = self.query_one(ProgressBar)
+        bar.update(total=float(summary.target), progress=float(summary.qty))
+        self.query_one("#summary", Static).update(summary_text(summary, quote, lump))
+
+    def reset(self) -> None:
+        """Clear the table for a new run."""
+        table = self.query_one(TrancheTable)
+        table.clear()

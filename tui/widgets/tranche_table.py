@@ -1,0 +1,69 @@
+"""The live table of a run's tranches, newest row kept in view."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from dca.events import TrancheFilled, TrancheSkipped
+from exchanges.venues import display_name
+from tui import fmt
+from tui.palette import venue_colour
+
+COLUMNS = ("time", "#", "venue", "qty BTC", "avg price", "fee", "total", "saved vs worst")
+
+
+def venue_label(venue: str) -> Text:
+    """A venue (or split "a+b") in its colour."""
+    text = Text()
+    for i, leg in enumerate(venue.split("+")):
+        if i:
+            text.append("+", "dim")
+        text.append(display_name(leg), venue_colour(leg))
+    return text
+
+
+class TrancheTable(DataTable[str | Text]):
+    """One row per tranche of the current run: fills and skips."""
+
+    def __init__(self) -> None:
+        super().__init__(id="tranches", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        """Set the columns."""
+        for label in COLUMNS:
+            self.add_column(label, key=label)
+
+    def add_fill(self, event: TrancheFilled) -> None:
+        """Append a filled tranche and keep it in view."""
+        r = event.route
+        self.add_row(
+            fmt.clock_time(event.at),
+            f"{event.index + 1}/{event.of}",
+            venue_label(r.venue),
+            fmt.btc(r.qty),
+            Text(fmt.money(r.avg_price), justify="right"),
+            Text(fmt.money(r.fee), justify="right"),
+            Text(fmt.money(r.total), justify="right"),
+            Text(fmt.money(r.saved_vs_worst), "green", justify="right"),
+            key=f"t{event.index}",
+        )
+        self._follow()
+
+    def add_skip(self, event: TrancheSkipped) -> None:
+        """Append a skipped tranche with its reason."""
+        self.add_row(
+            fmt.clock_time(event.at),
+            f"{event.index + 1}/{event.of}",
+            Text("skipped", "yellow"),
+            fmt.btc(event.qty),
+            Text(event.reason.value.replace("_", " "), "yellow"),
+            "",
+            "",
+            "",
+            key=f"t{event.index}-skip",
+        )
+        self._follow()
+
+    def _follow(self) -> None:
+        self.move_cursor(row=self.row_count - 1, animate=False)
