@@ -1,0 +1,107 @@
+"""The journal: durable per tranche, batched under a burst, never a tranche twice."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dca.events import RunFinished, RunStarted, TrancheFilled, VenueDegraded, VenueRecovered
+from exchanges.errors import ErrorKind, VenueError
+from storage.dataset import scan, table_files
+from storage.journal import JournalError, ParquetJournal
+from storage.queries import History
+from tests.storage.helpers import plan, run
+
+
+async def _events(tmp_path: Path) -> tuple[RunStarted, list[TrancheFilled], RunFinished]:
+    _, memory, _ = await run(tmp_path / "source", plan(tranches=5))
+    started = next(e for e in memory.events if isinstance(e, RunStarted))
+    filled = [e for e in memory.events if isinstance(e, TrancheFilled)]
+    finished = next(e for e in memory.events if isinstance(e, RunFinished))
+    return started, filled, finished
+
+
+async def test_a_tranche_is_on_disk_when_record_returns(tmp_path: Path) -> None:
+    started, filled, _ = await _events(tmp_path)
+    journal = ParquetJournal(tmp_path / "d")
+    await journal.record(started)
+    await journal.record(filled[0])
+    assert History(tmp_path / "d").run_tranches(started.run_id)["index"].to_list() == [0]
+    assert len(table_files(tmp_path / "d", "quotes")) == 1
+
+
+async def test_the_same_tranche_is_never_written_twice(tmp_path: Path) -> None:
+    started, filled, _ = await _events(tmp_path)
+    d = tmp_path / "d"
+    journal = ParquetJournal(d)
+    await journal.record(started)
+    await journal.record(filled[0])
+    await journal.record(filled[0])
+    assert len(table_files(d, "tranches")) == 1
+    # A second process resuming the run learns what is on disk before writing.
+    other = ParquetJournal(d)
+    await other.record(replace(started, resumed=True, done=1))
+    await other.record(filled[0])
+    await other.record(filled[1])
+    assert len(table_files(d, "tranches")) == 2
+    assert History(d).run_tranches(started.run_id)["index"].to_list() == [0, 1]
+
+
+async def test_duplicates_on_disk_collapse_on_read(tmp_path: Path) -> None:
+    started, filled, _ = await _events(tmp_path)
+    d = tmp_path / "d"
+    for _ in range(2):  # two journals that do not know of each other: as after a bad copy
+        journal = ParquetJournal(d)
+        await journal.record(started)
+        await journal.record(filled[0])
+    assert len(table_files(d, "tranches")) == 2
+    assert scan(d, "tranches").collect().height == 1
+    assert scan(d, "quotes").collect().height == len(filled[0].quotes)
+
+
+async def test_a_burst_is_batched_into_fewer_files(tmp_path: Path) -> None:
+    started, filled, finished = await _events(tmp_path)
+    d = tmp_path / "d"
+    journal = ParquetJournal(d)
+    await journal.record(started)
+    await asyncio.gather(*(journal.record(e) for e in filled))
+    assert len(table_files(d, "tranches")) < len(filled)
+    assert History(d).run_tranches(started.run_id)["index"].to_list() == list(range(5))
+    await journal.record(finished)
+    row = History(d).run(started.run_id)
+    assert row is not None
+    assert row["status"] == "finished"
+    assert row["rev"] == 1
+
+
+async def test_venue_events_go_to_the_log_not_the_tables(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = ParquetJournal(tmp_path)
+    err = VenueError("kraken", ErrorKind.TIMEOUT, "timed out")
+    await journal.record(VenueDegraded("r1", "kraken", err, 0.0))
+    with caplog.at_level("INFO"):
+        await journal.record(VenueRecovered("r1", "kraken", 1.0))
+    assert "run r1 venue kraken recovered" in caplog.text
+    assert not (tmp_path / "runs").exists()
+
+
+async def test_a_failed_run_is_recorded_as_failed(tmp_path: Path) -> None:
+    started, _, _ = await _events(tmp_path)
+    journal = ParquetJournal(tmp_path / "d")
+    await journal.record(started)
+    await journal.fail(started.run_id, "disk on fire")
+    row = History(tmp_path / "d").run(started.run_id)
+    assert row is not None
+    assert (row["status"], row["detail"]) == ("failed", "disk on fire")
+
+
+async def test_an_unwritable_dir_stops_the_run_with_a_journal_error(tmp_path: Path) -> None:
+    started, _, _ = await _events(tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(JournalError, match="cannot write history"):
+        await ParquetJournal(blocker).record(started)

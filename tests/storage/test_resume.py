@@ -1,0 +1,112 @@
+"""A run that dies mid-way resumes: recorded tranches never run again, the amount is exact."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dca.events import TrancheFilled, TrancheSkipped
+from exchanges.clock import SimClock
+from storage.dataset import table_files
+from storage.queries import History
+from storage.resume import ResumeError, load_resumable, unfinished_runs
+from tests.storage.helpers import Crash, CrashAfter, plan, run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _crashed(tmp_path: Path, after: int = 4, **kw: object) -> SimClock:
+    clock = SimClock()
+    with pytest.raises(Crash):
+        await run(tmp_path, plan(**kw), clock=clock, extra=CrashAfter(after))  # type: ignore[arg-type]
+    return clock
+
+
+async def test_a_crashed_run_resumes_and_buys_exactly_the_amount(tmp_path: Path) -> None:
+    clock = await _crashed(tmp_path, jitter=True, seed=3)
+    [run_id] = unfinished_runs(tmp_path)
+    r = load_resumable(tmp_path, run_id)
+    assert sorted(r.state.done) == [0, 1, 2, 3]
+    assert r.plan == plan(jitter=True, seed=3)
+    summary, memory, _ = await run(tmp_path, r.plan, clock=clock, resume=r.state)
+    new = [e.index for e in memory.events if isinstance(e, TrancheFilled)]
+    assert new == list(range(4, 12))
+    h = History(tmp_path)
+    tranches = h.run_tranches(run_id)
+    assert tranches["index"].to_list() == list(range(12))
+    assert sum(tranches["qty_btc"].to_list()) == r.plan.amount
+    assert summary.qty == r.plan.amount  # the summary covers the whole run, not this session
+    row = h.run(run_id)
+    assert row is not None
+    assert row["status"] == "finished"
+    assert row["total"] == sum(tranches["total"].to_list())
+    assert unfinished_runs(tmp_path) == []
+
+
+async def test_missed_tranches_can_be_skipped_and_the_last_one_buys_the_rest(
+    tmp_path: Path,
+) -> None:
+    clock = await _crashed(tmp_path)
+    clock.advance(4 * 3600)  # down for 4 of the 6 hours
+    r = load_resumable(tmp_path)
+    _, memory, _ = await run(tmp_path, r.plan, clock=clock, resume=r.state, catch_up=False)
+    skipped = [e for e in memory.events if isinstance(e, TrancheSkipped)]
+    assert skipped
+    assert {e.reason.value for e in skipped} == {"missed_while_stopped"}
+    tranches = History(tmp_path).run_tranches(r.run_id)
+    assert tranches["index"].to_list() == list(range(12))
+    assert sum(tranches["qty_btc"].to_list()) == r.plan.amount
+
+
+async def test_only_unfinished_runs_resume(tmp_path: Path) -> None:
+    with pytest.raises(ResumeError, match="no unfinished run"):
+        load_resumable(tmp_path)
+    _, _, run_id = await run(tmp_path, plan(tranches=2))
+    with pytest.raises(ResumeError, match="is finished"):
+        load_resumable(tmp_path, run_id)
+    with pytest.raises(ResumeError, match="no run 'nope'"):
+        load_resumable(tmp_path, "nope")
+
+
+def _cli(data: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "tui.cli", *args, "--data-dir", str(data)]
+
+
+def test_a_process_killed_with_sigkill_resumes_every_tranche_exactly_once(tmp_path: Path) -> None:
+    env = {**os.environ, "BTC_DCA_CONFIG": str(tmp_path / "config.toml")}
+    data = tmp_path / "data"
+    run_args = _cli(data, "run", "--headless", "--demo", "--speed", "600", "--json")
+    run_args += ["--amount", "0.77777777", "--duration", "1h", "--tranches", "30"]
+    proc = subprocess.Popen(run_args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while len(table_files(data, "tranches")) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = len(table_files(data, "tranches"))
+    assert 5 <= killed_at < 30
+
+    [run_id] = unfinished_runs(data)
+    out = subprocess.run(
+        [*_cli(data, "resume", run_id, "--headless", "--json")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    resumed = [x["index"] for x in lines if x["event"] in ("tranche", "skipped")]
+    assert resumed == list(range(killed_at + 1, 31))  # printed 1-based, like "[6/30]"
+    assert lines[-1]["event"] == "summary"
+    assert lines[-1]["qty"] == "0.77777777"
+
+    tranches = History(data).run_tranches(run_id)
+    assert tranches["index"].to_list() == list(range(30))
+    assert sum(tranches["qty_btc"].to_list()) == History(data).run(run_id)["amount_btc"]  # type: ignore[index]
+    assert unfinished_runs(data) == []
