@@ -97,7 +97,12 @@ def test_a_process_killed_with_sigkill_resumes_every_tranche_exactly_once(tmp_pa
     [run_id] = unfinished_runs(data)
     out = subprocess.run(
         [*_cli(data, "resume", run_id, "--headless", "--json")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     lines = [json.loads(x) for x in out.stdout.splitlines()]

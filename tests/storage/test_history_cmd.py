@@ -1,0 +1,122 @@
+"""``btc-dca history`` and ``resume`` as a user types them, through the real entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from storage.dataset import table_files
+from storage.queries import History
+from tests.storage.helpers import Crash, CrashAfter, plan, run
+from tui.cli import main
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BTC_DCA_CONFIG", str(tmp_path / "config.toml"))
+    return tmp_path / "data"
+
+
+def _main(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(args), out)
+    return code, out.getvalue()
+
+
+async def test_history_lists_runs_and_a_runs_tranches(env: Path) -> None:
+    code, text = _main("history")
+    assert (code, text.strip()) == (0, f"No runs yet in {env}.")
+    summary, _, run_id = await run(env, plan(tranches=3, amount="0.3"))
+    code, text = _main("history")
+    assert code == 0
+    assert "when (UTC)" in text and run_id in text and "finished" in text
+    assert f"{summary.total.quantize(Decimal('0.01')):,} USD" in text
+    code, text = _main("history", "--run", run_id)
+    assert code == 0
+    assert len(text.strip().splitlines()) == 2 + 3
+    code, _ = _main("history", "--run", "nope")
+    assert code == 2
+
+
+async def test_csv_and_json_exports_match_the_table(env: Path, tmp_path: Path) -> None:
+    await run(env, plan(tranches=2, max_price="1"))
+    summary, _, run_id = await run(env, plan(tranches=4, mode="split"))
+    table = History(env).run_tranches(run_id)
+
+    code, _ = _main("history", "--run", run_id, "--csv", str(tmp_path / "t.csv"))
+    assert code == 0
+    with open(tmp_path / "t.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["index"]) for r in rows] == table["index"].to_list()
+    assert [Decimal(r["total"]) for r in rows] == table["total"].to_list()
+    assert sum(Decimal(r["total"]) for r in rows) == summary.total
+    legs = json.loads(rows[0]["legs"])
+    assert Decimal(legs[0]["qty_btc"]) == table["legs"][0][0]["qty_btc"]
+
+    code, text = _main("history", "--run", run_id, "--json")
+    objs = [json.loads(line) for line in text.splitlines()]
+    assert [Decimal(o["total"]) for o in objs] == table["total"].to_list()
+    assert all(isinstance(o["fee"], str) for o in objs)
+    assert objs[0]["executed_at"].endswith("Z")
+
+    code, text = _main("history", "--json", "--limit", "1")
+    [latest] = [json.loads(line) for line in text.splitlines()]
+    assert latest["run_id"] == run_id
+    assert Decimal(latest["total"]) == summary.total
+    code, text = _main("history", "--csv", str(tmp_path / "runs.csv"), "--offset", "1")
+    with open(tmp_path / "runs.csv", newline="") as fh:
+        [older] = list(csv.DictReader(fh))
+    assert older["status"] == "finished" and older["skipped"] == "2"
+    assert _main("history", "--limit", "-1")[0] == 2
+
+
+async def test_bad_files_are_named_on_stderr(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    await run(env, plan(tranches=2))
+    bad = table_files(env, "runs")[0].parent / "part-0-bad.parquet"
+    bad.write_bytes(b"garbage")
+    code, text = _main("history")
+    assert code == 0 and "finished" in text
+    assert f"skipped {bad}: not a readable Parquet file" in capsys.readouterr().err
+
+
+async def test_compact_from_the_command_line(env: Path) -> None:
+    await run(env, plan(tranches=2))
+    code, text = _main("history", "--compact")
+    assert code == 0 and "compacted 0 partition(s)" in text
+
+
+def test_resume_headless_finishes_an_unfinished_run(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _main("resume", "--headless")[0] == 2
+    assert "no unfinished run" in capsys.readouterr().err
+    with pytest.raises(Crash):
+        asyncio.run(run(env, plan(tranches=4, duration="4s"), extra=CrashAfter(2)))
+    code, text = _main("resume", "--headless", "--speed", "1000", "--missed", "skip")
+    assert code == 0
+    assert "Resuming run" in text and "2 of 4 tranches recorded" in text
+    # The run's time is long gone: tranche 3 is skipped as missed, the last one buys the rest.
+    assert "missed_while_stopped" in text or "missed" in text
+    summaries = History(env).run_summaries()
+    assert summaries["status"].to_list() == ["finished"]
+    assert summaries["qty_btc"][0] == Decimal("1.23456789")
+
+
+def test_a_broken_config_or_data_dir_exits_2(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config.toml").write_text('[venues.kraken]\ntaker_fee = "abc"\n')
+    assert _main("run", "--headless", "--demo", "--amount", "1", "--duration", "1h")[0] == 2
+    assert "venues.kraken.taker_fee: 'abc' is not a decimal fraction" in capsys.readouterr().err
+    (tmp_path / "config.toml").unlink()
+    (tmp_path / "blocker").write_text("x")
+    code, _ = _main("history", "--data-dir", str(tmp_path / "blocker" / "data"))
+    assert code == 2
+    assert "is not writable" in capsys.readouterr().err
