@@ -52,8 +52,7 @@ async def test_csv_and_json_exports_match_the_table(env: Path, tmp_path: Path) -
 
     code, _ = _main("history", "--run", run_id, "--csv", str(tmp_path / "t.csv"))
     assert code == 0
-    with open(tmp_path / "t.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "t.csv").read_text())))
     assert [int(r["index"]) for r in rows] == table["index"].to_list()
     assert [Decimal(r["total"]) for r in rows] == table["total"].to_list()
     assert sum(Decimal(r["total"]) for r in rows) == summary.total
@@ -71,8 +70,7 @@ async def test_csv_and_json_exports_match_the_table(env: Path, tmp_path: Path) -
     assert latest["run_id"] == run_id
     assert Decimal(latest["total"]) == summary.total
     code, text = _main("history", "--csv", str(tmp_path / "runs.csv"), "--offset", "1")
-    with open(tmp_path / "runs.csv", newline="") as fh:
-        [older] = list(csv.DictReader(fh))
+    [older] = list(csv.DictReader(io.StringIO((tmp_path / "runs.csv").read_text())))
     assert older["status"] == "finished" and older["skipped"] == "2"
     assert _main("history", "--limit", "-1")[0] == 2
 
