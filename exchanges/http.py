@@ -21,6 +21,7 @@ import aiohttp
 
 from exchanges.adapter import RestRequest
 from exchanges.errors import ErrorKind, VenueError
+from exchanges.wire import status_error
 
 
 def app_version() -> str:
@@ -82,9 +83,7 @@ def map_exception(venue: str, exc: BaseException, timeout_s: float) -> VenueErro
     if isinstance(exc, aiohttp.ClientPayloadError):
         return VenueError(venue, ErrorKind.MALFORMED, f"truncated answer: {_reason(exc)}")
     if isinstance(exc, aiohttp.WSServerHandshakeError):
-        return VenueError(
-            venue, ErrorKind.HTTP, f"WebSocket refused: HTTP {exc.status}", status=exc.status
-        )
+        return status_error(venue, exc.status, exc.headers or {}, "WebSocket upgrade refused")
     if isinstance(exc, aiohttp.ClientError | OSError):
         return VenueError(venue, ErrorKind.NETWORK, f"network error: {_reason(exc)}")
     return VenueError(venue, ErrorKind.NETWORK, f"unexpected error: {_reason(exc)}")
@@ -129,7 +128,11 @@ async def fetch(
             async with session.get(
                 request.url, params=request.params or None, allow_redirects=True
             ) as resp:
-                body = await resp.content.read(max_bytes)
+                if (resp.content_length or 0) > max_bytes:
+                    raise VenueError(
+                        venue, ErrorKind.MALFORMED, f"answer too large: {resp.content_length} bytes"
+                    )
+                body = await resp.read()
                 return Answer(
                     resp.status,
                     dict(resp.headers),

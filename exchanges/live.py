@@ -1,0 +1,456 @@
+"""The live market: real venues over REST and WebSocket behind the ``MarketData`` interface.
+
+One driver serves every venue: the adapters (``binance.py``, ``kraken.py``, ...)
+say what to send and what answers mean; this module does the I/O. ``fresh_books``
+asks every venue concurrently, each under its own timeout, so a slow venue never
+delays the others. ``start`` runs one socket task per venue that keeps a local
+book in sync, resynchronises on a gap or bad checksum, reconnects with backoff and
+jitter, and polls REST while the socket cannot connect. Health per venue
+(connecting, live, stale, down — with the reason and the book's age) goes to
+listeners on every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import aiohttp
+
+from exchanges.adapter import BookSync, VenueAdapter
+from exchanges.book import OrderBook
+from exchanges.clock import Clock, RealClock
+from exchanges.convert import Pair, ParityRates, RateSource, VenueRates, resolve
+from exchanges.errors import ErrorKind, VenueError
+from exchanges.http import DEFAULT_TIMEOUT_S, RateLimiter, fetch, map_exception, new_session
+from exchanges.market import Health, Listener, VenueStatus
+from exchanges.venues import VenueSpec
+
+log = logging.getLogger(__name__)
+
+# Errors that mean the local book is wrong, not that the venue is unreachable.
+RESYNC_NOTES: dict[ErrorKind, str] = {
+    ErrorKind.CHECKSUM: "resynced after checksum mismatch",
+    ErrorKind.SEQUENCE_GAP: "resynced after sequence gap",
+    ErrorKind.CROSSED_BOOK: "resynced after a crossed book",
+    ErrorKind.EMPTY_BOOK: "resynced after an empty book",
+    ErrorKind.MALFORMED: "resynced after a malformed message",
+    ErrorKind.EXCHANGE: "resynced after a venue error",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """Timing of the live feeds; the defaults suit the real venues."""
+
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    # Per-venue timeout overrides (a far-away venue may need longer).
+    timeouts: Mapping[str, float] = field(default_factory=dict)
+    # A streamed book with no update for this long is stale; three times this reconnects.
+    stale_after_s: float = 10.0
+    # Levels asked of REST endpoints that take a depth.
+    depth: int = 500
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    # REST polling interval while the socket is down (never faster than the venue's budget).
+    poll_interval_s: float = 2.0
+    # Resyncs in a row before a resync waits for the backoff like a failed connect.
+    quick_resyncs: int = 3
+    # The socket's ping interval; a dead connection is noticed within about this long.
+    heartbeat_s: float = 20.0
+
+    def timeout_for(self, venue: str) -> float:
+        """The timeout in force for ``venue``."""
+        return self.timeouts.get(venue, self.timeout_s)
+
+
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter: uniform in [half, all] of ``base * 2**(attempt-1)``."""
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return rng.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class _Feed:
+    """Everything the driver keeps for one venue."""
+
+    spec: VenueSpec
+    adapter: VenueAdapter
+    pair: Pair | VenueError
+    limiter: RateLimiter
+    status: VenueStatus
+    task: asyncio.Task[None] | None = None
+    rate_note: str = ""
+    event_note: str = ""
+    quick_resyncs: int = 0
+    attempt: int = 0
+
+    @property
+    def venue(self) -> str:
+        return self.spec.id
+
+
+class LiveMarket:
+    """``MarketData`` over the real venues (or any server speaking their formats)."""
+
+    def __init__(
+        self,
+        specs: Mapping[str, VenueSpec],
+        quote: str,
+        *,
+        venues: Iterable[str] | None = None,
+        adapters: Mapping[str, VenueAdapter] | None = None,
+        session: aiohttp.ClientSession | None = None,
+        clock: Clock | None = None,
+        settings: LiveSettings | None = None,
+        rates: RateSource | None = None,
+        peg_parity: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
+        if adapters is None:
+            from exchanges.registry import adapters_for
+
+            adapters = adapters_for(specs)
+        chosen = tuple(venues) if venues is not None else tuple(specs)
+        self._quote = quote
+        self._specs = {v: specs[v] for v in chosen if v in specs}
+        self.clock: Clock = clock or RealClock()
+        self.settings = settings or LiveSettings()
+        self._session = session
+        self._own_session = session is None
+        self._session_lock = asyncio.Lock()
+        self._rng = rng or random.Random()
+        self._listeners: list[Listener] = []
+        self._closed = False
+        self._started = False
+        if rates is not None:
+            self.rates: RateSource = rates
+        elif peg_parity:
+            self.rates = ParityRates(self.clock)
+        else:
+            self.rates = VenueRates(
+                self.session, specs, self.clock, timeout_s=self.settings.timeout_s
+            )
+        self._feeds: dict[str, _Feed] = {}
+        for venue, spec in self._specs.items():
+            adapter = adapters.get(venue)
+            pair: Pair | VenueError
+            if adapter is None:
+                pair = VenueError(venue, ErrorKind.UNAVAILABLE, f"no client for {venue} yet")
+            else:
+                pair = resolve(spec, quote)
+            self._feeds[venue] = _Feed(
+                spec,
+                adapter,  # type: ignore[arg-type]
+                pair,
+                RateLimiter(venue, adapter.rest_rate_per_s if adapter else 1.0),
+                VenueStatus(venue, Health.CONNECTING),
+            )
+            if isinstance(pair, VenueError):
+                self._feeds[venue].status = VenueStatus(venue, Health.DOWN, error=pair)
+
+    # -- MarketData ----------------------------------------------------------------------
+
+    @property
+    def quote(self) -> str:
+        """The plan's quote currency; converted books are expressed in it too."""
+        return self._quote
+
+    @property
+    def specs(self) -> Mapping[str, VenueSpec]:
+        """The venues served, with fees and limits in force."""
+        return self._specs
+
+    async def session(self) -> aiohttp.ClientSession:
+        """The shared HTTP session, created on first use inside the running loop."""
+        async with self._session_lock:
+            if self._session is None or self._session.closed:
+                self._session = new_session()
+                self._own_session = True
+            return self._session
+
+    async def start(self) -> None:
+        """Open one socket task per venue with a usable pair."""
+        if self._started or self._closed:
+            return
+        self._started = True
+        for feed in self._feeds.values():
+            if not isinstance(feed.pair, VenueError):
+                feed.task = asyncio.create_task(self._run(feed), name=f"feed-{feed.venue}")
+
+    async def close(self) -> None:
+        """Stop every feed and close the session (if ours); safe to call twice."""
+        self._closed = True
+        tasks = [f.task for f in self._feeds.values() if f.task is not None]
+        for feed in self._feeds.values():
+            feed.task = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        session, self._session = self._session, None
+        if session is not None and self._own_session and not session.closed:
+            await session.close()
+
+    def status(self, venue: str) -> VenueStatus:
+        """The venue's status now; a live book past its age limit reads as stale."""
+        feed = self._feeds.get(venue)
+        if feed is None:
+            error = VenueError(venue, ErrorKind.DISABLED, f"{venue} is not enabled")
+            return VenueStatus(venue, Health.DOWN, error=error)
+        return self._aged(feed)
+
+    async def fresh_books(self, venues: Sequence[str]) -> dict[str, OrderBook | VenueError]:
+        """Every venue's freshest usable book or its error, all venues at once."""
+        results = await asyncio.gather(*(self._fresh(v) for v in venues))
+        return dict(zip(venues, results, strict=True))
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` on every status change; returns its remover."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    # -- status --------------------------------------------------------------------------
+
+    def _aged(self, feed: _Feed) -> VenueStatus:
+        status = feed.status
+        age = status.age(self.clock.now())
+        if status.health is Health.LIVE and age is not None and age > self.settings.stale_after_s:
+            error = VenueError(feed.venue, ErrorKind.STALE, f"no update for {age:.0f}s")
+            return replace(status, health=Health.STALE, error=error)
+        return status
+
+    def _set(self, feed: _Feed, **changes: object) -> None:
+        note = "; ".join(n for n in (feed.rate_note, feed.event_note) if n)
+        new = replace(feed.status, note=note, **changes)  # type: ignore[arg-type]
+        old = feed.status
+        if (
+            new.book is old.book
+            and new.health is old.health
+            and new.error == old.error
+            and new.note == old.note
+        ):
+            return
+        feed.status = new
+        for listener in list(self._listeners):
+            try:
+                listener(new)
+            except Exception:
+                log.exception("status listener failed for %s", feed.venue)
+
+    # -- one-off books -------------------------------------------------------------------
+
+    async def _fresh(self, venue: str) -> OrderBook | VenueError:
+        feed = self._feeds.get(venue)
+        if feed is None:
+            return VenueError(venue, ErrorKind.DISABLED, f"{venue} is not enabled")
+        if isinstance(feed.pair, VenueError):
+            return feed.pair
+        try:
+            if feed.task is not None and not feed.task.done():
+                status = self._aged(feed)
+                if status.health is Health.LIVE and status.book is not None:
+                    return status.book
+                if status.health is Health.STALE:
+                    assert status.error is not None
+                    return status.error
+            book = await self._rest_book(feed)
+            if feed.task is None:
+                now = self.clock.now()
+                self._set(feed, health=Health.LIVE, book=book, error=None, received=now)
+            return book
+        except VenueError as exc:
+            if feed.task is None:
+                self._set(feed, health=Health.DOWN, error=exc)
+            return exc
+        except Exception as exc:  # a bug must not take the other venues down with it
+            log.exception("unexpected failure fetching %s", venue)
+            return map_exception(venue, exc, self.settings.timeout_for(venue))
+
+    async def _rest_raw(self, feed: _Feed) -> tuple[OrderBook, Mapping[str, object], float]:
+        """One REST snapshot in the listed currency, with its decoded JSON and latency (ms)."""
+        assert isinstance(feed.pair, Pair)
+        timeout = self.settings.timeout_for(feed.venue)
+        request = feed.adapter.rest_request(feed.spec, feed.pair.symbol, self.settings.depth)
+        await feed.limiter.acquire(timeout)
+        session = await self.session()
+        answer = await fetch(session, feed.venue, request, timeout)
+        try:
+            book, raw = feed.adapter.parse_rest(
+                answer.status, answer.headers, answer.body, feed.pair.listed, self.clock.now()
+            )
+        except VenueError as exc:
+            if exc.kind in (ErrorKind.RATE_LIMITED, ErrorKind.BANNED):
+                feed.limiter.back_off(exc)
+            raise
+        feed.status = replace(feed.status, latency_ms=answer.elapsed_ms)
+        return book, raw, answer.elapsed_ms
+
+    async def _rest_book(self, feed: _Feed) -> OrderBook:
+        """A REST book converted to the plan's currency."""
+        book, _raw, _ms = await self._rest_raw(feed)
+        return await self._convert(feed, book)
+
+    async def _convert(self, feed: _Feed, book: OrderBook) -> OrderBook:
+        assert isinstance(feed.pair, Pair)
+        if not feed.pair.converted:
+            return book
+        rate = await self.rates.rate(feed.pair.listed, feed.pair.quote)
+        if isinstance(rate, VenueError):
+            feed.rate_note = ""
+            raise VenueError(feed.venue, ErrorKind.NO_RATE, rate.message)
+        feed.rate_note = rate.note()
+        return book.scaled(rate.value, feed.pair.quote)
+
+    # -- streaming -----------------------------------------------------------------------
+
+    async def _run(self, feed: _Feed) -> None:
+        """Keep one venue's book live until closed: connect, sync, resync, back off, poll."""
+        while not self._closed:
+            try:
+                await self._stream(feed)
+                error = VenueError(feed.venue, ErrorKind.NETWORK, "the venue closed the socket")
+            except VenueError as exc:
+                error = exc
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = map_exception(feed.venue, exc, self.settings.timeout_for(feed.venue))
+            note = RESYNC_NOTES.get(error.kind)
+            if note is not None and feed.quick_resyncs < self.settings.quick_resyncs:
+                feed.quick_resyncs += 1
+                feed.event_note = note
+                log.warning("%s: %s (%s)", feed.venue, note, error.message)
+                self._set(feed)
+                continue
+            feed.attempt += 1
+            delay = backoff_delay(
+                feed.attempt, self.settings.backoff_base_s, self.settings.backoff_max_s, self._rng
+            )
+            log.warning(
+                "%s: socket down (%s); retrying in %.1fs, polling REST meanwhile",
+                feed.venue,
+                error.message,
+                delay,
+            )
+            if self._polling_fresh(feed):
+                # REST keeps the book fresh: the venue stays usable, the note says why.
+                feed.event_note = f"polling REST; socket: {error.message}"
+                self._set(feed)
+            else:
+                self._set(feed, health=Health.DOWN, error=error)
+            await self._poll(feed, error, time.monotonic() + delay)
+
+    def _polling_fresh(self, feed: _Feed) -> bool:
+        status = self._aged(feed)
+        return feed.event_note.startswith("polling") and status.health is Health.LIVE
+
+    async def _stream(self, feed: _Feed) -> None:
+        """One socket session: connect, subscribe, sync, apply messages until it breaks."""
+        assert isinstance(feed.pair, Pair)
+        timeout = self.settings.timeout_for(feed.venue)
+        sync = feed.adapter.new_sync(feed.pair.symbol, feed.pair.listed)
+        url = feed.adapter.ws_url(feed.spec, feed.pair.symbol)
+        if feed.status.book is None:
+            self._set(feed, health=Health.CONNECTING)
+        session = await self.session()
+        try:
+            async with asyncio.timeout(timeout):
+                ws = await session.ws_connect(
+                    url,
+                    heartbeat=self.settings.heartbeat_s,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=1.0),
+                    max_msg_size=64 * 1024 * 1024,
+                )
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise map_exception(feed.venue, exc, timeout) from None
+        async with ws:
+            if feed.event_note.startswith("polling"):
+                feed.event_note = ""
+            for text in sync.subscribe_messages():
+                await ws.send_str(text)
+            await self._receive(feed, sync, ws)
+
+    async def _receive(
+        self, feed: _Feed, sync: BookSync, ws: aiohttp.ClientWebSocketResponse
+    ) -> None:
+        stale_after = self.settings.stale_after_s
+        last_update = time.monotonic()
+        while True:
+            waited = time.monotonic() - last_update
+            if waited > 3 * stale_after:
+                raise VenueError(
+                    feed.venue, ErrorKind.STALE, f"no update for {waited:.0f}s; reconnecting"
+                )
+            if waited > stale_after and feed.status.health is Health.LIVE:
+                error = VenueError(feed.venue, ErrorKind.STALE, f"no update for {waited:.0f}s")
+                self._set(feed, health=Health.STALE, error=error)
+            try:
+                msg = await asyncio.wait_for(ws.receive(), timeout=max(0.05, stale_after / 2))
+            except TimeoutError:
+                continue
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                text = msg.data
+            elif msg.type is aiohttp.WSMsgType.BINARY:
+                text = msg.data.decode("utf-8", "replace")
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                exc = ws.exception() or ConnectionError("socket error")
+                raise map_exception(feed.venue, exc, self.settings.timeout_for(feed.venue))
+            else:
+                code = ws.close_code
+                raise VenueError(
+                    feed.venue, ErrorKind.NETWORK, f"the venue closed the socket (code {code})"
+                )
+            book = sync.on_message(text, self.clock.now())
+            if sync.needs_snapshot:
+                book = await self._snapshot(feed, sync) or book
+            if book is not None:
+                last_update = time.monotonic()
+                await self._publish(feed, book)
+
+    async def _snapshot(self, feed: _Feed, sync: BookSync) -> OrderBook | None:
+        """Seed a snapshot-synced stream (Binance, Bitstamp) from REST; retry a stale one."""
+        for attempt in range(3):
+            book, raw, _ms = await self._rest_raw(feed)
+            synced = sync.on_snapshot(book, raw)
+            if synced is not None or not sync.needs_snapshot:
+                return synced
+            await asyncio.sleep(0.2 * (attempt + 1))
+        raise VenueError(
+            feed.venue, ErrorKind.SEQUENCE_GAP, "the REST snapshot never caught up with the stream"
+        )
+
+    async def _publish(self, feed: _Feed, book: OrderBook) -> None:
+        converted = await self._convert(feed, book)
+        feed.attempt = 0
+        if feed.status.health is not Health.LIVE:
+            log.info("%s: live", feed.venue)
+        self._set(feed, health=Health.LIVE, book=converted, error=None, received=self.clock.now())
+        feed.quick_resyncs = 0
+
+    async def _poll(self, feed: _Feed, socket_error: VenueError, until: float) -> None:
+        """Poll REST until ``until`` (monotonic) within the venue's rate budget."""
+        interval = max(self.settings.poll_interval_s, 1.0 / max(feed.adapter.rest_rate_per_s, 0.01))
+        while not self._closed:
+            started = time.monotonic()
+            if started >= until:
+                return
+            try:
+                book = await self._rest_book(feed)
+            except VenueError as exc:
+                feed.event_note = ""
+                self._set(feed, health=Health.DOWN, error=exc)
+            else:
+                feed.event_note = f"polling REST; socket: {socket_error.message}"
+                self._set(
+                    feed, health=Health.LIVE, book=book, error=None, received=self.clock.now()
+                )
+            await asyncio.sleep(max(0.0, min(until, started + interval) - time.monotonic()))
