@@ -1,0 +1,210 @@
+"""Coinbase's wire format: Exchange REST ``/products/{id}/book`` and the Advanced Trade socket.
+
+The REST level-2 book is the whole aggregated book (tens of thousands of levels)
+with a third element per level, an integer order count; only the best
+``max_depth`` levels per side are parsed. Coinbase refuses requests without a
+User-Agent (400 ``{"message":"User-Agent header is required."}``) and answers an
+unknown product with 404 ``{"message":"NotFound"}``.
+
+The Advanced Trade socket needs no key for ``level2``. Each subscription is its
+own message (``level2`` for the book, ``heartbeats`` so the idle connection is
+not closed). Book messages come on channel ``l2_data`` with ``side`` ``bid`` or
+``offer`` and absolute ``new_quantity``. There is no checksum: ``sequence_num``
+rises by exactly one per message on the connection, across all channels, and a
+jump means a lost message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from exchanges.adapter import RestRequest
+from exchanges.book import OrderBook, parse_levels, to_decimal
+from exchanges.errors import ErrorKind, VenueError
+from exchanges.localbook import LocalBook
+from exchanges.venues import VenueSpec
+from exchanges.wire import decode_json, json_message, status_error
+
+VENUE = "coinbase"
+# Levels parsed per side from the full level-2 book.
+REST_MAX_LEVELS = 1000
+# Public REST limit: 10 requests/s per IP (bursts of 15).
+REST_RATE_PER_S = 10.0
+
+
+class CoinbaseAdapter:
+    """Coinbase Exchange REST book and Advanced Trade ``level2`` socket."""
+
+    venue = VENUE
+    max_depth = REST_MAX_LEVELS
+    rest_rate_per_s = REST_RATE_PER_S
+
+    def __init__(self, levels: int | None = 200) -> None:
+        # Levels per side in each book the socket sync hands out (it keeps them all).
+        self.levels = levels
+
+    def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
+        """``GET /products/BTC-USD/book?level=2`` (the full book; ``depth`` is cut when parsing)."""
+        return RestRequest(f"{spec.rest_url.rstrip('/')}/products/{symbol}/book", {"level": "2"})
+
+    def parse_rest(
+        self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
+    ) -> tuple[OrderBook, Mapping[str, object]]:
+        """The best ``max_depth`` levels per side of a level-2 answer; errors typed."""
+        try:
+            payload = decode_json(VENUE, body)
+        except VenueError:
+            if status != 200:
+                raise status_error(VENUE, status, headers) from None
+            raise
+        message = json_message(payload, "message")
+        if status == 404:
+            raise VenueError(
+                VENUE,
+                ErrorKind.UNSUPPORTED_PAIR,
+                f"Coinbase lists no BTC-{quote} product ({message or 'HTTP 404'})",
+                status=status,
+            )
+        if status in (400, 401, 409, 422) and message:
+            # Coinbase's own refusals, e.g. "User-Agent header is required."
+            raise VenueError(
+                VENUE, ErrorKind.EXCHANGE, f"HTTP {status}: {message:.160}", status=status
+            )
+        if status != 200:
+            raise status_error(VENUE, status, headers, message)
+        if not isinstance(payload, dict):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "book: expected a JSON object")
+        if message and "asks" not in payload:
+            raise VenueError(VENUE, ErrorKind.EXCHANGE, f"Coinbase: {message:.160}")
+        bids, asks = payload.get("bids"), payload.get("asks")
+        if not isinstance(bids, list) or not isinstance(asks, list):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "book: bids and asks must be lists")
+        book = OrderBook.build(
+            VENUE,
+            quote,
+            parse_levels(bids[:REST_MAX_LEVELS], VENUE, "bids"),
+            parse_levels(asks[:REST_MAX_LEVELS], VENUE, "asks"),
+            received,
+        )
+        return book, payload
+
+    def ws_url(self, spec: VenueSpec, symbol: str) -> str:
+        """Advanced Trade serves every product on one URL."""
+        return spec.ws_url
+
+    def new_sync(self, symbol: str, quote: str) -> CoinbaseSync:
+        """A fresh ``level2`` state for ``symbol`` (a product id like BTC-USD)."""
+        return CoinbaseSync(symbol, quote, self.levels)
+
+
+def _updates(raw: object) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``updates`` of an ``l2_data`` event as validated (price, size) text per side."""
+    if not isinstance(raw, list):
+        raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: updates must be a list")
+    bids: list[tuple[str, str]] = []
+    asks: list[tuple[str, str]] = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, f"l2_data: bad update {entry!r:.60}")
+        price, size, side = entry.get("price_level"), entry.get("new_quantity"), entry.get("side")
+        if not isinstance(price, str) or not isinstance(size, str):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: price and size must be strings")
+        if not to_decimal(price, VENUE, "price_level"):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: zero price")
+        to_decimal(size, VENUE, "new_quantity")
+        if side == "bid":
+            bids.append((price, size))
+        elif side == "offer":
+            asks.append((price, size))
+        else:
+            raise VenueError(VENUE, ErrorKind.MALFORMED, f"l2_data: unknown side {side!r:.20}")
+    return bids, asks
+
+
+class CoinbaseSync:
+    """One Advanced Trade connection's ``level2`` book, checked by ``sequence_num``."""
+
+    needs_snapshot = False
+
+    def __init__(self, symbol: str, quote: str, levels: int | None = 200) -> None:
+        self.symbol = symbol
+        self.levels = levels
+        # The whole book is kept (no fixed depth on this channel: truncating would
+        # lose levels that become the top again after the ones above are taken).
+        self.book = LocalBook(VENUE, quote)
+        self.synced = False
+        self.seq: int | None = None
+
+    def subscribe_messages(self) -> list[str]:
+        """``level2`` and ``heartbeats``, one channel per message as Coinbase requires."""
+        return [
+            json.dumps({"type": "subscribe", "product_ids": [self.symbol], "channel": channel})
+            for channel in ("level2", "heartbeats")
+        ]
+
+    def on_snapshot(self, book: OrderBook, raw: Mapping[str, object]) -> OrderBook | None:
+        """Not used: the snapshot comes on the socket."""
+        return None
+
+    def on_message(self, text: str, received: float) -> OrderBook | None:
+        """Apply one message; the new book when it changed, None for heartbeats and acks."""
+        msg = decode_json(VENUE, text)
+        if not isinstance(msg, dict):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "expected a JSON object")
+        if msg.get("type") == "error":
+            raise self._socket_error(msg)
+        self._check_sequence(msg)
+        if msg.get("channel") != "l2_data":
+            return None  # heartbeats, subscriptions
+        events = msg.get("events")
+        if not isinstance(events, list):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: events must be a list")
+        changed = False
+        for event in events:
+            if not isinstance(event, dict):
+                raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: bad event")
+            if event.get("product_id") != self.symbol:
+                continue
+            kind = event.get("type")
+            bids, asks = _updates(event.get("updates"))
+            if kind == "snapshot":
+                self.book.clear()
+                self.synced = True
+            elif kind != "update":
+                raise VenueError(VENUE, ErrorKind.MALFORMED, f"l2_data: event type {kind!r:.20}")
+            elif not self.synced:
+                raise VenueError(VENUE, ErrorKind.SEQUENCE_GAP, "level2 update before snapshot")
+            self.book.apply(bids, asks)
+            changed = True
+        if not changed:
+            return None
+        self.book.ts = received
+        return self.book.snapshot(self.levels)
+
+    def _check_sequence(self, msg: dict[str, object]) -> None:
+        seq = msg.get("sequence_num")
+        if seq is None:
+            if msg.get("channel") == "l2_data":
+                raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data without sequence_num")
+            return
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, f"bad sequence_num {seq!r:.30}")
+        last, self.seq = self.seq, seq
+        if last is not None and seq != last + 1:
+            self.synced = False
+            raise VenueError(
+                VENUE,
+                ErrorKind.SEQUENCE_GAP,
+                f"{self.symbol} sequence gap: message {seq} after {last}",
+            )
+
+    def _socket_error(self, msg: dict[str, object]) -> VenueError:
+        text = json_message(msg, "message", "reason") or "error"
+        low = text.lower()
+        kind = (
+            ErrorKind.UNSUPPORTED_PAIR
+            if "product" in low and ("not" in low or "invalid" in low)
+            else ErrorKind.EXCHANGE
+        )
+        return VenueError(VENUE, kind, f"Coinbase socket: {text:.160}")
