@@ -24,7 +24,7 @@ import aiohttp
 from exchanges.adapter import BookSync, VenueAdapter
 from exchanges.book import OrderBook
 from exchanges.clock import Clock, RealClock
-from exchanges.convert import Pair, ParityRates, RateSource, VenueRates, resolve
+from exchanges.convert import Pair, ParityRates, Rate, RateSource, VenueRates, resolve
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.http import DEFAULT_TIMEOUT_S, RateLimiter, fetch, map_exception, new_session
 from exchanges.market import Health, Listener, VenueStatus
@@ -295,15 +295,29 @@ class LiveMarket:
         return book, raw, answer.elapsed_ms
 
     async def _rest_book(self, feed: _Feed) -> OrderBook:
-        """A REST book converted to the plan's currency."""
-        book, _raw, _ms = await self._rest_raw(feed)
-        return await self._convert(feed, book)
+        """A REST book converted to the plan's currency (book and rate fetched together)."""
+        assert isinstance(feed.pair, Pair)
+        if not feed.pair.converted:
+            return (await self._rest_raw(feed))[0]
+        rate = asyncio.create_task(self.rates.rate(feed.pair.listed, feed.pair.quote))
+        try:
+            book, _raw, _ms = await self._rest_raw(feed)
+        except BaseException:
+            rate.cancel()
+            await asyncio.gather(rate, return_exceptions=True)
+            raise
+        return self._apply_rate(feed, book, await rate)
 
     async def _convert(self, feed: _Feed, book: OrderBook) -> OrderBook:
         assert isinstance(feed.pair, Pair)
         if not feed.pair.converted:
             return book
-        rate = await self.rates.rate(feed.pair.listed, feed.pair.quote)
+        return self._apply_rate(
+            feed, book, await self.rates.rate(feed.pair.listed, feed.pair.quote)
+        )
+
+    def _apply_rate(self, feed: _Feed, book: OrderBook, rate: Rate | VenueError) -> OrderBook:
+        assert isinstance(feed.pair, Pair)
         if isinstance(rate, VenueError):
             feed.rate_note = ""
             raise VenueError(feed.venue, ErrorKind.NO_RATE, rate.message)

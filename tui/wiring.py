@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exchanges.clock import Clock, RealClock, ScaledClock
+from exchanges.live import LiveMarket
 from exchanges.market import MarketData
 from exchanges.simulated import SimulatedMarket, demo_faults
 from exchanges.venues import VenueSpec
+from storage.config import ConfigError, load_config
+from storage.paths import resolve_paths
 
 # The demo clock runs an hour a minute unless told otherwise, so a plan shows progress.
 DEFAULT_DEMO_SPEED = 60.0
@@ -52,8 +55,10 @@ def make_market(
     clock: Clock,
     quote: str,
     venues: Sequence[str],
+    *,
+    peg_parity: bool | None = None,
 ) -> MarketData:
-    """The simulated market for ``--demo``; live venues otherwise."""
+    """The simulated market for ``--demo``; live venues otherwise (URLs from config/env)."""
     if options.demo:
         return SimulatedMarket(
             clock,
@@ -64,6 +69,19 @@ def make_market(
             faults=demo_faults(clock.now()) if options.faults else (),
             real_latency=True,
         )
-    raise LiveUnavailable(
-        "live venues are not available yet in this build; add --demo for the simulated market"
+    return LiveMarket(
+        specs,
+        quote,
+        venues=[v for v in venues if v in specs],
+        clock=clock,
+        peg_parity=_peg_parity(options) if peg_parity is None else peg_parity,
     )
+
+
+def _peg_parity(options: Options) -> bool:
+    """The config's ``peg_parity`` (false when the config cannot be read: never assume parity)."""
+    paths = resolve_paths(options.data_dir, options.config)
+    try:
+        return load_config(paths.config_file).peg_parity
+    except (ConfigError, OSError):
+        return False

@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
 import pytest
@@ -95,7 +95,7 @@ async def test_rest_books_from_binance_us_and_bitstamp(srv: VenueServer) -> None
     assert not isinstance(us, VenueError) and not isinstance(bs, VenueError)
     assert us.best_ask == Decimal("91000.00") and us.asks[0].size == Decimal("0.25000000")
     assert bs.best_ask == Decimal("91010")
-    path, query, headers = srv.requests[0]
+    _path, query, headers = srv.requests[0]
     assert query == {"symbol": "BTCUSD", "limit": "500"}
     assert headers["User-Agent"].startswith("btc-dca/")
     assert market.status("binanceus").health is Health.LIVE
@@ -302,9 +302,10 @@ async def test_a_venue_with_no_client_in_this_build_is_unavailable() -> None:
 # -- streaming -------------------------------------------------------------------------------
 
 
-async def wait_for(predicate: object, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
+async def wait_for(predicate: Callable[[], bool], within: float = 3.0) -> None:
+    """Poll ``predicate`` until it holds; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached")
         await asyncio.sleep(0.01)
