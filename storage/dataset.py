@@ -147,7 +147,7 @@ class Scan:
     bad: list[BadFile]
 
     def lazy(self) -> pl.LazyFrame:
-        """All rows of the good files (duplicates by key removed, first recorded wins)."""
+        """All rows of the good files, duplicates by key removed."""
         if not self.files:
             return pl.LazyFrame(schema=SCHEMAS[self.table])
         lf = pl.scan_parquet(self.files, schema=SCHEMAS[self.table], hive_partitioning=False)
@@ -177,10 +177,8 @@ class Scan:
 
 
 def dedupe(lf: pl.LazyFrame, table: str) -> pl.LazyFrame:
-    """Rows unique by the table's key, keeping the earliest recorded."""
-    return lf.sort("recorded_at").unique(
-        subset=list(KEYS[table]), keep="first", maintain_order=True
-    )
+    """Rows unique by the table's key (a duplicate is the same row written twice: keep any)."""
+    return lf.unique(subset=list(KEYS[table]), keep="any")
 
 
 def scan(data_dir: Path, table: str, files: Iterable[Path] | None = None) -> Scan:
