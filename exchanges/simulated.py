@@ -12,7 +12,9 @@ while) can be injected for tests and the demo.
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
+import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,12 +26,15 @@ from exchanges.market import Health, Listener, VenueStatus
 from exchanges.venues import DEFAULT_SPECS, VENUE_IDS, VenueSpec
 
 _MASK = (1 << 64) - 1
+# Distinct book shapes drawn per venue; updates cycle through them at shifting prices.
+_SHAPES = 64
+_Shape = tuple[list[Decimal], list[Decimal], list[Decimal], list[Decimal]]
 
 # Reference mid prices per quote currency (late 2026 ballpark).
 BASE_MID: dict[str, float] = {"USD": 91_000.0, "USDT": 91_040.0, "USDC": 91_010.0, "EUR": 78_600.0}
 TICK = Decimal("0.01")
 # Typical size of the summed noise; dividing by it gives a roughly unit-sized wander.
-_NOISE_SCALE = 0.01
+_NOISE_SCALE = 0.035
 SAT = Decimal("0.00000001")
 # Multi-scale noise: (period seconds, amplitude as a fraction of price). Roughly a
 # random walk with ~2% daily moves and a little tick-scale jitter.
@@ -60,6 +65,12 @@ def _unit(*keys: int) -> float:
     return (h >> 11) / float(1 << 53)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _grid(seed: int, channel: int, octave: int, k: int) -> float:
+    """The noise value at grid point ``k`` of one octave, in [-1, 1)."""
+    return _unit(seed, channel, octave, k) * 2 - 1
+
+
 def _value_noise(seed: int, channel: int, t: float) -> float:
     """Smooth noise in about [-1, 1] summed over octaves, weighted by their amplitudes."""
     total = 0.0
@@ -68,8 +79,8 @@ def _value_noise(seed: int, channel: int, t: float) -> float:
         k = math.floor(x)
         f = x - k
         f = f * f * (3 - 2 * f)
-        a = _unit(seed, channel, octave, k) * 2 - 1
-        b = _unit(seed, channel, octave, k + 1) * 2 - 1
+        a = _grid(seed, channel, octave, k)
+        b = _grid(seed, channel, octave, k + 1)
         total += amp * (a + (b - a) * f)
     return total
 
@@ -150,7 +161,7 @@ class SimulatedMarket:
         venues: Iterable[str] = VENUE_IDS,
         specs: Mapping[str, VenueSpec] | None = None,
         seed: int = 7,
-        depth: int = 60,
+        depth: int = 40,
         faults: Sequence[Fault] = (),
         profiles: Mapping[str, VenueProfile] | None = None,
         real_latency: bool = False,
@@ -167,6 +178,8 @@ class SimulatedMarket:
         self.real_latency = real_latency
         self._listeners: list[Listener] = []
         self._cache: dict[str, tuple[int, OrderBook]] = {}
+        self._shapes: dict[tuple[str, int], _Shape] = {}
+        self._mid_cache: tuple[int, float] = (-1, 0.0)
         self._status: dict[str, VenueStatus] = {
             v: VenueStatus(v, Health.CONNECTING) for v in self._venues
         }
@@ -215,8 +228,12 @@ class SimulatedMarket:
     # -- simulation ----------------------------------------------------------------------
 
     def mid(self, t: float) -> float:
-        """The shared mid price at clock time ``t``."""
-        return BASE_MID.get(self._quote, BASE_MID["USD"]) * math.exp(_value_noise(self.seed, 0, t))
+        """The shared mid price at clock time ``t`` (it moves once per 100 ms)."""
+        key = math.floor(t * 10)
+        if self._mid_cache[0] != key:
+            noise = _value_noise(self.seed, 0, key / 10)
+            self._mid_cache = (key, BASE_MID.get(self._quote, BASE_MID["USD"]) * math.exp(noise))
+        return self._mid_cache[1]
 
     def book_at(self, venue: str, t: float) -> OrderBook:
         """``venue``'s book at clock time ``t`` (the state of its last update before ``t``)."""
@@ -228,29 +245,52 @@ class SimulatedMarket:
         ts = step / profile.update_hz
         channel = VENUE_IDS.index(venue) + 1 if venue in VENUE_IDS else 99
         basis = (
-            profile.basis_bps + profile.wander_bps * _value_noise(self.seed, channel, ts) / 0.035
+            profile.basis_bps
+            + profile.wander_bps * _value_noise(self.seed, channel, ts) / _NOISE_SCALE
         )
         mid = self.mid(ts) * (1 + basis / 10_000)
         half = mid * profile.half_spread_bps / 10_000
         ask0 = math.ceil((mid + half) * 100)
         bid0 = min(math.floor((mid - half) * 100), ask0 - 1)
-        asks: list[Level] = []
-        bids: list[Level] = []
-        ask_ticks, bid_ticks = ask0, bid0
-        gap_ticks = mid * 100 * profile.gap_bps / 10_000
-        for j in range(self.depth):
-            r1 = _unit(self.seed, channel, step, j, 1)
-            r2 = _unit(self.seed, channel, step, j, 2)
-            base = profile.top_btc if j == 0 else profile.level_btc * (1 + j / 20)
-            ask_sats = max(1000, int(base * (0.5 + r1) * 1e8))
-            bid_sats = max(1000, int(base * (0.5 + r2) * 1e8))
-            asks.append(Level(Decimal(ask_ticks) * TICK, Decimal(ask_sats) * SAT))
-            bids.append(Level(Decimal(bid_ticks) * TICK, Decimal(bid_sats) * SAT))
-            ask_ticks += 1 + int(gap_ticks * (0.5 + r2))
-            bid_ticks -= 1 + int(gap_ticks * (0.5 + r1))
+        ask_off, ask_sizes, bid_off, bid_sizes = self._shape(venue, channel, step % _SHAPES)
+        best_ask = Decimal(ask0) * TICK
+        best_bid = Decimal(bid0) * TICK
+        asks = [Level(best_ask + off, size) for off, size in zip(ask_off, ask_sizes, strict=True)]
+        bids = [Level(best_bid - off, size) for off, size in zip(bid_off, bid_sizes, strict=True)]
         book = OrderBook(venue, self._quote, tuple(bids), tuple(asks), ts)
         self._cache[venue] = (step, book)
         return book
+
+    def _shape(self, venue: str, channel: int, k: int) -> _Shape:
+        """Level offsets from the best price and sizes, one of ``_SHAPES`` per venue.
+
+        Books are built by shifting a pre-drawn shape to the current best prices, so
+        a book costs a few Decimal additions per level rather than a draw and a parse.
+        """
+        key = (venue, k)
+        shape = self._shapes.get(key)
+        if shape is not None:
+            return shape
+        profile = self.profiles[venue]
+        rng = random.Random(_mix(_mix(self.seed) ^ channel) ^ k)
+        gap_ticks = BASE_MID.get(self._quote, BASE_MID["USD"]) * 100 * profile.gap_bps / 10_000
+        ask_off: list[Decimal] = []
+        bid_off: list[Decimal] = []
+        ask_sizes: list[Decimal] = []
+        bid_sizes: list[Decimal] = []
+        ask_ticks = bid_ticks = 0
+        for j in range(self.depth):
+            r1, r2 = rng.random(), rng.random()
+            base = profile.top_btc if j == 0 else profile.level_btc * (1 + j / 20)
+            ask_off.append(Decimal(ask_ticks) * TICK)
+            bid_off.append(Decimal(bid_ticks) * TICK)
+            ask_sizes.append(Decimal(max(1000, int(base * (0.5 + r1) * 1e8))) * SAT)
+            bid_sizes.append(Decimal(max(1000, int(base * (0.5 + r2) * 1e8))) * SAT)
+            ask_ticks += 1 + int(gap_ticks * (0.5 + r2))
+            bid_ticks += 1 + int(gap_ticks * (0.5 + r1))
+        shape = (ask_off, ask_sizes, bid_off, bid_sizes)
+        self._shapes[key] = shape
+        return shape
 
     def _fault(self, venue: str, t: float) -> Fault | None:
         for fault in self.faults:

@@ -211,15 +211,6 @@ def test_run_headless_text_prints_a_line_per_tranche_and_a_summary() -> None:
     assert lines[-1].startswith("Finished: bought 0.30 of 0.30 BTC in 3 tranches for ")
 
 
-def test_without_demo_live_venues_are_said_to_be_unavailable(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, _ = run("quote", "--amount", "1")
-    err = capsys.readouterr().err
-    assert code == 3
-    assert "--demo" in err
-
-
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--help"])

@@ -35,7 +35,7 @@ def test_books_are_valid_and_realistic() -> None:
         assert book.best_bid is not None and book.best_bid < book.best_ask
         assert 50_000 < book.best_ask < 110_000
         assert book.spread_bps is not None and book.spread_bps < 5
-        assert len(book.asks) == 60
+        assert len(book.asks) == 40
         assert all(a.price < b.price for a, b in zip(book.asks, book.asks[1:], strict=False))
         assert all(lv.price == lv.price.quantize(D("0.01")) for lv in book.asks)
 
