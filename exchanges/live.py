@@ -387,8 +387,6 @@ class LiveMarket:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise map_exception(feed.venue, exc, timeout) from None
         async with ws:
-            if feed.event_note.startswith("polling"):
-                feed.event_note = ""
             for text in sync.subscribe_messages():
                 await ws.send_str(text)
             await self._receive(feed, sync, ws)
@@ -445,6 +443,8 @@ class LiveMarket:
     async def _publish(self, feed: _Feed, book: OrderBook) -> None:
         converted = await self._convert(feed, book)
         feed.attempt = 0
+        if feed.event_note.startswith("polling"):
+            feed.event_note = ""  # the socket is back
         if feed.status.health is not Health.LIVE:
             log.info("%s: live", feed.venue)
         self._set(feed, health=Health.LIVE, book=converted, error=None, received=self.clock.now())
