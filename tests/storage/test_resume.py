@@ -17,6 +17,7 @@ from exchanges.clock import SimClock
 from storage.dataset import table_files
 from storage.queries import History
 from storage.resume import ResumeError, load_resumable, unfinished_runs
+from storage.schema import money
 from tests.storage.helpers import Crash, CrashAfter, plan, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,3 +116,18 @@ def test_a_process_killed_with_sigkill_resumes_every_tranche_exactly_once(tmp_pa
     assert tranches["index"].to_list() == list(range(30))
     assert sum(tranches["qty_btc"].to_list()) == History(data).run(run_id)["amount_btc"]  # type: ignore[index]
     assert unfinished_runs(data) == []
+
+
+async def test_an_unfinished_run_shows_its_totals_so_far_and_venue_shares(tmp_path: Path) -> None:
+    await _crashed(tmp_path, after=3)
+    h = History(tmp_path)
+    [row] = h.run_summaries().to_dicts()
+    tranches = h.run_tranches(row["run_id"])
+    assert (row["status"], row["filled"], row["skipped"]) == ("running", 3, 0)
+    assert row["total"] == sum(tranches["total"].to_list())
+    assert row["avg_price"] == money(row["notional"] / row["qty_btc"])
+    share = h.venue_share()
+    assert share["tranches"].sum() == 3
+    assert abs(share["share"].sum() - 1.0) < 1e-9
+    first = tranches["executed_at"].min()
+    assert h.venue_share(since=first, until=first).height == 0
