@@ -20,6 +20,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from dca.events import Summary
@@ -77,8 +78,10 @@ class DcaApp(App[int]):
         offers: OffersSource | None = None,
         export_dir: Path | None = None,
         seed: int = 0,
+        cursor_blink: bool = True,
     ) -> None:
         super().__init__()
+        self.cursor_blink = cursor_blink
         self.market = market
         self.clock = clock
         self.journal_factory = journal_factory
@@ -92,6 +95,7 @@ class DcaApp(App[int]):
         self.executor: Executor | None = None
         self.run_worker_: Worker[Summary] | None = None
         self._unlisten: Callable[[], None] | None = None
+        self._main: MainScreen
         # Set by the main screen whenever the run's state changes (quitting waits on it).
         self.run_state_changed = asyncio.Event()
 
@@ -100,18 +104,22 @@ class DcaApp(App[int]):
     def get_default_screen(self) -> Screen[None]:
         """The main screen, seeded with each venue's current status."""
         statuses = {v: self.market.status(v) for v in self.market.specs}
-        return MainScreen(self.market.specs, self.clock, self.defaults, statuses, seed=self.seed)
+        self._main = MainScreen(
+            self.market.specs, self.clock, self.defaults, statuses, seed=self.seed
+        )
+        return self._main
 
     @property
     def main(self) -> MainScreen:
         """The main screen (always at the bottom of the stack)."""
-        screen = self.screen_stack[0]
-        assert isinstance(screen, MainScreen)
-        return screen
+        return self._main
 
     def on_mount(self) -> None:
         """Listen to the market, start it, apply the theme, offer unfinished runs."""
         self.theme = self.initial_theme
+        if not self.cursor_blink:
+            for field in self.main.query(Input):
+                field.cursor_blink = False
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._unlisten = self.market.add_listener(self._on_status)
         self.run_worker(self.market.start(), group="market", exit_on_error=False)

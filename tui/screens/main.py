@@ -74,6 +74,8 @@ class MainScreen(Screen[None]):
         self._dirty = True
         self._health: dict[str, Health] = {v: s.health for v, s in statuses.items()}
         self._notes: dict[str, str] = {v: s.note for v, s in statuses.items()}
+        # Venues the user has been told are down (by the feed or by the run), told once each.
+        self._down: set[str] = set()
 
     def compose(self) -> ComposeResult:
         """Header, form | (venue grid over run area), footer."""
@@ -112,19 +114,28 @@ class MainScreen(Screen[None]):
         self._notify_health(status)
 
     def _notify_health(self, status: VenueStatus) -> None:
-        before = self._health.get(status.venue)
         self._health[status.venue] = status.health
         name = display_name(status.venue)
-        if status.health is Health.DOWN and before is not Health.DOWN:
-            log.warning("venue %s down: %s", status.venue, status.error)
-            self.notify(f"{name} is down: {status.error}", title="Venue down", severity="warning")
-        elif status.health is Health.LIVE and before in (Health.DOWN, Health.STALE):
-            log.info("venue %s recovered", status.venue)
-            self.notify(f"{name} is live again", title="Venue recovered")
+        if status.health is Health.DOWN:
+            self._venue_down(status.venue, str(status.error))
+        elif status.health is Health.LIVE:
+            self._venue_up(status.venue)
         note_before = self._notes.get(status.venue, "")
         self._notes[status.venue] = status.note
         if "resync" in status.note.lower() and status.note != note_before:
             self.notify(f"{name}: {status.note}", title="Resync")
+
+    def _venue_down(self, venue: str, why: str) -> None:
+        if venue not in self._down:
+            self._down.add(venue)
+            log.warning("venue %s down: %s", venue, why)
+            self.notify(f"{display_name(venue)}: {why}", title="Venue down", severity="warning")
+
+    def _venue_up(self, venue: str) -> None:
+        if venue in self._down:
+            self._down.discard(venue)
+            log.info("venue %s recovered", venue)
+            self.notify(f"{display_name(venue)} is usable again", title="Venue recovered")
 
     def next_qty(self) -> Decimal | None:
         """The next tranche's size: the running plan's, else the form's first tranche."""
@@ -226,9 +237,9 @@ class MainScreen(Screen[None]):
                 severity="warning",
             )
         elif isinstance(event, VenueDegraded):
-            log.warning("run %s: %s left out: %s", event.run_id, event.venue, event.error)
+            self._venue_down(event.venue, str(event.error))
         elif isinstance(event, VenueRecovered):
-            log.info("run %s: %s back in", event.run_id, event.venue)
+            self._venue_up(event.venue)
         elif isinstance(event, RunPaused):
             self._set_state("paused")
         elif isinstance(event, RunResumed):

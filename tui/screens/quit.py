@@ -28,4 +28,5 @@ class QuitScreen(ModalScreen[str]):
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
         self.dismiss(event.button.id or "stay")

@@ -151,6 +151,10 @@ class PlanForm(VerticalScroll):
         except PlanInvalid as invalid:
             plan = None
             errors = invalid.by_field()
+        if not venues:
+            # build_plan reads "no venues" as "all venues"; an empty checklist means none.
+            plan = None
+            errors["venues"] = "choose at least one venue"
         self.plan, self.errors = plan, errors
         self._show(plan, errors)
         self.post_message(PlanChanged(plan, errors))

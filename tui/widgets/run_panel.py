@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, ProgressBar, Static
@@ -59,6 +60,12 @@ class RunPanel(Vertical):
         yield ProgressBar(id="progress", show_eta=False)
         yield Static(id="summary")
         yield TrancheTable()
+
+    @on(Button.Pressed, "#pause, #resume, #cancel")
+    async def _control(self, event: Button.Pressed) -> None:
+        event.stop()
+        action = {"pause": "pause", "resume": "resume", "cancel": "cancel_run"}
+        await self.app.run_action(f"app.{action[event.button.id or 'pause']}")
 
     def set_state(self, state: str) -> None:
         """Enable the buttons that make sense in ``state`` (idle, running, paused, ...)."""

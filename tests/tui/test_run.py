@@ -1,0 +1,259 @@
+"""A run from the dashboard: tranches fill and light up their venue, pause, resume, cancel,
+a venue going down mid-run, quitting during a run, a failing journal."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+from textual.widgets import Button, DataTable, Static
+
+from dca.events import Event, RunStarted, TrancheFilled
+from dca.executor import ResumeState
+from dca.plan import build_plan
+from exchanges.simulated import Fault
+from exchanges.venues import DEFAULT_SPECS
+from tests.tui.helpers import START, SteppedClock, make_app, messages, wait_for
+from tui.history_source import MemoryHistory
+from tui.screens.history import HistoryScreen
+from tui.screens.quit import QuitScreen
+from tui.screens.resume import ResumeOffer
+from tui.widgets.plan_form import FormDefaults
+from tui.widgets.tranche_table import TrancheTable
+from tui.widgets.venue_panel import VenuePanel
+
+DAY = FormDefaults(amount="0.5", duration="1d", tranches="24")
+
+
+async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(tmp_path: Path) -> None:
+    app = make_app(tmp_path, defaults=DAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        assert app.executor is not None
+        summary = app.executor.summary
+        assert summary.qty == Decimal("0.5")
+        assert summary.filled == 24
+        table = app.main.query_one(TrancheTable)
+        assert table.row_count == 24
+        # The newest row is in view.
+        assert table.cursor_row == 23
+        # The last tranche's venue is highlighted and shows the fill.
+        history = app.history
+        assert isinstance(history, MemoryHistory)
+        run_id = app.executor.run_id
+        last_venue = history.tranches(run_id)["venue"][-1].as_py()
+        panel = app.main.query_one(f"#venue-{last_venue}", VenuePanel)
+        assert panel.has_class("-filled")
+        assert "filled" in str(panel.query_one(".vp-fill", Static).render())
+        assert any(m.startswith("Run finished: bought 0.50 BTC") for m in messages(app))
+        summary_line = str(app.main.query_one("#summary", Static).render())
+        assert "bought 0.50 of 0.50 BTC" in summary_line
+
+        app.main.query_one(TrancheTable).focus()
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.tranches is not None)
+        text = str(screen.query_one("#run-summary", Static).render())
+        assert run_id in text
+        assert f"total {summary.total.quantize(Decimal('0.01')):,} USD" in text
+        assert screen.runs is not None and screen.runs.num_rows == 1
+        assert screen.runs["status"][0].as_py() == "finished"
+
+        # Export writes the run's tranches; the CSV adds up to the run's total (to the cent).
+        screen.query_one("#tranches-table").focus()
+        await pilot.press("e")
+        await wait_for(pilot, lambda: screen.last_export is not None)
+        assert screen.last_export is not None
+        with screen.last_export.open() as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 24
+        total = sum(Decimal(r["total"]) for r in rows)
+        assert abs(total - summary.total) <= Decimal("0.01") * 24
+        assert sum(Decimal(r["qty BTC"]) for r in rows) == Decimal("0.5")
+
+        # The runs list exports too, from its own focus.
+        screen.query_one("#runs-table").focus()
+        await pilot.press("e")
+        await wait_for(
+            pilot, lambda: screen.last_export is not None and "runs" in screen.last_export.name
+        )
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_pause_resume_and_cancel_from_the_buttons(tmp_path: Path) -> None:
+    clock = SteppedClock()
+    app = make_app(tmp_path, clock=clock, defaults=DAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.run_state == "running")
+        table = app.main.query_one(TrancheTable)
+        await wait_for(pilot, lambda: table.row_count == 1)
+        status = str(app.main.query_one("#run-status", Static).render())
+        assert "tranche 2 of 24" in status and "next in 1:00:00" in status
+
+        await pilot.click("#pause")
+        clock.step(3)
+        await wait_for(pilot, lambda: app.main.run_state == "paused")
+        assert app.main.query_one("#resume", Button).disabled is False
+        assert app.main.query_one("#pause", Button).disabled is True
+        await pilot.pause(0.1)
+        assert table.row_count <= 2  # at most the tranche that was already due
+
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: app.main.run_state == "running")
+        clock.step(3)
+        await wait_for(pilot, lambda: table.row_count >= 3)
+
+        await pilot.click("#cancel")
+        clock.step(1)
+        await wait_for(pilot, lambda: app.main.run_state == "cancelled")
+        assert any(m.startswith("Run cancelled") for m in messages(app))
+        assert app.executor is not None
+        assert app.executor.summary.qty < Decimal("0.5")
+        # The form is usable again for the next plan.
+        assert not app.main.query_one("#plan-form").disabled
+
+
+async def test_a_venue_going_down_mid_run_is_left_out_and_the_run_carries_on(
+    tmp_path: Path,
+) -> None:
+    # Binance is the cheapest for these tranches; it times out from hour 3 to hour 9.
+    down = Fault("binance", START + 3 * 3600 - 1, START + 9 * 3600 - 1)
+    app = make_app(tmp_path, faults=[down], defaults=DAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        assert app.executor is not None
+        assert app.executor.summary.filled == 24
+        history = app.history
+        assert isinstance(history, MemoryHistory)
+        venues = history.tranches(app.executor.run_id)["venue"].to_pylist()
+        assert "binance" not in venues[3:9]
+        assert "binance" in venues[:3]
+        notes = messages(app)
+        assert any(m.startswith("Venue down: Binance: timed out") for m in notes)
+        assert any(m.startswith("Venue recovered: Binance") for m in notes)
+
+
+async def test_quitting_during_a_run_can_pause_it_for_later(tmp_path: Path) -> None:
+    clock = SteppedClock()
+    app = make_app(tmp_path, clock=clock, defaults=DAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.query_one(TrancheTable).row_count == 1)
+        app.main.query_one(TrancheTable).focus()
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await pilot.click("#pause")
+        clock.step(1)
+        await wait_for(pilot, lambda: not app.is_running)
+    history = app.history
+    assert isinstance(history, MemoryHistory)
+    assert history.runs()["status"][0].as_py() == "paused"
+
+
+async def test_quitting_during_a_run_can_cancel_it_or_stay(tmp_path: Path) -> None:
+    clock = SteppedClock()
+    app = make_app(tmp_path, clock=clock, defaults=DAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.query_one(TrancheTable).row_count == 1)
+        app.main.query_one(TrancheTable).focus()
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await pilot.click("#stay")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        assert app.run_active
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await pilot.click("#cancel")
+        clock.step(2)
+        await wait_for(pilot, lambda: not app.is_running)
+    history = app.history
+    assert isinstance(history, MemoryHistory)
+    assert history.runs()["status"][0].as_py() == "cancelled"
+
+
+class BrokenJournal:
+    """Storage that fails on the first tranche, as a full disk would."""
+
+    async def record(self, event: Event) -> None:
+        if isinstance(event, TrancheFilled):
+            raise OSError("No space left on device")
+
+
+async def test_a_failing_run_becomes_a_notification_not_a_crash(tmp_path: Path) -> None:
+    app = make_app(tmp_path, defaults=DAY, journal_factory=BrokenJournal)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.run_state == "failed")
+        assert any("No space left on device" in m for m in messages(app))
+        assert "RUN FAILED" in str(app.main.query_one("#run-status", Static).render())
+        assert app.is_running
+
+
+async def test_an_unfinished_run_is_offered_at_start_and_resumes(tmp_path: Path) -> None:
+    plan = build_plan(amount="0.5", duration="1d", tranches=24, specs=DEFAULT_SPECS)
+    size = plan.sizes()[0]
+    offer = ResumeOffer(
+        plan, ResumeState("20260101-000000-abc123", START, {0: size, 1: size}), "0.5 BTC, 2/24"
+    )
+    app = make_app(tmp_path, offers=lambda: [offer])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.screen.query("#offers"))
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        table = app.main.query_one(TrancheTable)
+        assert table.row_count == 22
+        history = app.history
+        assert isinstance(history, MemoryHistory)
+        started = history._runs["20260101-000000-abc123"].started
+        assert isinstance(started, RunStarted) and started.resumed and started.done == 2
+
+
+async def test_help_palette_commands_and_theme_are_there(tmp_path: Path) -> None:
+    themes: list[str] = []
+    app = make_app(tmp_path, on_theme_change=themes.append)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.main.query_one("#venue-grid").focus()
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: app.screen.query("#help-box"))
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in (
+            "Start",
+            "Pause",
+            "Cancel run",
+            "History",
+            "Export CSV",
+            "Theme",
+            "Screenshot",
+        ):
+            assert wanted in titles
+        app.theme = "nord"
+        await pilot.pause()
+        assert themes == ["nord"]
+        app.action_screenshot_svg()
+        assert list(tmp_path.glob("*.svg"))
+        # Start with an empty form says what is missing instead of starting.
+        app.action_start()
+        await pilot.pause()
+        assert any("amount" in m for m in messages(app))
+        assert app.executor is None
+
+
+async def test_narrow_terminal_puts_each_venue_on_one_line(tmp_path: Path) -> None:
+    app = make_app(tmp_path, defaults=DAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert app.main.has_class("-narrow") and app.main.has_class("-short")
+        panel = app.main.query_one("#venue-kraken", VenuePanel)
+        assert panel.size.height == 1
+        line = str(panel.query_one(".vp-line", Static).render())
+        assert "Kraken" in line
+        assert isinstance(app.main.query_one(TrancheTable), DataTable)
