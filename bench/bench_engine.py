@@ -8,6 +8,7 @@ levels; a 10,000-tranche plan under the simulated clock < 5 s.
 from __future__ import annotations
 
 import asyncio
+import os
 import platform
 import statistics
 import time
@@ -33,7 +34,8 @@ def median_us(fn, runs: int = 2000) -> float:  # type: ignore[no-untyped-def]
 
 def main() -> None:
     print(
-        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start"
     )
     market = SimulatedMarket(SimClock(), depth=100)
     books = {v: market.book_at(v, 1_767_225_600.0 + 77) for v in VENUE_IDS}
@@ -51,11 +53,13 @@ def main() -> None:
             amount="10", duration="70d", tranches=10_000, mode=mode, specs=DEFAULT_SPECS
         )
         executor = Executor(plan, SimulatedMarket(clock), MemoryJournal(), clock)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         summary = asyncio.run(executor.run())
-        wall = time.perf_counter() - t
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
         assert summary.qty == Decimal(10)
-        print(f"10,000-tranche plan (70 days, simulated clock, {mode}): {wall:.2f} s wall")
+        print(
+            f"10,000-tranche plan (70 days, simulated clock, {mode}): {wall:.2f} s wall, {cpu:.2f} s CPU"
+        )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ BASE_MID: dict[str, float] = {"USD": 91_000.0, "USDT": 91_040.0, "USDC": 91_010.
 TICK = Decimal("0.01")
 # Typical size of the summed noise; dividing by it gives a roughly unit-sized wander.
 _NOISE_SCALE = 0.035
+# A venue's basis wanders on the scale of minutes and up; the short octaves would only
+# add tick noise (the shared mid has that already).
+_BASIS_FIRST_OCTAVE = 2
 SAT = Decimal("0.00000001")
 # Multi-scale noise: (period seconds, amplitude as a fraction of price). Roughly a
 # random walk with ~2% daily moves and a little tick-scale jitter.
@@ -71,10 +74,10 @@ def _grid(seed: int, channel: int, octave: int, k: int) -> float:
     return _unit(seed, channel, octave, k) * 2 - 1
 
 
-def _value_noise(seed: int, channel: int, t: float) -> float:
-    """Smooth noise in about [-1, 1] summed over octaves, weighted by their amplitudes."""
+def _value_noise(seed: int, channel: int, t: float, first: int = 0) -> float:
+    """Smooth noise summed over the octaves from ``first`` on, weighted by their amplitudes."""
     total = 0.0
-    for octave, (period, amp) in enumerate(_OCTAVES):
+    for octave, (period, amp) in enumerate(_OCTAVES[first:], start=first):
         x = t / period
         k = math.floor(x)
         f = x - k
@@ -246,7 +249,9 @@ class SimulatedMarket:
         channel = VENUE_IDS.index(venue) + 1 if venue in VENUE_IDS else 99
         basis = (
             profile.basis_bps
-            + profile.wander_bps * _value_noise(self.seed, channel, ts) / _NOISE_SCALE
+            + profile.wander_bps
+            * _value_noise(self.seed, channel, ts, _BASIS_FIRST_OCTAVE)
+            / _NOISE_SCALE
         )
         mid = self.mid(ts) * (1 + basis / 10_000)
         half = mid * profile.half_spread_bps / 10_000
