@@ -117,6 +117,7 @@ class Executor:
         self._cancelled = asyncio.Event()
         self._degraded: set[str] = set()
         self._pending: list[Event] = []
+        self.cancel_reason = "cancelled"
 
     # -- control -------------------------------------------------------------------------
 
@@ -134,8 +135,12 @@ class Executor:
             self._unpaused.set()
             self._emit_soon(RunResumed(self.run_id, self.clock.now()))
 
-    def cancel(self) -> None:
-        """Stop the run at the next safe point; ``run`` then returns the summary so far."""
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Stop the run at the next safe point; ``run`` then returns the summary so far.
+
+        ``reason`` "interrupted" (Ctrl-C, quitting with pause) leaves the run resumable.
+        """
+        self.cancel_reason = reason
         self._cancelled.set()
         self._unpaused.set()
 
@@ -197,7 +202,9 @@ class Executor:
         now = self.clock.now()
         if self._cancelled.is_set():
             self.state = State.CANCELLED
-            await self.journal.record(RunCancelled(self.run_id, now, self.summary))
+            await self.journal.record(
+                RunCancelled(self.run_id, now, self.summary, reason=self.cancel_reason)
+            )
         else:
             self.state = State.FINISHED
             await self.journal.record(RunFinished(self.run_id, now, self.summary))

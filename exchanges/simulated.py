@@ -183,6 +183,7 @@ class SimulatedMarket:
         self._cache: dict[str, tuple[int, OrderBook]] = {}
         self._shapes: dict[tuple[str, int], _Shape] = {}
         self._mid_cache: tuple[int, float] = (-1, 0.0)
+        self._status_at: dict[str, float] = {}
         self._status: dict[str, VenueStatus] = {
             v: VenueStatus(v, Health.CONNECTING) for v in self._venues
         }
@@ -305,6 +306,9 @@ class SimulatedMarket:
 
     def _refresh(self, venue: str) -> VenueStatus:
         now = self.clock.now()
+        if self._status_at.get(venue) == now:
+            return self._status[venue]
+        self._status_at[venue] = now
         profile = self.profiles[venue]
         fault = self._fault(venue, now)
         latency = profile.latency_ms + (fault.latency_ms if fault else 0.0)

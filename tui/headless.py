@@ -294,7 +294,7 @@ class Printer:
             obj = {
                 "event": "summary",
                 "run_id": event.run_id,
-                "status": "finished" if isinstance(event, RunFinished) else "cancelled",
+                "status": "finished" if isinstance(event, RunFinished) else event.reason,
                 "qty": exact(s.qty),
                 "target": exact(s.target),
                 "notional": exact(s.notional),
@@ -363,14 +363,17 @@ class Printer:
         if isinstance(event, RunFinished | RunCancelled):
             s = event.summary
             head = "Finished" if isinstance(event, RunFinished) else "Stopped early"
+            tail = ""
+            if isinstance(event, RunCancelled) and event.reason == "interrupted":
+                tail = f"\nResume it with: btc-dca resume {event.run_id} --headless"
             if not s.qty:
-                return f"{head}: nothing bought ({s.skipped} tranches skipped)."
+                return f"{head}: nothing bought ({s.skipped} tranches skipped).{tail}"
             return (
                 f"{head}: bought {btc(s.qty)} of {btc(s.target)} BTC in {s.filled} tranches"
                 + (f" ({s.skipped} skipped)" if s.skipped else "")
                 + f" for {money(s.total)} {q}: avg {money(s.avg_price)} {q}/BTC, "
                 f"fees {money(s.fee)}; saved {money(s.saved_vs_worst)} vs the worst venue, "
-                f"{money(s.saved_vs_median)} vs the median."
+                f"{money(s.saved_vs_median)} vs the median.{tail}"
             )
         return None
 
@@ -403,7 +406,7 @@ async def run_command(
         def interrupt() -> None:
             nonlocal interrupted
             interrupted = True
-            executor.cancel()
+            executor.cancel("interrupted")
 
         loop = asyncio.get_running_loop()
         if handle_signals:

@@ -254,4 +254,5 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_exit_130(tmp_path: Path) -> Non
     rest, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert lines[1].startswith("[1/1000]")
-    assert rest.splitlines()[-1].startswith("Stopped early: bought ")
+    assert rest.splitlines()[-2].startswith("Stopped early: bought ")
+    assert rest.splitlines()[-1].startswith("Resume it with: btc-dca resume ")

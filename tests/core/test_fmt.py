@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from tui.fmt import btc, bps, clock_time, exact, iso, money, pct
+from tui.fmt import bps, btc, clock_time, exact, iso, money, pct
 
 D = Decimal
 
