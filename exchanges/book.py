@@ -39,7 +39,18 @@ def to_decimal(value: object, venue: str, what: str) -> Decimal:
         raise VenueError(venue, ErrorKind.MALFORMED, f"{what}: {value!r} is not a number")
     if not parsed.is_finite() or parsed < 0:
         raise VenueError(venue, ErrorKind.MALFORMED, f"{what}: {value!r} is not a valid amount")
+    if not in_range(parsed):
+        raise VenueError(venue, ErrorKind.MALFORMED, f"{what}: {value!r:.40} is out of range")
     return parsed
+
+
+def in_range(value: Decimal) -> bool:
+    """Whether ``value`` is exact under Decimal's 28-digit context and of a sane magnitude.
+
+    Beyond that, negating it (bids sort by negated price) rounds two prices into one
+    or overflows outright (``-Decimal("1e999999999")`` raises): no real book needs it.
+    """
+    return len(value.as_tuple().digits) <= 28 and -30 <= value.adjusted() <= 30
 
 
 def parse_levels(raw: object, venue: str, side: str) -> list[Level]:

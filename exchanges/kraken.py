@@ -18,7 +18,7 @@ from decimal import Decimal
 from itertools import islice
 
 from exchanges.adapter import RestRequest
-from exchanges.book import OrderBook, parse_levels, to_decimal
+from exchanges.book import OrderBook, in_range, parse_levels, to_decimal
 from exchanges.checksums import KRAKEN_LEVELS, kraken_fragment
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.localbook import LocalBook
@@ -138,7 +138,7 @@ def _number(value: object, what: str) -> tuple[Decimal, str]:
     """A JSON number as Decimal plus its exact text (Decimal keeps the trailing zeros)."""
     # Decimal straight from the JSON decoder is the fast path: finite by construction.
     parsed = value if type(value) is Decimal else to_decimal(value, VENUE, what)
-    if parsed < 0 or not -30 <= parsed.adjusted() <= 30:
+    if parsed < 0 or not in_range(parsed):
         # Exponent forms like 1e-999999 would expand into megabytes of text.
         raise VenueError(VENUE, ErrorKind.MALFORMED, f"{what}: {value!r:.40} is out of range")
     return parsed, format(parsed, "f")

@@ -6,7 +6,7 @@ import json
 import zlib
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchanges.checksums import kraken_crc32, kraken_fragment, okx_crc32
@@ -92,6 +92,7 @@ _levels = st.lists(
 )
 
 
+@settings(max_examples=60)
 @given(_levels, _levels)
 def test_checksums_stay_in_their_integer_ranges(
     bids: list[tuple[str, str]], asks: list[tuple[str, str]]

@@ -232,6 +232,7 @@ def test_other_products_and_channels_change_nothing() -> None:
         (l2(1, "snapshot", [("ask", "1", "1")]), ErrorKind.MALFORMED),
         (l2(1, "snapshot", [("bid", "0", "1")]), ErrorKind.MALFORMED),
         (l2(1, "snapshot", [("bid", "1", "-1")]), ErrorKind.MALFORMED),
+        (l2(1, "snapshot", [("bid", "1e999999999", "1")]), ErrorKind.MALFORMED),
         ('{"channel":"l2_data","sequence_num":1,"events":[{"type":"snapshot",'
          '"product_id":"BTC-USD","updates":[{"side":"bid","price_level":1,'
          '"new_quantity":"1"}]}]}', ErrorKind.MALFORMED),
@@ -292,7 +293,10 @@ def test_fuzz_rest_any_bytes_give_a_book_or_a_typed_error(body: bytes, status: i
 
 
 _text = st.one_of(
-    st.text(max_size=6), st.from_regex(r"-?[0-9]{1,5}(\.[0-9]{1,3})?", fullmatch=True)
+    st.text(max_size=6),
+    st.from_regex(r"-?[0-9]{1,5}(\.[0-9]{1,3})?", fullmatch=True),
+    # Numbers Decimal cannot negate or hold exactly.
+    st.sampled_from(["1e999999999", "1e-999999999", "9" * 35]),
 )
 _update = st.fixed_dictionaries(
     {},

@@ -132,6 +132,12 @@ def test_symbols_per_quote_currency() -> None:
          "bad level"),
         (200, '{"error":[],"result":{"XXBTZUSD":{"asks":[["30384.1', ErrorKind.MALFORMED, "JSON"),
         (200, '"ok"', ErrorKind.MALFORMED, "JSON object"),
+        # Numbers Decimal cannot negate exactly (bids sort by negated price): refused.
+        (200, '{"error":[],"result":{"X":{"asks":[["2","1",1]],"bids":[["1e999999999","1",1]]}}}',
+         ErrorKind.MALFORMED, "out of range"),
+        (200, '{"error":[],"result":{"X":{"asks":[["2","1",1]],'
+              '"bids":[["1.2345678901234567890123456789","1",1]]}}}',
+         ErrorKind.MALFORMED, "out of range"),
     ],
 )  # fmt: skip
 def test_kraken_error_payloads_become_typed_errors(
@@ -359,7 +365,7 @@ _number = st.one_of(
     st.text(max_size=6),
     st.booleans(),
     st.none(),
-    st.sampled_from(["1e-999999", "1e999999", "NaN", "Infinity"]),
+    st.sampled_from(["1e-999999", "1e999999", "NaN", "Infinity", "1e999999999"]),
 )
 _level = st.fixed_dictionaries({}, optional={"price": _number, "qty": _number})
 _entry = st.fixed_dictionaries(
@@ -380,7 +386,10 @@ _msg = st.fixed_dictionaries(
 
 def _dumps(msg: object) -> str:
     # Decimals go out as bare JSON numbers (as Kraken writes them), the odd strings too.
-    return json.dumps(msg, default=str).replace('"1e-999999"', "1e-999999")
+    text = json.dumps(msg, default=str)
+    for number in ("1e-999999", "1e999999999"):
+        text = text.replace(f'"{number}"', number)
+    return text
 
 
 @settings(max_examples=300, deadline=None)
@@ -400,3 +409,15 @@ def test_fuzz_stream_raw_bytes(data: bytes) -> None:
         lambda: KrakenSync("BTC/USD", "USD").on_message(data.decode("utf-8", "replace"), 0)
     )
     assert out is None or isinstance(out, OrderBook | VenueError)
+
+
+def test_levels_truncated_past_the_depth_do_not_pile_up() -> None:
+    sync = KrakenSync("BTC/USD", "USD", depth=10)
+    sync.on_message(SNAPSHOT, 0.0)
+    # Asks beyond the tenth are cut straight away; the checksum stays the snapshot's.
+    for i in range(30):
+        deep = book_msg("update", [], [(f"{46000 + i}.0", "1.00000000")],
+                        book=(KRAKEN_BIDS, KRAKEN_ASKS))  # fmt: skip
+        assert sync.on_message(deep, 0.0) is not None
+    assert len(sync.book.asks) == 10
+    assert len(sync._ask_frags) <= 20

@@ -298,6 +298,16 @@ def test_acks_notices_pongs_and_other_channels_change_nothing() -> None:
          ErrorKind.MALFORMED),
         ('{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot",'
          '"data":[{"asks":[["1","1"]],"bids":[],"checksum":"x"}]}', ErrorKind.MALFORMED),
+        ('{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot",'
+         '"data":[{"asks":[["1","1"]],"bids":[["1e999999999","1"]]}]}', ErrorKind.MALFORMED),
+        ('{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot",'
+         '"data":[{"asks":[["0","1"]],"bids":[]}]}', ErrorKind.MALFORMED),
+        ('{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot",'
+         '"data":[{"asks":[[1,"1"]],"bids":[]}]}', ErrorKind.MALFORMED),
+        ('{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot",'
+         '"data":[{"asks":[["1"]],"bids":[]}]}', ErrorKind.MALFORMED),
+        ('{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"snapshot",'
+         '"data":[{"asks":{},"bids":[]}]}', ErrorKind.MALFORMED),
         ("[]", ErrorKind.MALFORMED),
         ("{not json", ErrorKind.MALFORMED),
     ],
@@ -327,7 +337,10 @@ def test_fuzz_rest_any_bytes_give_a_book_or_a_typed_error(body: bytes, status: i
 
 
 _text = st.one_of(
-    st.text(max_size=8), st.from_regex(r"-?[0-9]{1,5}(\.[0-9]{1,3})?", fullmatch=True)
+    st.text(max_size=8),
+    st.from_regex(r"-?[0-9]{1,5}(\.[0-9]{1,3})?", fullmatch=True),
+    # Numbers Decimal cannot negate or hold exactly.
+    st.sampled_from(["1e999999999", "1e-999999999", "9" * 35]),
 )
 _level = st.lists(st.one_of(_text, st.integers(), st.booleans(), st.none()), max_size=4)
 _entry = st.fixed_dictionaries(
