@@ -9,7 +9,7 @@ row-by-row insert, and every money column is an exact ``decimal128``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -191,8 +191,18 @@ class MemoryHistory:
             self._runs.items(), key=lambda kv: (kv[1].started.at, kv[0]), reverse=True
         ):
             plan = run.started.plan
-            table = self.tranches(run_id)
-            d = run_detail(table)
+            d = run_detail(self.tranches(run_id))
+            if run.summary is not None:
+                # Exact totals, rounded once (the rows are each rounded to the cent).
+                sm = run.summary
+                d = replace(
+                    d,
+                    qty=sm.qty,
+                    total=sm.total,
+                    fees=sm.fee,
+                    saved=sm.saved_vs_worst,
+                    avg_price=sm.avg_price,
+                )
             rows.append(
                 {
                     "run": run_id,

@@ -1,23 +1,32 @@
-"""From command-line options to a running dashboard: market, clock, form defaults, exit code."""
+"""From command-line options to a running dashboard: config, storage, market, exit code."""
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from dca.plan import Plan
-from exchanges.venues import DEFAULT_SPECS
+from exchanges.clock import Clock
+from storage.config import AppConfig, PlanDefaults, ensure_config, load_config, save_setting
+from storage.journal import ParquetJournal
+from storage.paths import resolve_paths
+from storage.resume import ResumeError, load_resumable, unfinished_runs
+from tui import fmt
 from tui.app import build_app
+from tui.screens.resume import ResumeOffer
+from tui.storage_history import ParquetHistory
 from tui.widgets.plan_form import FormDefaults
 from tui.wiring import LiveUnavailable, Options, make_clock, make_market
 
+log = logging.getLogger(__name__)
+
 EXIT_NO_VENUE = 3
-# The demo's form starts filled in, so a first look needs only one key press to run.
-DEMO_AMOUNT = "0.5"
-DEMO_WINDOW = "2h"
 
 
-def form_defaults(options: Options, venues: tuple[str, ...], plan: Plan | None) -> FormDefaults:
-    """The form's starting values: a given plan, else the options (and demo amounts)."""
+def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> FormDefaults:
+    """The form's starting values: a given plan, else the options over the config's defaults."""
     if plan is not None:
         return FormDefaults(
             amount=str(plan.amount),
@@ -29,29 +38,79 @@ def form_defaults(options: Options, venues: tuple[str, ...], plan: Plan | None) 
             max_price="" if plan.max_price is None else str(plan.max_price),
             jitter=plan.jitter,
         )
+    d = config.plan
+    if options.demo and d == PlanDefaults():
+        # The demo shows a run moving at once: 24 tranches, one every 5 (demo) minutes.
+        d = PlanDefaults(amount="0.5", duration="2h", tranches=24)
     return FormDefaults(
-        amount=DEMO_AMOUNT if options.demo else "",
-        duration=DEMO_WINDOW if options.demo else "",
-        quote=options.quote or "USD",
-        venues=venues,
-        mode=options.mode or "single",
-        max_price=options.max_price or "",
+        amount=d.amount,
+        duration=d.duration,
+        tranches="" if d.tranches is None else str(d.tranches),
+        quote=options.quote or d.quote,
+        venues=options.venues or d.venues,
+        mode=options.mode or d.mode,
+        max_price=options.max_price or d.max_price or "",
+        jitter=d.jitter,
     )
 
 
+def resume_offers(data_dir: Path, quote: str) -> list[ResumeOffer]:
+    """Unfinished runs in ``data_dir`` in this market's quote currency, newest first."""
+    offers: list[ResumeOffer] = []
+    for run_id in unfinished_runs(data_dir):
+        try:
+            r = load_resumable(data_dir, run_id)
+        except ResumeError as exc:
+            log.warning("run %s cannot be resumed: %s", run_id, exc)
+            continue
+        if r.plan.quote != quote:
+            continue
+        label = (
+            f"{run_id}  {r.status}  {fmt.btc(r.before.qty)} of {fmt.btc(r.plan.amount)} BTC, "
+            f"{len(r.state.done)}/{r.plan.tranches} tranches"
+        )
+        offers.append(ResumeOffer(r.plan, r.state, label))
+    return offers
+
+
+def _save_theme(config_file: Path) -> Callable[[str], None]:
+    def save(name: str) -> None:
+        try:
+            save_setting(config_file, "ui.theme", name)
+        except OSError as exc:
+            log.warning("could not save the theme to %s: %s", config_file, exc)
+
+    return save
+
+
 def launch(options: Options, plan: Plan | None = None) -> int:
-    """Build the market for ``options`` and run the dashboard until the user quits."""
-    specs = dict(DEFAULT_SPECS)
-    clock = make_clock(options)
-    quote = plan.quote if plan else (options.quote or "USD")
-    venues = options.venues or tuple(v for v in specs if specs[v].enabled)
+    """Build config, storage and market for ``options`` and run the dashboard until quit."""
+    paths = resolve_paths(options.data_dir, options.config)
+    ensure_config(paths.config_file)
+    config = load_config(paths.config_file)
+    specs = dict(config.specs)
+    clock: Clock = make_clock(options)
+    defaults = form_defaults(options, config, plan)
+    venues: Sequence[str] = defaults.venues or tuple(v for v in specs if specs[v].enabled)
     try:
-        market = make_market(options, specs, clock, quote, venues)
+        market = make_market(options, specs, clock, defaults.quote, venues)
     except LiveUnavailable as exc:
         print(f"btc-dca: {exc}", file=sys.stderr)
         return EXIT_NO_VENUE
+    data_dir = paths.data_dir
+    source = "demo" if options.demo else "live"
+    speed = options.demo_speed if options.demo else None
     app = build_app(
-        market, clock, defaults=form_defaults(options, tuple(venues), plan), seed=options.seed
+        market,
+        clock,
+        lambda: ParquetJournal(data_dir, source=source, speed=speed),
+        history=ParquetHistory(data_dir),
+        defaults=defaults,
+        theme=config.theme,
+        on_theme_change=_save_theme(paths.config_file),
+        offers=lambda: resume_offers(data_dir, defaults.quote),
+        export_dir=Path.cwd(),
+        seed=options.seed,
     )
     result = app.run()
     return result if result is not None else app.return_code or 0

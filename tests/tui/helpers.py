@@ -35,10 +35,10 @@ class SteppedClock(SimClock):
         await super().sleep(seconds)
 
 
-async def wait_for(pilot: Pilot[Any], done: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Let the app run until ``done()`` (fail after ``timeout`` real seconds)."""
+async def wait_for(pilot: Pilot[Any], done: Callable[[], bool], limit_s: float = 10.0) -> None:
+    """Let the app run until ``done()`` (fail after ``limit_s`` real seconds)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit_s
     while not done():
         assert loop.time() < deadline, "timed out waiting for the app"
         await pilot.pause(0.01)

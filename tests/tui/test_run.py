@@ -3,6 +3,7 @@ a venue going down mid-run, quitting during a run, a failing journal."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from decimal import Decimal
 from pathlib import Path
@@ -239,7 +240,7 @@ async def test_help_palette_commands_and_theme_are_there(tmp_path: Path) -> None
         await pilot.pause()
         assert themes == ["nord"]
         app.action_screenshot_svg()
-        assert list(tmp_path.glob("*.svg"))
+        assert await asyncio.to_thread(lambda: list(tmp_path.glob("*.svg")))
         # Start with an empty form says what is missing instead of starting.
         app.action_start()
         await pilot.pause()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from rich.text import Text
 from textual import on, work
@@ -30,7 +31,7 @@ from tui.widgets.price_chart import PriceChart
 log = logging.getLogger(__name__)
 
 # Fixed widths for the tranche table, so opening a million rows measures nothing.
-TRANCHE_WIDTHS: list[int | None] = [7, 19, 18, 12, 11, 9, 12, 14, 11]
+TRANCHE_WIDTHS: list[int | None] = [5, 20, 10, 11, 10, 8, 11, 14, 11]
 
 
 @dataclass
@@ -134,8 +135,8 @@ class HistoryScreen(Screen[None]):
             )
             return
         shown = message.table.select(
-            ["started", "status", "amount BTC", "bought BTC", "quote", "avg price", "total"]
-        )
+            ["started", "status", "bought BTC", "avg price", "total", "quote"]
+        ).set_column(0, "started", pc.strftime(message.table["started"], "%Y-%m-%d %H:%M"))
         table = DataTable(
             backend=ArrowBackend(shown),
             id="runs-table",
@@ -153,7 +154,7 @@ class HistoryScreen(Screen[None]):
         run_id = str(self.runs["run"][row].as_py())
         if run_id != self.run_id:
             self.run_id = run_id
-            self._load_run(run_id, str(self.runs["quote"][row].as_py()))
+            self._load_run(run_id, self.runs.slice(row, 1).to_pylist()[0])
 
     @on(DataTable.RowHighlighted, "#runs-table")
     @on(DataTable.RowSelected, "#runs-table")
@@ -161,9 +162,18 @@ class HistoryScreen(Screen[None]):
         self._select(event.cursor_row)
 
     @work(thread=True, exclusive=True, group="history-run", exit_on_error=False)
-    def _load_run(self, run_id: str, quote: str) -> None:
+    def _load_run(self, run_id: str, row: dict[str, Any]) -> None:
         table = self.source.tranches(run_id)
-        self.post_message(RunLoaded(run_id, quote, table, run_detail(table)))
+        # Totals come from the runs row (exact sums rounded once), the share from the tranches.
+        detail = replace(
+            run_detail(table),
+            qty=row["bought BTC"],
+            total=row["total"],
+            fees=row["fees"],
+            saved=row["saved vs worst"],
+            avg_price=row["avg price"],
+        )
+        self.post_message(RunLoaded(run_id, str(row["quote"]), table, detail))
 
     @on(RunLoaded)
     async def _run_loaded(self, message: RunLoaded) -> None:

@@ -93,6 +93,9 @@ class MainScreen(Screen[None]):
         """Start the redraw and countdown timers."""
         self.query_one(PlanForm).border_title = "Plan"
         self.query_one(RunPanel).border_title = "Run"
+        form = self.query_one(PlanForm)
+        # A ready plan needs one key (enter); an empty one starts with the amount.
+        form.query_one("#start" if form.plan is not None else "#amount").focus()
         self.set_interval(REDRAW_S, self.flush, name="redraw")
         self.set_interval(1.0, self.tick_countdown, name="countdown")
         self.flush()
