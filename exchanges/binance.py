@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from exchanges.adapter import RestRequest
 from exchanges.book import OrderBook, parse_levels
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import level_texts
-from exchanges.localbook import LocalBook
+from exchanges.levels import PricedBook, level_texts
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_json, json_message, status_error
 
@@ -94,7 +93,7 @@ class BinanceSync:
         self.symbol = symbol.upper()
         self.quote = quote
         self.levels = levels
-        self.book = LocalBook(venue, quote)
+        self.book = PricedBook(venue, quote)
         self._buffer: list[tuple[int, int, list[object], list[object], float]] = []
         self._last: int | None = None
 

@@ -322,6 +322,8 @@ class LiveMarket:
             feed.rate_note = ""
             raise VenueError(feed.venue, ErrorKind.NO_RATE, rate.message)
         feed.rate_note = rate.note()
+        if rate.value == 1:  # parity: relabel, don't copy every level
+            return replace(book, quote=feed.pair.quote)
         return book.scaled(rate.value, feed.pair.quote)
 
     # -- streaming -----------------------------------------------------------------------
@@ -406,7 +408,8 @@ class LiveMarket:
                 error = VenueError(feed.venue, ErrorKind.STALE, f"no update for {waited:.0f}s")
                 self._set(feed, health=Health.STALE, error=error)
             try:
-                msg = await asyncio.wait_for(ws.receive(), timeout=max(0.05, stale_after / 2))
+                async with asyncio.timeout(max(0.05, stale_after / 2)):
+                    msg = await ws.receive()
             except TimeoutError:
                 continue
             if msg.type is aiohttp.WSMsgType.TEXT:
