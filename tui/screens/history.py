@@ -31,7 +31,7 @@ from tui.widgets.price_chart import PriceChart
 log = logging.getLogger(__name__)
 
 # Fixed widths for the tranche table, so opening a million rows measures nothing.
-TRANCHE_WIDTHS: list[int | None] = [5, 20, 10, 11, 10, 8, 11, 14, 11]
+TRANCHE_WIDTHS: list[int | None] = [5, 25, 10, 11, 10, 8, 11, 14, 11]
 
 
 @dataclass

@@ -75,11 +75,13 @@ class PriceChart(Widget):
         avg_row = row(self.average) if self.average is not None else None
         if avg_row is not None:
             grid[avg_row] = [("─", _AVG)] * width
-        for x, w in enumerate(worst):
+        # Few tranches spread over the width; many are already one per column.
+        step = (width - 1) / max(1, len(prices) - 1)
+        for i, w in enumerate(worst):
             if w > 0:
-                grid[row(w)][x] = ("·", _WORST)
-        for x, p in enumerate(prices):
-            grid[row(p)][x] = ("●", _PRICE)
+                grid[row(w)][round(i * step)] = ("·", _WORST)
+        for i, p in enumerate(prices):
+            grid[row(p)][round(i * step)] = ("●", _PRICE)
         labels = {0: f"{hi:,.0f}", height - 1: f"{lo:,.0f}"}
         if avg_row is not None and self.average is not None:
             labels[avg_row] = f"{self.average:,.0f}"

@@ -1,0 +1,62 @@
+"""How the screens look: main screen, the form with errors, history; at 120x40 and 80x24.
+
+Deterministic: a fixed seed on a SimClock (books do not move), UTC times, no cursor blink.
+Update on purpose only: ``pytest tests/tui --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from dca.executor import Executor
+from dca.plan import build_plan
+from exchanges.clock import SimClock
+from exchanges.simulated import SimulatedMarket
+from exchanges.venues import DEFAULT_SPECS
+from tests.tui.helpers import START, make_app, wait_for
+from tui.history_source import MemoryHistory
+from tui.screens.history import HistoryScreen
+from tui.widgets.plan_form import FormDefaults
+
+SIZES = [(120, 40), (80, 24)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_main_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = make_app(tmp_path, defaults=FormDefaults(amount="0.5", duration="1d", tranches="24"))
+    assert snap_compare(app, terminal_size=size, run_before=lambda p: p.pause(0.3))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_form_with_errors(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = make_app(tmp_path, defaults=FormDefaults(amount="abc", duration="2x", max_price="-1"))
+    assert snap_compare(app, terminal_size=size, run_before=lambda p: p.pause(0.3))
+
+
+def _history() -> MemoryHistory:
+    history = MemoryHistory()
+    clock = SimClock(START)
+    plan = build_plan(amount="0.5", duration="1d", tranches=24, specs=DEFAULT_SPECS)
+    executor = Executor(plan, SimulatedMarket(clock), history, clock, run_id="20260101-000000-snap01")
+    asyncio.run(executor.run())
+    return history
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_history_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    app = make_app(tmp_path, history=_history())
+
+    async def open_history(pilot: Pilot[Any]) -> None:
+        app.action_history()
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.tranches is not None)
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_history)
