@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sortedcontainers import SortedKeyList, SortedList
 
-from exchanges.book import Level, OrderBook
+from exchanges.book import Level, OrderBook, in_range
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.localbook import LocalBook
 
@@ -40,6 +40,8 @@ def _amount(value: object, venue: str, side: str) -> str:
         ) from None
     if not parsed.is_finite() or parsed < 0:
         raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: {text[:30]!r} is not an amount")
+    if not in_range(parsed):
+        raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: {text[:30]!r} is out of range")
     return text
 
 

@@ -201,6 +201,8 @@ def test_other_streams_and_acks_change_nothing() -> None:
         '{"e":"depthUpdate","s":"BTCUSDT","U":101,"u":101,"b":[["NaN","1"]],"a":[]}',
         '{"e":"depthUpdate","s":"BTCUSDT","U":101,"u":101,"b":[[true,"1"]],"a":[]}',
         '{"e":"depthUpdate","s":"BTCUSDT","U":101,"u":101,"b":[["1"]],"a":[]}',
+        '{"e":"depthUpdate","s":"BTCUSDT","U":101,"u":101,"b":[["1e999999999","1"]],"a":[]}',
+        '{"e":"depthUpdate","s":"BTCUSDT","U":101,"u":101,"b":[["1.00000000000000000000000000001","1"]],"a":[]}',
         '{"e":"depthUpdate","s":"BTCUSDT","U":10',
     ],
 )
