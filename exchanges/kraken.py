@@ -138,10 +138,14 @@ def _number(value: object, what: str) -> tuple[Decimal, str]:
     """A JSON number as Decimal plus its exact text (Decimal keeps the trailing zeros)."""
     # Decimal straight from the JSON decoder is the fast path: finite by construction.
     parsed = value if type(value) is Decimal else to_decimal(value, VENUE, what)
-    if parsed < 0 or not in_range(parsed):
-        # Exponent forms like 1e-999999 would expand into megabytes of text.
+    # Exponent forms like 1e-999999 would expand into megabytes of text: bound the
+    # magnitude first; the digit count only needs checking for long texts.
+    if parsed < 0 or not -30 <= parsed.adjusted() <= 30:
         raise VenueError(VENUE, ErrorKind.MALFORMED, f"{what}: {value!r:.40} is out of range")
-    return parsed, format(parsed, "f")
+    text = format(parsed, "f")
+    if len(text) > 28 and not in_range(parsed):
+        raise VenueError(VENUE, ErrorKind.MALFORMED, f"{what}: {value!r:.40} is out of range")
+    return parsed, text
 
 
 def _levels(raw: object, side: str) -> list[_Level]:
@@ -171,6 +175,8 @@ class KrakenSync:
         self.book = LocalBook(VENUE, quote, depth)
         self.synced = False
         self._bid_frags: dict[Decimal, str] = {}
+        # The CRC of the current top ten, recomputed only when a diff reaches them.
+        self._crc = 0
         self._ask_frags: dict[Decimal, str] = {}
 
     def subscribe_messages(self) -> list[str]:
@@ -227,7 +233,9 @@ class KrakenSync:
         elif not self.synced:
             raise VenueError(VENUE, ErrorKind.SEQUENCE_GAP, "book update before the snapshot")
         self._apply(bids, asks)
-        local = self._checksum()
+        if snapshot or self._top_touched(bids, asks):
+            self._crc = self._checksum()
+        local = self._crc
         if local != expected:
             self.synced = False
             raise VenueError(
@@ -257,6 +265,24 @@ class KrakenSync:
             # Truncation drops levels without telling us; forget their fragments.
             self._bid_frags = {k: self._bid_frags[k] for k in self.book.bids}
             self._ask_frags = {k: self._ask_frags[k] for k in self.book.asks}
+
+    def _top_touched(self, bids: list[_Level], asks: list[_Level]) -> bool:
+        """Whether a diff (already applied) reached the ten checksummed levels of a side.
+
+        Most diffs land deeper: then the CRC of the previous message still holds.
+        A level at or above the tenth after the diff was inserted, resized, or
+        removed from the top ten (which pulled the eleventh up).
+        """
+        for levels, side, sign in ((asks, self.book.asks, 1), (bids, self.book.bids, -1)):
+            if not levels:
+                continue
+            if len(side) < KRAKEN_LEVELS:
+                return True
+            tenth = side.keys()[KRAKEN_LEVELS - 1]
+            for level in levels:
+                if sign * level[0] <= tenth:
+                    return True
+        return False
 
     def _checksum(self) -> int:
         asks, bids = self.book.asks, self.book.bids

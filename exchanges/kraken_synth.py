@@ -52,9 +52,10 @@ def synthetic_feed(
 ) -> list[str]:
     """A snapshot of ``depth`` levels per side, then ``updates`` diff messages.
 
-    Each diff message carries ``per_message`` level changes: a new size for a
-    resting level, or a level removed (size 0) and another inserted, so the book
-    stays ``depth`` deep. Every message's checksum matches the resulting book.
+    Each diff message carries exactly ``per_message`` level updates: new sizes for
+    resting levels, and pairs of a level removed (size 0) and another inserted, so
+    the book stays ``depth`` deep (with one update per message, only sizes change).
+    Every message's checksum matches the resulting book.
     """
     rng = random.Random(seed)
     span = depth * 4
@@ -69,15 +70,17 @@ def synthetic_feed(
     out = [_message("snapshot", bids, asks, _crc(book))]
     for _ in range(updates):
         changes: dict[str, list[tuple[str, str]]] = {"bids": [], "asks": []}
-        for _ in range(per_message):
+        budget = per_message
+        while budget > 0:
             side = rng.choice(("bids", "asks"))
             # Ticks are stored negated for bids so index 0 is the best on both sides.
             sign = -1 if side == "bids" else 1
             ticks = live[side]
             # Most activity is near the top of the book, as on a real venue.
             tick = sign * ticks[min(int(rng.expovariate(0.05)), depth - 1)]
-            if rng.random() < 0.6:
+            if budget == 1 or rng.random() < 0.6:
                 changes[side].append((_price(tick), _qty(rng)))
+                budget -= 1
                 continue
             ticks.remove(sign * tick)
             changes[side].append((_price(tick), "0.00000000"))
@@ -86,6 +89,7 @@ def synthetic_feed(
                 new = rng.randrange(lows[side], lows[side] + span + 1)
             ticks.add(sign * new)
             changes[side].append((_price(new), _qty(rng)))
+            budget -= 2
         book.apply(changes["bids"], changes["asks"])
         out.append(_message("update", changes["bids"], changes["asks"], _crc(book)))
     return out

@@ -256,6 +256,9 @@ def _rest_book() -> OrderBook:
         ('{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD",'
          '"bids":[{"price":0.0,"qty":1.0}],"checksum":1}]}', ErrorKind.MALFORMED),
         ('{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD",'
+         '"bids":[{"price":1.2345678901234567890123456789,"qty":1.0}],"checksum":1}]}',
+         ErrorKind.MALFORMED),
+        ('{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD",'
          '"bids":[{"price":NaN,"qty":1.0}],"checksum":1}]}', ErrorKind.MALFORMED),
         ('{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD",'
          '"bids":[{"price":5.0,"qty":-1.0}],"checksum":1}]}', ErrorKind.MALFORMED),
@@ -421,3 +424,24 @@ def test_levels_truncated_past_the_depth_do_not_pile_up() -> None:
         assert sync.on_message(deep, 0.0) is not None
     assert len(sync.book.asks) == 10
     assert len(sync._ask_frags) <= 20
+
+
+def test_a_thin_book_is_checksummed_after_every_change() -> None:
+    sync = KrakenSync("BTC/USD", "USD", depth=10)
+    bids = [("100.0", "1.00000000"), ("99.5", "2.00000000")]
+    asks = [("101.0", "0.50000000")]
+    assert sync.on_message(book_msg("snapshot", bids, asks), 0.0) is not None
+    # Far below the best bid, but with fewer than ten levels every level is checksummed.
+    deeper = [*bids, ("50.0", "3.00000000")]
+    book = sync.on_message(book_msg("update", [("50.0", "3.00000000")], [], book=(deeper, asks)), 1)
+    assert book is not None and len(book.bids) == 3
+    # A diff below the top ten of a full side leaves the checksum as it was.
+    full = KrakenSync("BTC/USD", "USD", depth=25)
+    full.on_message(SNAPSHOT, 0.0)
+    deep = book_msg("update", [("40000.0", "1.00000000")], [],
+                    book=(KRAKEN_BIDS, KRAKEN_ASKS))  # fmt: skip
+    assert full.on_message(deep, 1.0) is not None
+    wrong = book_msg("update", [("40001.0", "1.00000000")], [], checksum=12345)
+    with pytest.raises(VenueError) as err:
+        full.on_message(wrong, 2.0)
+    assert err.value.kind is ErrorKind.CHECKSUM
