@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from exchanges.adapter import RestRequest
 from exchanges.book import OrderBook, parse_levels, to_decimal
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.localbook import LocalBook
+from exchanges.levels import PricedBook
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_json, json_message, status_error
 
@@ -132,7 +132,7 @@ class CoinbaseSync:
         self.levels = levels
         # The whole book is kept (no fixed depth on this channel: truncating would
         # lose levels that become the top again after the ones above are taken).
-        self.book = LocalBook(VENUE, quote)
+        self.book = PricedBook(VENUE, quote)
         self.synced = False
         self.seq: int | None = None
 

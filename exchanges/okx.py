@@ -17,7 +17,7 @@ from exchanges.adapter import RestRequest
 from exchanges.book import OrderBook, parse_levels, to_decimal
 from exchanges.checksums import OKX_LEVELS, okx_crc32
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.localbook import LocalBook
+from exchanges.levels import PricedBook
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_json, json_message, retry_after, status_error
 
@@ -153,7 +153,7 @@ class OkxSync:
     def __init__(self, symbol: str, quote: str, levels: int | None = 200) -> None:
         self.symbol = symbol
         self.levels = levels
-        self.book = LocalBook(VENUE, quote, WS_DEPTH)
+        self.book = PricedBook(VENUE, quote, WS_DEPTH)
         self.synced = False
         self.seq: int | None = None
 
