@@ -171,7 +171,9 @@ def quote_text(
             )
         )
     lines.append("")
-    if chosen is None:
+    if not books:
+        lines.append("No venue could be reached (no network? --demo runs on the simulated market).")
+    elif chosen is None:
         lines.append("No venue can fill this amount right now.")
     elif len(chosen.legs) > 1:
         legs = ", ".join(f"{btc(leg.qty)} on {display_name(leg.venue)}" for leg in chosen.legs)
