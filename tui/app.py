@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -32,13 +32,14 @@ from exchanges.market import MarketData, VenueStatus
 from tui.history_source import HistorySource, MemoryHistory
 from tui.messages import StartRequested, VenueUpdated
 from tui.screens.help import HelpScreen
-from tui.screens.history import HistoryScreen
 from tui.screens.main import MainScreen
 from tui.screens.quit import QuitScreen
 from tui.screens.resume import ResumeOffer, ResumeScreen
 from tui.ui_journal import UiJournal
 from tui.widgets.plan_form import FormDefaults, PlanForm
-from tui.wiring import Options
+
+if TYPE_CHECKING:  # the history screen (Arrow, polars) and the wiring load only when used
+    from tui.wiring import Options
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +243,8 @@ class DcaApp(App[int]):
 
     def action_history(self) -> None:
         """Open the history screen."""
+        from tui.screens.history import HistoryScreen
+
         if not isinstance(self.screen, HistoryScreen):
             self.push_screen(HistoryScreen(self.history, self.export_dir))
 
@@ -252,6 +255,8 @@ class DcaApp(App[int]):
 
     async def action_export(self) -> None:
         """Export the table shown (history), or the current run's tranches, to CSV."""
+        from tui.screens.history import HistoryScreen
+
         if isinstance(self.screen, HistoryScreen):
             await self.screen.action_export()
             return

@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.widgets import Button, Input, SelectionList, Static
 
 from tests.tui.helpers import make_app
+from tui.widgets.text_line import TextLines
 
 
 def error_of(app: object, name: str) -> str:
@@ -18,7 +19,7 @@ async def test_form_tells_what_is_wrong_and_enables_start_when_valid(tmp_path: P
     async with app.run_test(size=(120, 40)) as pilot:
         start = app.screen.query_one("#start", Button)
         assert start.disabled
-        preview = app.screen.query_one("#preview", Static)
+        preview = app.screen.query_one("#preview", TextLines)
         assert "Fill in amount and duration" in str(preview.render())
 
         await pilot.click("#amount")

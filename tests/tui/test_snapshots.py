@@ -42,7 +42,9 @@ def _history() -> MemoryHistory:
     history = MemoryHistory()
     clock = SimClock(START)
     plan = build_plan(amount="0.5", duration="1d", tranches=24, specs=DEFAULT_SPECS)
-    executor = Executor(plan, SimulatedMarket(clock), history, clock, run_id="20260101-000000-snap01")
+    executor = Executor(
+        plan, SimulatedMarket(clock), history, clock, run_id="20260101-000000-snap01"
+    )
     asyncio.run(executor.run())
     return history
 

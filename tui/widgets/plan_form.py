@@ -17,6 +17,7 @@ from dca.routing import Mode
 from exchanges.venues import QUOTES, VenueSpec, display_name
 from tui import fmt
 from tui.messages import PlanChanged, StartRequested
+from tui.widgets.text_line import TextLines
 
 # The form's fields in the order they are shown; the ids match build_plan's field names.
 FIELDS = ("amount", "duration", "tranches", "quote", "venues", "mode", "max_price")
@@ -99,7 +100,7 @@ class PlanForm(VerticalScroll):
             compact=True,
         )
         yield Static(classes="field-error", id="venues-error")
-        yield Static(id="preview")
+        yield TextLines(id="preview")
         yield Button("Start", id="start", variant="success", disabled=True, compact=True)
 
     def _row(self, name: str, label: str, widget: Input | Select[str]) -> ComposeResult:
@@ -175,7 +176,7 @@ class PlanForm(VerticalScroll):
         self._draw_preview()
 
     def _draw_preview(self) -> None:
-        preview = self.query_one("#preview", Static)
+        preview = self.query_one("#preview", TextLines)
         if self.plan is None:
             missing = [n for n in ("amount", "duration") if n not in self.touched]
             hint = (
@@ -183,13 +184,13 @@ class PlanForm(VerticalScroll):
                 if missing
                 else "Fix the fields marked above"
             )
-            preview.update(Text(hint, "dim"))
+            preview.set(Text(hint, "dim"))
             return
         text = preview_text(self.plan)
         if self._estimate:
             text.append("\n")
             text.append_text(self._estimate)
-        preview.update(text)
+        preview.set(text)
 
     def show_estimate(self, estimate: Text) -> None:
         """Show the estimated cost at current prices (computed by the screen from live books)."""

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.timer import Timer
-from textual.widgets import Sparkline, Static
+from textual.widgets import Sparkline
 
 from dca.pricing import Cost, InsufficientDepth
 from exchanges.market import Health
@@ -17,6 +17,7 @@ from exchanges.venues import display_name
 from tui import display, fmt
 from tui.palette import venue_colour
 from tui.venue_view import VenueView
+from tui.widgets.text_line import TextLines
 
 # Seconds of real time between two sparkline samples, and how many are kept.
 SAMPLE_EVERY_S = 1.0
@@ -115,18 +116,18 @@ class VenuePanel(Vertical):
 
     def compose(self) -> ComposeResult:
         """The panel's lines; ``.vp-line`` replaces the rest on narrow screens."""
-        yield Static(classes="vp-line")
-        yield Static(classes="vp-health")
-        yield Static(classes="vp-quote")
-        yield Static(classes="vp-cost")
+        yield TextLines(classes="vp-line")
+        yield TextLines(classes="vp-health")
+        yield TextLines(classes="vp-quote")
+        yield TextLines(classes="vp-cost")
         yield Sparkline([], classes="vp-spark -empty", summary_function=max)
-        yield Static(classes="vp-fill")
+        yield TextLines(classes="vp-fill")
 
     def _set(self, name: str, text: Text) -> None:
         if self._texts.get(name) == text:
             return
         self._texts[name] = text
-        self.query_one(f".{name}", Static).update(text)
+        self.query_one(f".{name}", TextLines).set(text)
 
     def show(self, view: VenueView) -> None:
         """Draw ``view``; unchanged lines are not redrawn."""
@@ -137,7 +138,9 @@ class VenuePanel(Vertical):
         self.set_class(view.best, "-best")
         self.set_class(view.status.health is Health.DOWN, "-down")
         self.set_class(view.status.health is Health.STALE, "-stale")
-        self.border_subtitle = "★ best" if view.best else ""
+        subtitle = "★ best" if view.best else ""
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
         book = view.status.book
         if book is not None and view.status.error is None:
             self._sample(float(book.best_ask))

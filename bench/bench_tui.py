@@ -1,0 +1,165 @@
+"""Dashboard benchmarks: start to first frame, CPU with 6 live sim venues, history of 1M tranches.
+
+Run: ``python bench/bench_tui.py [--seconds 60]``; each line prints one figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FIRST_FRAME = """
+import time; t0 = time.perf_counter()
+import asyncio
+from exchanges.clock import ScaledClock
+from exchanges.simulated import SimulatedMarket
+from tui.app import build_app
+async def main():
+    clock = ScaledClock(60.0)
+    app = build_app(SimulatedMarket(clock), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        print(time.perf_counter() - t0)
+asyncio.run(main())
+"""
+
+
+def first_frame() -> float:
+    """Seconds from a cold interpreter to the first full frame (imports included)."""
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+async def cpu_share(seconds: float) -> tuple[float, int]:
+    """Process CPU time / wall time with 6 simulated venues ticking at their real rates."""
+    from exchanges.clock import RealClock
+    from exchanges.simulated import SimulatedMarket
+    from tui.app import build_app
+    from tui.widgets.plan_form import FormDefaults
+
+    clock = RealClock()
+    market = SimulatedMarket(clock)
+    ticks = 0
+
+    def count(_: object) -> None:
+        nonlocal ticks
+        ticks += 1
+
+    market.add_listener(count)
+    app = build_app(market, clock, defaults=FormDefaults(amount="0.5", duration="6h"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause(1.0)
+        ticks = 0
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return cpu / wall, ticks
+
+
+class BigHistory:
+    """A HistorySource with one run of ``n`` tranches, built column-wise in Arrow."""
+
+    def __init__(self, n: int) -> None:
+        from tui.history_source import RUNS_SCHEMA, TRANCHES_SCHEMA
+
+        start = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
+        venues = pa.array(["binance", "kraken", "okx", "coinbase"] * (n // 4 + 1))[:n]
+
+        def money(base: int, spread: int) -> pa.Array:
+            strings = [f"{base + i % spread}.{i % 100:02d}" for i in range(n)]
+            return pa.array(strings).cast(pa.decimal128(20, 2))
+
+        self.table = pa.Table.from_arrays(
+            [
+                pa.array(range(1, n + 1), pa.int32()),
+                pa.array([start + 60 * i for i in range(n)], pa.int64()).cast(
+                    pa.timestamp("s", tz="UTC")
+                ),
+                venues,
+                pa.array(["0.00100000"] * n).cast(pa.decimal128(20, 8)),
+                money(90_000, 500),
+                money(0, 1),
+                money(90, 5),
+                money(0, 3),
+                money(90_200, 500),
+            ],
+            schema=TRANCHES_SCHEMA,
+        )
+        self.runs_table = pa.Table.from_pylist(
+            [
+                {
+                    "run": "bench",
+                    "started": datetime.fromtimestamp(start, UTC),
+                    "status": "finished",
+                    "amount BTC": 1000,
+                    "bought BTC": 1000,
+                    "quote": "USD",
+                    "total": 90_000_000,
+                    "avg price": 90_000,
+                    "fees": 90_000,
+                    "saved vs worst": 1_000,
+                    "tranches": n,
+                }
+            ],
+            schema=RUNS_SCHEMA,
+        )
+
+    def runs(self) -> pa.Table:
+        """The one run."""
+        return self.runs_table
+
+    def tranches(self, run_id: str) -> pa.Table:
+        """Its million tranches."""
+        return self.table
+
+
+async def history_first_paint(n: int) -> float:
+    """Seconds from opening History to its tranche table painted, for a run of ``n`` tranches."""
+    from exchanges.clock import SimClock
+    from exchanges.simulated import SimulatedMarket
+    from tui.app import build_app
+    from tui.screens.history import HistoryScreen
+
+    source = BigHistory(n)
+    clock = SimClock()
+    app = build_app(SimulatedMarket(clock), clock, history=source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        t0 = time.perf_counter()
+        app.action_history()
+        while not (isinstance(app.screen, HistoryScreen) and app.screen.query("#tranches-table")):
+            await pilot.pause(0.001)
+        await pilot.pause()  # one refresh: the table is drawn
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    """Print each figure."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--tranches", type=int, default=1_000_000)
+    args = parser.parse_args()
+    print(f"start to first frame: {first_frame() * 1000:.0f} ms (goal < 1000 ms)")
+    share, ticks = asyncio.run(cpu_share(args.seconds))
+    print(
+        f"dashboard CPU, 6 sim venues, {args.seconds:.0f} s headless: {share * 100:.1f}% of one core "
+        f"({ticks / args.seconds:.0f} venue updates/s; goal < 10%)"
+    )
+    paint = asyncio.run(history_first_paint(args.tranches))
+    print(f"history first paint, {args.tranches:,} tranches: {paint * 1000:.0f} ms (goal < 300 ms)")
+
+
+if __name__ == "__main__":
+    main()
