@@ -16,8 +16,11 @@ jump means a lost message.
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 
 from exchanges.adapter import RestRequest
 from exchanges.book import OrderBook, parse_levels, to_decimal
@@ -31,6 +34,11 @@ VENUE = "coinbase"
 REST_MAX_LEVELS = 1000
 # Public REST limit: 10 requests/s per IP (bursts of 15).
 REST_RATE_PER_S = 10.0
+# Levels per side kept from a socket snapshot. Coinbase sends the whole book (tens
+# of thousands of levels, seconds of work on the event loop to index); the best
+# 2,000 keep the top levels we price on exact unless the market runs through
+# about 1,800 levels before the next resync. Deeper levels appear once updated.
+SNAPSHOT_LEVELS = 2000
 
 
 class CoinbaseAdapter:
@@ -122,6 +130,26 @@ def _updates(raw: object) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
     return bids, asks
 
 
+def _best_levels(raw: list[object], n: int) -> list[object]:
+    """The best ``n`` bids and offers of a snapshot's updates (any order on the wire)."""
+    bids: list[tuple[Decimal, object]] = []
+    offers: list[tuple[Decimal, object]] = []
+    for entry in raw:
+        price = entry.get("price_level") if isinstance(entry, dict) else None
+        side = entry.get("side") if isinstance(entry, dict) else None
+        try:
+            key = Decimal(price) if isinstance(price, str) else Decimal("NaN")
+        except InvalidOperation:
+            key = Decimal("NaN")
+        if not key.is_finite() or side not in ("bid", "offer"):
+            raise VenueError(VENUE, ErrorKind.MALFORMED, f"l2_data: bad update {entry!r:.60}")
+        (bids if side == "bid" else offers).append((key, entry))
+    best = heapq.nlargest(n, bids, key=itemgetter(0)) + heapq.nsmallest(
+        n, offers, key=itemgetter(0)
+    )
+    return [entry for _, entry in best]
+
+
 class CoinbaseSync:
     """One Advanced Trade connection's ``level2`` book, checked by ``sequence_num``."""
 
@@ -167,7 +195,10 @@ class CoinbaseSync:
             if event.get("product_id") != self.symbol:
                 continue
             kind = event.get("type")
-            bids, asks = _updates(event.get("updates"))
+            raw = event.get("updates")
+            if kind == "snapshot" and isinstance(raw, list) and len(raw) > 2 * SNAPSHOT_LEVELS:
+                raw = _best_levels(raw, SNAPSHOT_LEVELS)
+            bids, asks = _updates(raw)
             if kind == "snapshot":
                 self.book.clear()
                 self.synced = True

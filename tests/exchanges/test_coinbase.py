@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from decimal import Decimal
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchanges.book import OrderBook
-from exchanges.coinbase import REST_MAX_LEVELS, CoinbaseAdapter, CoinbaseSync
+from exchanges.coinbase import REST_MAX_LEVELS, SNAPSHOT_LEVELS, CoinbaseAdapter, CoinbaseSync
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.http import fetch, new_session
 from exchanges.venues import DEFAULT_SPECS, VenueSpec
@@ -339,3 +340,30 @@ def test_fuzz_stream_raw_bytes(data: bytes) -> None:
         lambda: CoinbaseSync("BTC-USD", "USD").on_message(data.decode("utf-8", "replace"), 0)
     )
     assert out is None or isinstance(out, OrderBook | VenueError)
+
+
+def test_a_whole_book_snapshot_keeps_the_best_levels_in_any_wire_order() -> None:
+    bids = [("bid", f"{50000 - i}.00", "1.0") for i in range(3000)]
+    offers = [("offer", f"{50001 + i}.00", "2.0") for i in range(3000)]
+    updates = bids + offers
+    random.Random(4).shuffle(updates)
+    sync = CoinbaseSync("BTC-USD", "USD", levels=None)
+    book = sync.on_message(l2(0, "snapshot", updates), 0.0)
+    assert book is not None
+    assert len(book.bids) == len(book.asks) == SNAPSHOT_LEVELS
+    assert book.best_bid == Decimal("50000.00") and book.best_ask == Decimal("50001.00")
+    assert book.asks[-1].price == Decimal(50001 + SNAPSHOT_LEVELS - 1)
+    # Taking out the best offer reveals the next one, as on the venue.
+    book = sync.on_message(l2(1, "update", [("offer", "50001.00", "0")]), 1.0)
+    assert book is not None and book.best_ask == Decimal("50002.00")
+
+
+@pytest.mark.parametrize("bad", [("bid", "x", "1"), ("ask", "1", "1"), ("bid", "NaN", "1")])
+def test_a_bad_level_anywhere_in_a_whole_book_snapshot_is_malformed(
+    bad: tuple[str, str, str],
+) -> None:
+    updates = [("offer", f"{50001 + i}.00", "2.0") for i in range(2 * SNAPSHOT_LEVELS)]
+    text = l2(0, "snapshot", [*updates, bad])
+    with pytest.raises(VenueError) as err:
+        CoinbaseSync("BTC-USD", "USD").on_message(text, 0.0)
+    assert err.value.kind is ErrorKind.MALFORMED
