@@ -34,10 +34,10 @@ _Shape = tuple[list[Decimal], list[Decimal], list[Decimal], list[Decimal]]
 BASE_MID: dict[str, float] = {"USD": 91_000.0, "USDT": 91_040.0, "USDC": 91_010.0, "EUR": 78_600.0}
 TICK = Decimal("0.01")
 # Typical size of the summed noise; dividing by it gives a roughly unit-sized wander.
-_NOISE_SCALE = 0.035
-# A venue's basis wanders on the scale of minutes and up; the short octaves would only
-# add tick noise (the shared mid has that already).
-_BASIS_FIRST_OCTAVE = 2
+_NOISE_SCALE = 0.006
+# A venue's basis wanders over minutes to a day: the tick-scale octaves would only add
+# noise (the shared mid has that already) and the weekly one would freeze the ranking.
+_BASIS_OCTAVES = (2, 5)
 SAT = Decimal("0.00000001")
 # Multi-scale noise: (period seconds, amplitude as a fraction of price). Roughly a
 # random walk with ~2% daily moves and a little tick-scale jitter.
@@ -74,10 +74,10 @@ def _grid(seed: int, channel: int, octave: int, k: int) -> float:
     return _unit(seed, channel, octave, k) * 2 - 1
 
 
-def _value_noise(seed: int, channel: int, t: float, first: int = 0) -> float:
-    """Smooth noise summed over the octaves from ``first`` on, weighted by their amplitudes."""
+def _value_noise(seed: int, channel: int, t: float, first: int = 0, last: int = 99) -> float:
+    """Smooth noise summed over octaves ``first`` to ``last``, weighted by their amplitudes."""
     total = 0.0
-    for octave, (period, amp) in enumerate(_OCTAVES[first:], start=first):
+    for octave, (period, amp) in enumerate(_OCTAVES[first : last + 1], start=first):
         x = t / period
         k = math.floor(x)
         f = x - k
@@ -104,13 +104,13 @@ class VenueProfile:
 
 DEFAULT_PROFILES: dict[str, VenueProfile] = {
     # Cheapest top of book, but only a sliver of BTC there: the thin-top trap.
-    "binance": VenueProfile(-4.0, 5.0, 0.2, 0.03, 0.06, 0.6, 10.0, 35.0),
-    "binanceus": VenueProfile(-1.0, 7.0, 1.0, 0.15, 0.2, 0.5, 4.0, 60.0),
+    "binance": VenueProfile(-2.5, 4.0, 0.2, 0.03, 0.06, 0.6, 10.0, 35.0),
+    "binanceus": VenueProfile(-1.0, 4.0, 1.0, 0.15, 0.2, 0.5, 4.0, 60.0),
     # Lowest prices of all, but a 0.60% taker fee: the high-fee trap.
-    "coinbase": VenueProfile(-38.0, 5.0, 0.4, 0.4, 0.5, 0.2, 8.0, 45.0),
-    "kraken": VenueProfile(-29.0, 9.0, 0.6, 0.5, 0.7, 0.25, 5.0, 80.0),
-    "bitstamp": VenueProfile(-27.0, 9.0, 0.8, 0.3, 0.4, 0.3, 4.0, 70.0),
-    "okx": VenueProfile(0.0, 6.0, 0.3, 0.2, 0.3, 0.3, 10.0, 55.0),
+    "coinbase": VenueProfile(-40.0, 5.0, 0.4, 0.4, 0.5, 0.2, 8.0, 45.0),
+    "kraken": VenueProfile(-31.0, 4.0, 0.6, 0.5, 0.7, 0.25, 5.0, 80.0),
+    "bitstamp": VenueProfile(-30.0, 4.0, 0.8, 0.3, 0.4, 0.3, 4.0, 70.0),
+    "okx": VenueProfile(0.0, 4.0, 0.3, 0.2, 0.3, 0.3, 10.0, 55.0),
 }
 
 
@@ -251,7 +251,7 @@ class SimulatedMarket:
         basis = (
             profile.basis_bps
             + profile.wander_bps
-            * _value_noise(self.seed, channel, ts, _BASIS_FIRST_OCTAVE)
+            * _value_noise(self.seed, channel, ts, *_BASIS_OCTAVES)
             / _NOISE_SCALE
         )
         mid = self.mid(ts) * (1 + basis / 10_000)
