@@ -322,7 +322,7 @@ class Executor:
 
     async def _look(self, qty: Decimal) -> tuple[dict[str, OrderBook], tuple[QuoteSeen, ...]]:
         """The usable books for the plan's venues and what each venue quoted for ``qty``."""
-        results = await self.market.fresh_books(self.plan.venues)
+        results = await self.market.fresh_books(self.plan.venues, min_btc=qty)
         now = self.clock.now()
         books = {v: r for v, r in results.items() if isinstance(r, OrderBook)}
         costs = price_all(books, self.market.specs, qty)

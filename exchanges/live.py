@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 import aiohttp
 
@@ -203,9 +204,16 @@ class LiveMarket:
             return VenueStatus(venue, Health.DOWN, error=error)
         return self._aged(feed)
 
-    async def fresh_books(self, venues: Sequence[str]) -> dict[str, OrderBook | VenueError]:
-        """Every venue's freshest usable book or its error, all venues at once."""
-        results = await asyncio.gather(*(self._fresh(v) for v in venues))
+    async def fresh_books(
+        self, venues: Sequence[str], *, min_btc: Decimal | None = None
+    ) -> dict[str, OrderBook | VenueError]:
+        """Every venue's freshest usable book or its error, all venues at once.
+
+        A book holding less than ``min_btc`` on the ask side that was cut short (the
+        streamed depth, or the REST depth asked for) is fetched again at the venue's
+        maximum depth: only then is a thin book really too thin.
+        """
+        results = await asyncio.gather(*(self._fresh(v, min_btc) for v in venues))
         return dict(zip(venues, results, strict=True))
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -248,7 +256,7 @@ class LiveMarket:
 
     # -- one-off books -------------------------------------------------------------------
 
-    async def _fresh(self, venue: str) -> OrderBook | VenueError:
+    async def _fresh(self, venue: str, min_btc: Decimal | None = None) -> OrderBook | VenueError:
         feed = self._feeds.get(venue)
         if feed is None:
             return VenueError(venue, ErrorKind.DISABLED, f"{venue} is not enabled")
@@ -258,11 +266,16 @@ class LiveMarket:
             if feed.task is not None and not feed.task.done():
                 status = self._aged(feed)
                 if status.health is Health.LIVE and status.book is not None:
+                    if _thin(status.book, min_btc):
+                        # A stream keeps (or hands out) a fixed depth: ask REST for more.
+                        return await self._deeper(feed, status.book)
                     return status.book
                 if status.health is Health.STALE:
                     assert status.error is not None
                     return status.error
             book = await self._rest_book(feed)
+            if _thin(book, min_btc) and self._cut_short(feed, book):
+                book = await self._deeper(feed, book)
             if feed.task is None:
                 now = self.clock.now()
                 self._set(feed, health=Health.LIVE, book=book, error=None, received=now)
@@ -275,11 +288,31 @@ class LiveMarket:
             log.exception("unexpected failure fetching %s", venue)
             return map_exception(venue, exc, self.settings.timeout_for(venue))
 
-    async def _rest_raw(self, feed: _Feed) -> tuple[OrderBook, Mapping[str, object], float]:
+    def _cut_short(self, feed: _Feed, book: OrderBook) -> bool:
+        """Whether a REST book filled the depth asked for and the venue serves deeper ones."""
+        assert isinstance(feed.pair, Pair)
+        depth = self.settings.depth
+        asked = feed.adapter.rest_request(feed.spec, feed.pair.symbol, depth)
+        deepest = feed.adapter.rest_request(feed.spec, feed.pair.symbol, feed.adapter.max_depth)
+        # Venues that always send the whole book (Bitstamp, Coinbase) ask the same both ways.
+        return asked != deepest and len(book.asks) >= min(depth, feed.adapter.max_depth)
+
+    async def _deeper(self, feed: _Feed, book: OrderBook) -> OrderBook:
+        """The REST book at the venue's maximum depth; ``book`` itself if that fetch fails."""
+        try:
+            return await self._rest_book(feed, feed.adapter.max_depth)
+        except VenueError as exc:
+            log.warning("%s: deeper book unavailable (%s); pricing the thin one", feed.venue, exc)
+            return book
+
+    async def _rest_raw(
+        self, feed: _Feed, depth: int | None = None
+    ) -> tuple[OrderBook, Mapping[str, object], float]:
         """One REST snapshot in the listed currency, with its decoded JSON and latency (ms)."""
         assert isinstance(feed.pair, Pair)
         timeout = self.settings.timeout_for(feed.venue)
-        request = feed.adapter.rest_request(feed.spec, feed.pair.symbol, self.settings.depth)
+        levels = self.settings.depth if depth is None else depth
+        request = feed.adapter.rest_request(feed.spec, feed.pair.symbol, levels)
         await feed.limiter.acquire(timeout)
         session = await self.session()
         answer = await fetch(session, feed.venue, request, timeout)
@@ -294,14 +327,14 @@ class LiveMarket:
         feed.status = replace(feed.status, latency_ms=answer.elapsed_ms)
         return book, raw, answer.elapsed_ms
 
-    async def _rest_book(self, feed: _Feed) -> OrderBook:
+    async def _rest_book(self, feed: _Feed, depth: int | None = None) -> OrderBook:
         """A REST book converted to the plan's currency (book and rate fetched together)."""
         assert isinstance(feed.pair, Pair)
         if not feed.pair.converted:
-            return (await self._rest_raw(feed))[0]
+            return (await self._rest_raw(feed, depth))[0]
         rate = asyncio.create_task(self.rates.rate(feed.pair.listed, feed.pair.quote))
         try:
-            book, _raw, _ms = await self._rest_raw(feed)
+            book, _raw, _ms = await self._rest_raw(feed, depth)
         except BaseException:
             rate.cancel()
             await asyncio.gather(rate, return_exceptions=True)
@@ -471,3 +504,8 @@ class LiveMarket:
                     feed, health=Health.LIVE, book=book, error=None, received=self.clock.now()
                 )
             await asyncio.sleep(max(0.0, min(until, started + interval) - time.monotonic()))
+
+
+def _thin(book: OrderBook, min_btc: Decimal | None) -> bool:
+    """Whether ``book`` holds less than ``min_btc`` BTC on the ask side."""
+    return min_btc is not None and book.ask_depth() < min_btc

@@ -77,11 +77,15 @@ class MarketData(Protocol):
         """The latest known status of one venue (no I/O)."""
         ...
 
-    async def fresh_books(self, venues: Sequence[str]) -> dict[str, OrderBook | VenueError]:
+    async def fresh_books(
+        self, venues: Sequence[str], *, min_btc: Decimal | None = None
+    ) -> dict[str, OrderBook | VenueError]:
         """The freshest usable book per venue, or why there is none; never raises for a venue.
 
         Venues are queried concurrently; a stale book is returned as a ``STALE`` error
-        rather than priced silently.
+        rather than priced silently. ``min_btc``: the caller needs books holding at
+        least this much BTC on the ask side where the venue can serve it (a source
+        whose book was cut short fetches deeper, up to the venue's maximum).
         """
         ...
 

@@ -219,8 +219,13 @@ class SimulatedMarket:
         """The venue's status at the clock's current time."""
         return self._refresh(venue)
 
-    async def fresh_books(self, venues: Sequence[str]) -> dict[str, OrderBook | VenueError]:
-        """Each venue's book now, or its error; slow venues answer late, concurrently."""
+    async def fresh_books(
+        self, venues: Sequence[str], *, min_btc: Decimal | None = None
+    ) -> dict[str, OrderBook | VenueError]:
+        """Each venue's book now, or its error; slow venues answer late, concurrently.
+
+        ``min_btc`` is ignored: a simulated book is always as deep as it gets.
+        """
         results = await asyncio.gather(*(self._one(v) for v in venues))
         return dict(zip(venues, results, strict=True))
 

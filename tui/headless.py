@@ -210,7 +210,7 @@ async def quote_command(
 ) -> int:
     """Price ``amount`` on every venue once and print it; exit 3 when no venue answered."""
     try:
-        results = await market.fresh_books(venues)
+        results = await market.fresh_books(venues, min_btc=amount)
     finally:
         await market.close()
     if as_json:
