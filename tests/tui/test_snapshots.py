@@ -58,7 +58,7 @@ def test_history_screen(snap_compare: Any, tmp_path: Path, size: tuple[int, int]
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
-        await wait_for(pilot, lambda: screen.tranches is not None)
-        await pilot.pause(0.2)
+        await wait_for(pilot, lambda: bool(screen.query("#tranches-table")))
+        await pilot.pause(0.5)
 
     assert snap_compare(app, terminal_size=size, run_before=open_history)

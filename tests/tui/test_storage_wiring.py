@@ -1,0 +1,135 @@
+"""The dashboard over real Parquet history: runs written by the journal show in History,
+unfinished runs are offered for resume, and the command line's launch builds it all."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dca.executor import Executor
+from dca.plan import build_plan
+from exchanges.clock import SimClock
+from exchanges.simulated import SimulatedMarket
+from exchanges.venues import DEFAULT_SPECS
+from storage.config import load_config
+from storage.journal import ParquetJournal
+from tests.tui.helpers import START, SteppedClock, make_app, wait_for
+from tui import launch as launch_mod
+from tui.app import DcaApp
+from tui.history_source import run_detail
+from tui.screens.history import HistoryScreen
+from tui.storage_history import ParquetHistory
+from tui.widgets.plan_form import FormDefaults
+from tui.wiring import LiveUnavailable, Options
+
+
+async def test_a_dashboard_run_is_written_to_parquet_and_read_back_in_history(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    app = make_app(
+        tmp_path,
+        defaults=FormDefaults(amount="0.5", duration="1d", tranches="24"),
+        journal_factory=lambda: ParquetJournal(data, source="demo", speed=None),
+        history=ParquetHistory(data),
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        assert app.executor is not None
+        summary = app.executor.summary
+        app.action_history()
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.tranches is not None, limit_s=20)
+        assert screen.runs is not None
+        assert screen.runs["total"][0].as_py() == summary.total.quantize(Decimal("0.01"))
+        assert screen.tranches is not None and screen.tranches.num_rows == 24
+        assert sum(screen.tranches["qty BTC"].to_pylist()) == Decimal("0.5")
+
+
+async def _paused_run(data: Path) -> str:
+    """A run that bought 2 of 24 tranches, then was paused and the app killed."""
+    clock = SteppedClock()
+    plan = build_plan(amount="0.5", duration="1d", tranches=24, specs=DEFAULT_SPECS)
+    executor = Executor(plan, SimulatedMarket(clock), ParquetJournal(data, source="demo"), clock)
+    task = asyncio.create_task(executor.run())
+    clock.step(1)
+    while executor.summary.filled < 2:  # noqa: ASYNC110 - polling the run under test
+        await asyncio.sleep(0.01)
+    executor.pause()
+    clock.step(1)
+    while executor.state.value != "paused" or executor._pending:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return executor.run_id
+
+
+async def test_unfinished_runs_are_offered_in_the_markets_quote(tmp_path: Path) -> None:
+    run_id = await _paused_run(tmp_path)
+    offers = await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "USD")
+    assert [o.state.run_id for o in offers] == [run_id]
+    assert "2/24 tranches" in offers[0].label
+    assert await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "EUR") == []
+
+
+def test_parquet_history_matches_the_executor_to_the_cent(tmp_path: Path) -> None:
+    clock = SimClock(START)
+    plan = build_plan(amount="0.25", duration="6h", tranches=6, specs=DEFAULT_SPECS)
+    journal = ParquetJournal(tmp_path, source="demo")
+    summary = asyncio.run(Executor(plan, SimulatedMarket(clock), journal, clock).run())
+    history = ParquetHistory(tmp_path)
+    runs = history.runs()
+    assert runs["bought BTC"][0].as_py() == Decimal("0.25")
+    assert runs["fees"][0].as_py() == summary.fee.quantize(Decimal("0.01"))
+    detail = run_detail(history.tranches(runs["run"][0].as_py()))
+    assert detail.qty == Decimal("0.25")
+    assert sum(detail.venue_share.values()) == 1
+    assert len(detail.prices) == 6 and all(
+        w >= p for w, p in zip(detail.worst, detail.prices, strict=True)
+    )
+
+
+def test_launch_builds_the_demo_and_returns_the_apps_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[DcaApp] = []
+
+    def fake_run(self: DcaApp) -> int:
+        seen.append(self)
+        return 0
+
+    monkeypatch.setattr(DcaApp, "run", fake_run)
+    options = Options(demo=True, data_dir=tmp_path, config=tmp_path / "config.toml")
+    assert launch_mod.launch(options) == 0
+    app = seen[0]
+    assert app.defaults.amount == "0.5" and app.defaults.tranches == "24"
+    assert isinstance(app.history, ParquetHistory)
+    assert app.on_theme_change is not None
+    app.on_theme_change("nord")
+    assert load_config(tmp_path / "config.toml").theme == "nord"
+    # When no live market can be built, the exit code says no venue could be reached.
+
+    def no_market(*_: object) -> None:
+        raise LiveUnavailable("no venue")
+
+    monkeypatch.setattr(launch_mod, "make_market", no_market)
+    assert launch_mod.launch(Options(data_dir=tmp_path, config=tmp_path / "c.toml")) == 3
+
+
+def test_a_plan_from_the_command_line_fills_the_form(tmp_path: Path) -> None:
+    plan = build_plan(
+        amount="0.3", duration="2h", tranches=4, max_price="95000", specs=DEFAULT_SPECS
+    )
+    config = load_config(None)
+    d = launch_mod.form_defaults(Options(demo=True), config, plan)
+    assert (d.amount, d.tranches, d.max_price) == ("0.3", "4", "95000")
+    d = launch_mod.form_defaults(Options(quote="EUR"), config, None)
+    assert d.quote == "EUR" and d.amount == config.plan.amount
