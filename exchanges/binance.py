@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from exchanges.adapter import RestRequest
 from exchanges.book import OrderBook, parse_levels
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook, level_texts
+from exchanges.levels import PricedBook, level_updates
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_json, json_message, status_error
 
@@ -115,8 +115,9 @@ class BinanceSync:
             # Older than the first buffered event: the driver fetches another.
             return None
         self.book.clear()
-        self.book.apply(
-            level_texts(raw.get("bids"), self.venue), level_texts(raw.get("asks"), self.venue)
+        self.book.update(
+            level_updates(raw.get("bids"), self.venue, "bids"),
+            level_updates(raw.get("asks"), self.venue, "asks"),
         )
         self.book.ts = book.ts
         self._last = last
@@ -183,7 +184,9 @@ class BinanceSync:
                 ErrorKind.SEQUENCE_GAP,
                 f"sequence gap: expected update {expected}, got {first_id}..{final_id}",
             )
-        self.book.apply(level_texts(bids, self.venue), level_texts(asks, self.venue))
+        self.book.update(
+            level_updates(bids, self.venue, "bids"), level_updates(asks, self.venue, "asks")
+        )
         self.book.ts = ts
         self._last = final_id
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from exchanges.adapter import RestRequest
 from exchanges.book import OrderBook, parse_levels
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook, level_texts
+from exchanges.levels import PricedBook, level_updates
+from exchanges.localbook import Update
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_json, json_message, status_error
 
@@ -100,7 +101,7 @@ class BitstampSync:
         self.quote = quote
         self.levels = levels
         self.book = PricedBook(venue, quote)
-        self._buffer: list[tuple[int, object, object]] = []
+        self._buffer: list[tuple[int, list[Update], list[Update]]] = []
         self._last: int | None = None
         self._snapshot_micro = 0
 
@@ -117,9 +118,9 @@ class BitstampSync:
         """Seed from the REST book and replay the buffered diffs that are newer than it."""
         micro = _micro(raw.get("microtimestamp"), self.venue)
         self.book.clear()
-        self.book.apply(
-            level_texts(raw.get("bids"), self.venue, "bids"),
-            level_texts(raw.get("asks"), self.venue, "asks"),
+        self.book.update(
+            level_updates(raw.get("bids"), self.venue, "bids"),
+            level_updates(raw.get("asks"), self.venue, "asks"),
         )
         self.book.ts = book.ts
         self._last = self._snapshot_micro = micro
@@ -149,15 +150,14 @@ class BitstampSync:
         if not isinstance(data, dict):
             raise VenueError(self.venue, ErrorKind.MALFORMED, "diff: expected a data object")
         micro = _micro(data.get("microtimestamp"), self.venue)
-        bids, asks = data.get("bids", []), data.get("asks", [])
+        # Parsed now so a bad diff fails where it arrived, buffered or not.
+        bids = level_updates(data.get("bids", []), self.venue, "bids")
+        asks = level_updates(data.get("asks", []), self.venue, "asks")
         if self._last is None:
             if len(self._buffer) >= MAX_BUFFER:
                 raise VenueError(
                     self.venue, ErrorKind.SEQUENCE_GAP, "no snapshot arrived to sync the stream"
                 )
-            # Validate now so a bad diff fails where it arrived.
-            level_texts(bids, self.venue, "bids")
-            level_texts(asks, self.venue, "asks")
             self._buffer.append((micro, bids, asks))
             return None
         if micro <= self._snapshot_micro:
@@ -171,9 +171,7 @@ class BitstampSync:
         self._step(micro, bids, asks)
         return self.book.snapshot(self.levels)
 
-    def _step(self, micro: int, bids: object, asks: object) -> None:
-        self.book.apply(
-            level_texts(bids, self.venue, "bids"), level_texts(asks, self.venue, "asks")
-        )
+    def _step(self, micro: int, bids: list[Update], asks: list[Update]) -> None:
+        self.book.update(bids, asks)
         self.book.ts = micro / 1_000_000
         self._last = micro

@@ -23,9 +23,10 @@ from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 
 from exchanges.adapter import RestRequest
-from exchanges.book import OrderBook, parse_levels, to_decimal
+from exchanges.book import OrderBook, parse_levels
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook
+from exchanges.levels import PricedBook, amount
+from exchanges.localbook import Update
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_json, json_message, status_error
 
@@ -106,25 +107,24 @@ class CoinbaseAdapter:
         return CoinbaseSync(symbol, quote, self.levels)
 
 
-def _updates(raw: object) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """``updates`` of an ``l2_data`` event as validated (price, size) text per side."""
+def _updates(raw: object) -> tuple[list[Update], list[Update]]:
+    """``updates`` of an ``l2_data`` event as parsed updates per side."""
     if not isinstance(raw, list):
         raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: updates must be a list")
-    bids: list[tuple[str, str]] = []
-    asks: list[tuple[str, str]] = []
+    bids: list[Update] = []
+    asks: list[Update] = []
     for entry in raw:
         if not isinstance(entry, dict):
             raise VenueError(VENUE, ErrorKind.MALFORMED, f"l2_data: bad update {entry!r:.60}")
-        price, size, side = entry.get("price_level"), entry.get("new_quantity"), entry.get("side")
-        if not isinstance(price, str) or not isinstance(size, str):
-            raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: price and size must be strings")
-        if not to_decimal(price, VENUE, "price_level"):
+        side = entry.get("side")
+        price, price_text = amount(entry.get("price_level"), VENUE, "price_level", text_only=True)
+        size, size_text = amount(entry.get("new_quantity"), VENUE, "new_quantity", text_only=True)
+        if not price:
             raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: zero price")
-        to_decimal(size, VENUE, "new_quantity")
         if side == "bid":
-            bids.append((price, size))
+            bids.append((price, size, price_text, size_text))
         elif side == "offer":
-            asks.append((price, size))
+            asks.append((price, size, price_text, size_text))
         else:
             raise VenueError(VENUE, ErrorKind.MALFORMED, f"l2_data: unknown side {side!r:.20}")
     return bids, asks
@@ -206,7 +206,7 @@ class CoinbaseSync:
                 raise VenueError(VENUE, ErrorKind.MALFORMED, f"l2_data: event type {kind!r:.20}")
             elif not self.synced:
                 raise VenueError(VENUE, ErrorKind.SEQUENCE_GAP, "level2 update before snapshot")
-            self.book.apply(bids, asks)
+            self.book.update(bids, asks)
             changed = True
         if not changed:
             return None

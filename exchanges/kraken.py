@@ -17,11 +17,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from itertools import islice
 
+from sortedcontainers import SortedDict
+
 from exchanges.adapter import RestRequest
 from exchanges.book import OrderBook, in_range, parse_levels, to_decimal
 from exchanges.checksums import KRAKEN_LEVELS, kraken_fragment
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.localbook import LocalBook
+from exchanges.levels import PricedBook
+from exchanges.localbook import Entry, Update
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_json, json_message, retry_after, status_error
 
@@ -31,9 +34,6 @@ WS_DEPTHS = (10, 25, 100, 500, 1000)
 # Kraken's public REST budget is about one call per second per IP.
 REST_RATE_PER_S = 1.0
 REST_MAX_COUNT = 500
-
-# One decoder for the hot path: ``json.loads`` with options builds a new one per call.
-_DECODER = json.JSONDecoder(parse_float=Decimal)
 
 _RATE_ERRORS = ("EGeneral:Too many requests", "EAPI:Rate limit exceeded")
 
@@ -121,42 +121,33 @@ class KrakenAdapter:
         return KrakenSync(ws_symbol(symbol), quote, self.ws_depth)
 
 
-def _decode(text: str | bytes) -> object:
-    if isinstance(text, str):
-        try:
-            return _DECODER.decode(text)
-        except (ValueError, RecursionError):
-            pass  # decode_json below says why, as a typed error
-    return decode_json(VENUE, text)
-
-
-# A parsed level: price, size, and their wire text (for the checksum).
-_Level = tuple[Decimal, Decimal, str, str]
-
-
-def _number(value: object, what: str) -> tuple[Decimal, str]:
+def _number(value: object, side: str, what: str) -> tuple[Decimal, str]:
     """A JSON number as Decimal plus its exact text (Decimal keeps the trailing zeros)."""
     # Decimal straight from the JSON decoder is the fast path: finite by construction.
-    parsed = value if type(value) is Decimal else to_decimal(value, VENUE, what)
+    parsed = value if type(value) is Decimal else to_decimal(value, VENUE, f"{side} {what}")
     # Exponent forms like 1e-999999 would expand into megabytes of text: bound the
     # magnitude first; the digit count only needs checking for long texts.
     if parsed < 0 or not -30 <= parsed.adjusted() <= 30:
-        raise VenueError(VENUE, ErrorKind.MALFORMED, f"{what}: {value!r:.40} is out of range")
+        raise _out_of_range(value, side, what)
     text = format(parsed, "f")
     if len(text) > 28 and not in_range(parsed):
-        raise VenueError(VENUE, ErrorKind.MALFORMED, f"{what}: {value!r:.40} is out of range")
+        raise _out_of_range(value, side, what)
     return parsed, text
 
 
-def _levels(raw: object, side: str) -> list[_Level]:
+def _out_of_range(value: object, side: str, what: str) -> VenueError:
+    return VenueError(VENUE, ErrorKind.MALFORMED, f"{side} {what}: {value!r:.40} is out of range")
+
+
+def _levels(raw: object, side: str) -> list[Update]:
     if not isinstance(raw, list):
         raise VenueError(VENUE, ErrorKind.MALFORMED, f"book {side}: expected a list")
-    out: list[_Level] = []
+    out: list[Update] = []
     for entry in raw:
         if type(entry) is not dict:
             raise VenueError(VENUE, ErrorKind.MALFORMED, f"book {side}: bad level {entry!r:.60}")
-        price, price_text = _number(entry.get("price"), f"{side} price")
-        qty, qty_text = _number(entry.get("qty"), f"{side} qty")
+        price, price_text = _number(entry.get("price"), side, "price")
+        qty, qty_text = _number(entry.get("qty"), side, "qty")
         if not price:
             raise VenueError(VENUE, ErrorKind.MALFORMED, f"{side} price: zero")
         out.append((price, qty, price_text, qty_text))
@@ -172,12 +163,11 @@ class KrakenSync:
         self.symbol = symbol
         self.depth = depth
         self.levels = levels
-        self.book = LocalBook(VENUE, quote, depth)
+        # Each level's entry carries its checksum fragment, encoded once when it changes.
+        self.book = PricedBook(VENUE, quote, depth)
         self.synced = False
-        self._bid_frags: dict[Decimal, str] = {}
-        # The CRC of the current top ten, recomputed only when a diff reaches them.
-        self._crc = 0
-        self._ask_frags: dict[Decimal, str] = {}
+        # Each side's top-ten checksum text, rebuilt only when a diff reaches it.
+        self._ask_top = self._bid_top = b""
 
     def subscribe_messages(self) -> list[str]:
         """Subscribe to the book channel with a snapshot at the chosen depth."""
@@ -196,7 +186,7 @@ class KrakenSync:
 
     def apply_message(self, text: str | bytes, received: float) -> bool:
         """Apply one message and verify its checksum; True when the book changed."""
-        msg = _decode(text)
+        msg = decode_json(VENUE, text)
         if not isinstance(msg, dict):
             raise VenueError(VENUE, ErrorKind.MALFORMED, "expected a JSON object")
         if msg.get("success") is False or ("error" in msg and "channel" not in msg):
@@ -223,19 +213,29 @@ class KrakenSync:
         bids = _levels(entry.get("bids", []), "bids")
         asks = _levels(entry.get("asks", []), "asks")
         expected = entry.get("checksum")
-        if not isinstance(expected, int) or isinstance(expected, bool):
+        if type(expected) is not int:
             raise VenueError(VENUE, ErrorKind.MALFORMED, "book: missing checksum")
+        book = self.book
         if snapshot:
-            self.book.clear()
-            self._bid_frags.clear()
-            self._ask_frags.clear()
+            book.clear()
             self.synced = True
         elif not self.synced:
             raise VenueError(VENUE, ErrorKind.SEQUENCE_GAP, "book update before the snapshot")
-        self._apply(bids, asks)
-        if snapshot or self._top_touched(bids, asks):
-            self._crc = self._checksum()
-        local = self._crc
+        # Each level's entry carries its checksum fragment, encoded once per change.
+        book.touched_bid = book.touched_ask = KRAKEN_LEVELS
+        for price, qty, price_text, qty_text in bids:
+            frag = kraken_fragment(price_text, qty_text) if qty else ""
+            book.put_bid(price, qty, price_text, qty_text, frag)
+        for price, qty, price_text, qty_text in asks:
+            frag = kraken_fragment(price_text, qty_text) if qty else ""
+            book.put_ask(price, qty, price_text, qty_text, frag)
+        book.truncate()
+        # Most diffs land below the ten checksummed levels: that side's text still holds.
+        if snapshot or book.touched_ask < KRAKEN_LEVELS:
+            self._ask_top = _top_text(book.asks)
+        if snapshot or book.touched_bid < KRAKEN_LEVELS:
+            self._bid_top = _top_text(book.bids)
+        local = zlib.crc32(self._bid_top, zlib.crc32(self._ask_top))
         if local != expected:
             self.synced = False
             raise VenueError(
@@ -243,55 +243,6 @@ class KrakenSync:
                 ErrorKind.CHECKSUM,
                 f"{self.symbol} book checksum mismatch (local {local}, Kraken {expected})",
             )
-
-    def _apply(self, bids: list[_Level], asks: list[_Level]) -> None:
-        # Straight into LocalBook's sorted maps (bids keyed by negated price): the
-        # Decimals are already parsed, and this loop is the hot path of the feed.
-        # Each level's checksum fragment is kept beside it, computed once per change.
-        for levels, side, frags, sign in (
-            (bids, self.book.bids, self._bid_frags, -1),
-            (asks, self.book.asks, self._ask_frags, 1),
-        ):
-            for price, qty, price_text, qty_text in levels:
-                key = sign * price
-                if qty:
-                    side[key] = (qty, price_text, qty_text)
-                    frags[key] = kraken_fragment(price_text, qty_text)
-                else:
-                    side.pop(key, None)
-                    frags.pop(key, None)
-        self.book.truncate()
-        if len(self._bid_frags) > 2 * self.depth or len(self._ask_frags) > 2 * self.depth:
-            # Truncation drops levels without telling us; forget their fragments.
-            self._bid_frags = {k: self._bid_frags[k] for k in self.book.bids}
-            self._ask_frags = {k: self._ask_frags[k] for k in self.book.asks}
-
-    def _top_touched(self, bids: list[_Level], asks: list[_Level]) -> bool:
-        """Whether a diff (already applied) reached the ten checksummed levels of a side.
-
-        Most diffs land deeper: then the CRC of the previous message still holds.
-        A level at or above the tenth after the diff was inserted, resized, or
-        removed from the top ten (which pulled the eleventh up).
-        """
-        for levels, side, sign in ((asks, self.book.asks, 1), (bids, self.book.bids, -1)):
-            if not levels:
-                continue
-            if len(side) < KRAKEN_LEVELS:
-                return True
-            tenth = side.keys()[KRAKEN_LEVELS - 1]
-            for level in levels:
-                if sign * level[0] <= tenth:
-                    return True
-        return False
-
-    def _checksum(self) -> int:
-        asks, bids = self.book.asks, self.book.bids
-        af, bf = self._ask_frags, self._bid_frags
-        text = "".join(
-            [af[k] for k in islice(asks, KRAKEN_LEVELS)]
-            + [bf[k] for k in islice(bids, KRAKEN_LEVELS)]
-        )
-        return zlib.crc32(text.encode("ascii", "replace"))
 
     def _request_error(self, msg: dict[str, object]) -> VenueError:
         text = json_message(msg, "error") or "request failed"
@@ -302,3 +253,8 @@ class KrakenSync:
             else ErrorKind.EXCHANGE
         )
         return VenueError(VENUE, kind, f"Kraken {msg.get('method', 'socket')!s:.20}: {text:.160}")
+
+
+def _top_text(side: SortedDict[Decimal, Entry]) -> bytes:
+    """The checksum text of one side's best ten levels, from their cached fragments."""
+    return "".join([side[key][3] for key in islice(side, KRAKEN_LEVELS)]).encode("ascii", "replace")

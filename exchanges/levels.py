@@ -1,48 +1,66 @@
-"""Diff levels from the wire: validated as decimals, kept as text, ready for pricing.
+"""Diff levels from the wire: validated and parsed once, kept with their text, ready for pricing.
 
-A local book keeps the wire text of every level (checksums are computed over it),
-so diffs are validated as decimals here but handed on as text; ``PricedBook`` also
-keeps each level's ``Level`` so a stream can hand pricing a book after every message.
+A local book keeps the wire text of every level (checksums are computed over it)
+beside its ``Decimal``s; the venue modules parse each level once here and hand
+the book both. ``PricedBook`` also keeps each level's ``Level`` so a stream can
+hand pricing a book after every message.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sortedcontainers import SortedKeyList, SortedList
+from sortedcontainers import SortedDict
 
 from exchanges.book import Level, OrderBook, in_range
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.localbook import LocalBook
+from exchanges.localbook import Entry, LocalBook, Update
 
 
-def level_texts(raw: object, venue: str, side: str = "levels") -> list[tuple[str, str]]:
-    """``[[price, size, ...], ...]`` as text pairs; MALFORMED for anything not a finite amount."""
-    if not isinstance(raw, list):
-        raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: expected a list")
-    out: list[tuple[str, str]] = []
-    for entry in raw:
-        if not isinstance(entry, list) or len(entry) < 2:
-            raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: bad level {entry!r:.60}")
-        out.append((_amount(entry[0], venue, side), _amount(entry[1], venue, side)))
-    return out
+def amount(value: object, venue: str, what: str, *, text_only: bool = False) -> tuple[Decimal, str]:
+    """A wire number as a finite, non-negative Decimal and its text; MALFORMED otherwise.
 
-
-def _amount(value: object, venue: str, side: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | Decimal | int):
-        raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: {value!r:.30} is not a number")
-    text = str(value)
+    ``text_only``: the venue sends amounts as JSON strings, so anything else is malformed.
+    """
+    if type(value) is str:
+        text = value
+    elif not text_only and isinstance(value, Decimal | int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        raise VenueError(venue, ErrorKind.MALFORMED, f"{what}: {value!r:.30} is not a number")
     try:
         parsed = Decimal(text)
     except ArithmeticError:
         raise VenueError(
-            venue, ErrorKind.MALFORMED, f"{side}: {text[:30]!r} is not a number"
+            venue, ErrorKind.MALFORMED, f"{what}: {text[:30]!r} is not a number"
         ) from None
     if not parsed.is_finite() or parsed < 0:
-        raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: {text[:30]!r} is not an amount")
-    if not in_range(parsed):
-        raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: {text[:30]!r} is out of range")
-    return text
+        raise VenueError(venue, ErrorKind.MALFORMED, f"{what}: {text[:30]!r} is not an amount")
+    # Short texts cannot hold more than 28 digits: only their magnitude needs a look.
+    if not -30 <= parsed.adjusted() <= 30 or (len(text) > 28 and not in_range(parsed)):
+        raise VenueError(venue, ErrorKind.MALFORMED, f"{what}: {text[:30]!r} is out of range")
+    return parsed, text
+
+
+def level_updates(
+    raw: object, venue: str, side: str = "levels", *, text_only: bool = False
+) -> list[Update]:
+    """``[[price, size, ...], ...]`` as parsed updates; MALFORMED for anything but amounts.
+
+    A zero price is not a level; a zero size deletes one.
+    """
+    if not isinstance(raw, list):
+        raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: expected a list")
+    out: list[Update] = []
+    for entry in raw:
+        if not isinstance(entry, list) or len(entry) < 2:
+            raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: bad level {entry!r:.60}")
+        price, price_text = amount(entry[0], venue, f"{side} price", text_only=text_only)
+        size, size_text = amount(entry[1], venue, f"{side} size", text_only=text_only)
+        if not price:
+            raise VenueError(venue, ErrorKind.MALFORMED, f"{side}: zero price")
+        out.append((price, size, price_text, size_text))
+    return out
 
 
 class PricedBook(LocalBook):
@@ -50,14 +68,18 @@ class PricedBook(LocalBook):
 
     Streams hand pricing a fresh ``OrderBook`` after every message; rebuilding
     hundreds of ``Level`` objects (and hashing every Decimal key) each time would
-    cost far more than applying the diff. Here an update touches one ``Level`` and a
-    snapshot is two list slices.
+    cost far more than applying the diff. Here the ``Level``s sit in plain lists in
+    the same order as the sorted keys, so an update replaces, inserts or deletes
+    one item at the key's index and a snapshot is two list slices.
     """
 
     def __init__(self, venue: str, quote: str, depth: int | None = None) -> None:
         super().__init__(venue, quote, depth)
-        self._ask_levels: SortedList[Level] = SortedList()
-        self._bid_levels: SortedKeyList[Level, Decimal] = SortedKeyList(key=_neg_price)
+        self._ask_levels: list[Level] = []
+        self._bid_levels: list[Level] = []
+        # The best index (0 = top) an update touched per side since the caller last reset
+        # it: a checksum over the top levels needs redoing only when it is small.
+        self.touched_bid = self.touched_ask = 0
 
     def clear(self) -> None:
         """Forget every level (before a new snapshot)."""
@@ -65,27 +87,23 @@ class PricedBook(LocalBook):
         self._ask_levels.clear()
         self._bid_levels.clear()
 
-    def set_bid(self, price_text: str, size_text: str) -> None:
-        """Set (or delete, for size 0) one bid level from its wire text."""
-        price = Decimal(price_text)
-        size = Decimal(size_text)
-        old = self.bids.pop(-price, None)
-        if old is not None:
-            self._bid_levels.remove(Level(price, old[0]))
-        if size != 0:
-            self.bids[-price] = (size, price_text, size_text)
-            self._bid_levels.add(Level(price, size))
+    def put_bid(
+        self, price: Decimal, size: Decimal, price_text: str, size_text: str, tag: str = ""
+    ) -> None:
+        """Set (or delete, for size 0) one bid level already parsed."""
+        entry = (size, price_text, size_text, tag)
+        index = _put(self.bids, self._bid_levels, -price, price, size, entry)
+        if index < self.touched_bid:
+            self.touched_bid = index
 
-    def set_ask(self, price_text: str, size_text: str) -> None:
-        """Set (or delete, for size 0) one ask level from its wire text."""
-        price = Decimal(price_text)
-        size = Decimal(size_text)
-        old = self.asks.pop(price, None)
-        if old is not None:
-            self._ask_levels.remove(Level(price, old[0]))
-        if size != 0:
-            self.asks[price] = (size, price_text, size_text)
-            self._ask_levels.add(Level(price, size))
+    def put_ask(
+        self, price: Decimal, size: Decimal, price_text: str, size_text: str, tag: str = ""
+    ) -> None:
+        """Set (or delete, for size 0) one ask level already parsed."""
+        entry = (size, price_text, size_text, tag)
+        index = _put(self.asks, self._ask_levels, price, price, size, entry)
+        if index < self.touched_ask:
+            self.touched_ask = index
 
     def truncate(self) -> None:
         """Keep only the best ``depth`` levels per side."""
@@ -93,17 +111,45 @@ class PricedBook(LocalBook):
             return
         while len(self.bids) > self.depth:
             self.bids.popitem(-1)
-            self._bid_levels.pop(-1)
+            self._bid_levels.pop()
+            self.touched_bid = min(self.touched_bid, self.depth)
         while len(self.asks) > self.depth:
             self.asks.popitem(-1)
-            self._ask_levels.pop(-1)
+            self._ask_levels.pop()
+            self.touched_ask = min(self.touched_ask, self.depth)
 
     def snapshot(self, levels: int | None = None) -> OrderBook:
         """The best ``levels`` per side as a validated ``OrderBook`` (EMPTY/CROSSED raise)."""
-        bids = self._bid_levels[:levels] if levels else list(self._bid_levels)
-        asks = self._ask_levels[:levels] if levels else list(self._ask_levels)
+        bids = self._bid_levels[:levels] if levels else self._bid_levels
+        asks = self._ask_levels[:levels] if levels else self._ask_levels
         return OrderBook.build(self.venue, self.quote, bids, asks, self.ts, presorted=True)
 
 
-def _neg_price(level: Level) -> Decimal:
-    return -level.price
+def _put(
+    side: SortedDict[Decimal, Entry],
+    levels: list[Level],
+    key: Decimal,
+    price: Decimal,
+    size: Decimal,
+    entry: Entry,
+) -> int:
+    """Set one level in ``side`` and at the same index in ``levels`` (size 0 deletes).
+
+    Returns the level's index (best first); deleting an absent level touches nothing
+    and returns the side's length.
+    """
+    if key in side:
+        index = side.bisect_left(key)
+        if size:
+            side[key] = entry
+            levels[index] = Level(price, size)
+        else:
+            del side[key]
+            del levels[index]
+        return index
+    if not size:
+        return len(levels)
+    index = side.bisect_left(key)
+    side[key] = entry
+    levels.insert(index, Level(price, size))
+    return index

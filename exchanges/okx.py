@@ -14,10 +14,10 @@ import json
 from collections.abc import Mapping
 
 from exchanges.adapter import RestRequest
-from exchanges.book import OrderBook, parse_levels, to_decimal
+from exchanges.book import OrderBook, parse_levels
 from exchanges.checksums import OKX_LEVELS, okx_crc32
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook
+from exchanges.levels import PricedBook, level_updates
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_json, json_message, retry_after, status_error
 
@@ -117,24 +117,6 @@ class OkxAdapter:
         return OkxSync(symbol, quote, self.levels)
 
 
-def _levels(raw: object, side: str) -> list[tuple[str, str]]:
-    """``[[px, sz, "0", count], ...]`` as validated (price, size) wire text."""
-    if not isinstance(raw, list):
-        raise VenueError(VENUE, ErrorKind.MALFORMED, f"books {side}: expected a list")
-    out: list[tuple[str, str]] = []
-    for entry in raw:
-        if not isinstance(entry, list) or len(entry) < 2:
-            raise VenueError(VENUE, ErrorKind.MALFORMED, f"books {side}: bad level {entry!r:.60}")
-        price, size = entry[0], entry[1]
-        if not isinstance(price, str) or not isinstance(size, str):
-            raise VenueError(VENUE, ErrorKind.MALFORMED, f"books {side}: levels must be strings")
-        if not to_decimal(price, VENUE, f"{side} price"):
-            raise VenueError(VENUE, ErrorKind.MALFORMED, f"books {side}: zero price")
-        to_decimal(size, VENUE, f"{side} size")
-        out.append((price, size))
-    return out
-
-
 def _int(value: object, what: str) -> int | None:
     if value is None:
         return None
@@ -202,8 +184,8 @@ class OkxSync:
         return bool(data)
 
     def _apply_entry(self, entry: dict[str, object], snapshot: bool) -> None:
-        bids = _levels(entry.get("bids", []), "bids")
-        asks = _levels(entry.get("asks", []), "asks")
+        bids = level_updates(entry.get("bids", []), VENUE, "books bids", text_only=True)
+        asks = level_updates(entry.get("asks", []), VENUE, "books asks", text_only=True)
         seq = _int(entry.get("seqId"), "seqId")
         prev = _int(entry.get("prevSeqId"), "prevSeqId")
         checksum = _int(entry.get("checksum"), "checksum")
@@ -220,7 +202,7 @@ class OkxSync:
                 f"{self.symbol} books gap: prevSeqId {prev} after seqId {self.seq}",
             )
         self.seq = seq
-        self.book.apply(bids, asks)
+        self.book.update(bids, asks)
         if checksum is None:
             return
         local = okx_crc32(self.book.top_bids(OKX_LEVELS), self.book.top_asks(OKX_LEVELS))

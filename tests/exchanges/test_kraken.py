@@ -423,7 +423,9 @@ def test_levels_truncated_past_the_depth_do_not_pile_up() -> None:
                         book=(KRAKEN_BIDS, KRAKEN_ASKS))  # fmt: skip
         assert sync.on_message(deep, 0.0) is not None
     assert len(sync.book.asks) == 10
-    assert len(sync._ask_frags) <= 20
+    book = sync.on_message(book_msg("update", [], [], book=(KRAKEN_BIDS, KRAKEN_ASKS)), 0.0)
+    assert book is not None and len(book.asks) == 10  # the priced levels are cut too
+    assert book.asks[-1].price < Decimal(46000)
 
 
 def test_a_thin_book_is_checksummed_after_every_change() -> None:
