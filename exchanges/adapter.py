@@ -33,7 +33,14 @@ class BookSync(Protocol):
     ``VenueError`` (SEQUENCE_GAP, CHECKSUM, MALFORMED, EXCHANGE, ...) when the local
     book can no longer be trusted: the driver then resynchronises (new sync, new
     subscription or connection) and reports it.
+
+    ``keepalive`` is ``(idle seconds, text)`` for venues that drop a connection
+    silent for too long unless the client speaks (OKX wants a text "ping" within
+    30 s): the driver sends the text after that long without a message. None: the
+    WebSocket protocol's own pings suffice.
     """
+
+    keepalive: tuple[float, str] | None
 
     def subscribe_messages(self) -> list[str]:
         """JSON texts to send right after the socket connects (may be empty)."""

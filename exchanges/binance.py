@@ -88,6 +88,9 @@ def _error_detail(body: bytes) -> str:
 class BinanceSync:
     """One connection's local book, kept by Binance's documented snapshot + U/u procedure."""
 
+    # The WebSocket protocol's own pings keep the socket open.
+    keepalive: tuple[float, str] | None = None
+
     def __init__(self, venue: str, symbol: str, quote: str, levels: int = STREAM_LEVELS) -> None:
         self.venue = venue
         self.symbol = symbol.upper()

@@ -94,6 +94,9 @@ def _micro(value: object, venue: str) -> int:
 class BitstampSync:
     """One connection's local book for one pair, kept from ``diff_order_book_{pair}``."""
 
+    # The WebSocket protocol's own pings keep the socket open.
+    keepalive: tuple[float, str] | None = None
+
     def __init__(self, venue: str, symbol: str, quote: str, levels: int = STREAM_LEVELS) -> None:
         self.venue = venue
         self.symbol = symbol

@@ -153,6 +153,9 @@ def _best_levels(raw: list[object], n: int) -> list[object]:
 class CoinbaseSync:
     """One Advanced Trade connection's ``level2`` book, checked by ``sequence_num``."""
 
+    # The WebSocket protocol's own pings keep the socket open.
+    keepalive: tuple[float, str] | None = None
+
     needs_snapshot = False
 
     def __init__(self, symbol: str, quote: str, levels: int | None = 200) -> None:

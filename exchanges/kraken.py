@@ -157,6 +157,9 @@ def _levels(raw: object, side: str) -> list[Update]:
 class KrakenSync:
     """One v2 ``book`` subscription: snapshot, updates, checksum on every message."""
 
+    # The WebSocket protocol's own pings keep the socket open.
+    keepalive: tuple[float, str] | None = None
+
     needs_snapshot = False
 
     def __init__(self, symbol: str, quote: str, depth: int = 100, levels: int | None = None):

@@ -430,9 +430,11 @@ class LiveMarket:
         self, feed: _Feed, sync: BookSync, ws: aiohttp.ClientWebSocketResponse
     ) -> None:
         stale_after = self.settings.stale_after_s
-        last_update = time.monotonic()
+        keepalive = sync.keepalive
+        last_update = last_heard = time.monotonic()
         while True:
-            waited = time.monotonic() - last_update
+            now = time.monotonic()
+            waited = now - last_update
             if waited > 3 * stale_after:
                 raise VenueError(
                     feed.venue, ErrorKind.STALE, f"no update for {waited:.0f}s; reconnecting"
@@ -440,11 +442,20 @@ class LiveMarket:
             if waited > stale_after and feed.status.health is Health.LIVE:
                 error = VenueError(feed.venue, ErrorKind.STALE, f"no update for {waited:.0f}s")
                 self._set(feed, health=Health.STALE, error=error)
+            wait = stale_after / 2
+            if keepalive is not None:
+                idle_s, text = keepalive
+                due = last_heard + idle_s - now
+                if due <= 0:
+                    await ws.send_str(text)  # the venue's own keep-alive (OKX "ping")
+                    last_heard, due = now, idle_s
+                wait = min(wait, due)
             try:
-                async with asyncio.timeout(max(0.05, stale_after / 2)):
+                async with asyncio.timeout(max(0.05, wait)):
                     msg = await ws.receive()
             except TimeoutError:
                 continue
+            last_heard = time.monotonic()
             if msg.type is aiohttp.WSMsgType.TEXT:
                 text = msg.data
             elif msg.type is aiohttp.WSMsgType.BINARY:

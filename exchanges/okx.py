@@ -27,6 +27,9 @@ REST_MAX_SZ = 400
 WS_DEPTH = 400
 # Public market data: 40 requests per 2 s per IP for /market/books.
 REST_RATE_PER_S = 20.0
+# OKX closes a public socket that has been silent for 30 s unless the client sends a text
+# "ping" (answered with "pong"); send one after 25 s without a message.
+KEEPALIVE_S = 25.0
 
 UNKNOWN_INSTRUMENT = ("51001", "60018")
 RATE_LIMIT_CODES = ("50011", "50061")
@@ -70,8 +73,9 @@ class OkxAdapter:
     max_depth = REST_MAX_SZ
     rest_rate_per_s = REST_RATE_PER_S
 
-    def __init__(self, levels: int | None = 200) -> None:
+    def __init__(self, levels: int | None = 200, keepalive_s: float = KEEPALIVE_S) -> None:
         self.levels = levels
+        self.keepalive_s = keepalive_s
 
     def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
         """``GET /api/v5/market/books?instId=BTC-USDT&sz=N`` (N clamped to 1..400)."""
@@ -114,7 +118,7 @@ class OkxAdapter:
 
     def new_sync(self, symbol: str, quote: str) -> OkxSync:
         """A fresh ``books`` subscription state for ``symbol`` (an instId like BTC-USDT)."""
-        return OkxSync(symbol, quote, self.levels)
+        return OkxSync(symbol, quote, self.levels, self.keepalive_s)
 
 
 def _int(value: object, what: str) -> int | None:
@@ -132,7 +136,14 @@ class OkxSync:
 
     needs_snapshot = False
 
-    def __init__(self, symbol: str, quote: str, levels: int | None = 200) -> None:
+    def __init__(
+        self,
+        symbol: str,
+        quote: str,
+        levels: int | None = 200,
+        keepalive_s: float = KEEPALIVE_S,
+    ) -> None:
+        self.keepalive: tuple[float, str] | None = (keepalive_s, "ping")
         self.symbol = symbol
         self.levels = levels
         self.book = PricedBook(VENUE, quote, WS_DEPTH)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
+from aiohttp import WSMsgType, web
 
 from exchanges.clock import RealClock
 from exchanges.convert import FixedRates, Pair, resolve
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.live import LiveMarket
 from exchanges.market import Health
+from exchanges.okx import OkxAdapter
 from exchanges.venues import DEFAULT_SPECS
 from tests.exchanges.servers import Reply, VenueServer, WsScript
 from tests.exchanges.test_live import FAST, spec_at, wait_for
@@ -103,3 +107,42 @@ async def test_the_stream_resyncs_after_a_sequence_gap(srv: VenueServer) -> None
     assert status.health is Health.LIVE
     assert status.note == "resynced after sequence gap"
     assert srv.connections["/"] >= 2
+
+
+async def test_a_quiet_okx_socket_is_kept_open_with_text_pings(srv: VenueServer) -> None:
+    pings: list[float] = []
+
+    async def okx(ws: web.WebSocketResponse, request: web.Request) -> None:
+        """Like OKX: the snapshot, then silence; "ping" is answered "pong", anything else not."""
+        await ws.receive()  # the subscription
+        await ws.send_str(ACK)
+        await ws.send_str(books("snapshot", BIDS0, ASKS0, seq=10))
+        async for msg in ws:
+            if msg.type is WSMsgType.TEXT and msg.data == "ping":
+                pings.append(time.monotonic())
+                await ws.send_str("pong")
+
+    srv.ws("/", okx)
+    adapters = {"okx": OkxAdapter(keepalive_s=0.15)}
+    market = LiveMarket({"okx": spec_at("okx", srv)}, "USDT", adapters=adapters, settings=FAST)
+    await market.start()
+    try:
+        await wait_for(lambda: len(pings) >= 3)
+        status = market.status("okx")
+    finally:
+        await market.close()
+    # One ping per quiet interval (a "pong" counts as hearing from OKX), one connection.
+    gaps = [b - a for a, b in pairwise(pings)]
+    assert all(0.1 < gap < 0.5 for gap in gaps), gaps
+    assert srv.connections["/"] == 1
+    assert status.health is Health.LIVE and status.note == ""
+
+
+async def test_venues_without_a_keepalive_send_nothing_but_their_subscription() -> None:
+    from exchanges.registry import adapters_for
+
+    for venue, adapter in adapters_for(["binance", "kraken", "coinbase", "bitstamp"]).items():
+        assert adapter.new_sync("BTCUSD", "USD").keepalive is None, venue
+    okx = OkxAdapter().new_sync("BTC-USDT", "USDT")
+    assert okx.keepalive == (25.0, "ping")
+    assert okx.apply_message("pong", 0.0) is False  # OKX's answer changes nothing
