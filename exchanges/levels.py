@@ -112,11 +112,9 @@ class PricedBook(LocalBook):
         while len(self.bids) > self.depth:
             self.bids.popitem(-1)
             self._bid_levels.pop()
-            self.touched_bid = min(self.touched_bid, self.depth)
         while len(self.asks) > self.depth:
             self.asks.popitem(-1)
             self._ask_levels.pop()
-            self.touched_ask = min(self.touched_ask, self.depth)
 
     def snapshot(self, levels: int | None = None) -> OrderBook:
         """The best ``levels`` per side as a validated ``OrderBook`` (EMPTY/CROSSED raise)."""
