@@ -10,11 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchanges.binance import BinanceAdapter, BinanceSync
-from exchanges.book import OrderBook
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.venues import DEFAULT_SPECS
 from tests.exchanges.captured import Frame, available, rest_snapshots, ws_frames
-from tests.exchanges.fuzzing import outcome
+from tests.exchanges.checks import rest_error, rest_survives, stream_survives
 
 pytestmark = pytest.mark.skipif(not available(), reason="captured traffic not present")
 
@@ -255,22 +254,13 @@ def test_snapshot_without_update_id_is_malformed() -> None:
 def test_http_errors_and_binance_payloads_become_typed_errors(
     status: int, body: str, kind: ErrorKind, words: str
 ) -> None:
-    with pytest.raises(VenueError) as err:
-        BinanceAdapter().parse_rest(status, {"Retry-After": "7"}, body.encode(), "USDT", 0)
-    assert err.value.kind is kind
-    assert words in str(err.value)
-    assert err.value.venue == "binance"
+    rest_error(BinanceAdapter(), status, body, "USDT", kind, words, retry_after="7")
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_fuzz_rest_any_bytes_give_a_book_or_a_typed_error(body: bytes) -> None:
-    out = outcome(lambda: BinanceAdapter().parse_rest(200, {}, body, "USDT", 0)[0])
-    if isinstance(out, VenueError):
-        assert out.venue == "binance"
-    else:
-        assert out is not None and out.asks
-        assert not out.bids or out.bids[0].price < out.asks[0].price
+    rest_survives(BinanceAdapter(), 200, body, "USDT")
 
 
 _level = st.lists(
@@ -292,21 +282,13 @@ _event = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(_event.map(lambda d: json.dumps(d, default=str)), st.text(max_size=40))))
 def test_fuzz_stream_any_messages_give_a_book_none_or_a_typed_error(texts: list[str]) -> None:
-    sync = _synced()
-    for text in texts:
-        out = outcome(lambda t=text: sync.on_message(t, 1.0))  # type: ignore[misc]
-        assert out is None or isinstance(out, OrderBook | VenueError)
-        if isinstance(out, VenueError):
-            assert out.venue == "binance"
-            return
+    stream_survives(_synced(), texts, stop_at_error=True)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_fuzz_stream_raw_bytes(data: bytes) -> None:
-    text = data.decode("utf-8", "replace")
-    out = outcome(lambda: _synced().on_message(text, 1.0))
-    assert out is None or isinstance(out, OrderBook | VenueError)
+    stream_survives(_synced(), [data])
 
 
 def test_frames_helper_reads_received_messages_only() -> None:

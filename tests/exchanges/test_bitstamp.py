@@ -10,11 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchanges.bitstamp import BitstampAdapter, BitstampSync
-from exchanges.book import OrderBook
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.venues import DEFAULT_SPECS
 from tests.exchanges.captured import available, rest_snapshots, ws_frames
-from tests.exchanges.fuzzing import outcome
+from tests.exchanges.checks import rest_error, rest_survives, stream_survives
 
 pytestmark = pytest.mark.skipif(not available(), reason="captured traffic not present")
 
@@ -206,10 +205,7 @@ def test_a_stream_without_snapshot_gives_up() -> None:
     ],
 )  # fmt: skip
 def test_rest_errors_are_typed(status: int, body: str, kind: ErrorKind, words: str) -> None:
-    with pytest.raises(VenueError) as err:
-        BitstampAdapter().parse_rest(status, {"Retry-After": "3"}, body.encode(), "USD", 0)
-    assert err.value.kind is kind
-    assert words in str(err.value)
+    rest_error(BitstampAdapter(), status, body, "USD", kind, words, retry_after="3")
 
 
 def test_integer_microtimestamp_and_no_microtimestamp() -> None:
@@ -222,8 +218,7 @@ def test_integer_microtimestamp_and_no_microtimestamp() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_fuzz_rest(body: bytes) -> None:
-    out = outcome(lambda: BitstampAdapter().parse_rest(200, {}, body, "USD", 0)[0])
-    assert isinstance(out, OrderBook | VenueError)
+    rest_survives(BitstampAdapter(), 200, body, "USD")
 
 
 _levels = st.lists(st.lists(st.one_of(st.text(max_size=5), st.integers(-5, 5)), max_size=3))
@@ -248,9 +243,4 @@ _msg = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(_msg.map(json.dumps), st.text(max_size=30)), max_size=6))
 def test_fuzz_stream(texts: list[str]) -> None:
-    sync = _synced()
-    for text in texts:
-        out = outcome(lambda t=text: sync.on_message(t, 1.0))  # type: ignore[misc]
-        assert out is None or isinstance(out, OrderBook | VenueError)
-        if isinstance(out, VenueError):
-            return
+    stream_survives(_synced(), texts, stop_at_error=True)

@@ -15,7 +15,7 @@ from exchanges.coinbase import REST_MAX_LEVELS, SNAPSHOT_LEVELS, CoinbaseAdapter
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.http import fetch, new_session
 from exchanges.venues import DEFAULT_SPECS, VenueSpec
-from tests.exchanges.fuzzing import outcome
+from tests.exchanges.checks import rest_error, rest_survives, stream_survives
 from tests.exchanges.servers import Reply, VenueServer, WsScript
 from tests.exchanges.wsclient import session
 
@@ -142,11 +142,7 @@ def test_coinbase_lists_btc_in_usd_usdt_and_eur_but_not_usdc() -> None:
 def test_coinbase_error_payloads_become_typed_errors(
     status: int, body: str, kind: ErrorKind, words: str
 ) -> None:
-    with pytest.raises(VenueError) as err:
-        CoinbaseAdapter().parse_rest(status, {"Retry-After": "1"}, body.encode(), "USD", 0)
-    assert err.value.kind is kind
-    assert words in str(err.value)
-    assert err.value.venue == "coinbase"
+    rest_error(CoinbaseAdapter(), status, body, "USD", kind, words, retry_after="1")
 
 
 async def test_a_rest_round_trip_sends_our_user_agent() -> None:
@@ -289,8 +285,7 @@ async def test_a_socket_session_from_snapshot_to_gap_and_a_clean_resync() -> Non
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300), st.sampled_from([200, 400, 404, 429, 503]))
 def test_fuzz_rest_any_bytes_give_a_book_or_a_typed_error(body: bytes, status: int) -> None:
-    out = outcome(lambda: CoinbaseAdapter().parse_rest(status, {}, body, "USD", 0)[0])
-    assert isinstance(out, OrderBook | VenueError)
+    rest_survives(CoinbaseAdapter(), status, body, "USD")
 
 
 _text = st.one_of(
@@ -327,19 +322,13 @@ _msg = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(_msg.map(json.dumps), st.text(max_size=40)), max_size=8))
 def test_fuzz_stream_any_messages_give_a_book_none_or_a_typed_error(texts: list[str]) -> None:
-    sync = CoinbaseSync("BTC-USD", "USD")
-    for text in texts:
-        out = outcome(lambda t=text: sync.on_message(t, 1.0))  # type: ignore[misc]
-        assert out is None or isinstance(out, OrderBook | VenueError)
+    stream_survives(CoinbaseSync("BTC-USD", "USD"), texts)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_fuzz_stream_raw_bytes(data: bytes) -> None:
-    out = outcome(
-        lambda: CoinbaseSync("BTC-USD", "USD").on_message(data.decode("utf-8", "replace"), 0)
-    )
-    assert out is None or isinstance(out, OrderBook | VenueError)
+    stream_survives(CoinbaseSync("BTC-USD", "USD"), [data])
 
 
 def test_a_whole_book_snapshot_keeps_the_best_levels_in_any_wire_order() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -15,12 +14,6 @@ from exchanges.venues import DEFAULT_SPECS
 from tests.exchanges.servers import Reply, VenueServer, WsScript
 from tests.exchanges.test_coinbase import REST_BODY, SNAP, heartbeat, l2, subscriptions
 from tests.exchanges.test_live import FAST, spec_at, wait_for
-
-
-@pytest.fixture
-async def srv() -> AsyncIterator[VenueServer]:
-    async with VenueServer() as server:
-        yield server
 
 
 @pytest.mark.parametrize(("quote", "symbol"), [("USD", "BTC-USD"), ("USDT", "BTC-USDT"),

@@ -15,7 +15,7 @@ from exchanges.errors import ErrorKind, VenueError
 from exchanges.kraken import KrakenAdapter, KrakenSync, ws_symbol
 from exchanges.kraken_synth import replay, synthetic_feed
 from exchanges.venues import DEFAULT_SPECS
-from tests.exchanges.fuzzing import outcome
+from tests.exchanges.checks import outcome, rest_error, rest_survives, stream_survives
 from tests.exchanges.servers import VenueServer, WsScript
 from tests.exchanges.test_checksums import KRAKEN_ASKS, KRAKEN_BIDS
 from tests.exchanges.wsclient import session
@@ -143,11 +143,7 @@ def test_symbols_per_quote_currency() -> None:
 def test_kraken_error_payloads_become_typed_errors(
     status: int, body: str, kind: ErrorKind, words: str
 ) -> None:
-    with pytest.raises(VenueError) as err:
-        KrakenAdapter().parse_rest(status, {"Retry-After": "4"}, body.encode(), "USD", 0)
-    assert err.value.kind is kind
-    assert words in str(err.value)
-    assert err.value.venue == "kraken"
+    rest_error(KrakenAdapter(), status, body, "USD", kind, words, retry_after="4")
 
 
 def test_a_rate_limit_in_the_error_array_backs_off() -> None:
@@ -358,8 +354,7 @@ def test_a_corrupted_synthetic_message_is_caught() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300), st.sampled_from([200, 429, 500]))
 def test_fuzz_rest_any_bytes_give_a_book_or_a_typed_error(body: bytes, status: int) -> None:
-    out = outcome(lambda: KrakenAdapter().parse_rest(status, {}, body, "USD", 0)[0])
-    assert isinstance(out, OrderBook | VenueError)
+    rest_survives(KrakenAdapter(), status, body, "USD")
 
 
 _number = st.one_of(
@@ -400,18 +395,13 @@ def _dumps(msg: object) -> str:
 def test_fuzz_stream_any_messages_give_a_book_none_or_a_typed_error(texts: list[str]) -> None:
     sync = KrakenSync("BTC/USD", "USD", depth=10)
     sync.on_message(SNAPSHOT, 0.0)
-    for text in texts:
-        out = outcome(lambda t=text: sync.on_message(t, 1.0))  # type: ignore[misc]
-        assert out is None or isinstance(out, OrderBook | VenueError)
+    stream_survives(sync, texts)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_fuzz_stream_raw_bytes(data: bytes) -> None:
-    out = outcome(
-        lambda: KrakenSync("BTC/USD", "USD").on_message(data.decode("utf-8", "replace"), 0)
-    )
-    assert out is None or isinstance(out, OrderBook | VenueError)
+    stream_survives(KrakenSync("BTC/USD", "USD"), [data])
 
 
 def test_levels_truncated_past_the_depth_do_not_pile_up() -> None:

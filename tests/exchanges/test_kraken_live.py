@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -18,12 +17,6 @@ from tests.exchanges.test_kraken import ACK, HEARTBEAT, REST_BODY, SNAPSHOT, STA
 from tests.exchanges.test_live import FAST, spec_at, wait_for
 
 DEPTH = "/0/public/Depth"
-
-
-@pytest.fixture
-async def srv() -> AsyncIterator[VenueServer]:
-    async with VenueServer() as server:
-        yield server
 
 
 @pytest.mark.parametrize(("quote", "symbol"), [("USD", "XBTUSD"), ("USDT", "XBTUSDT"),

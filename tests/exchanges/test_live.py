@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -63,12 +63,6 @@ def depth_event(first: int, final: int, asks: list[list[str]]) -> str:
 def spec_at(venue: str, srv: VenueServer, **changes: object) -> VenueSpec:
     """The venue's default spec pointed at a local server."""
     return DEFAULT_SPECS[venue].with_overrides(rest_url=srv.url, ws_url=srv.ws_url, **changes)
-
-
-@pytest.fixture
-async def srv() -> AsyncIterator[VenueServer]:
-    async with VenueServer() as server:
-        yield server
 
 
 async def one(market: LiveMarket, venue: str) -> OrderBook | VenueError:

@@ -17,13 +17,6 @@ from tests.exchanges.test_live import binance_book, bitstamp_book
 from tui.cli import main
 
 
-@pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("BTC_DCA_CONFIG", str(tmp_path / "config.toml"))
-    return tmp_path
-
-
 def test_quote_with_no_network_fails_fast_with_one_line_per_venue(
     isolated: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,12 +43,6 @@ def binance_levels(levels: int, size: str) -> Reply:
 
 def settings(depth: int) -> LiveSettings:
     return LiveSettings(timeout_s=2.0, depth=depth, backoff_base_s=0.05, backoff_max_s=0.2)
-
-
-@pytest.fixture
-async def srv() -> AsyncIterator[VenueServer]:
-    async with VenueServer() as server:
-        yield server
 
 
 async def quote(
@@ -153,13 +146,6 @@ async def test_a_thin_streamed_book_asks_rest_for_the_deepest(srv: VenueServer) 
     assert isinstance(deep, OrderBook) and deep.ask_depth() == Decimal(3)
     assert limits(srv) == ["100", "5000"]
     assert streamed is not None and streamed.ask_depth() == Decimal("1.01")
-
-
-@pytest.fixture
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("BTC_DCA_CONFIG", str(tmp_path / "config.toml"))
-    return tmp_path
 
 
 async def test_quote_command_asks_deeper_before_saying_insufficient_depth(

@@ -15,7 +15,7 @@ from exchanges.errors import ErrorKind, VenueError
 from exchanges.okx import OkxAdapter, OkxSync
 from exchanges.venues import DEFAULT_SPECS
 from tests.exchanges.captured import available, ws_frames
-from tests.exchanges.fuzzing import outcome
+from tests.exchanges.checks import outcome, rest_error, rest_survives, stream_survives
 from tests.exchanges.servers import VenueServer, WsScript
 from tests.exchanges.wsclient import session
 
@@ -109,11 +109,7 @@ def test_okx_lists_btc_only_against_usdt_and_usdc() -> None:
 def test_okx_error_payloads_become_typed_errors(
     status: int, body: str, kind: ErrorKind, words: str
 ) -> None:
-    with pytest.raises(VenueError) as err:
-        OkxAdapter().parse_rest(status, {"Retry-After": "2"}, body.encode(), "USDT", 0)
-    assert err.value.kind is kind
-    assert words in str(err.value)
-    assert err.value.venue == "okx"
+    rest_error(OkxAdapter(), status, body, "USDT", kind, words, retry_after="2")
 
 
 def test_a_rate_limit_says_when_to_retry() -> None:
@@ -332,8 +328,7 @@ def test_sequence_ids_may_come_as_strings() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300), st.sampled_from([200, 400, 429, 451, 500]))
 def test_fuzz_rest_any_bytes_give_a_book_or_a_typed_error(body: bytes, status: int) -> None:
-    out = outcome(lambda: OkxAdapter().parse_rest(status, {}, body, "USDT", 0)[0])
-    assert isinstance(out, OrderBook | VenueError)
+    rest_survives(OkxAdapter(), status, body, "USDT")
 
 
 _text = st.one_of(
@@ -369,16 +364,10 @@ _msg = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(_msg.map(json.dumps), st.text(max_size=40)), max_size=8))
 def test_fuzz_stream_any_messages_give_a_book_none_or_a_typed_error(texts: list[str]) -> None:
-    sync = OkxSync("BTC-USDT", "USDT")
-    for text in texts:
-        out = outcome(lambda t=text: sync.on_message(t, 1.0))  # type: ignore[misc]
-        assert out is None or isinstance(out, OrderBook | VenueError)
+    stream_survives(OkxSync("BTC-USDT", "USDT"), texts)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_fuzz_stream_raw_bytes(data: bytes) -> None:
-    out = outcome(
-        lambda: OkxSync("BTC-USDT", "USDT").on_message(data.decode("utf-8", "replace"), 0)
-    )
-    assert out is None or isinstance(out, OrderBook | VenueError)
+    stream_survives(OkxSync("BTC-USDT", "USDT"), [data])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from itertools import pairwise
 
@@ -22,12 +21,6 @@ from tests.exchanges.test_live import FAST, spec_at, wait_for
 from tests.exchanges.test_okx import ACK, ASKS0, BIDS0, REST_BODY, books
 
 BOOKS = "/api/v5/market/books"
-
-
-@pytest.fixture
-async def srv() -> AsyncIterator[VenueServer]:
-    async with VenueServer() as server:
-        yield server
 
 
 def test_symbols_per_quote_currency_and_the_pairs_okx_lacks() -> None:
