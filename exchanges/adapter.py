@@ -24,6 +24,16 @@ class RestRequest:
     url: str
     params: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def at(cls, base_url: str, path: str, **params: str) -> RestRequest:
+        """A GET of ``path`` under the configured REST URL (with or without a trailing slash)."""
+        return cls(f"{base_url.rstrip('/')}{path}", params)
+
+
+def clamp(depth: int, least: int, most: int) -> int:
+    """A requested depth within what an endpoint accepts."""
+    return min(max(depth, least), most)
+
 
 class BookSync(Protocol):
     """The state of one socket connection's local book for one symbol.

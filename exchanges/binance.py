@@ -11,17 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from exchanges.adapter import RestRequest
+from exchanges.adapter import RestRequest, clamp
 from exchanges.book import OrderBook, parse_levels
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook, level_updates
+from exchanges.levels import STREAM_LEVELS, PricedBook, hold, level_updates
 from exchanges.venues import VenueSpec
-from exchanges.wire import decode_json, json_message, status_error
-
-# Levels handed to pricing per streamed update; the local book keeps all of them.
-STREAM_LEVELS = 200
-# Events kept while waiting for the REST snapshot; more means the snapshot is not coming.
-MAX_BUFFER = 2000
+from exchanges.wire import decode_json, json_message, status_error, try_json
 
 
 class BinanceAdapter:
@@ -36,10 +31,8 @@ class BinanceAdapter:
 
     def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
         """``/api/v3/depth`` with a limit covering ``depth`` (100 at least, 5000 at most)."""
-        limit = min(max(depth, 100), self.max_depth)
-        return RestRequest(
-            f"{spec.rest_url.rstrip('/')}/api/v3/depth", {"symbol": symbol, "limit": str(limit)}
-        )
+        limit = clamp(depth, 100, self.max_depth)
+        return RestRequest.at(spec.rest_url, "/api/v3/depth", symbol=symbol, limit=str(limit))
 
     def parse_rest(
         self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
@@ -76,10 +69,7 @@ def _code_msg(payload: Mapping[str, object]) -> str:
 
 def _error_detail(body: bytes) -> str:
     """Binance's own words for an HTTP error, if the body is a ``{code, msg}`` object."""
-    try:
-        payload = decode_json("", body)
-    except VenueError:
-        return ""
+    payload = try_json(body)
     if isinstance(payload, dict) and ("msg" in payload or "code" in payload):
         return _code_msg(payload)
     return ""
@@ -156,11 +146,7 @@ class BinanceSync:
         event_ms = payload.get("E")
         ts = event_ms / 1000 if isinstance(event_ms, int) else received
         if self._last is None:
-            if len(self._buffer) >= MAX_BUFFER:
-                raise VenueError(
-                    self.venue, ErrorKind.SEQUENCE_GAP, "no snapshot arrived to sync the stream"
-                )
-            self._buffer.append((first_id, final_id, bids, asks, ts))
+            hold(self._buffer, (first_id, final_id, bids, asks, ts), self.venue)
             return None
         if final_id <= self._last:
             return None  # already in the book

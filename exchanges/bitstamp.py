@@ -14,13 +14,10 @@ from collections.abc import Mapping
 from exchanges.adapter import RestRequest
 from exchanges.book import OrderBook, parse_levels
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook, level_updates
+from exchanges.levels import STREAM_LEVELS, PricedBook, hold, level_updates
 from exchanges.localbook import Update
 from exchanges.venues import VenueSpec
-from exchanges.wire import decode_json, json_message, status_error
-
-STREAM_LEVELS = 200
-MAX_BUFFER = 2000
+from exchanges.wire import decode_json, json_message, status_error, try_json
 
 
 class BitstampAdapter:
@@ -36,7 +33,7 @@ class BitstampAdapter:
 
     def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
         """``/api/v2/order_book/{pair}/`` (always the whole book, whatever ``depth``)."""
-        return RestRequest(f"{spec.rest_url.rstrip('/')}/api/v2/order_book/{symbol}/")
+        return RestRequest.at(spec.rest_url, f"/api/v2/order_book/{symbol}/")
 
     def parse_rest(
         self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
@@ -73,10 +70,7 @@ def _reason(payload: Mapping[str, object]) -> str:
 
 
 def _error_detail(body: bytes) -> str:
-    try:
-        payload = decode_json("", body)
-    except VenueError:
-        return ""
+    payload = try_json(body)
     return _reason(payload) if isinstance(payload, dict) else ""
 
 
@@ -157,11 +151,7 @@ class BitstampSync:
         bids = level_updates(data.get("bids", []), self.venue, "bids")
         asks = level_updates(data.get("asks", []), self.venue, "asks")
         if self._last is None:
-            if len(self._buffer) >= MAX_BUFFER:
-                raise VenueError(
-                    self.venue, ErrorKind.SEQUENCE_GAP, "no snapshot arrived to sync the stream"
-                )
-            self._buffer.append((micro, bids, asks))
+            hold(self._buffer, (micro, bids, asks), self.venue)
             return None
         if micro <= self._snapshot_micro:
             return None  # already contained in the snapshot

@@ -25,10 +25,10 @@ from operator import itemgetter
 from exchanges.adapter import RestRequest
 from exchanges.book import OrderBook, parse_levels
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook, amount
+from exchanges.levels import PricedBook, SocketBookSync, amount
 from exchanges.localbook import Update
 from exchanges.venues import VenueSpec
-from exchanges.wire import decode_json, json_message, status_error
+from exchanges.wire import decode_answer, decode_json, json_message, refusal, status_error
 
 VENUE = "coinbase"
 # Levels parsed per side from the full level-2 book.
@@ -55,18 +55,13 @@ class CoinbaseAdapter:
 
     def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
         """``GET /products/BTC-USD/book?level=2`` (the full book; ``depth`` is cut when parsing)."""
-        return RestRequest(f"{spec.rest_url.rstrip('/')}/products/{symbol}/book", {"level": "2"})
+        return RestRequest.at(spec.rest_url, f"/products/{symbol}/book", level="2")
 
     def parse_rest(
         self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
     ) -> tuple[OrderBook, Mapping[str, object]]:
         """The best ``max_depth`` levels per side of a level-2 answer; errors typed."""
-        try:
-            payload = decode_json(VENUE, body)
-        except VenueError:
-            if status != 200:
-                raise status_error(VENUE, status, headers) from None
-            raise
+        payload = decode_answer(VENUE, status, headers, body)
         message = json_message(payload, "message")
         if status == 404:
             raise VenueError(
@@ -150,21 +145,14 @@ def _best_levels(raw: list[object], n: int) -> list[object]:
     return [entry for _, entry in best]
 
 
-class CoinbaseSync:
+class CoinbaseSync(SocketBookSync):
     """One Advanced Trade connection's ``level2`` book, checked by ``sequence_num``."""
 
-    # The WebSocket protocol's own pings keep the socket open.
-    keepalive: tuple[float, str] | None = None
-
-    needs_snapshot = False
-
     def __init__(self, symbol: str, quote: str, levels: int | None = 200) -> None:
-        self.symbol = symbol
-        self.levels = levels
         # The whole book is kept (no fixed depth on this channel: truncating would
         # lose levels that become the top again after the ones above are taken).
-        self.book = PricedBook(VENUE, quote)
-        self.synced = False
+        super().__init__(PricedBook(VENUE, quote), levels)
+        self.symbol = symbol
         self.seq: int | None = None
 
     def subscribe_messages(self) -> list[str]:
@@ -174,12 +162,8 @@ class CoinbaseSync:
             for channel in ("level2", "heartbeats")
         ]
 
-    def on_snapshot(self, book: OrderBook, raw: Mapping[str, object]) -> OrderBook | None:
-        """Not used: the snapshot comes on the socket."""
-        return None
-
-    def on_message(self, text: str, received: float) -> OrderBook | None:
-        """Apply one message; the new book when it changed, None for heartbeats and acks."""
+    def apply_message(self, text: str | bytes, received: float) -> bool:
+        """Apply one message, checking ``sequence_num``; True when the book changed."""
         msg = decode_json(VENUE, text)
         if not isinstance(msg, dict):
             raise VenueError(VENUE, ErrorKind.MALFORMED, "expected a JSON object")
@@ -187,7 +171,7 @@ class CoinbaseSync:
             raise self._socket_error(msg)
         self._check_sequence(msg)
         if msg.get("channel") != "l2_data":
-            return None  # heartbeats, subscriptions
+            return False  # heartbeats, subscriptions
         events = msg.get("events")
         if not isinstance(events, list):
             raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: events must be a list")
@@ -211,10 +195,9 @@ class CoinbaseSync:
                 raise VenueError(VENUE, ErrorKind.SEQUENCE_GAP, "level2 update before snapshot")
             self.book.update(bids, asks)
             changed = True
-        if not changed:
-            return None
-        self.book.ts = received
-        return self.book.snapshot(self.levels)
+        if changed:
+            self.book.ts = received
+        return changed
 
     def _check_sequence(self, msg: dict[str, object]) -> None:
         seq = msg.get("sequence_num")
@@ -236,9 +219,5 @@ class CoinbaseSync:
     def _socket_error(self, msg: dict[str, object]) -> VenueError:
         text = json_message(msg, "message", "reason") or "error"
         low = text.lower()
-        kind = (
-            ErrorKind.UNSUPPORTED_PAIR
-            if "product" in low and ("not" in low or "invalid" in low)
-            else ErrorKind.EXCHANGE
-        )
-        return VenueError(VENUE, kind, f"Coinbase socket: {text:.160}")
+        unknown = "product" in low and ("not" in low or "invalid" in low)
+        return refusal(VENUE, "Coinbase socket", text, unknown_pair=unknown)

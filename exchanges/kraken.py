@@ -19,14 +19,22 @@ from itertools import islice
 
 from sortedcontainers import SortedDict
 
-from exchanges.adapter import RestRequest
+from exchanges.adapter import RestRequest, clamp
 from exchanges.book import OrderBook, in_range, parse_levels, to_decimal
 from exchanges.checksums import KRAKEN_LEVELS, kraken_fragment
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook
+from exchanges.levels import PricedBook, SocketBookSync
 from exchanges.localbook import Entry, Update
 from exchanges.venues import VenueSpec
-from exchanges.wire import decode_json, json_message, retry_after, status_error
+from exchanges.wire import (
+    checksum_mismatch,
+    decode_json,
+    json_message,
+    refusal,
+    retry_after,
+    status_error,
+    try_json,
+)
 
 VENUE = "kraken"
 # Depth values the v2 book channel accepts.
@@ -75,10 +83,8 @@ class KrakenAdapter:
 
     def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
         """``GET /0/public/Depth?pair=XBTUSD&count=N`` (N clamped to 1..500)."""
-        count = min(max(depth, 1), REST_MAX_COUNT)
-        return RestRequest(
-            f"{spec.rest_url.rstrip('/')}/0/public/Depth", {"pair": symbol, "count": str(count)}
-        )
+        count = clamp(depth, 1, REST_MAX_COUNT)
+        return RestRequest.at(spec.rest_url, "/0/public/Depth", pair=symbol, count=str(count))
 
     def parse_rest(
         self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
@@ -86,10 +92,7 @@ class KrakenAdapter:
         """The book in a Depth answer; the HTTP-200 ``error`` array becomes a typed error."""
         if status != 200:
             detail = ""
-            try:
-                payload = decode_json(VENUE, body)
-            except VenueError:
-                payload = None
+            payload = try_json(body)
             if isinstance(payload, dict) and isinstance(payload.get("error"), list):
                 detail = "; ".join(str(e) for e in payload["error"])[:200]
             raise status_error(VENUE, status, headers, detail)
@@ -154,21 +157,14 @@ def _levels(raw: object, side: str) -> list[Update]:
     return out
 
 
-class KrakenSync:
+class KrakenSync(SocketBookSync):
     """One v2 ``book`` subscription: snapshot, updates, checksum on every message."""
 
-    # The WebSocket protocol's own pings keep the socket open.
-    keepalive: tuple[float, str] | None = None
-
-    needs_snapshot = False
-
     def __init__(self, symbol: str, quote: str, depth: int = 100, levels: int | None = None):
+        # Each level's entry carries its checksum fragment, encoded once when it changes.
+        super().__init__(PricedBook(VENUE, quote, depth), levels)
         self.symbol = symbol
         self.depth = depth
-        self.levels = levels
-        # Each level's entry carries its checksum fragment, encoded once when it changes.
-        self.book = PricedBook(VENUE, quote, depth)
-        self.synced = False
         # Each side's top-ten checksum text, rebuilt only when a diff reaches it.
         self._ask_top = self._bid_top = b""
 
@@ -176,16 +172,6 @@ class KrakenSync:
         """Subscribe to the book channel with a snapshot at the chosen depth."""
         params = {"channel": "book", "symbol": [self.symbol], "depth": self.depth, "snapshot": True}
         return [json.dumps({"method": "subscribe", "params": params})]
-
-    def on_snapshot(self, book: OrderBook, raw: Mapping[str, object]) -> OrderBook | None:
-        """Not used: Kraken sends its snapshot on the socket."""
-        return None
-
-    def on_message(self, text: str, received: float) -> OrderBook | None:
-        """Apply one message; the new book when it changed, None for acks and heartbeats."""
-        if not self.apply_message(text, received):
-            return None
-        return self.book.snapshot(self.levels)
 
     def apply_message(self, text: str | bytes, received: float) -> bool:
         """Apply one message and verify its checksum; True when the book changed."""
@@ -241,21 +227,15 @@ class KrakenSync:
         local = zlib.crc32(self._bid_top, zlib.crc32(self._ask_top))
         if local != expected:
             self.synced = False
-            raise VenueError(
-                VENUE,
-                ErrorKind.CHECKSUM,
-                f"{self.symbol} book checksum mismatch (local {local}, Kraken {expected})",
-            )
+            raise checksum_mismatch(VENUE, self.symbol, local, "Kraken", expected)
 
     def _request_error(self, msg: dict[str, object]) -> VenueError:
         text = json_message(msg, "error") or "request failed"
         low = text.lower()
-        kind = (
-            ErrorKind.UNSUPPORTED_PAIR
-            if "pair" in low or "symbol" in low or "not supported" in low
-            else ErrorKind.EXCHANGE
+        unknown = "pair" in low or "symbol" in low or "not supported" in low
+        return refusal(
+            VENUE, f"Kraken {msg.get('method', 'socket')!s:.20}", text, unknown_pair=unknown
         )
-        return VenueError(VENUE, kind, f"Kraken {msg.get('method', 'socket')!s:.20}: {text:.160}")
 
 
 def _top_text(side: SortedDict[Decimal, Entry]) -> bytes:

@@ -8,13 +8,30 @@ hand pricing a book after every message.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import TypeVar
 
 from sortedcontainers import SortedDict
 
-from exchanges.book import Level, OrderBook, in_range
+from exchanges.book import Level, OrderBook, to_decimal
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.localbook import Entry, LocalBook, Update
+
+T = TypeVar("T")
+
+
+# Levels handed to pricing per streamed update; the local book keeps all of them.
+STREAM_LEVELS = 200
+# Diffs kept while waiting for the REST snapshot; more means the snapshot is not coming.
+MAX_BUFFER = 2000
+
+
+def hold(buffer: list[T], diff: T, venue: str) -> None:
+    """Keep a diff that came before the REST snapshot (Binance, Bitstamp) until it arrives."""
+    if len(buffer) >= MAX_BUFFER:
+        raise VenueError(venue, ErrorKind.SEQUENCE_GAP, "no snapshot arrived to sync the stream")
+    buffer.append(diff)
 
 
 def amount(value: object, venue: str, what: str, *, text_only: bool = False) -> tuple[Decimal, str]:
@@ -22,24 +39,10 @@ def amount(value: object, venue: str, what: str, *, text_only: bool = False) -> 
 
     ``text_only``: the venue sends amounts as JSON strings, so anything else is malformed.
     """
-    if type(value) is str:
-        text = value
-    elif not text_only and isinstance(value, Decimal | int) and not isinstance(value, bool):
-        text = str(value)
-    else:
+    if text_only and type(value) is not str:
         raise VenueError(venue, ErrorKind.MALFORMED, f"{what}: {value!r:.30} is not a number")
-    try:
-        parsed = Decimal(text)
-    except ArithmeticError:
-        raise VenueError(
-            venue, ErrorKind.MALFORMED, f"{what}: {text[:30]!r} is not a number"
-        ) from None
-    if not parsed.is_finite() or parsed < 0:
-        raise VenueError(venue, ErrorKind.MALFORMED, f"{what}: {text[:30]!r} is not an amount")
-    # Short texts cannot hold more than 28 digits: only their magnitude needs a look.
-    if not -30 <= parsed.adjusted() <= 30 or (len(text) > 28 and not in_range(parsed)):
-        raise VenueError(venue, ErrorKind.MALFORMED, f"{what}: {text[:30]!r} is out of range")
-    return parsed, text
+    parsed = to_decimal(value, venue, what)  # refuses floats, bools, NaN, negatives, huge
+    return parsed, value if type(value) is str else str(value)
 
 
 def level_updates(
@@ -151,3 +154,34 @@ def _put(
     side[key] = entry
     levels.insert(index, Level(price, size))
     return index
+
+
+class SocketBookSync:
+    """What the venues that send their snapshot on the socket (Kraken, OKX, Coinbase) share.
+
+    A subclass keeps its local book in ``self.book`` and implements ``apply_message``;
+    each message that changes the book hands pricing its best ``self.levels`` per side.
+    """
+
+    needs_snapshot = False
+    # The WebSocket protocol's own pings keep the socket open unless a venue says otherwise.
+    keepalive: tuple[float, str] | None = None
+
+    def __init__(self, book: PricedBook, levels: int | None) -> None:
+        self.book = book
+        self.levels = levels
+        self.synced = False
+
+    def on_snapshot(self, book: OrderBook, raw: Mapping[str, object]) -> OrderBook | None:
+        """Not used: the snapshot comes on the socket."""
+        return None
+
+    def on_message(self, text: str, received: float) -> OrderBook | None:
+        """Apply one message; the new book when it changed, None for acks and heartbeats."""
+        if not self.apply_message(text, received):
+            return None
+        return self.book.snapshot(self.levels)
+
+    def apply_message(self, text: str | bytes, received: float) -> bool:
+        """Apply one message to the local book; True when the book changed."""
+        raise NotImplementedError

@@ -13,13 +13,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from exchanges.adapter import RestRequest
+from exchanges.adapter import RestRequest, clamp
 from exchanges.book import OrderBook, parse_levels
 from exchanges.checksums import OKX_LEVELS, okx_crc32
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook, level_updates
+from exchanges.levels import PricedBook, SocketBookSync, level_updates
 from exchanges.venues import VenueSpec
-from exchanges.wire import decode_json, json_message, retry_after, status_error
+from exchanges.wire import (
+    checksum_mismatch,
+    decode_answer,
+    decode_json,
+    json_message,
+    retry_after,
+    status_error,
+)
 
 VENUE = "okx"
 # /market/books serves at most 400 levels; the socket's ``books`` channel keeps 400.
@@ -79,21 +86,14 @@ class OkxAdapter:
 
     def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
         """``GET /api/v5/market/books?instId=BTC-USDT&sz=N`` (N clamped to 1..400)."""
-        sz = min(max(depth, 1), REST_MAX_SZ)
-        return RestRequest(
-            f"{spec.rest_url.rstrip('/')}/api/v5/market/books", {"instId": symbol, "sz": str(sz)}
-        )
+        sz = clamp(depth, 1, REST_MAX_SZ)
+        return RestRequest.at(spec.rest_url, "/api/v5/market/books", instId=symbol, sz=str(sz))
 
     def parse_rest(
         self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
     ) -> tuple[OrderBook, Mapping[str, object]]:
         """The book in a books answer; a non-"0" ``code`` (even with HTTP 200) is an error."""
-        try:
-            payload = decode_json(VENUE, body)
-        except VenueError:
-            if status != 200:
-                raise status_error(VENUE, status, headers) from None
-            raise
+        payload = decode_answer(VENUE, status, headers, body)
         code = _code(payload)
         if code is not None and code != "0":
             msg = json_message(payload, "msg")
@@ -131,10 +131,8 @@ def _int(value: object, what: str) -> int | None:
     raise VenueError(VENUE, ErrorKind.MALFORMED, f"books: bad {what} {value!r:.40}")
 
 
-class OkxSync:
+class OkxSync(SocketBookSync):
     """One ``books`` subscription: snapshot, seqId chain, checksum on every message."""
-
-    needs_snapshot = False
 
     def __init__(
         self,
@@ -143,27 +141,15 @@ class OkxSync:
         levels: int | None = 200,
         keepalive_s: float = KEEPALIVE_S,
     ) -> None:
-        self.keepalive: tuple[float, str] | None = (keepalive_s, "ping")
+        super().__init__(PricedBook(VENUE, quote, WS_DEPTH), levels)
+        self.keepalive = (keepalive_s, "ping")
         self.symbol = symbol
-        self.levels = levels
-        self.book = PricedBook(VENUE, quote, WS_DEPTH)
-        self.synced = False
         self.seq: int | None = None
 
     def subscribe_messages(self) -> list[str]:
         """Subscribe to the 400-level ``books`` channel for the instrument."""
         arg = {"channel": "books", "instId": self.symbol}
         return [json.dumps({"op": "subscribe", "args": [arg]})]
-
-    def on_snapshot(self, book: OrderBook, raw: Mapping[str, object]) -> OrderBook | None:
-        """Not used: OKX sends its snapshot on the socket."""
-        return None
-
-    def on_message(self, text: str, received: float) -> OrderBook | None:
-        """Apply one message; the new book when it changed, None for acks and pongs."""
-        if not self.apply_message(text, received):
-            return None
-        return self.book.snapshot(self.levels)
 
     def apply_message(self, text: str | bytes, received: float) -> bool:
         """Apply one message, checking the seqId chain and the checksum; True if it changed."""
@@ -219,8 +205,4 @@ class OkxSync:
         local = okx_crc32(self.book.top_bids(OKX_LEVELS), self.book.top_asks(OKX_LEVELS))
         if local != checksum:
             self.synced = False
-            raise VenueError(
-                VENUE,
-                ErrorKind.CHECKSUM,
-                f"{self.symbol} book checksum mismatch (local {local}, OKX {checksum})",
-            )
+            raise checksum_mismatch(VENUE, self.symbol, local, "OKX", checksum)

@@ -30,6 +30,28 @@ def decode_json(venue: str, body: bytes | str) -> object:
         ) from None
 
 
+def try_json(body: bytes) -> object | None:
+    """The decoded body, or None when it is not JSON (a proxy's error page, a cut answer)."""
+    try:
+        payload: object = _DECODER.decode(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return payload
+
+
+def decode_answer(venue: str, status: int, headers: Mapping[str, str], body: bytes) -> object:
+    """An HTTP answer's JSON; a body that is not JSON under an error status is that status's error.
+
+    For venues whose error payloads say more than the status (OKX, Coinbase).
+    """
+    payload = try_json(body)
+    if payload is None:
+        if status != 200:
+            raise status_error(venue, status, headers)
+        decode_json(venue, body)  # raises MALFORMED, saying why
+    return payload
+
+
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds form), if present and sane."""
     value = headers.get("Retry-After") or headers.get("retry-after")
@@ -94,3 +116,18 @@ def json_message(payload: object, *keys: str) -> str:
             if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
                 return str(value)
     return ""
+
+
+def refusal(venue: str, label: str, text: str, *, unknown_pair: bool) -> VenueError:
+    """A venue refusing a socket request: the pair is not listed, or the venue's own error."""
+    kind = ErrorKind.UNSUPPORTED_PAIR if unknown_pair else ErrorKind.EXCHANGE
+    return VenueError(venue, kind, f"{label}: {text:.160}")
+
+
+def checksum_mismatch(venue: str, symbol: str, local: int, label: str, sent: int) -> VenueError:
+    """The local book disagrees with the checksum the venue sent: resubscribe."""
+    return VenueError(
+        venue,
+        ErrorKind.CHECKSUM,
+        f"{symbol} book checksum mismatch (local {local}, {label} {sent})",
+    )
