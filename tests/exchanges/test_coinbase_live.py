@@ -13,7 +13,7 @@ from exchanges.market import Health
 from exchanges.venues import DEFAULT_SPECS
 from tests.exchanges.servers import Reply, VenueServer, WsScript
 from tests.exchanges.test_coinbase import REST_BODY, SNAP, heartbeat, l2, subscriptions
-from tests.exchanges.test_live import FAST, spec_at, wait_for
+from tests.exchanges.test_live import FAST, one, spec_at, stream_until
 
 
 @pytest.mark.parametrize(("quote", "symbol"), [("USD", "BTC-USD"), ("USDT", "BTC-USDT"),
@@ -23,10 +23,7 @@ async def test_each_quote_currency_reads_its_product_book(
 ) -> None:
     srv.rest(f"/products/{symbol}/book", Reply(REST_BODY))
     market = LiveMarket({"coinbase": spec_at("coinbase", srv)}, quote, settings=FAST)
-    try:
-        book = (await market.fresh_books(["coinbase"]))["coinbase"]
-    finally:
-        await market.close()
+    book = await one(market, "coinbase")
     assert not isinstance(book, VenueError)
     assert book.quote == quote and book.best_ask == Decimal("77588.85")
     _path, query, headers = srv.requests[0]
@@ -41,10 +38,7 @@ def test_a_usdc_plan_uses_a_pegged_book_and_eur_is_listed() -> None:
 async def test_an_unknown_product_is_left_out_with_the_reason(srv: VenueServer) -> None:
     # No route for the product: the server answers 404 {"message":"NotFound"} like Coinbase.
     market = LiveMarket({"coinbase": spec_at("coinbase", srv)}, "USD", settings=FAST)
-    try:
-        result = (await market.fresh_books(["coinbase"]))["coinbase"]
-    finally:
-        await market.close()
+    result = await one(market, "coinbase")
     assert isinstance(result, VenueError) and result.kind is ErrorKind.UNSUPPORTED_PAIR
     assert str(result) == "Coinbase lists no BTC-USD product (NotFound)"
 
@@ -57,17 +51,7 @@ async def test_the_stream_resyncs_after_a_sequence_gap(srv: VenueServer) -> None
 
     srv.ws("/", WsScript(script, wait_for=2, interval=0.01, hold=True))
     market = LiveMarket({"coinbase": spec_at("coinbase", srv)}, "USD", settings=FAST)
-    await market.start()
-    try:
-        await wait_for(
-            lambda: (
-                market.status("coinbase").book is not None
-                and market.status("coinbase").book.best_ask == Decimal("21921.735")  # type: ignore[union-attr]
-            )
-        )
-        status = market.status("coinbase")
-    finally:
-        await market.close()
+    status = await stream_until(market, "coinbase", Decimal("21921.735"))
     assert status.health is Health.LIVE
     assert status.note == "resynced after sequence gap"
     assert srv.received[:2] == [

@@ -14,7 +14,7 @@ from exchanges.market import Health
 from tests.exchanges.servers import Reply, VenueServer, WsScript
 from tests.exchanges.test_checksums import KRAKEN_ASKS, KRAKEN_BIDS
 from tests.exchanges.test_kraken import ACK, HEARTBEAT, REST_BODY, SNAPSHOT, STATUS, book_msg
-from tests.exchanges.test_live import FAST, spec_at, wait_for
+from tests.exchanges.test_live import FAST, one, spec_at, wait_for
 
 DEPTH = "/0/public/Depth"
 
@@ -30,10 +30,7 @@ async def test_each_quote_currency_asks_for_krakens_own_pair_name(
     key = {"XBTUSD": "XXBTZUSD", "XBTEUR": "XXBTZEUR"}.get(symbol, symbol)
     srv.rest(DEPTH, Reply(REST_BODY.replace("XXBTZUSD", key)))
     market = LiveMarket({"kraken": spec}, quote, settings=FAST)
-    try:
-        book = (await market.fresh_books(["kraken"]))["kraken"]
-    finally:
-        await market.close()
+    book = await one(market, "kraken")
     assert not isinstance(book, VenueError)
     assert book.quote == quote and book.asks[0].price == Decimal("30384.10000")
     _path, query, _headers = srv.requests[0]
@@ -56,10 +53,7 @@ async def test_krakens_http_200_errors_reach_the_caller_typed(
 ) -> None:
     srv.rest(DEPTH, reply)
     market = LiveMarket({"kraken": spec_at("kraken", srv)}, "USD", settings=FAST)
-    try:
-        result = (await market.fresh_books(["kraken"]))["kraken"]
-    finally:
-        await market.close()
+    result = await one(market, "kraken")
     assert isinstance(result, VenueError) and result.kind is kind
     assert words in str(result) and result.venue == "kraken"
     assert market.status("kraken").health is Health.DOWN

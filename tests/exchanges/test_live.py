@@ -305,6 +305,24 @@ async def wait_for(predicate: Callable[[], bool], within: float = 3.0) -> None:
         await asyncio.sleep(0.01)
 
 
+async def stream_until(market: LiveMarket, venue: str, best_ask: Decimal) -> VenueStatus:
+    """Start the feeds, wait until ``venue``'s streamed book shows ``best_ask``, then close.
+
+    Returns the venue's status at that moment.
+    """
+    await market.start()
+    try:
+
+        def shown() -> bool:
+            book = market.status(venue).book
+            return book is not None and book.best_ask == best_ask
+
+        await wait_for(shown)
+        return market.status(venue)
+    finally:
+        await market.close()
+
+
 async def test_binance_stream_syncs_from_the_snapshot_and_resyncs_after_a_gap(
     srv: VenueServer,
 ) -> None:

@@ -17,7 +17,7 @@ from exchanges.market import Health
 from exchanges.okx import OkxAdapter
 from exchanges.venues import DEFAULT_SPECS
 from tests.exchanges.servers import Reply, VenueServer, WsScript
-from tests.exchanges.test_live import FAST, spec_at, wait_for
+from tests.exchanges.test_live import FAST, one, spec_at, stream_until, wait_for
 from tests.exchanges.test_okx import ACK, ASKS0, BIDS0, REST_BODY, books
 
 BOOKS = "/api/v5/market/books"
@@ -39,10 +39,7 @@ async def test_a_usd_plan_is_priced_on_the_usdt_book_at_the_live_rate(srv: Venue
     srv.rest(BOOKS, Reply(REST_BODY))
     rates = FixedRates(RealClock(), {("USDT", "USD"): Decimal("1.0005")})
     market = LiveMarket({"okx": spec_at("okx", srv)}, "USD", settings=FAST, rates=rates)
-    try:
-        book = (await market.fresh_books(["okx"]))["okx"]
-    finally:
-        await market.close()
+    book = await one(market, "okx")
     assert not isinstance(book, VenueError)
     assert book.quote == "USD" and book.best_ask == Decimal("41006.8") * Decimal("1.0005")
     _path, query, _headers = srv.requests[0]
@@ -64,10 +61,7 @@ async def test_okx_error_codes_reach_the_caller_typed(
 ) -> None:
     srv.rest(BOOKS, reply)
     market = LiveMarket({"okx": spec_at("okx", srv)}, "USDT", settings=FAST)
-    try:
-        result = (await market.fresh_books(["okx"]))["okx"]
-    finally:
-        await market.close()
+    result = await one(market, "okx")
     assert isinstance(result, VenueError) and result.kind is kind
     assert words in str(result) and result.venue == "okx"
 
@@ -86,17 +80,7 @@ async def test_the_stream_resyncs_after_a_sequence_gap(srv: VenueServer) -> None
 
     srv.ws("/", WsScript(script, wait_for=1, interval=0.01, hold=True))
     market = LiveMarket({"okx": spec_at("okx", srv)}, "USDT", settings=FAST)
-    await market.start()
-    try:
-        await wait_for(
-            lambda: (
-                market.status("okx").book is not None
-                and market.status("okx").book.best_ask == Decimal("30000.3")  # type: ignore[union-attr]
-            )
-        )
-        status = market.status("okx")
-    finally:
-        await market.close()
+    status = await stream_until(market, "okx", Decimal("30000.3"))
     assert status.health is Health.LIVE
     assert status.note == "resynced after sequence gap"
     assert srv.connections["/"] >= 2
