@@ -290,10 +290,10 @@ class LiveMarket:
 
     def _cut_short(self, feed: _Feed, book: OrderBook) -> bool:
         """Whether a REST book filled the depth asked for and the venue serves deeper ones."""
-        assert isinstance(feed.pair, Pair)
+        symbol = feed.pair.symbol if isinstance(feed.pair, Pair) else ""
         depth = self.settings.depth
-        asked = feed.adapter.rest_request(feed.spec, feed.pair.symbol, depth)
-        deepest = feed.adapter.rest_request(feed.spec, feed.pair.symbol, feed.adapter.max_depth)
+        asked = feed.adapter.rest_request(feed.spec, symbol, depth)
+        deepest = feed.adapter.rest_request(feed.spec, symbol, feed.adapter.max_depth)
         # Venues that always send the whole book (Bitstamp, Coinbase) ask the same both ways.
         return asked != deepest and len(book.asks) >= min(depth, feed.adapter.max_depth)
 
