@@ -8,6 +8,7 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, DataTable, Static
 
 from dca.events import Event, RunStarted, TrancheFilled
@@ -28,7 +29,11 @@ from tui.widgets.venue_panel import VenuePanel
 DAY = FormDefaults(amount="0.5", duration="1d", tranches="24")
 
 
-async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(tmp_path: Path) -> None:
+async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow machine must not see the 2 s highlight fade before the check.
+    monkeypatch.setattr("tui.widgets.venue_panel.HIGHLIGHT_S", 60.0)
     app = make_app(tmp_path, defaults=DAY)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.click("#start")
