@@ -177,7 +177,9 @@ def build_plan(
     if q not in QUOTES:
         errors.append(FieldError("quote", f"{quote!r} is not one of {', '.join(QUOTES)}"))
 
-    chosen = tuple(v.strip().lower() for v in (venues or [v for v in specs if specs[v].enabled]))
+    # None means "every enabled venue"; an empty selection is an error, not "all".
+    given = [v for v in specs if specs[v].enabled] if venues is None else venues
+    chosen = tuple(v.strip().lower() for v in given)
     chosen = tuple(dict.fromkeys(v for v in chosen if v))
     unknown = [v for v in chosen if v not in VENUE_IDS or v not in specs]
     if unknown:

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
-from dca.plan import PlanInvalid, build_plan
+from dca.plan import Plan, PlanInvalid, build_plan
 from dca.routing import Mode
 from exchanges.venues import QUOTES, VENUE_IDS, VenueSpec
 from storage.compaction import compact_in_background
@@ -191,28 +191,6 @@ def _journal(options: Options, paths: Paths) -> ParquetJournal:
     )
 
 
-def _plan_from(
-    ns: argparse.Namespace,
-    options: Options,
-    specs: Mapping[str, VenueSpec],
-    *,
-    duration: str,
-    tranches: str | None,
-) -> object:
-    return build_plan(
-        amount=ns.amount,
-        duration=duration,
-        tranches=tranches,
-        quote=options.quote or "USD",
-        venues=options.venues,
-        mode=options.mode or "single",
-        max_price=options.max_price,
-        jitter=bool(getattr(ns, "jitter", False)),
-        seed=options.seed,
-        specs=specs,
-    )
-
-
 def _quote(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     specs = load_specs(options)
     # A quote is a one-tranche plan: the same validation names the same fields.
@@ -257,12 +235,12 @@ def _run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     )
 
 
-def _dashboard(options: Options, plan: object | None = None) -> int:
+def _dashboard(options: Options, plan: Plan | None = None) -> int:
+    """The dashboard, its form filled from ``plan`` when the command line gave one."""
     from tui.app import run_dashboard  # Textual is imported only for the dashboard.
 
     prepare_storage(options)
-
-    return run_dashboard(options)
+    return run_dashboard(options, plan)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

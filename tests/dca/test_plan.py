@@ -130,10 +130,12 @@ def test_every_field_is_checked_and_named() -> None:
     ],
 )
 def test_one_broken_rule_per_field(kw: dict[str, object], field: str, message: str) -> None:
-    if kw.get("venues") == []:
-        specs = {v: s.with_overrides(enabled=False) for v, s in DEFAULT_SPECS.items()}
-        kw = {**kw, "specs": specs}
     assert errors(**kw) == {field: message}
+
+
+def test_no_enabled_venue_in_the_config_is_an_error_too() -> None:
+    specs = {v: s.with_overrides(enabled=False) for v, s in DEFAULT_SPECS.items()}
+    assert errors(specs=specs) == {"venues": "choose at least one venue"}
 
 
 def test_tranches_too_small_for_the_venue_minimum() -> None:
