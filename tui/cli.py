@@ -175,12 +175,16 @@ def load_specs(options: Options) -> dict[str, VenueSpec]:
     return dict(load_app_config(options).specs)
 
 
-def prepare_storage(options: Options) -> Paths:
-    """Check the data dir is writable (before any run starts), open the log, compact old days."""
+def prepare_storage(options: Options, *, compact: bool = True) -> Paths:
+    """Check the data dir is writable (before any run starts), open the log, compact old days.
+
+    ``compact=False`` for a command that compacts in the foreground itself.
+    """
     paths = resolve_paths(options.data_dir, options.config)
     ensure_writable(paths.data_dir)
     setup_logging(paths.log_dir, verbose=options.verbose)
-    compact_in_background(paths.data_dir)
+    if compact:
+        compact_in_background(paths.data_dir)
     return paths
 
 
@@ -260,7 +264,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         if ns.command == "run":
             return _run(ns, options, out)
         if ns.command == "history":
-            paths = prepare_storage(options)
+            paths = prepare_storage(options, compact=not ns.compact)
             return history_cmd.history_command(ns, paths.data_dir, out)
         if ns.command == "resume":
             specs = load_specs(options)
