@@ -28,6 +28,8 @@ from exchanges.venues import DEFAULT_SPECS, VENUE_IDS, VenueSpec
 _MASK = (1 << 64) - 1
 # Distinct book shapes drawn per venue; updates cycle through them at shifting prices.
 _SHAPES = 64
+# Buying only walks asks; the bid side is kept to what a panel shows (best bid, spread).
+_BID_DEPTH = 10
 _Shape = tuple[list[Decimal], list[Decimal], list[Decimal], list[Decimal]]
 
 # Reference mid prices per quote currency (late 2026 ballpark).
@@ -226,6 +228,9 @@ class SimulatedMarket:
 
         ``min_btc`` is ignored: a simulated book is always as deep as it gets.
         """
+        if not self.real_latency:
+            # No waiting to simulate: answer in place, without a task per venue.
+            return {v: self._answer(self._refresh(v)) for v in venues}
         results = await asyncio.gather(*(self._one(v) for v in venues))
         return dict(zip(venues, results, strict=True))
 
@@ -237,10 +242,10 @@ class SimulatedMarket:
     # -- simulation ----------------------------------------------------------------------
 
     def mid(self, t: float) -> float:
-        """The shared mid price at clock time ``t`` (it moves once per 100 ms)."""
-        key = math.floor(t * 10)
+        """The shared mid price at clock time ``t`` (it moves once a second)."""
+        key = math.floor(t)
         if self._mid_cache[0] != key:
-            noise = _value_noise(self.seed, 0, key / 10)
+            noise = _value_noise(self.seed, 0, float(key))
             self._mid_cache = (key, BASE_MID.get(self._quote, BASE_MID["USD"]) * math.exp(noise))
         return self._mid_cache[1]
 
@@ -267,7 +272,7 @@ class SimulatedMarket:
         best_ask = Decimal(ask0) * TICK
         best_bid = Decimal(bid0) * TICK
         asks = [Level(best_ask + off, size) for off, size in zip(ask_off, ask_sizes, strict=True)]
-        bids = [Level(best_bid - off, size) for off, size in zip(bid_off, bid_sizes, strict=True)]
+        bids = [Level(best_bid - off, size) for off, size in zip(bid_off, bid_sizes, strict=False)]
         book = OrderBook(venue, self._quote, tuple(bids), tuple(asks), ts)
         self._cache[venue] = (step, book)
         return book
@@ -294,9 +299,10 @@ class SimulatedMarket:
             r1, r2 = rng.random(), rng.random()
             base = profile.top_btc if j == 0 else profile.level_btc * (1 + j / 20)
             ask_off.append(Decimal(ask_ticks) * TICK)
-            bid_off.append(Decimal(bid_ticks) * TICK)
             ask_sizes.append(Decimal(max(1000, int(base * (0.5 + r1) * 1e8))) * SAT)
-            bid_sizes.append(Decimal(max(1000, int(base * (0.5 + r2) * 1e8))) * SAT)
+            if j < _BID_DEPTH:
+                bid_off.append(Decimal(bid_ticks) * TICK)
+                bid_sizes.append(Decimal(max(1000, int(base * (0.5 + r2) * 1e8))) * SAT)
             ask_ticks += 1 + int(gap_ticks * (0.5 + r2))
             bid_ticks += 1 + int(gap_ticks * (0.5 + r1))
         shape = (ask_off, ask_sizes, bid_off, bid_sizes)
@@ -346,8 +352,12 @@ class SimulatedMarket:
 
     async def _one(self, venue: str) -> OrderBook | VenueError:
         status = self._refresh(venue)
-        if self.real_latency and status.latency_ms:
+        if status.latency_ms:
             await self.clock.sleep(status.latency_ms / 1000)
+        return self._answer(status)
+
+    @staticmethod
+    def _answer(status: VenueStatus) -> OrderBook | VenueError:
         if status.error is not None:
             return status.error
         assert status.book is not None
