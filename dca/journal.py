@@ -7,7 +7,7 @@ The executor calls ``record`` for every event in order and awaits it; after a
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from dca.events import Event
 
@@ -17,6 +17,15 @@ class Journal(Protocol):
 
     async def record(self, event: Event) -> None:
         """Store ``event``; when it returns, the event survives a crash."""
+        ...
+
+
+@runtime_checkable
+class RecordsFailures(Protocol):
+    """A journal that can also mark a run as failed (the executor itself raised)."""
+
+    async def fail(self, run_id: str, message: str) -> None:
+        """Record that ``run_id`` stopped on an error."""
         ...
 
 

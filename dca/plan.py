@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from dca.routing import Mode
-from exchanges.venues import QUOTES, VENUE_IDS, VenueSpec, display_name
+from exchanges.venues import QUOTES, VENUE_IDS, VenueSpec
 
 MAX_AMOUNT_BTC = Decimal(1000)
 MAX_TRANCHES = 100_000
@@ -263,8 +263,3 @@ def build_plan(
         lot_btc=lot,
         min_order_btc=min_order,
     )
-
-
-def display_venues(venues: Sequence[str]) -> str:
-    """Venue names joined for a sentence."""
-    return ", ".join(display_name(v) for v in venues)

@@ -77,16 +77,17 @@ class Route:
         return "+".join(leg.venue for leg in self.legs)
 
     def _ok_totals(self) -> list[Decimal]:
-        return [t for t in self.alternatives.values() if t is not None]
+        # A split can fill what no single venue can: then it is its own only comparison.
+        return [t for t in self.alternatives.values() if t is not None] or [self.total]
 
     @property
     def worst_total(self) -> Decimal:
-        """The dearest single venue that could fill the tranche."""
+        """The dearest single venue that could fill the tranche (this route if none could)."""
         return max(self._ok_totals())
 
     @property
     def median_total(self) -> Decimal:
-        """The median single-venue total (the lower middle for an even count)."""
+        """The median single-venue total, lower middle for an even count (this route if none)."""
         return median_low(self._ok_totals())
 
     @property
@@ -120,10 +121,8 @@ def price_all(
 
 def best_single(costs: Mapping[str, Cost | InsufficientDepth]) -> Cost | None:
     """The venue with the lowest total (deterministic on ties), or None if none can fill."""
-    ok = [c for c in costs.values() if isinstance(c, Cost)]
-    if not ok:
-        return None
-    return min(ok, key=lambda c: (c.total, venue_order(c.venue)))
+    ranked = rank_costs(costs)
+    return ranked[0] if ranked else None
 
 
 def route(

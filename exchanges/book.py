@@ -104,6 +104,9 @@ class OrderBook:
             a = tuple(sorted((lv for lv in asks if lv.size > 0), key=lambda lv: lv.price))
         if not a:
             raise VenueError(venue, ErrorKind.EMPTY_BOOK, "the book has no asks")
+        if a[0].price <= 0 or (b and b[-1].price <= 0):
+            # A free ask would win every route: it can only be a broken feed.
+            raise VenueError(venue, ErrorKind.MALFORMED, "a price level at or below zero")
         if b and b[0].price >= a[0].price:
             raise VenueError(
                 venue,

@@ -92,8 +92,3 @@ class MarketData(Protocol):
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` on every status change; returns a function that removes it."""
         ...
-
-
-def fee_rate(specs: Mapping[str, VenueSpec], venue: str) -> Decimal:
-    """The taker fee in force for ``venue``."""
-    return specs[venue].taker_fee

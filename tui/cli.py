@@ -11,7 +11,6 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TextIO
 
@@ -150,13 +149,13 @@ def _options(ns: argparse.Namespace, env: Mapping[str, str]) -> Options:
         demo=bool(getattr(ns, "demo", False)),
         speed=speed,
         quote=getattr(ns, "quote", None),
-        venues=tuple(v for v in venues.split(",")) if venues else None,
+        venues=tuple(v for v in venues.split(",")) if venues is not None else None,
         mode=getattr(ns, "mode", None),
         max_price=getattr(ns, "max_price", None),
         config=config,
         data_dir=data_dir,
         verbose=bool(getattr(ns, "verbose", False)),
-        seed=getattr(ns, "seed", None) or 7,
+        seed=7 if getattr(ns, "seed", None) is None else ns.seed,
     )
 
 
@@ -205,13 +204,12 @@ def _quote(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         quote=options.quote or "USD",
         venues=options.venues,
         mode=options.mode or "single",
+        max_price=options.max_price,
         specs=specs,
     )
     clock = make_clock(options)
     market = make_market(options, specs, clock, plan.quote, plan.venues)
-    return asyncio.run(
-        headless.quote_command(market, plan.amount, plan.venues, plan.mode, ns.json, out)
-    )
+    return asyncio.run(headless.quote_command(market, plan, ns.json, out))
 
 
 def _run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
@@ -254,11 +252,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     ns = parser.parse_args(argv)
     try:
         options = _options(ns, os.environ)
-        if options.max_price is not None:
-            try:
-                Decimal(options.max_price)
-            except InvalidOperation:
-                raise UsageError(f"--max-price: {options.max_price!r} is not a price") from None
         if ns.command == "quote":
             return _quote(ns, options, out)
         if ns.command == "run":

@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TextIO
 
@@ -26,18 +29,21 @@ from dca.events import (
     VenueRecovered,
 )
 from dca.executor import Executor, ResumeState
-from dca.journal import FanOut, Journal
+from dca.journal import FanOut, Journal, RecordsFailures
 from dca.plan import Plan, format_duration
-from dca.pricing import InsufficientDepth
-from dca.routing import Mode, price_all, rank_costs, route, venue_order
+from dca.pricing import Cost, InsufficientDepth
+from dca.routing import Mode, Route, price_all, rank_costs, route, venue_order
 from exchanges.book import OrderBook
 from exchanges.clock import Clock
 from exchanges.errors import VenueError
 from exchanges.market import MarketData
-from exchanges.venues import display_name
+from exchanges.venues import VenueSpec, display_name
 from tui.fmt import btc, clock_time, exact, iso, money, pct
 
+log = logging.getLogger(__name__)
+
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_INVALID = 2
 EXIT_NO_VENUE = 3
 EXIT_INTERRUPTED = 130
@@ -56,32 +62,63 @@ def _row(*cells: str) -> str:
 # -- quote ---------------------------------------------------------------------------------
 
 
-def quote_json(
-    amount: Decimal,
-    quote: str,
-    mode: Mode,
-    results: Mapping[str, OrderBook | VenueError],
-    market: MarketData,
-) -> dict[str, object]:
-    """The ``quote --json`` object of DESIGN.md."""
-    books = {v: r for v, r in results.items() if isinstance(r, OrderBook)}
-    costs = price_all(books, market.specs, amount)
-    chosen = route(books, market.specs, amount, mode, costs=costs)
+@dataclass(frozen=True, slots=True)
+class QuoteResult:
+    """One pricing of ``amount`` on every venue: what each answered, cost and the best route."""
+
+    amount: Decimal
+    quote: str
+    mode: Mode
+    results: Mapping[str, OrderBook | VenueError]
+    specs: Mapping[str, VenueSpec]
+    costs: Mapping[str, Cost | InsufficientDepth]
+    best: Route | None
+
+    @classmethod
+    def of(
+        cls,
+        amount: Decimal,
+        quote: str,
+        mode: Mode,
+        results: Mapping[str, OrderBook | VenueError],
+        specs: Mapping[str, VenueSpec],
+    ) -> QuoteResult:
+        """Price and route ``amount`` over the books among ``results``."""
+        books = {v: r for v, r in results.items() if isinstance(r, OrderBook)}
+        costs = price_all(books, specs, amount)
+        down = [v for v, r in results.items() if isinstance(r, VenueError)]
+        best = route(books, specs, amount, mode, costs=costs, unavailable=down)
+        return cls(amount, quote, mode, results, specs, costs, best)
+
+    @property
+    def reached(self) -> bool:
+        """Whether any venue answered with a book."""
+        return any(isinstance(r, OrderBook) for r in self.results.values())
+
+
+def _legs(r: Route) -> list[dict[str, object]]:
+    return [
+        {"venue": leg.venue, "qty": exact(leg.qty), "total": exact(leg.total)} for leg in r.legs
+    ]
+
+
+def quote_json(q: QuoteResult) -> dict[str, object]:
+    """The ``quote --json`` object of DESIGN.md (fee rates as configured, e.g. "0.0040")."""
     rows: list[dict[str, object]] = []
-    for venue in sorted(results, key=venue_order):
-        result = results[venue]
-        fee_rate = market.specs[venue].taker_fee
+    for venue in sorted(q.results, key=venue_order):
+        result = q.results[venue]
+        fee_rate = str(q.specs[venue].taker_fee)
         if isinstance(result, VenueError):
             rows.append({"venue": venue, "status": "error", "error": str(result)})
             continue
-        cost = costs[venue]
+        cost = q.costs[venue]
         if isinstance(cost, InsufficientDepth):
             rows.append(
                 {
                     "venue": venue,
                     "status": "insufficient_depth",
                     "available_btc": exact(cost.available),
-                    "fee_rate": exact(fee_rate),
+                    "fee_rate": fee_rate,
                 }
             )
             continue
@@ -94,132 +131,108 @@ def quote_json(
                 "total": exact(cost.total),
                 "avg_price": exact(cost.avg_price),
                 "levels_used": cost.levels_used,
-                "fee_rate": exact(fee_rate),
+                "fee_rate": fee_rate,
             }
         )
     best: dict[str, object] | None = None
-    if chosen is not None:
+    if q.best is not None:
         best = {
-            "venue": chosen.venue,
-            "notional": exact(chosen.notional),
-            "fee": exact(chosen.fee),
-            "total": exact(chosen.total),
-            "avg_price": exact(chosen.avg_price),
+            "venue": q.best.venue,
+            "notional": exact(q.best.notional),
+            "fee": exact(q.best.fee),
+            "total": exact(q.best.total),
+            "avg_price": exact(q.best.avg_price),
         }
-        if chosen.mode is Mode.SPLIT and len(chosen.legs) > 1:
-            best["legs"] = [
-                {"venue": leg.venue, "qty": exact(leg.qty), "total": exact(leg.total)}
-                for leg in chosen.legs
-            ]
+        if len(q.best.legs) > 1:
+            best["legs"] = _legs(q.best)
     return {
-        "amount_btc": exact(amount),
-        "quote_currency": quote,
-        "mode": mode.value,
+        "amount_btc": exact(q.amount),
+        "quote_currency": q.quote,
+        "mode": q.mode.value,
         "best": best,
         "venues": rows,
     }
 
 
-def quote_text(
-    amount: Decimal,
-    quote: str,
-    mode: Mode,
-    results: Mapping[str, OrderBook | VenueError],
-    market: MarketData,
-) -> str:
+def quote_text(q: QuoteResult, max_price: Decimal | None = None) -> str:
     """A readable table: venue, status, avg price, fee, total, difference to the best."""
-    books = {v: r for v, r in results.items() if isinstance(r, OrderBook)}
-    costs = price_all(books, market.specs, amount)
-    chosen = route(books, market.specs, amount, mode, costs=costs)
-    ranked = rank_costs(costs)
+    ranked = rank_costs(q.costs)
+    chosen = q.best
     best_total = chosen.total if chosen else None
+    cur = q.quote
     lines = [
-        f"Cost to buy {btc(amount)} BTC in {quote}, "
+        f"Cost to buy {btc(q.amount)} BTC in {cur}, "
         "walking each order book and adding the taker fee:",
         "",
     ]
     header = _row("venue", "status", "avg price", "fee", "fee amt", "total", "vs best")
-    lines.append(header)
-    lines.append("-" * len(header))
-    order = [c.venue for c in ranked] + sorted(
-        (v for v in results if v not in {c.venue for c in ranked}), key=venue_order
-    )
-    for venue in order:
-        result = results[venue]
-        fee_rate = market.specs[venue].taker_fee
+    lines += [header, "-" * len(header)]
+    ranked_venues = [c.venue for c in ranked]
+    others = sorted((v for v in q.results if v not in ranked_venues), key=venue_order)
+    for venue in ranked_venues + others:
+        result = q.results[venue]
         if isinstance(result, VenueError):
             lines.append(f"{venue:<11} error: {result}")
             continue
-        cost = costs[venue]
+        cost = q.costs[venue]
         if isinstance(cost, InsufficientDepth):
             lines.append(f"{venue:<11} {'thin book':<20} book holds only {btc(cost.available)} BTC")
             continue
-        diff = (
-            "best"
-            if best_total is not None and cost.total == best_total
-            else (f"+{money(cost.total - best_total)}" if best_total is not None else "")
-        )
-        lines.append(
-            _row(
-                venue,
-                "ok",
-                money(cost.avg_price),
-                pct(fee_rate),
-                money(cost.fee),
-                money(cost.total),
-                diff,
-            )
-        )
+        diff = "" if best_total is None else f"+{money(cost.total - best_total)}"
+        if cost.total == best_total:
+            diff = "best"
+        fee = pct(q.specs[venue].taker_fee)
+        cells = (money(cost.avg_price), fee, money(cost.fee), money(cost.total), diff)
+        lines.append(_row(venue, "ok", *cells))
     lines.append("")
-    if not books:
+    if not q.reached:
         lines.append("No venue could be reached (no network? --demo runs on the simulated market).")
     elif chosen is None:
         lines.append("No venue can fill this amount right now.")
     elif len(chosen.legs) > 1:
         legs = ", ".join(f"{btc(leg.qty)} on {display_name(leg.venue)}" for leg in chosen.legs)
-        single = ranked[0].total if ranked else None
         saving = (
-            f" ({money(single - chosen.total)} {quote} less than the best single venue)"
-            if single
-            else ""
+            f" ({money(ranked[0].total - chosen.total)} {cur} less than the best single venue)"
+            if ranked
+            else " (no single venue could fill it)"
         )
-        lines.append(f"Best: split {legs} — {money(chosen.total)} {quote} total{saving}")
+        lines.append(f"Best: split {legs} — {money(chosen.total)} {cur} total{saving}")
     else:
         leg = chosen.legs[0]
         lines.append(
-            f"Best: {display_name(leg.venue)} — {money(leg.total)} {quote} total "
-            f"({money(leg.avg_price)} {quote}/BTC over {leg.levels_used} levels "
+            f"Best: {display_name(leg.venue)} — {money(leg.total)} {cur} total "
+            f"({money(leg.avg_price)} {cur}/BTC over {leg.levels_used} levels "
             f"+ {money(leg.fee)} fee)"
         )
         if len(ranked) > 1:
             worst = ranked[-1]
             lines.append(
-                f"      {money(worst.total - leg.total)} {quote} less than the dearest venue "
+                f"      {money(worst.total - leg.total)} {cur} less than the dearest venue "
                 f"({display_name(worst.venue)})."
             )
+    if chosen is not None and max_price is not None and chosen.effective_price > max_price:
+        lines.append(
+            f"Above your maximum price: {money(chosen.effective_price)} {cur}/BTC with fees "
+            f"> {money(max_price)}; a run would skip this tranche."
+        )
     return "\n".join(lines)
 
 
 async def quote_command(
     market: MarketData,
-    amount: Decimal,
-    venues: Sequence[str],
-    mode: Mode,
+    plan: Plan,
     as_json: bool,
     out: TextIO,
 ) -> int:
-    """Price ``amount`` on every venue once and print it; exit 3 when no venue answered."""
+    """Price the plan's amount on every venue once and print it; exit 3 when no venue answered."""
     try:
-        results = await market.fresh_books(venues, min_btc=amount)
+        results = await market.fresh_books(plan.venues, min_btc=plan.amount)
     finally:
         await market.close()
-    if as_json:
-        print(json.dumps(quote_json(amount, market.quote, mode, results, market)), file=out)
-    else:
-        print(quote_text(amount, market.quote, mode, results, market), file=out)
-    if not any(isinstance(r, OrderBook) for r in results.values()):
-        return EXIT_NO_VENUE
-    return EXIT_OK
+    q = QuoteResult.of(plan.amount, market.quote, plan.mode, results, market.specs)
+    text = json.dumps(quote_json(q)) if as_json else quote_text(q, plan.max_price)
+    print(text, file=out)
+    return EXIT_OK if q.reached else EXIT_NO_VENUE
 
 
 # -- run -----------------------------------------------------------------------------------
@@ -232,12 +245,24 @@ class Printer:
         self.out = out
         self.as_json = as_json
         self.quote = quote
+        # Called once when the reader goes away (``btc-dca run ... | head -3``).
+        self.on_closed: Callable[[], None] | None = None
+        self.closed = False
 
     async def record(self, event: Event) -> None:
         """Print ``event`` if it is one that people or scripts follow."""
         line = self.json_line(event) if self.as_json else self.text_line(event)
-        if line is not None:
+        if line is None or self.closed:
+            return
+        try:
             print(line, file=self.out, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            if self.out is sys.stdout:
+                # Point stdout at /dev/null so the interpreter's final flush stays quiet.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            if self.on_closed is not None:
+                self.on_closed()
 
     def json_line(self, event: Event) -> str | None:
         """The JSON line for ``event`` (DESIGN.md); None for events not printed."""
@@ -259,10 +284,7 @@ class Printer:
                 "alternatives": {v: exact(t) for v, t in r.alternatives.items()},
             }
             if len(r.legs) > 1:
-                obj["legs"] = [
-                    {"venue": leg.venue, "qty": exact(leg.qty), "total": exact(leg.total)}
-                    for leg in r.legs
-                ]
+                obj["legs"] = _legs(r)
         elif isinstance(event, TrancheSkipped):
             obj = {
                 "event": "skipped",
@@ -410,12 +432,22 @@ async def run_command(
             interrupted = True
             executor.cancel("interrupted")
 
+        printer.on_closed = interrupt
+
         loop = asyncio.get_running_loop()
         if handle_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, interrupt)
         try:
             await executor.run()
+        except Exception as exc:
+            # The run cannot go on (e.g. its history cannot be written): say so, mark it.
+            log.exception("run %s failed", executor.run_id)
+            print(f"btc-dca: run {executor.run_id} failed: {exc}", file=sys.stderr)
+            if isinstance(journal, RecordsFailures):
+                with contextlib.suppress(Exception):
+                    await journal.fail(executor.run_id, str(exc))
+            return EXIT_FAILED
         finally:
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):

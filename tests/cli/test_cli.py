@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -220,38 +222,28 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         assert word in text
 
 
+def _line(stream: IO[str], deadline_s: float = 20.0) -> str:
+    """One line from a child's pipe, or fail the test after ``deadline_s`` (never hang)."""
+    ready, _, _ = select.select([stream], [], [], deadline_s)
+    assert ready, "the child printed nothing in time"
+    return stream.readline()
+
+
 def test_ctrl_c_stops_cleanly_with_a_summary_and_exit_130(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "BTC_DCA_DATA_DIR": str(tmp_path / "d"),
         "BTC_DCA_CONFIG": str(tmp_path / "c.toml"),
     }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tui.cli",
-            "run",
-            "--headless",
-            "--demo",
-            "--amount",
-            "1",
-            "--duration",
-            "1d",
-            "--tranches",
-            "1000",
-            "--speed",
-            "3600",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    lines = [proc.stdout.readline(), proc.stdout.readline()]
-    proc.send_signal(signal.SIGINT)
-    rest, err = proc.communicate(timeout=20)
+    argv = [sys.executable, "-m", "tui.cli", "run", "--headless", "--demo", "--amount", "1"]
+    argv += ["--duration", "1d", "--tranches", "1000", "--speed", "3600"]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        assert proc.stdout is not None
+        lines = [_line(proc.stdout), _line(proc.stdout)]
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert lines[1].startswith("[1/1000]")
     assert rest.splitlines()[-2].startswith("Stopped early: bought ")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +21,8 @@ from exchanges.errors import ErrorKind
 from exchanges.market import Health
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from tui.headless import Printer, quote_json, quote_text, run_command
+from tui.fmt import btc, money
+from tui.headless import Printer, QuoteResult, quote_json, quote_text, run_command
 
 D = Decimal
 T0 = 1_767_225_600.0
@@ -90,13 +95,20 @@ async def test_split_quote_shows_its_legs_and_what_it_saved() -> None:
     clock = SimClock(T0)
     market = SimulatedMarket(clock)
     books = await market.fresh_books(list(DEFAULT_SPECS))
-    obj = quote_json(D("3"), "USD", Mode.SPLIT, books, market)
+    q = QuoteResult.of(D("3"), "USD", Mode.SPLIT, books, market.specs)
+    single = QuoteResult.of(D("3"), "USD", Mode.SINGLE, books, market.specs)
+    assert q.best is not None and single.best is not None
+    obj = quote_json(q)
     best = obj["best"]
     assert isinstance(best, dict)
     assert len(best["legs"]) >= 2
-    text = quote_text(D("3"), "USD", Mode.SPLIT, books, market)
-    assert "Best: split " in text
-    assert "less than the best single venue" in text
+    assert sum(D(leg["qty"]) for leg in best["legs"]) == D("3")
+    assert D(best["total"]) == q.best.total < single.best.total
+    saved = money(single.best.total - q.best.total)
+    text = quote_text(q, max_price=D("1000"))
+    assert f"Best: split {btc(q.best.legs[0].qty)} on " in text
+    assert f"{saved} USD less than the best single venue" in text
+    assert text.splitlines()[-1].startswith("Above your maximum price: ")
 
 
 async def test_a_run_with_every_venue_down_exits_3_and_says_why(
@@ -112,3 +124,70 @@ async def test_a_run_with_every_venue_down_exits_3_and_says_why(
     assert code == 3
     assert "kraken: timed out after 5.0s" in err
     assert err.rstrip().endswith("No venue could be reached.")
+
+
+class FullDisk:
+    """A history that fills up after the first tranche, and remembers being told of failure."""
+
+    def __init__(self) -> None:
+        self.failed: list[tuple[str, str]] = []
+        self.tranches = 0
+
+    async def record(self, event: object) -> None:
+        if type(event).__name__ == "TrancheFilled":
+            self.tranches += 1
+            if self.tranches == 2:
+                raise OSError(28, "No space left on device")
+
+    async def fail(self, run_id: str, message: str) -> None:
+        self.failed.append((run_id, message))
+
+
+async def test_a_run_whose_history_cannot_be_written_stops_marked_failed_with_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clock = SimClock(T0)
+    plan = build_plan(amount="1", duration="4h", tranches=4, specs=DEFAULT_SPECS)
+    journal = FullDisk()
+    out = io.StringIO()
+    code = await run_command(
+        plan, SimulatedMarket(clock), clock, out, journal=journal, handle_signals=False
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "failed: [Errno 28] No space left on device" in err
+    assert [m for _, m in journal.failed] == ["[Errno 28] No space left on device"]
+    assert out.getvalue().count("\n[") == 1  # one tranche printed before the disk filled
+
+
+def test_a_reader_that_goes_away_stops_the_run_quietly(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "BTC_DCA_DATA_DIR": str(tmp_path / "d"),
+        "BTC_DCA_CONFIG": str(tmp_path / "c.toml"),
+    }
+    argv = [
+        sys.executable,
+        "-m",
+        "tui.cli",
+        "run",
+        "--headless",
+        "--demo",
+        "--amount",
+        "1",
+        "--duration",
+        "1d",
+        "--tranches",
+        "500",
+        "--speed",
+        "20000",
+    ]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()  # like `| head -1`
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=30)
+    assert first.startswith(b"Run ")
+    assert code == 130
+    assert "Traceback" not in err

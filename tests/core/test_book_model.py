@@ -73,3 +73,12 @@ def test_venue_errors_compare_by_venue_kind_and_message() -> None:
     assert a != "timed out"
     assert hash(a) == hash(VenueError("okx", ErrorKind.TIMEOUT, "timed out"))
     assert repr(a) == "VenueError('okx', 'timeout', 'timed out')"
+
+
+def test_a_free_or_negative_price_level_is_a_broken_feed() -> None:
+    with pytest.raises(VenueError) as free_ask:
+        OrderBook.build("okx", "USD", [], [Level(D(0), D(1)), Level(D(5), D(1))], 0.0)
+    assert free_ask.value.kind is ErrorKind.MALFORMED
+    with pytest.raises(VenueError) as free_bid:
+        OrderBook.build("okx", "USD", [Level(D(0), D(1))], [Level(D(5), D(1))], 0.0)
+    assert free_bid.value.kind is ErrorKind.MALFORMED

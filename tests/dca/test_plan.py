@@ -10,7 +10,6 @@ from dca.plan import (
     PlanInvalid,
     build_plan,
     default_tranches,
-    display_venues,
     format_duration,
     parse_duration,
     tranche_sizes,
@@ -77,7 +76,6 @@ def test_a_valid_plan_with_explicit_tranches() -> None:
     )
     assert p.interval_s == 1800
     assert not p.tranches_defaulted
-    assert display_venues(p.venues) == "Kraken, OKX"
 
 
 def test_default_tranches_one_an_hour_and_says_so() -> None:

@@ -46,4 +46,4 @@ def test_money_stays_exact_with_satoshi_sizes() -> None:
 
 def test_zero_quantity_is_refused() -> None:
     with pytest.raises(ValueError, match="qty"):
-        cost_to_buy(book("okx", [("1", "1")]), Decimal(0), Decimal(0))
+        cost_to_buy(book("okx", [("100", "1")]), Decimal(0), Decimal(0))

@@ -123,6 +123,10 @@ def test_split_can_fill_what_no_single_venue_can() -> None:
     assert r is not None
     assert {leg.venue: leg.qty for leg in r.legs} == {"okx": D("0.6"), "kraken": D("0.4")}
     assert r.alternatives == {"kraken": None, "okx": None}
+    # Nothing to compare with: the route is its own worst and median, nothing saved.
+    assert (r.worst_total, r.median_total) == (r.total, r.total) == (D("100.4"), D("100.4"))
+    assert (r.saved_vs_worst, r.saved_vs_median) == (0, 0)
+    assert r.runner_up is None
 
 
 def test_savings_against_worst_and_median() -> None:
