@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,6 +26,7 @@ from exchanges.errors import ErrorKind, VenueError
 from exchanges.market import Health, Listener, VenueStatus
 from exchanges.venues import DEFAULT_SPECS, VENUE_IDS, VenueSpec
 
+log = logging.getLogger(__name__)
 _MASK = (1 << 64) - 1
 # Distinct book shapes drawn per venue; updates cycle through them at shifting prices.
 _SHAPES = 64
@@ -215,7 +217,12 @@ class SimulatedMarket:
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for task, result in zip(
+            tasks, await asyncio.gather(*tasks, return_exceptions=True), strict=True
+        ):
+            if isinstance(result, Exception):
+                # A feed that died before close: say so rather than swallow it.
+                log.error("simulated feed %s failed: %r", task.get_name(), result)
 
     def status(self, venue: str) -> VenueStatus:
         """The venue's status at the clock's current time."""
