@@ -186,12 +186,15 @@ class LiveMarket:
     async def close(self) -> None:
         """Stop every feed and close the session (if ours); safe to call twice."""
         self._closed = True
-        tasks = [f.task for f in self._feeds.values() if f.task is not None]
+        running = {f.venue: f.task for f in self._feeds.values() if f.task is not None}
         for feed in self._feeds.values():
             feed.task = None
-        for task in tasks:
+        for task in running.values():
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        results = await asyncio.gather(*running.values(), return_exceptions=True)
+        for venue, result in zip(running, results, strict=True):
+            if isinstance(result, Exception):  # a feed that died of a bug: say so, once
+                log.error("%s: feed had stopped on an error", venue, exc_info=result)
         session, self._session = self._session, None
         if session is not None and self._own_session and not session.closed:
             await session.close()
@@ -362,41 +365,71 @@ class LiveMarket:
     # -- streaming -----------------------------------------------------------------------
 
     async def _run(self, feed: _Feed) -> None:
-        """Keep one venue's book live until closed: connect, sync, resync, back off, poll."""
+        """Keep one venue's book live until closed: connect, sync, resync, back off, poll.
+
+        Any failure, a bug included, is logged with the venue and shows the venue down;
+        only closing the market ends the loop.
+        """
         while not self._closed:
             try:
-                await self._stream(feed)
-                error = VenueError(feed.venue, ErrorKind.NETWORK, "the venue closed the socket")
-            except VenueError as exc:
-                error = exc
+                error = await self._stream_until_broken(feed)
+                if not self._resync_quickly(feed, error):
+                    await self._back_off(feed, error)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 error = map_exception(feed.venue, exc, self.settings.timeout_for(feed.venue))
-            note = RESYNC_NOTES.get(error.kind)
-            if note is not None and feed.quick_resyncs < self.settings.quick_resyncs:
-                feed.quick_resyncs += 1
-                feed.event_note = note
-                log.warning("%s: %s (%s)", feed.venue, note, error.message)
-                self._set(feed)
-                continue
-            feed.attempt += 1
-            delay = backoff_delay(
-                feed.attempt, self.settings.backoff_base_s, self.settings.backoff_max_s, self._rng
-            )
-            log.warning(
-                "%s: socket down (%s); retrying in %.1fs, polling REST meanwhile",
-                feed.venue,
-                error.message,
-                delay,
-            )
-            if self._polling_fresh(feed):
-                # REST keeps the book fresh: the venue stays usable, the note says why.
-                feed.event_note = f"polling REST; socket: {error.message}"
-                self._set(feed)
-            else:
+                log.exception("%s: feed failed (%s); reconnecting", feed.venue, error.message)
+                feed.event_note = ""
                 self._set(feed, health=Health.DOWN, error=error)
-            await self._poll(feed, error, time.monotonic() + delay)
+                feed.attempt += 1
+                await asyncio.sleep(self._delay(feed))
+
+    async def _stream_until_broken(self, feed: _Feed) -> VenueError:
+        """Run one socket session; the error it ended on (a closed socket is one too)."""
+        try:
+            await self._stream(feed)
+        except VenueError as exc:
+            return exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return map_exception(feed.venue, exc, self.settings.timeout_for(feed.venue))
+        return VenueError(feed.venue, ErrorKind.NETWORK, "the venue closed the socket")
+
+    def _resync_quickly(self, feed: _Feed, error: VenueError) -> bool:
+        """Whether ``error`` only means a wrong local book worth resyncing without waiting."""
+        note = RESYNC_NOTES.get(error.kind)
+        if note is None or feed.quick_resyncs >= self.settings.quick_resyncs:
+            return False
+        feed.quick_resyncs += 1
+        feed.event_note = note
+        log.warning("%s: %s (%s)", feed.venue, note, error.message)
+        self._set(feed)
+        return True
+
+    def _delay(self, feed: _Feed) -> float:
+        return backoff_delay(
+            feed.attempt, self.settings.backoff_base_s, self.settings.backoff_max_s, self._rng
+        )
+
+    async def _back_off(self, feed: _Feed, error: VenueError) -> None:
+        """Wait out the backoff before reconnecting, polling REST meanwhile."""
+        feed.attempt += 1
+        delay = self._delay(feed)
+        log.warning(
+            "%s: socket down (%s); retrying in %.1fs, polling REST meanwhile",
+            feed.venue,
+            error.message,
+            delay,
+        )
+        if self._polling_fresh(feed):
+            # REST keeps the book fresh: the venue stays usable, the note says why.
+            feed.event_note = f"polling REST; socket: {error.message}"
+            self._set(feed)
+        else:
+            self._set(feed, health=Health.DOWN, error=error)
+        await self._poll(feed, error, time.monotonic() + delay)
 
     def _polling_fresh(self, feed: _Feed) -> bool:
         status = self._aged(feed)

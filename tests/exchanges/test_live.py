@@ -432,6 +432,64 @@ async def test_socket_refused_falls_back_to_rest_polling(srv: VenueServer) -> No
     assert any(s.health is Health.DOWN for s in seen)
 
 
+class BrokenRest:
+    """Binance's adapter with a bug in its REST parser (raises a plain exception)."""
+
+    def __init__(self) -> None:
+        from exchanges.registry import adapter_for
+
+        self.inner = adapter_for("binance")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def parse_rest(self, *args: object) -> object:
+        raise KeyError("bids")
+
+
+async def test_a_bug_while_polling_rest_shows_the_venue_down_and_the_feed_keeps_trying(
+    srv: VenueServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    srv.rest(DEPTH, Reply(binance_book()))
+    srv.ws(WS_PATH, WsScript(reject_status=503))
+    market = LiveMarket(
+        {"binance": spec_at("binance", srv)},
+        "USDT",
+        settings=FAST,
+        adapters={"binance": BrokenRest()},  # type: ignore[dict-item]
+    )
+    seen: list[VenueStatus] = []
+    market.add_listener(seen.append)
+    await market.start()
+    try:
+        # The socket keeps being retried after each failed poll: the feed did not die.
+        await wait_for(lambda: srv.connections.get(WS_PATH, 0) >= 3)
+        task = market._feeds["binance"].task
+        assert task is not None and not task.done()
+    finally:
+        await market.close()
+    errors = [str(s.error) for s in seen if s.health is Health.DOWN]
+    assert "unexpected error: 'bids'" in errors
+    assert "binance: feed failed" in caplog.text
+    assert "KeyError" in caplog.text
+
+
+async def test_close_logs_a_feed_that_died_with_the_venue(
+    srv: VenueServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market = LiveMarket({"binance": spec_at("binance", srv)}, "USDT", settings=FAST)
+
+    async def dies(feed: object) -> None:
+        raise RuntimeError("feed bug")
+
+    monkeypatch.setattr(market, "_run", dies)
+    await market.start()
+    await asyncio.sleep(0)
+    await market.close()
+    assert "binance: feed had stopped on an error" in caplog.text
+    assert "RuntimeError: feed bug" in caplog.text
+
+
 async def test_a_venue_down_on_every_count_reports_down_with_the_reason() -> None:
     port = closed_port()
     spec = DEFAULT_SPECS["binance"].with_overrides(
