@@ -2,16 +2,16 @@
 
 The merged file is written atomically before the small files are removed; a
 crash in between leaves rows twice, which readers collapse by key (and the next
-compaction merges away). Only files that validate are merged; bad files stay
-where they are and are reported. Only one compaction runs per data dir at a time.
+compaction merges away). The removal waits for readers in progress (the readers
+lock), so no reader ever finds a file gone mid-read. Only files that validate are
+merged; bad files stay where they are and are reported. Only one compaction runs
+per data dir at a time.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,10 +29,10 @@ from storage.dataset import (
     table_dir,
     write_atomic,
 )
+from storage.locks import COMPACTION_LOCK, READERS_LOCK, flocked
 from storage.schema import SCHEMAS, TABLES
 
 log = logging.getLogger(__name__)
-LOCK_FILE = ".compaction.lock"
 
 
 @dataclass
@@ -56,34 +56,14 @@ class CompactionReport:
         return text + (f"; {len(self.bad)} bad file(s) left in place" if self.bad else "")
 
 
-@contextlib.contextmanager
-def _exclusive(data_dir: Path) -> Iterator[bool]:
-    """Hold the data dir's compaction lock (POSIX ``flock``); yields False if it is taken."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no cross-process lock
-        yield True
-        return
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / LOCK_FILE, "a+b") as fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
 def compact(
     data_dir: Path, *, today: datetime | None = None, min_files: int = 2
 ) -> CompactionReport:
     """Merge every closed partition holding at least ``min_files`` good files; keeps every row."""
     report = CompactionReport()
     open_partition = partition_of(today or datetime.now(UTC))
-    with _exclusive(data_dir) as got:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with flocked(data_dir / COMPACTION_LOCK, wait=False) as got:
         if not got:
             report.busy = True
             return report
@@ -99,7 +79,7 @@ def compact(
                 report.bad.extend(found.bad)
                 if len(found.files) < min_files:
                     continue
-                rows = _merge(table, part, found.files)
+                rows = _merge(data_dir, table, part, found.files)
                 report.partitions += 1
                 report.files_in += len(found.files)
                 report.files_out += 1
@@ -108,12 +88,13 @@ def compact(
     return report
 
 
-def _merge(table: str, part: Path, files: list[Path]) -> int:
+def _merge(data_dir: Path, table: str, part: Path, files: list[Path]) -> int:
     df = dedupe(pl.scan_parquet(files, schema=SCHEMAS[table]), table).collect()
     # A name that sorts after the files it replaces, so "oldest first" order is kept.
     write_atomic(df, part, new_part_name("part"))
-    for path in files:
-        path.unlink(missing_ok=True)
+    with flocked(data_dir / READERS_LOCK):
+        for path in files:
+            path.unlink(missing_ok=True)
     fsync_dir(part)
     return df.height
 

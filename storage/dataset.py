@@ -7,6 +7,10 @@ none. Readers skip every name that starts with ``.`` or ends with ``.tmp``.
 
 A file that is truncated or not one of ours is reported (path and reason) and
 skipped; the rest of the table still reads.
+
+A compaction deletes the small files it merged, so readers list and read under
+the data dir's readers lock (``locks.reading``), and a query whose files were
+merged away since they were listed lists them again before it runs.
 """
 
 from __future__ import annotations
@@ -15,17 +19,19 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
+from storage.locks import reading
 from storage.schema import KEYS, SCHEMAS
 
 log = logging.getLogger(__name__)
 
+Query = Callable[[pl.LazyFrame], pl.LazyFrame]
 PART_GLOB = "date=*/*.parquet"
 
 
@@ -140,11 +146,16 @@ def _check_schema(path: Path, table: str) -> str | None:
 
 @dataclass
 class Scan:
-    """A table's good files as one lazy frame, plus what was skipped and why."""
+    """A table's good files as one lazy frame, plus what was skipped and why.
+
+    ``data_dir`` is set when ``files`` is the table's own listing, which a
+    compaction may change: ``collect`` then lists again if a file has gone.
+    """
 
     table: str
     files: list[Path]
     bad: list[BadFile]
+    data_dir: Path | None = None
 
     def lazy(self) -> pl.LazyFrame:
         """All rows of the good files, duplicates by key removed."""
@@ -153,10 +164,24 @@ class Scan:
         lf = pl.scan_parquet(self.files, schema=SCHEMAS[self.table], hive_partitioning=False)
         return dedupe(lf, self.table)
 
-    def collect(self, query: pl.LazyFrame | None = None) -> pl.DataFrame:
-        """Run ``query`` (default: the whole table); a file that breaks mid-read is dropped."""
+    def collect(self, query: Query | None = None) -> pl.DataFrame:
+        """``query`` applied to the table's rows (default: every row), safe from compactions.
+
+        Without a query, a file that breaks mid-read is dropped and the rest still read.
+        """
+        if self.data_dir is None:
+            return self._collect(query)
+        with reading(self.data_dir):
+            if not all(path.exists() for path in self.files):
+                # Merged by a compaction since the listing: its rows are in the merged file.
+                fresh = _listed(self.data_dir, self.table)
+                self.files = fresh.files
+                self.bad.extend(b for b in fresh.bad if b not in self.bad)
+            return self._collect(query)
+
+    def _collect(self, query: Query | None) -> pl.DataFrame:
         try:
-            return (query if query is not None else self.lazy()).collect()
+            return (query(self.lazy()) if query is not None else self.lazy()).collect()
         except (pl.exceptions.PolarsError, OSError):
             if query is not None:
                 raise
@@ -182,10 +207,26 @@ def dedupe(lf: pl.LazyFrame, table: str) -> pl.LazyFrame:
 
 
 def scan(data_dir: Path, table: str, files: Iterable[Path] | None = None) -> Scan:
-    """The table's valid files (each footer checked once per process), and the bad ones."""
+    """The table's valid files (each footer checked once per process), and the bad ones.
+
+    Given ``files``, only those are checked (the caller keeps them from changing).
+    """
+    if files is not None:
+        return _checked_scan(table, files)
+    with reading(data_dir):
+        return _listed(data_dir, table)
+
+
+def _listed(data_dir: Path, table: str) -> Scan:
+    found = _checked_scan(table, table_files(data_dir, table))
+    found.data_dir = data_dir
+    return found
+
+
+def _checked_scan(table: str, files: Iterable[Path]) -> Scan:
     good: list[Path] = []
     bad: list[BadFile] = []
-    for path in table_files(data_dir, table) if files is None else files:
+    for path in files:
         reason = check_file(path, table)
         if reason is None:
             good.append(path)

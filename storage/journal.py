@@ -66,14 +66,18 @@ def write_batch(data_dir: Path, batch: dict[str, list[R.Row]], now: datetime) ->
 
 def recorded_state(data_dir: Path, run_id: str) -> tuple[R.Row | None, int, set[int]]:
     """A run's last runs row, its highest rev and its recorded tranche indexes (from disk)."""
-    runs = scan(data_dir, "runs")
-    last = runs.collect(
-        runs.lazy().filter(pl.col("run_id") == run_id).sort("rev").tail(1)
-    ).to_dicts()
-    tranches = scan(data_dir, "tranches")
-    done = tranches.collect(tranches.lazy().filter(pl.col("run_id") == run_id).select("index"))[
-        "index"
-    ].to_list()
+    last = (
+        scan(data_dir, "runs")
+        .collect(lambda runs: runs.filter(pl.col("run_id") == run_id).sort("rev").tail(1))
+        .to_dicts()
+    )
+    done = (
+        scan(data_dir, "tranches")
+        .collect(lambda tranches: tranches.filter(pl.col("run_id") == run_id).select("index"))[
+            "index"
+        ]
+        .to_list()
+    )
     if not last:
         return None, -1, set(done)
     row = last[0]

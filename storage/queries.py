@@ -57,25 +57,24 @@ class History:
         self.tranches = scan(self.data_dir, "tranches")
         self.bad.extend(self.runs.bad + self.tranches.bad)
 
-    def latest_runs(self) -> pl.LazyFrame:
-        """Each run's current row (highest rev)."""
-        return self.runs.lazy().sort("rev").group_by("run_id").last()
-
     def run_summaries(self, offset: int = 0, limit: int | None = 50) -> pl.DataFrame:
         """Runs newest first with their totals, ``limit`` rows from ``offset``."""
         latest = self.runs.collect(
-            self.latest_runs().sort("created_at", "run_id", descending=True).slice(offset, limit)
+            lambda runs: (
+                latest_runs(runs).sort("created_at", "run_id", descending=True).slice(offset, limit)
+            )
         )
         open_ids = latest.filter(~pl.col("status").is_in(FINAL))["run_id"].to_list()
         if open_ids:
             live = self.tranches.collect(
-                self.tranches.lazy()
-                .filter(pl.col("run_id").is_in(open_ids))
-                .group_by("run_id")
-                .agg(
-                    *(pl.col(c).sum() for c in TOTALS),
-                    (pl.col("status") == "filled").sum().cast(pl.Int32).alias("filled"),
-                    (pl.col("status") == "skipped").sum().cast(pl.Int32).alias("skipped"),
+                lambda tranches: (
+                    tranches.filter(pl.col("run_id").is_in(open_ids))
+                    .group_by("run_id")
+                    .agg(
+                        *(pl.col(c).sum() for c in TOTALS),
+                        (pl.col("status") == "filled").sum().cast(pl.Int32).alias("filled"),
+                        (pl.col("status") == "skipped").sum().cast(pl.Int32).alias("skipped"),
+                    )
                 )
             )
             latest = latest.update(live.with_columns(avg_price=pl.lit(None, MONEY)), on="run_id")
@@ -88,13 +87,15 @@ class History:
 
     def run(self, run_id: str) -> dict[str, object] | None:
         """The current row of one run, or None."""
-        rows = self.runs.collect(self.latest_runs().filter(pl.col("run_id") == run_id)).to_dicts()
+        rows = self.runs.collect(
+            lambda runs: latest_runs(runs).filter(pl.col("run_id") == run_id)
+        ).to_dicts()
         return rows[0] if rows else None
 
     def run_tranches(self, run_id: str) -> pl.DataFrame:
         """The tranches of ``run_id`` in schedule order."""
         return self.tranches.collect(
-            self.tranches.lazy().filter(pl.col("run_id") == run_id).sort("index")
+            lambda tranches: tranches.filter(pl.col("run_id") == run_id).sort("index")
         )
 
     def venue_share(
@@ -103,25 +104,30 @@ class History:
         """Per route venue (``kraken``, or ``kraken+okx`` for a split) over a period of
         execution times: tranches, BTC, spent, savings and share of the BTC (a float, for display).
         """
-        lf = self.tranches.lazy().filter(pl.col("status") == "filled")
-        if since is not None:
-            lf = lf.filter(pl.col("executed_at") >= since)
-        if until is not None:
-            lf = lf.filter(pl.col("executed_at") < until)
-        out = self.tranches.collect(
-            lf.group_by("venue")
-            .agg(
+
+        def per_venue(tranches: pl.LazyFrame) -> pl.LazyFrame:
+            lf = tranches.filter(pl.col("status") == "filled")
+            if since is not None:
+                lf = lf.filter(pl.col("executed_at") >= since)
+            if until is not None:
+                lf = lf.filter(pl.col("executed_at") < until)
+            return lf.group_by("venue").agg(
                 pl.len().alias("tranches"),
                 *(
                     pl.col(c).sum()
                     for c in ("qty_btc", "total", "saved_vs_worst", "saved_vs_median")
                 ),
             )
-            .sort("qty_btc", descending=True)
-        )
+
+        out = self.tranches.collect(per_venue).sort("qty_btc", descending=True)
         qty = out["qty_btc"].cast(pl.Float64)
         denominator = qty.sum() or 1.0
         return out.with_columns(share=qty / denominator)
+
+
+def latest_runs(runs: pl.LazyFrame) -> pl.LazyFrame:
+    """Each run's current row (highest rev) among ``runs`` rows."""
+    return runs.sort("rev").group_by("run_id").last()
 
 
 def _avg_price(df: pl.DataFrame) -> pl.Series:

@@ -20,7 +20,7 @@ from dca.events import Summary
 from dca.executor import ResumeState
 from dca.plan import Plan
 from dca.routing import Mode
-from storage.queries import History, summary_of
+from storage.queries import History, latest_runs, summary_of
 from storage.schema import plain
 
 RESUMABLE = ("running", "paused")
@@ -64,13 +64,15 @@ def unfinished_runs(data_dir: Path, history: History | None = None) -> list[str]
     """Ids of the unfinished runs, newest first."""
     h = history or History(data_dir)
     df = h.runs.collect(
-        h.latest_runs()
-        .filter(
-            pl.col("status").is_in(RESUMABLE)
-            | ((pl.col("status") == "cancelled") & (pl.col("detail") == INTERRUPTED))
+        lambda runs: (
+            latest_runs(runs)
+            .filter(
+                pl.col("status").is_in(RESUMABLE)
+                | ((pl.col("status") == "cancelled") & (pl.col("detail") == INTERRUPTED))
+            )
+            .sort("created_at", "run_id", descending=True)
+            .select("run_id")
         )
-        .sort("created_at", "run_id", descending=True)
-        .select("run_id")
     )
     return [str(r) for r in df["run_id"].to_list()]
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from storage import compaction
+import polars as pl
+
 from storage.compaction import compact, compact_in_background
 from storage.dataset import scan, table_files
+from storage.locks import COMPACTION_LOCK, flocked
+from storage.queries import History
 from storage.schema import TABLES
 from tests.storage.helpers import plan, run
 
@@ -70,10 +76,61 @@ async def test_bad_files_stay_and_are_reported(tmp_path: Path) -> None:
 
 async def test_one_compaction_at_a_time_and_in_the_background(tmp_path: Path) -> None:
     rows = await _history(tmp_path, runs=1)
-    with compaction._exclusive(tmp_path) as got:
+    with flocked(tmp_path / COMPACTION_LOCK, wait=False) as got:
         assert got
         busy = compact(tmp_path, today=TOMORROW)
     assert busy.busy
     assert "another compaction" in str(busy)
     compact_in_background(tmp_path).join(timeout=30)
     assert {t: scan(tmp_path, t).collect().height for t in TABLES} == rows
+
+
+def _small_files(data_dir: Path, day: str, rows: pl.DataFrame) -> None:
+    """One file per row in a past day's partition, as a long day of tranches leaves them."""
+    folder = data_dir / "tranches" / f"date={day}"
+    folder.mkdir(parents=True)
+    for i in range(rows.height):
+        rows.slice(i, 1).write_parquet(folder / f"part-{i:05d}.parquet")
+
+
+def _read_while_compacting(data_dir: Path, run_id: str) -> tuple[set[int], list[Exception]]:
+    """Row counts a reader saw (and its errors) reading over and over during a compaction."""
+    seen: list[int] = []
+    failures: list[Exception] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                h = History(data_dir)
+                seen.append(h.run_tranches(run_id).height)
+                seen.append(int(h.venue_share()["tranches"].sum()))
+            except Exception as exc:  # the bug: a file merged away mid-read
+                failures.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    while not seen and not failures:
+        time.sleep(0.001)
+    report = compact(data_dir, today=TOMORROW)
+    time.sleep(0.05)  # and read the merged partition too
+    stop.set()
+    reader.join()
+    assert report.files_in >= 300
+    return set(seen), failures
+
+
+async def test_readers_racing_a_compaction_of_many_small_files_always_see_every_row(
+    tmp_path: Path,
+) -> None:
+    _, _, run_id = await run(tmp_path, plan(tranches=2))
+    one = scan(tmp_path, "tranches").collect().head(1)
+    expected = 2
+    for day in ("2020-01-01", "2020-01-02"):
+        index = pl.Series("index", range(expected, expected + 300)).cast(one.schema["index"])
+        _small_files(tmp_path, day, pl.concat([one] * 300).with_columns(index))
+        expected += 300
+        seen, failures = await asyncio.to_thread(_read_while_compacting, tmp_path, run_id)
+        assert failures == []
+        assert seen == {expected}
+    assert len(table_files(tmp_path, "tranches")) == 2 + 1
