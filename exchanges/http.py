@@ -24,15 +24,16 @@ from exchanges.errors import ErrorKind, VenueError
 from exchanges.wire import status_error
 
 
-def app_version() -> str:
-    """The installed package version (0.1.0 when running from a bare checkout)."""
+def _installed_version() -> str:
     try:
         return metadata.version("btc-dca")
     except metadata.PackageNotFoundError:  # pragma: no cover - always installed in the venv
-        return "0.1.0"
+        return "unknown"
 
 
-USER_AGENT = f"btc-dca/{app_version()}"
+# The installed btc-dca version: in the User-Agent and in every runs row.
+APP_VERSION = _installed_version()
+USER_AGENT = f"btc-dca/{APP_VERSION}"
 DEFAULT_TIMEOUT_S = 3.0
 
 

@@ -1,11 +1,11 @@
 """``ParquetJournal``: the engine's journal, written to the Parquet tables.
 
-Every ``record`` turns the event into rows; a tranche (filled or skipped) and
-every change of a run's status are flushed before ``record`` returns, so a run
-killed right after a tranche resumes without repeating it. Writes run in a
-thread; events queued while a write is in progress go together into the next
-file (a burst becomes one file per table). A tranche already on disk is never
-written again: the journal knows each run's recorded indexes.
+Every ``record`` turns the event into rows and writes them (in a thread) before
+it returns: a tranche (filled or skipped) is one quotes file and one tranches
+file, a change of a run's status one runs file. So a run killed right after a
+tranche resumes without repeating it. A tranche already on disk is never written
+again: the journal knows each run's recorded indexes. Compaction later merges a
+day's small files.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import polars as pl
@@ -33,20 +32,13 @@ from dca.events import (
     VenueRecovered,
 )
 from dca.schedule import tranche_times
+from exchanges.http import APP_VERSION
 from storage import rows as R
 from storage.dataset import partition_of, scan, table_dir, write_atomic
 from storage.queries import History, summary_of
 from storage.schema import frame, utc
 
 log = logging.getLogger(__name__)
-
-
-def app_version() -> str:
-    """The installed btc-dca version (``unknown`` when run from a bare checkout)."""
-    try:
-        return metadata.version("btc-dca")
-    except metadata.PackageNotFoundError:  # pragma: no cover - always installed in practice
-        return "unknown"
 
 
 class JournalError(Exception):
@@ -99,26 +91,26 @@ class ParquetJournal:
         self.source = source
         self.speed = speed
         self.wall = wall
-        self._pending: dict[str, list[R.Row]] = {}
-        self._lock = asyncio.Lock()
         self._base: dict[str, R.Row] = {}
         self._rev: dict[str, int] = {}
         self._written: dict[str, set[int]] = {}
         self._resumed: set[str] = set()
-        self.files_written = 0
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.wall(), tz=UTC)
 
     async def record(self, event: Event) -> None:
-        """Queue ``event``'s rows; tranches and run status changes are on disk when it returns."""
+        """Write ``event``'s rows; they are on disk when it returns."""
         now = self._now()
         if isinstance(event, TrancheFilled | TrancheSkipped):
             if not self._claim(event.run_id, event.index):
                 return
-            self._queue("quotes", *R.quote_rows(event, now))
-            self._queue("tranches", R.tranche_row(event, now))
-            await self.flush()
+            batch = {"quotes": R.quote_rows(event, now), "tranches": [R.tranche_row(event, now)]}
+            try:
+                await self._write(batch)
+            except JournalError:
+                self._written[event.run_id].discard(event.index)  # not on disk after all
+                raise
         elif isinstance(event, VenueDegraded):
             pass  # the executor logs it with the run id; the quotes rows keep the error
         elif isinstance(event, VenueRecovered):
@@ -128,14 +120,10 @@ class ParquetJournal:
                 await self._start(event, now)
             elif isinstance(event, RunFinished | RunCancelled) and event.run_id in self._resumed:
                 # The executor's summary counts only this session; the run's totals are all of it.
-                await self.flush()
                 full = await asyncio.to_thread(self._summary_on_disk, event.run_id, event.summary)
                 event = replace(event, summary=full)
-            self._queue(
-                "runs",
-                R.run_row(event, self._base_of(event.run_id), self._next_rev(event.run_id), now),
-            )
-            await self.flush()
+            row = R.run_row(event, self._base_of(event.run_id), self._next_rev(event.run_id), now)
+            await self._write({"runs": [row]})
 
     async def fail(self, run_id: str, message: str) -> None:
         """Record that a run stopped on an error (status ``failed``)."""
@@ -143,24 +131,15 @@ class ParquetJournal:
         row = R.failed_row(
             self._base_of(run_id), run_id, self._next_rev(run_id), self._now(), message
         )
-        self._queue("runs", row)
-        await self.flush()
+        await self._write({"runs": [row]})
 
-    async def flush(self) -> None:
-        """Write everything queued, as one file per table, in a thread."""
-        async with self._lock:
-            batch, self._pending = self._pending, {}
-            if not batch:
-                return
-            try:
-                paths = await asyncio.to_thread(write_batch, self.data_dir, batch, self._now())
-            except OSError as exc:
-                log.error("cannot write history to %s: %s", self.data_dir, exc)
-                raise JournalError(f"cannot write history to {self.data_dir}: {exc}") from exc
-            self.files_written += len(paths)
-
-    def _queue(self, table: str, *rows: R.Row) -> None:
-        self._pending.setdefault(table, []).extend(rows)
+    async def _write(self, batch: dict[str, list[R.Row]]) -> None:
+        """Write each table's rows as one new file, in a thread."""
+        try:
+            await asyncio.to_thread(write_batch, self.data_dir, batch, self._now())
+        except OSError as exc:
+            log.error("cannot write history to %s: %s", self.data_dir, exc)
+            raise JournalError(f"cannot write history to {self.data_dir}: {exc}") from exc
 
     def _claim(self, run_id: str, index: int) -> bool:
         done = self._written.setdefault(run_id, set())
@@ -183,7 +162,7 @@ class ParquetJournal:
 
     async def _start(self, event: RunStarted, now: datetime) -> None:
         base: R.Row = R.plan_columns(event.plan)
-        base.update(source=self.source, speed=self.speed, app_version=app_version())
+        base.update(source=self.source, speed=self.speed, app_version=APP_VERSION)
         if event.resumed:
             self._resumed.add(event.run_id)
             last, rev, done = await asyncio.to_thread(recorded_state, self.data_dir, event.run_id)

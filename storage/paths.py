@@ -1,7 +1,9 @@
 """Where btc-dca keeps its files: platformdirs defaults, each overridable by flag or env.
 
 Precedence for each location: the command-line flag, then the environment
-variable, then the per-OS default from platformdirs (app name ``btc-dca``).
+variable (``BTC_DCA_DATA_DIR``, ``BTC_DCA_CONFIG``, ``BTC_DCA_LOG_DIR``), then the
+per-OS default from platformdirs (app name ``btc-dca``). The log dir has no flag;
+with a custom data dir and no ``BTC_DCA_LOG_DIR``, logs go to ``<data dir>/logs``.
 """
 
 from __future__ import annotations
@@ -92,5 +94,6 @@ def describe_locations() -> str:
     return (
         f"data: {platformdirs.user_data_dir(APP_NAME, appauthor=False)} (${ENV_DATA_DIR}); "
         f"config: {Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE} "
-        f"(${ENV_CONFIG}); logs: {platformdirs.user_log_dir(APP_NAME, appauthor=False)}"
+        f"(${ENV_CONFIG}); logs: {platformdirs.user_log_dir(APP_NAME, appauthor=False)} "
+        f"(${ENV_LOG_DIR}; <data dir>/logs when the data dir is overridden)"
     )

@@ -47,12 +47,17 @@ class Resumable:
     status: str
     source: str
     speed: float | None
-    before: Summary
 
     @property
     def run_id(self) -> str:
         """The run's id."""
         return self.state.run_id
+
+    @property
+    def before(self) -> Summary:
+        """The totals of the tranches it recorded before it stopped."""
+        assert self.state.before is not None  # load_resumable always sets them
+        return self.state.before
 
 
 def is_unfinished(status: str, detail: str | None) -> bool:
@@ -139,5 +144,4 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
         status=status,
         source=str(row["source"] or "live"),
         speed=float(speed) if isinstance(speed, float) else None,
-        before=before,
     )

@@ -1,8 +1,8 @@
-"""The journal: durable per tranche, batched under a burst, never a tranche twice."""
+"""The journal: durable per tranche, never a tranche twice."""
 
 from __future__ import annotations
 
-import asyncio
+import errno
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,6 +10,8 @@ import pytest
 
 from dca.events import RunFinished, RunStarted, TrancheFilled, VenueDegraded, VenueRecovered
 from exchanges.errors import ErrorKind, VenueError
+from exchanges.http import APP_VERSION
+from storage import journal as journal_module
 from storage.dataset import scan, table_files
 from storage.journal import JournalError, ParquetJournal
 from storage.queries import History
@@ -62,19 +64,23 @@ async def test_duplicates_on_disk_collapse_on_read(tmp_path: Path) -> None:
     assert scan(d, "quotes").collect().height == len(filled[0].quotes)
 
 
-async def test_a_burst_is_batched_into_fewer_files(tmp_path: Path) -> None:
+async def test_each_tranche_is_one_file_per_table_and_a_status_change_one_runs_file(
+    tmp_path: Path,
+) -> None:
     started, filled, finished = await _events(tmp_path)
     d = tmp_path / "d"
     journal = ParquetJournal(d)
     await journal.record(started)
-    await asyncio.gather(*(journal.record(e) for e in filled))
-    assert len(table_files(d, "tranches")) < len(filled)
+    for e in filled:
+        await journal.record(e)
+    assert len(table_files(d, "tranches")) == len(table_files(d, "quotes")) == len(filled)
     assert History(d).run_tranches(started.run_id)["index"].to_list() == list(range(5))
     await journal.record(finished)
+    assert len(table_files(d, "runs")) == 2
     row = History(d).run(started.run_id)
     assert row is not None
-    assert row["status"] == "finished"
-    assert row["rev"] == 1
+    assert (row["status"], row["rev"]) == ("finished", 1)
+    assert row["app_version"] == APP_VERSION != "unknown"
 
 
 async def test_venue_events_go_to_the_log_not_the_tables(
@@ -105,3 +111,22 @@ async def test_an_unwritable_dir_stops_the_run_with_a_journal_error(tmp_path: Pa
     blocker.write_text("not a folder")
     with pytest.raises(JournalError, match="cannot write history"):
         await ParquetJournal(blocker).record(started)
+
+
+async def test_a_tranche_that_could_not_be_written_is_written_when_recorded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, filled, _ = await _events(tmp_path)
+    d = tmp_path / "d"
+    journal = ParquetJournal(d)
+    await journal.record(started)
+
+    def disk_full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(journal_module, "write_batch", disk_full)
+        with pytest.raises(JournalError, match="No space left"):
+            await journal.record(filled[0])
+    await journal.record(filled[0])
+    assert History(d).run_tranches(started.run_id)["index"].to_list() == [0]

@@ -26,6 +26,7 @@ def test_flags_beat_env_beat_platform_defaults(tmp_path: Path) -> None:
     assert "btc-dca" in str(default.log_dir)
     assert resolve_paths(None, None, {"BTC_DCA_LOG_DIR": str(tmp_path)}).log_dir == tmp_path
     assert "BTC_DCA_DATA_DIR" in describe_locations()
+    assert "BTC_DCA_LOG_DIR" in describe_locations()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
