@@ -54,13 +54,13 @@ OffersSource = Callable[[], Sequence[ResumeOffer]]
 class DcaApp(App[int]):
     """The btc-dca dashboard."""
 
-    CSS_PATH = "app.tcss"
+    # Absolute, so subclasses defined elsewhere (tests) find it too.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "btc-dca"
     SUB_TITLE = "DCA into BTC at the best real price"
+    # Run keys (start, pause, cancel) belong to the main screen: other screens' footers
+    # show only what works there.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "start", "Start"),
-        Binding("p", "toggle_pause", "Pause/Resume"),
-        Binding("c", "cancel_run", "Cancel run"),
         Binding("h", "history", "History"),
         Binding("f1", "help", "Help"),
         Binding("q", "quit", "Quit"),

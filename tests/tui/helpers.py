@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 from exchanges.clock import SimClock
 from exchanges.simulated import Fault, SimulatedMarket
-from tui.app import DcaApp, build_app
+from tui.app import DcaApp
 from tui.widgets.plan_form import FormDefaults
 
 START = 1_767_225_600.0  # 2026-01-01T00:00Z
@@ -35,13 +35,47 @@ class SteppedClock(SimClock):
         await super().sleep(seconds)
 
 
-async def wait_for(pilot: Pilot[Any], done: Callable[[], bool], limit_s: float = 10.0) -> None:
+# Generous on purpose: a loaded CI machine runs a day-long plan slowly; a passing test never waits.
+WAIT_S = 60.0
+
+
+async def wait_for(pilot: Pilot[Any], done: Callable[[], bool], limit_s: float = WAIT_S) -> None:
     """Let the app run until ``done()`` (fail after ``limit_s`` real seconds)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_s
     while not done():
         assert loop.time() < deadline, "timed out waiting for the app"
         await pilot.pause(0.01)
+
+
+class RecordingApp(DcaApp):
+    """The dashboard, remembering every notification it raised.
+
+    Textual shows a notification a message later and drops it after its timeout (5 s),
+    so a test reading the toasts races both; this list is written when ``notify`` is called.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notes: list[str] = []
+
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:
+        """Remember, then show as usual."""
+        self.notes.append(f"{title}: {message}")
+        super().notify(message, title=title, **kwargs)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until the screen is drawn whole: the footer shows its keys, nothing left to paint.
+
+    The footer fills itself in after a refresh (and again when the focus changes the
+    bindings), so a screenshot taken on a busy machine could catch it empty.
+    """
+    app = pilot.app
+    await wait_for(pilot, lambda: bool(app.screen.query("FooterKey")))
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+    await wait_for(pilot, lambda: bool(app.screen.query("FooterKey")))
 
 
 def make_app(
@@ -51,11 +85,11 @@ def make_app(
     faults: Sequence[Fault] = (),
     defaults: FormDefaults | None = None,
     **kwargs: Any,
-) -> DcaApp:
+) -> RecordingApp:
     """The dashboard over the simulated market on a virtual clock."""
     clock = clock or SimClock(START)
     market = SimulatedMarket(clock, faults=faults, seed=7)
-    return build_app(
+    return RecordingApp(
         market,
         clock,
         defaults=defaults or FormDefaults(),
@@ -66,5 +100,6 @@ def make_app(
 
 
 def messages(app: DcaApp) -> list[str]:
-    """The notifications shown so far (title: message)."""
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+    """Every notification raised so far (title: message), expired or not."""
+    assert isinstance(app, RecordingApp)
+    return list(app.notes)

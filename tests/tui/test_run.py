@@ -89,7 +89,7 @@ async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(
             pilot, lambda: screen.last_export is not None and "runs" in screen.last_export.name
         )
         await pilot.press("escape")
-        assert app.screen is app.main
+        await wait_for(pilot, lambda: app.screen is app.main)
 
 
 async def test_pause_resume_and_cancel_from_the_buttons(tmp_path: Path) -> None:
@@ -212,7 +212,7 @@ async def test_an_unfinished_run_is_offered_at_start_and_resumes(tmp_path: Path)
     )
     app = make_app(tmp_path, offers=lambda: [offer])
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.screen.query("#offers"))
+        await wait_for(pilot, lambda: bool(app.screen.query("#offers")))
         await pilot.click("#resume")
         await wait_for(pilot, lambda: app.main.run_state == "finished")
         table = app.main.query_one(TrancheTable)
@@ -229,7 +229,7 @@ async def test_help_palette_commands_and_theme_are_there(tmp_path: Path) -> None
     async with app.run_test(size=(120, 40)) as pilot:
         app.main.query_one("#venue-grid").focus()
         await pilot.press("f1")
-        await wait_for(pilot, lambda: app.screen.query("#help-box"))
+        await wait_for(pilot, lambda: bool(app.screen.query("#help-box")))
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for wanted in (

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.events import Resize
 from textual.screen import Screen
@@ -50,6 +52,12 @@ TALL_ROWS = 48
 
 class MainScreen(Screen[None]):
     """Live venues on the right, the plan on the left, the run below the venues."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "app.start", "Start"),
+        Binding("p", "app.toggle_pause", "Pause/Resume"),
+        Binding("c", "app.cancel_run", "Cancel run"),
+    ]
 
     def __init__(
         self,

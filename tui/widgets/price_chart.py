@@ -40,6 +40,8 @@ class PriceChart(Widget):
         self.worst: list[float] = []
         self.average: float | None = None
         self._lines: list[Strip] = []
+        # The size the lines were built for: rebuilt when drawn at another size.
+        self._built: Size | None = None
 
     def set_data(
         self, prices: Sequence[float], worst: Sequence[float], average: float | None
@@ -48,14 +50,16 @@ class PriceChart(Widget):
         self.prices = list(prices)
         self.worst = list(worst)
         self.average = average
-        self._build(self.size)
+        self._built = None
         self.refresh()
 
     def on_resize(self) -> None:
         """Re-lay the plot for the new size."""
-        self._build(self.size)
+        self._built = None
+        self.refresh()
 
     def _build(self, size: Size) -> None:
+        self._built = size
         width, height = size.width - LABEL_W, size.height
         if width < 4 or height < 2 or not self.prices:
             self._lines = []
@@ -96,6 +100,9 @@ class PriceChart(Widget):
 
     def render_line(self, y: int) -> Strip:
         """One row of the plot (blank outside it)."""
+        if self._built != self.size:
+            # Drawn at the size the compositor gives now, even before on_resize has run.
+            self._build(self.size)
         if y < len(self._lines):
             return self._lines[y]
         return Strip.blank(self.size.width)
