@@ -6,6 +6,12 @@ file, a change of a run's status one runs file. So a run killed right after a
 tranche resumes without repeating it. A tranche already on disk is never written
 again: the journal knows each run's recorded indexes. Compaction later merges a
 day's small files.
+
+One process executes a run at a time: ``RunStarted`` (new or resumed) takes the
+run's lock file (``runs/.<run_id>.lock``, see ``locks.py``) and the run ends
+(``RunFinished``, ``RunCancelled``, ``fail``) or ``close`` lets it go. A resume
+that finds the lock taken, or finds the run moved on since it was loaded, raises
+``RunConflict`` before any tranche is executed.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from dca.schedule import tranche_times
 from exchanges.http import APP_VERSION
 from storage import rows as R
 from storage.dataset import partition_of, scan, table_dir, write_atomic
+from storage.locks import FileLock, run_lock
 from storage.queries import History, summary_of
+from storage.resume import is_unfinished
 from storage.schema import frame, utc
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,10 @@ log = logging.getLogger(__name__)
 
 class JournalError(Exception):
     """The history could not be written: the run must stop rather than go on unrecorded."""
+
+
+class RunConflict(JournalError):
+    """The run cannot be executed here: another process has it, or it moved on since loaded."""
 
 
 def write_batch(data_dir: Path, batch: dict[str, list[R.Row]], now: datetime) -> list[Path]:
@@ -95,6 +107,7 @@ class ParquetJournal:
         self._rev: dict[str, int] = {}
         self._written: dict[str, set[int]] = {}
         self._resumed: set[str] = set()
+        self._locks: dict[str, FileLock] = {}
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.wall(), tz=UTC)
@@ -115,15 +128,28 @@ class ParquetJournal:
             pass  # the executor logs it with the run id; the quotes rows keep the error
         elif isinstance(event, VenueRecovered):
             log.info("run %s venue %s recovered", event.run_id, event.venue)
-        else:
-            if isinstance(event, RunStarted):
+        elif isinstance(event, RunStarted):
+            try:
                 await self._start(event, now)
-            elif isinstance(event, RunFinished | RunCancelled) and event.run_id in self._resumed:
+                await self._write_run(event, now)
+            except BaseException:
+                self._forget(event.run_id)  # never started here: leave it as it was
+                raise
+        else:
+            if isinstance(event, RunFinished | RunCancelled) and event.run_id in self._resumed:
                 # The executor's summary counts only this session; the run's totals are all of it.
                 full = await asyncio.to_thread(self._summary_on_disk, event.run_id, event.summary)
                 event = replace(event, summary=full)
-            row = R.run_row(event, self._base_of(event.run_id), self._next_rev(event.run_id), now)
-            await self._write({"runs": [row]})
+            try:
+                await self._write_run(event, now)
+            finally:
+                if isinstance(event, RunFinished | RunCancelled):
+                    self._forget(event.run_id)
+
+    def close(self) -> None:
+        """Let go of every run this journal still holds (the process is done with them)."""
+        for run_id in list(self._locks):
+            self._forget(run_id)
 
     async def fail(self, run_id: str, message: str) -> None:
         """Record that a run stopped on an error (status ``failed``)."""
@@ -131,6 +157,10 @@ class ParquetJournal:
         row = R.failed_row(
             self._base_of(run_id), run_id, self._next_rev(run_id), self._now(), message
         )
+        await self._write({"runs": [row]})
+
+    async def _write_run(self, event: R.RunEvent, now: datetime) -> None:
+        row = R.run_row(event, self._base_of(event.run_id), self._next_rev(event.run_id), now)
         await self._write({"runs": [row]})
 
     async def _write(self, batch: dict[str, list[R.Row]]) -> None:
@@ -160,20 +190,54 @@ class ParquetJournal:
     def _summary_on_disk(self, run_id: str, session: Summary) -> Summary:
         return summary_of(History(self.data_dir).run_tranches(run_id), session.target)
 
+    def _forget(self, run_id: str) -> None:
+        lock = self._locks.pop(run_id, None)
+        if lock is not None:
+            lock.release()
+        for known in (self._base, self._rev, self._written):
+            known.pop(run_id, None)
+        self._resumed.discard(run_id)
+
+    async def _lock(self, run_id: str) -> None:
+        lock = FileLock(run_lock(self.data_dir, run_id))
+        try:
+            got = await asyncio.to_thread(lock.acquire)
+        except OSError as exc:
+            raise JournalError(f"cannot write history to {self.data_dir}: {exc}") from exc
+        if not got:
+            raise RunConflict(f"run {run_id} is being executed by another process")
+        self._locks[run_id] = lock
+
     async def _start(self, event: RunStarted, now: datetime) -> None:
+        run_id = event.run_id
+        if run_id not in self._locks:
+            await self._lock(run_id)
         base: R.Row = R.plan_columns(event.plan)
         base.update(source=self.source, speed=self.speed, app_version=APP_VERSION)
         if event.resumed:
-            self._resumed.add(event.run_id)
-            last, rev, done = await asyncio.to_thread(recorded_state, self.data_dir, event.run_id)
-            self._rev[event.run_id] = max(rev, self._rev.get(event.run_id, -1))
-            self._written.setdefault(event.run_id, set()).update(done)
+            self._resumed.add(run_id)
+            last, rev, done = await asyncio.to_thread(recorded_state, self.data_dir, run_id)
             if last is not None:
+                _check_still_resumable(run_id, last, len(done), event.done)
                 for key in ("created_at", "started_at", "origin", "source", "speed"):
                     base[key] = last[key]
+            self._rev[run_id] = max(rev, self._rev.get(run_id, -1))
+            self._written.setdefault(run_id, set()).update(done)
         if "origin" not in base or base["origin"] is None:
             # The schedule's first time minus its jitter offset is the run's origin.
             offset = tranche_times(event.plan, 0.0)[0] if event.schedule else 0.0
             origin = (event.schedule[0] - offset) if event.schedule else event.at
             base.update(created_at=now, started_at=utc(event.at), origin=utc(origin))
-        self._base[event.run_id] = base
+        self._base[run_id] = base
+
+
+def _check_still_resumable(run_id: str, last: R.Row, recorded: int, loaded: int) -> None:
+    """Raise ``RunConflict`` if another process ended or advanced the run since it was loaded."""
+    status, detail = str(last["status"]), last["detail"]
+    if not is_unfinished(status, detail if isinstance(detail, str) else None):
+        raise RunConflict(f"run {run_id} is {status} already (by another process)")
+    if recorded != loaded:
+        raise RunConflict(
+            f"run {run_id} has {recorded} tranches recorded, not {loaded} as when it was loaded: "
+            "another process continued it; resume it again"
+        )

@@ -144,3 +144,8 @@ def is_held(path: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def run_lock(data_dir: Path, run_id: str) -> Path:
+    """The lock file of ``run_id``: held by the process executing the run."""
+    return data_dir / "runs" / f".{run_id}.lock"

@@ -20,6 +20,7 @@ from dca.events import Summary
 from dca.executor import ResumeState
 from dca.plan import Plan
 from dca.routing import Mode
+from storage.locks import is_held, run_lock
 from storage.queries import History, latest_runs, summary_of
 from storage.schema import plain
 
@@ -127,6 +128,8 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
     status, detail = str(row["status"]), row["detail"]
     if not is_unfinished(status, detail if isinstance(detail, str) else None):
         raise ResumeError(f"run {run_id} is {status}; only unfinished runs can be resumed")
+    if is_held(run_lock(data_dir, run_id)):
+        raise ResumeError(f"run {run_id} is being executed by another process")
     plan = plan_from_row(row)
     tranches = h.run_tranches(run_id)
     done = {

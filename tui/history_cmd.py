@@ -235,15 +235,18 @@ def resume_command(
     journal = ParquetJournal(
         data_dir, source="demo" if options.demo else "live", speed=options.speed
     )
-    return asyncio.run(
-        headless.run_command(
-            run.plan,
-            market,
-            clock,
-            out,
-            as_json=ns.json,
-            journal=journal,
-            resume=run.state,
-            catch_up=ns.missed == Missed.CATCH_UP.value,
+    try:
+        return asyncio.run(
+            headless.run_command(
+                run.plan,
+                market,
+                clock,
+                out,
+                as_json=ns.json,
+                journal=journal,
+                resume=run.state,
+                catch_up=ns.missed == Missed.CATCH_UP.value,
+            )
         )
-    )
+    finally:
+        journal.close()  # lets go of the run if it did not end (a failure)

@@ -66,9 +66,13 @@ async def run(
     clock = clock or SimClock()
     market = SimulatedMarket(clock, venues=p.venues, faults=faults)
     memory = MemoryJournal()
-    journals: list[Journal] = [ParquetJournal(data_dir, source="demo"), memory]
+    parquet = ParquetJournal(data_dir, source="demo")
+    journals: list[Journal] = [parquet, memory]
     if extra is not None:
         journals.append(extra)
     executor = Executor(p, market, FanOut(*journals), clock, resume=resume, catch_up=catch_up)
-    summary = await executor.run()
+    try:
+        summary = await executor.run()
+    finally:
+        parquet.close()  # a crash here stands for the process dying: its run lock goes with it
     return summary, memory, executor.run_id

@@ -13,7 +13,8 @@ from exchanges.errors import ErrorKind, VenueError
 from exchanges.http import APP_VERSION
 from storage import journal as journal_module
 from storage.dataset import scan, table_files
-from storage.journal import JournalError, ParquetJournal
+from storage.journal import JournalError, ParquetJournal, RunConflict
+from storage.locks import is_held, run_lock
 from storage.queries import History
 from tests.storage.helpers import plan, run
 
@@ -43,6 +44,7 @@ async def test_the_same_tranche_is_never_written_twice(tmp_path: Path) -> None:
     await journal.record(filled[0])
     await journal.record(filled[0])
     assert len(table_files(d, "tranches")) == 1
+    journal.close()  # the first process dies
     # A second process resuming the run learns what is on disk before writing.
     other = ParquetJournal(d)
     await other.record(replace(started, resumed=True, done=1))
@@ -59,6 +61,7 @@ async def test_duplicates_on_disk_collapse_on_read(tmp_path: Path) -> None:
         journal = ParquetJournal(d)
         await journal.record(started)
         await journal.record(filled[0])
+        journal.close()
     assert len(table_files(d, "tranches")) == 2
     assert scan(d, "tranches").collect().height == 1
     assert scan(d, "quotes").collect().height == len(filled[0].quotes)
@@ -130,3 +133,44 @@ async def test_a_tranche_that_could_not_be_written_is_written_when_recorded_agai
             await journal.record(filled[0])
     await journal.record(filled[0])
     assert History(d).run_tranches(started.run_id)["index"].to_list() == [0]
+
+
+async def test_a_run_is_executed_by_one_journal_at_a_time(tmp_path: Path) -> None:
+    started, filled, finished = await _events(tmp_path)
+    d = tmp_path / "d"
+    first = ParquetJournal(d)
+    await first.record(started)
+    await first.record(filled[0])
+    assert is_held(run_lock(d, started.run_id))
+    # A second executor of the same run (another process) is refused before any tranche.
+    second = ParquetJournal(d)
+    with pytest.raises(RunConflict, match=r"run \S+ is being executed by another process"):
+        await second.record(replace(started, resumed=True, done=1))
+    assert History(d).run(started.run_id)["rev"] == 0  # type: ignore[index]
+    for e in filled[1:]:
+        await first.record(e)
+    await first.record(finished)
+    # Finished: the lock is gone with its file, and the run is not started again.
+    assert not run_lock(d, started.run_id).exists()
+    with pytest.raises(RunConflict, match="is finished already"):
+        await second.record(replace(started, resumed=True, done=5))
+    assert not is_held(run_lock(d, started.run_id))
+    assert History(d).run_tranches(started.run_id)["index"].to_list() == list(range(5))
+
+
+async def test_a_resume_loaded_before_another_process_continued_the_run_is_refused(
+    tmp_path: Path,
+) -> None:
+    started, filled, _ = await _events(tmp_path)
+    d = tmp_path / "d"
+    first = ParquetJournal(d)
+    await first.record(started)
+    await first.record(filled[0])
+    first.close()  # killed after one tranche; two resumes load it (done=1) ...
+    winner = ParquetJournal(d)
+    await winner.record(replace(started, resumed=True, done=1))
+    await winner.record(filled[1])
+    winner.close()  # ... the first one runs a tranche and is killed again
+    with pytest.raises(RunConflict, match="has 2 tranches recorded, not 1"):
+        await ParquetJournal(d).record(replace(started, resumed=True, done=1))
+    assert not is_held(run_lock(d, started.run_id))

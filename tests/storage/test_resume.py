@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from dca.events import TrancheFilled, TrancheSkipped
 from exchanges.clock import SimClock
 from storage.dataset import table_files
+from storage.journal import RunConflict
 from storage.queries import History
 from storage.resume import ResumeError, load_resumable, unfinished_runs
 from storage.schema import money
@@ -131,3 +134,84 @@ async def test_an_unfinished_run_shows_its_totals_so_far_and_venue_shares(tmp_pa
     assert abs(share["share"].sum() - 1.0) < 1e-9
     first = tranches["executed_at"].min()
     assert h.venue_share(since=first, until=first).height == 0
+
+
+HOLD = """
+import asyncio, sys, time
+from pathlib import Path
+from dca.events import RunStarted
+from storage.journal import ParquetJournal
+from storage.resume import load_resumable
+
+data = Path(sys.argv[1])
+r = load_resumable(data)
+started = RunStarted(r.run_id, r.plan, time.time(), (), (), resumed=True, done=len(r.state.done))
+journal = ParquetJournal(data, source="demo")
+asyncio.run(journal.record(started))
+print("executing", flush=True)
+sys.stdin.readline()
+"""
+
+
+async def test_a_run_another_process_executes_is_not_executed_here_until_that_process_dies(
+    tmp_path: Path,
+) -> None:
+    clock = await _crashed(tmp_path, after=3, tranches=10, amount="1")
+    loaded = load_resumable(tmp_path)  # loaded before the other process takes the run
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        HOLD,
+        str(tmp_path),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert await asyncio.wait_for(holder.stdout.readline(), 60) == b"executing\n"
+        with pytest.raises(ResumeError, match="being executed by another process"):
+            load_resumable(tmp_path)
+        with pytest.raises(RunConflict, match="being executed by another process"):
+            await run(tmp_path, loaded.plan, clock=clock, resume=loaded.state)
+        assert History(tmp_path).run_tranches(loaded.run_id)["index"].to_list() == [0, 1, 2]
+    finally:
+        holder.kill()  # SIGKILL: the lock goes with the process
+        await holder.communicate()
+    again = load_resumable(tmp_path)
+    summary, _, _ = await run(tmp_path, again.plan, clock=clock, resume=again.state)
+    tranches = History(tmp_path).run_tranches(loaded.run_id)
+    assert tranches["index"].to_list() == list(range(10))
+    assert sum(tranches["qty_btc"].to_list()) == summary.qty == Decimal("1")
+
+
+def test_two_resumes_of_a_killed_run_started_at_once_execute_it_once(tmp_path: Path) -> None:
+    env = {**os.environ, "BTC_DCA_CONFIG": str(tmp_path / "config.toml")}
+    data = tmp_path / "data"
+    run_args = _cli(data, "run", "--headless", "--demo", "--speed", "600", "--json")
+    run_args += ["--amount", "1", "--duration", "30m", "--tranches", "10"]
+    proc = subprocess.Popen(run_args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while len(table_files(data, "tranches")) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    [run_id] = unfinished_runs(data)
+
+    resume = _cli(data, "resume", "--headless", "--json")
+    both = [
+        subprocess.Popen(resume, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=60), *p.communicate()) for p in both]
+    codes = sorted(code for code, _, _ in results)
+    assert codes[0] == 0
+    assert codes[1] != 0
+    loser = next(err for code, _, err in results if code != 0)
+    assert b"is being executed by another process" in loser
+
+    tranches = History(data).run_tranches(run_id)
+    assert tranches["index"].to_list() == list(range(10))
+    assert len(table_files(data, "tranches")) == 10  # not one tranche written twice
+    assert sum(tranches["qty_btc"].to_list()) == Decimal("1")
+    assert unfinished_runs(data) == []
