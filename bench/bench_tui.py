@@ -72,7 +72,7 @@ class BigHistory:
     """A HistorySource with one run of ``n`` tranches, built column-wise in Arrow."""
 
     def __init__(self, n: int) -> None:
-        from tui.history_source import RUNS_SCHEMA, TRANCHES_SCHEMA
+        from tui.history_tables import RUNS_SCHEMA, TRANCHES_SCHEMA
 
         start = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
         venues = pa.array(["binance", "kraken", "okx", "coinbase"] * (n // 4 + 1))[:n]
@@ -116,7 +116,7 @@ class BigHistory:
             schema=RUNS_SCHEMA,
         )
 
-    def runs(self) -> pa.Table:
+    def runs(self, limit: int | None = None) -> pa.Table:
         """The one run."""
         return self.runs_table
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -30,8 +31,7 @@ from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData, VenueStatus
 from tui.history_source import HistorySource, MemoryHistory
-from tui.messages import StartRequested, VenueUpdated
-from tui.screens.help import HelpScreen
+from tui.messages import StartRequested
 from tui.screens.main import MainScreen
 from tui.screens.quit import QuitScreen
 from tui.screens.resume import ResumeOffer, ResumeScreen
@@ -44,6 +44,8 @@ if TYPE_CHECKING:  # the history screen (Arrow, polars) and the wiring load only
 log = logging.getLogger(__name__)
 
 DEFAULT_THEME = "textual-dark"
+# Loaded in the background after the first frame (see ``_preload``).
+PRELOAD = ("tui.screens.history",)
 # How long quitting waits for a pause or cancel to be recorded, seconds.
 QUIT_WAIT_S = 3.0
 
@@ -124,8 +126,23 @@ class DcaApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._unlisten = self.market.add_listener(self._on_status)
         self.run_worker(self.market.start(), group="market", exit_on_error=False)
+        # After the first frame: what the user may ask for next, off the event loop.
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
         if self.offers is not None:
             self._load_offers()
+        self._preload()
+
+    @work(thread=True, group="preload", exit_on_error=False)
+    def _preload(self) -> None:
+        """Import the history screen's modules (Arrow, its table, the source's queries) in a
+        thread, so opening History later does not wait for them."""
+        for name in PRELOAD:
+            importlib.import_module(name)
+        preload = getattr(self.history, "preload", None)
+        if callable(preload):
+            preload()
 
     async def on_unmount(self) -> None:
         """Stop listening and close the market's connections."""
@@ -134,8 +151,9 @@ class DcaApp(App[int]):
         await self.market.close()
 
     def _on_status(self, status: VenueStatus) -> None:
-        # Called by the market on every tick: only post, never draw here.
-        self.main.post_message(VenueUpdated(status))
+        # Called by the market on every tick, on this loop: the screen stores it for its
+        # next redraw (a message per tick would cost more than the drawing).
+        self.main.market_changed(status)
 
     def _theme_changed(self, theme: Theme) -> None:
         if self.on_theme_change is not None:
@@ -193,6 +211,10 @@ class DcaApp(App[int]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed run becomes a notification and a log line, never a crash."""
         worker = event.worker
+        if event.state is WorkerState.ERROR and worker.group == "preload":
+            # Nothing lost: History imports what it needs when it opens.
+            log.warning("background preload failed: %r", worker.error)
+            return
         if event.state is WorkerState.ERROR and worker.group in ("run", "market", "offers"):
             error = worker.error or RuntimeError("unknown error")
             log.error("%s worker failed: %r", worker.group, error, exc_info=error)
@@ -249,7 +271,9 @@ class DcaApp(App[int]):
             self.push_screen(HistoryScreen(self.history, self.export_dir))
 
     def action_help(self) -> None:
-        """Open the help screen."""
+        """Open the help screen (its Markdown loads on first use, not at start)."""
+        from tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

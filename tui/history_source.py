@@ -1,9 +1,10 @@
 """Where the history screen gets its data: two Arrow tables, whoever stores them.
 
 ``HistorySource`` is the seam: ``MemoryHistory`` (runs of this session, kept from
-the executor's events) implements it now; a Parquet-backed source implements it
-with storage's queries. Tables are Arrow so a million tranches open without a
-row-by-row insert, and every money column is an exact ``decimal128``.
+the executor's events) and ``ParquetHistory`` (storage's queries) implement it.
+Tables are Arrow so a million tranches open without a row-by-row insert, and every
+money column is an exact ``decimal128``; their schemas live in ``history_tables``,
+which this module imports only when a table is asked for.
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Protocol
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Protocol
 
 from dca.events import (
     Event,
@@ -28,50 +26,18 @@ from dca.events import (
     TrancheFilled,
     TrancheSkipped,
 )
-from dca.pricing import ZERO
+
+if TYPE_CHECKING:  # Arrow loads with the history screen, not with the dashboard
+    import pyarrow as pa
 
 CENT = Decimal("0.01")
-SAT = Decimal("0.00000001")
-MONEY = pa.decimal128(20, 2)
-QTY = pa.decimal128(20, 8)
-TIME = pa.timestamp("s", tz="UTC")
-
-RUNS_SCHEMA = pa.schema(
-    [
-        ("run", pa.string()),
-        ("started", TIME),
-        ("status", pa.string()),
-        ("amount BTC", QTY),
-        ("bought BTC", QTY),
-        ("quote", pa.string()),
-        ("total", MONEY),
-        ("avg price", MONEY),
-        ("fees", MONEY),
-        ("saved vs worst", MONEY),
-        ("tranches", pa.int32()),
-    ]
-)
-
-TRANCHES_SCHEMA = pa.schema(
-    [
-        ("#", pa.int32()),
-        ("time", TIME),
-        ("venue", pa.string()),
-        ("qty BTC", QTY),
-        ("avg price", MONEY),
-        ("fee", MONEY),
-        ("total", MONEY),
-        ("saved vs worst", MONEY),
-        ("worst price", MONEY),
-    ]
-)
 
 
 class HistorySource(Protocol):
-    """Past runs and their tranches, as Arrow tables in the schemas above."""
+    """Past runs and their tranches, as Arrow tables (schemas in ``history_tables``)."""
 
-    def runs(self) -> pa.Table:
-        """Every run, newest first (``RUNS_SCHEMA``)."""
+    def runs(self, limit: int | None = None) -> pa.Table:
+        """The newest ``limit`` runs (all when None), newest first (``RUNS_SCHEMA``)."""
         ...
 
     def tranches(self, run_id: str) -> pa.Table:
@@ -91,47 +57,6 @@ class RunDetail:
     venue_share: dict[str, Decimal]
     prices: Sequence[float] = field(default_factory=list)
     worst: Sequence[float] = field(default_factory=list)
-
-
-def _dec(value: object) -> Decimal:
-    return value if isinstance(value, Decimal) else ZERO
-
-
-# Most points of the price series kept for the chart (a million tranches are sampled evenly).
-CHART_POINTS = 400
-
-
-def _series(column: pa.ChunkedArray, points: int) -> list[float]:
-    n = len(column)
-    if n > points:
-        column = column.take(pa.array([i * (n - 1) // (points - 1) for i in range(points)]))
-    return [0.0 if x is None else x for x in pc.cast(column, pa.float64()).to_pylist()]
-
-
-def run_detail(tranches: pa.Table, points: int = CHART_POINTS) -> RunDetail:
-    """Totals, per-venue share of BTC and the (sampled) price series of a run's tranches."""
-    qty = _dec(pc.sum(tranches["qty BTC"]).as_py())
-    total = _dec(pc.sum(tranches["total"]).as_py())
-    fees = _dec(pc.sum(tranches["fee"]).as_py())
-    saved = _dec(pc.sum(tranches["saved vs worst"]).as_py())
-    notional = total - fees
-    share: dict[str, Decimal] = {}
-    if qty:
-        grouped = tranches.group_by("venue").aggregate([("qty BTC", "sum")])
-        for venue, venue_qty in zip(
-            grouped["venue"].to_pylist(), grouped["qty BTC_sum"].to_pylist(), strict=True
-        ):
-            share[venue] = _dec(venue_qty) / qty
-    return RunDetail(
-        qty=qty,
-        total=total,
-        fees=fees,
-        saved=saved,
-        avg_price=notional / qty if qty else None,
-        venue_share=dict(sorted(share.items(), key=lambda kv: -kv[1])),
-        prices=_series(tranches["avg price"], points),
-        worst=_series(tranches["worst price"], points),
-    )
 
 
 def _ts(epoch: float) -> datetime:
@@ -184,12 +109,13 @@ class MemoryHistory:
             run.status = "finished" if isinstance(event, RunFinished) else "cancelled"
             run.summary = event.summary
 
-    def runs(self) -> pa.Table:
-        """This session's runs, newest first."""
-        rows = []
-        for run_id, run in sorted(
-            self._runs.items(), key=lambda kv: (kv[1].started.at, kv[0]), reverse=True
-        ):
+    def runs(self, limit: int | None = None) -> pa.Table:
+        """This session's newest ``limit`` runs, newest first."""
+        from tui.history_tables import run_detail, runs_table
+
+        rows: list[dict[str, object]] = []
+        newest = sorted(self._runs.items(), key=lambda kv: (kv[1].started.at, kv[0]), reverse=True)
+        for run_id, run in newest[:limit]:
             plan = run.started.plan
             d = run_detail(self.tranches(run_id))
             if run.summary is not None:
@@ -218,16 +144,11 @@ class MemoryHistory:
                     "tranches": plan.tranches,
                 }
             )
-        return pa.Table.from_pylist(rows, schema=RUNS_SCHEMA)
+        return runs_table(rows)
 
     def tranches(self, run_id: str) -> pa.Table:
         """The filled tranches of ``run_id``."""
+        from tui.history_tables import tranches_table
+
         run = self._runs.get(run_id)
-        rows = run.rows if run else []
-        columns: list[Sequence[object]] = (
-            list(zip(*rows, strict=True)) if rows else [[] for _ in TRANCHES_SCHEMA]
-        )
-        return pa.Table.from_arrays(
-            [pa.array(list(c), type=f.type) for c, f in zip(columns, TRANCHES_SCHEMA, strict=True)],
-            schema=TRANCHES_SCHEMA,
-        )
+        return tranches_table(run.rows if run else [])

@@ -7,12 +7,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from dca.journal import Journal
 from dca.plan import Plan
 from exchanges.clock import Clock
 from storage.config import AppConfig, PlanDefaults, ensure_config, load_config, save_setting
-from storage.journal import ParquetJournal
 from storage.paths import resolve_paths
-from storage.resume import ResumeError, load_resumable, unfinished_runs
 from tui import fmt
 from tui.app import build_app
 from tui.screens.resume import ResumeOffer
@@ -56,6 +55,9 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
 
 def resume_offers(data_dir: Path, quote: str) -> list[ResumeOffer]:
     """Unfinished runs in ``data_dir`` in this market's quote currency, newest first."""
+    # Polars loads here, in the offers worker after the first frame, not before it.
+    from storage.resume import ResumeError, load_resumable, unfinished_runs
+
     offers: list[ResumeOffer] = []
     for run_id in unfinished_runs(data_dir):
         try:
@@ -100,10 +102,16 @@ def launch(options: Options, plan: Plan | None = None) -> int:
     data_dir = paths.data_dir
     source = "demo" if options.demo else "live"
     speed = options.demo_speed if options.demo else None
+
+    def journal() -> Journal:
+        from storage.journal import ParquetJournal  # Polars: loaded when a run starts
+
+        return ParquetJournal(data_dir, source=source, speed=speed)
+
     app = build_app(
         market,
         clock,
-        lambda: ParquetJournal(data_dir, source=source, speed=speed),
+        journal,
         history=ParquetHistory(data_dir),
         defaults=defaults,
         theme=config.theme,

@@ -1,4 +1,4 @@
-"""Messages that carry market ticks and run events from feeds and the worker up to the widgets."""
+"""Messages that carry run events and the form's plan up to the screens."""
 
 from __future__ import annotations
 
@@ -8,19 +8,6 @@ from textual.message import Message
 
 from dca.events import Event
 from dca.plan import Plan
-from exchanges.market import VenueStatus
-
-
-class VenueUpdated(Message):
-    """A venue's status changed; a newer one for the same venue makes an unhandled one moot."""
-
-    def __init__(self, status: VenueStatus) -> None:
-        super().__init__()
-        self.status = status
-
-    def can_replace(self, message: Message) -> bool:
-        """A tick replaces an older, still queued tick of the same venue."""
-        return isinstance(message, VenueUpdated) and message.status.venue == self.status.venue
 
 
 class RunEvent(Message):

@@ -1,19 +1,23 @@
-"""The history screen's data from the Parquet history (storage's queries), as Arrow tables."""
+"""The history screen's data from the Parquet history (storage's queries), as Arrow tables.
+
+The dashboard builds a ``ParquetHistory`` at start; Polars and Arrow load on the first
+query (in a worker), so they never delay the first frame.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from storage.queries import History
-from tui.history_source import RUNS_SCHEMA, TRANCHES_SCHEMA
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """Cast ``table`` to ``schema``: money rounded half-even to its display scale, times to s."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     arrays = []
     for f in schema:
         column = table[f.name]
@@ -32,9 +36,18 @@ class ParquetHistory:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
 
-    def runs(self) -> pa.Table:
-        """Every run, newest first, with its totals."""
-        df = History(self.data_dir).run_summaries(limit=None)
+    def preload(self) -> None:
+        """Import Polars and storage's queries now (the app calls this in a thread)."""
+        import storage.queries  # noqa: F401
+
+    def runs(self, limit: int | None = None) -> pa.Table:
+        """The newest ``limit`` runs (all when None), newest first, with their totals."""
+        import polars as pl
+
+        from storage.queries import History
+        from tui.history_tables import RUNS_SCHEMA
+
+        df = History(self.data_dir).run_summaries(limit=limit)
         out = df.select(
             pl.col("run_id").alias("run"),
             pl.col("created_at").alias("started"),
@@ -52,6 +65,11 @@ class ParquetHistory:
 
     def tranches(self, run_id: str) -> pa.Table:
         """The filled tranches of ``run_id`` in order, with the dearest alternative per BTC."""
+        import polars as pl
+
+        from storage.queries import History
+        from tui.history_tables import TRANCHES_SCHEMA
+
         df = History(self.data_dir).run_tranches(run_id).filter(pl.col("status") == "filled")
         worst_total = (
             pl.col("alternatives").list.eval(pl.element().struct.field("total")).list.max()

@@ -17,12 +17,12 @@ from dca.plan import build_plan
 from exchanges.simulated import Fault
 from exchanges.venues import DEFAULT_SPECS
 from tests.tui.helpers import START, SteppedClock, make_app, messages, wait_for
+from tui import fmt
 from tui.history_source import MemoryHistory
 from tui.screens.history import HistoryScreen
 from tui.screens.quit import QuitScreen
 from tui.screens.resume import ResumeOffer
 from tui.widgets.plan_form import FormDefaults
-from tui.widgets.text_line import TextLines
 from tui.widgets.tranche_table import TrancheTable
 from tui.widgets.venue_panel import VenuePanel
 
@@ -53,7 +53,8 @@ async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(
         last_venue = history.tranches(run_id)["venue"][-1].as_py()
         panel = app.main.query_one(f"#venue-{last_venue}", VenuePanel)
         assert panel.has_class("-filled")
-        assert "filled" in str(panel.query_one(".vp-fill", TextLines).render())
+        last_qty = history.tranches(run_id)["qty BTC"][-1].as_py()
+        assert f"{fmt.btc(last_qty)} @ " in panel.text().splitlines()[-1]
         assert any(m.startswith("Run finished: bought 0.50 BTC") for m in messages(app))
         summary_line = str(app.main.query_one("#summary", Static).render())
         assert "bought 0.50 of 0.50 BTC" in summary_line
@@ -261,6 +262,6 @@ async def test_narrow_terminal_puts_each_venue_on_one_line(tmp_path: Path) -> No
         assert app.main.has_class("-narrow") and app.main.has_class("-short")
         panel = app.main.query_one("#venue-kraken", VenuePanel)
         assert panel.size.height == 1
-        line = str(panel.query_one(".vp-line", TextLines).render())
-        assert "Kraken" in line
+        line = panel.text()
+        assert "Kraken" in line and "\n" not in line
         assert isinstance(app.main.query_one(TrancheTable), DataTable)

@@ -28,6 +28,7 @@ from tui.app import DcaApp
 from tui.history_source import MemoryHistory
 from tui.screens.history import HistoryScreen
 from tui.widgets.plan_form import FormDefaults
+from tui.widgets.venue_panel import VenuePanel
 
 SIZES = [(120, 40), (80, 24)]
 
@@ -48,7 +49,8 @@ async def screenshot(app: DcaApp, size: tuple[int, int]) -> str:
     """The main screen as an SVG once drawn whole, with a constant id."""
     async with app.run_test(size=size) as pilot:
         # The panels show the market's first books (the SimClock does not move).
-        await pilot.pause(0.3)
+        panels = list(app.query(VenuePanel))
+        await wait_for(pilot, lambda: all(p.view and p.view.status.book for p in panels))
         await settle(pilot)
         svg = app.export_screenshot(simplify=True)
     return re.sub(r"terminal-\d+", "terminal", svg)

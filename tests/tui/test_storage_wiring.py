@@ -19,7 +19,7 @@ from storage.journal import ParquetJournal
 from tests.tui.helpers import START, SteppedClock, make_app, wait_for
 from tui import launch as launch_mod
 from tui.app import DcaApp
-from tui.history_source import run_detail
+from tui.history_tables import run_detail
 from tui.screens.history import HistoryScreen
 from tui.storage_history import ParquetHistory
 from tui.widgets.plan_form import FormDefaults

@@ -20,25 +20,29 @@ from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
-from textual_fastdatatable import ArrowBackend, DataTable
+from textual_fastdatatable import DataTable
 
 from exchanges.venues import display_name
 from tui import fmt
-from tui.history_source import HistorySource, RunDetail, run_detail
+from tui.history_source import HistorySource, RunDetail
+from tui.history_tables import run_detail
 from tui.palette import venue_colour
+from tui.widgets.arrow_table import SizedArrowBackend
 from tui.widgets.price_chart import PriceChart
 
 log = logging.getLogger(__name__)
 
-# Fixed widths for the tranche table, so opening a million rows measures nothing.
-TRANCHE_WIDTHS: list[int | None] = [5, 25, 10, 11, 10, 8, 11, 14, 11]
+# The runs list shows the newest this many (a page read from storage, not every run ever).
+RUNS_PAGE = 500
+RUNS_SHOWN = ["started", "status", "bought BTC", "avg price", "total", "quote"]
 
 
 @dataclass
 class RunsLoaded(Message):
-    """The runs table arrived from the source."""
+    """The runs table arrived from the source, with the backend that shows it."""
 
     table: pa.Table
+    shown: SizedArrowBackend | None
 
 
 @dataclass
@@ -49,6 +53,7 @@ class RunLoaded(Message):
     quote: str
     table: pa.Table
     detail: RunDetail
+    shown: SizedArrowBackend
 
 
 def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
@@ -100,7 +105,7 @@ class HistoryScreen(Screen[None]):
         yield Header()
         with Horizontal(id="history-body"):
             with Vertical(id="runs-pane"):
-                yield Label("Runs, newest first", classes="pane-title")
+                yield Label("Runs, newest first", classes="pane-title", id="runs-title")
                 yield Container(id="runs-holder")
             with Vertical(id="detail-pane"):
                 yield Static(Text("Loading…", "dim"), id="run-summary")
@@ -122,23 +127,30 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history-runs", exit_on_error=False)
     def _load_runs(self) -> None:
-        self.post_message(RunsLoaded(self.source.runs()))
+        runs = self.source.runs(limit=RUNS_PAGE)
+        shown = None
+        if runs.num_rows:
+            started = pc.strftime(runs["started"], "%Y-%m-%d %H:%M")
+            columns = runs.select(RUNS_SHOWN).set_column(0, "started", started)
+            shown = SizedArrowBackend(columns)
+        self.post_message(RunsLoaded(runs, shown))
 
     @on(RunsLoaded)
     async def _runs_loaded(self, message: RunsLoaded) -> None:
         self.runs = message.table
+        if message.table.num_rows >= RUNS_PAGE:
+            self.query_one("#runs-title", Label).update(
+                f"Runs, newest first (the latest {RUNS_PAGE}; `btc-dca history` lists all)"
+            )
         holder = self.query_one("#runs-holder")
         await holder.remove_children()
-        if message.table.num_rows == 0:
+        if message.shown is None:
             self.query_one("#run-summary", Static).update(
                 Text("No runs yet. Start one from the main screen.", "dim")
             )
             return
-        shown = message.table.select(
-            ["started", "status", "bought BTC", "avg price", "total", "quote"]
-        ).set_column(0, "started", pc.strftime(message.table["started"], "%Y-%m-%d %H:%M"))
         table = DataTable(
-            backend=ArrowBackend(shown),
+            backend=message.shown,
             id="runs-table",
             cursor_type="row",
             show_row_labels=False,
@@ -173,7 +185,9 @@ class HistoryScreen(Screen[None]):
             saved=row["saved vs worst"],
             avg_price=row["avg price"],
         )
-        self.post_message(RunLoaded(run_id, str(row["quote"]), table, detail))
+        # Sized here, off the event loop: a million rows measured from Arrow's statistics.
+        shown = SizedArrowBackend(table)
+        self.post_message(RunLoaded(run_id, str(row["quote"]), table, detail, shown))
 
     @on(RunLoaded)
     async def _run_loaded(self, message: RunLoaded) -> None:
@@ -189,11 +203,10 @@ class HistoryScreen(Screen[None]):
         await holder.remove_children()
         await holder.mount(
             DataTable(
-                backend=ArrowBackend(message.table),
+                backend=message.shown,
                 id="tranches-table",
                 cursor_type="row",
                 show_row_labels=False,
-                column_widths=TRANCHE_WIDTHS,
             )
         )
 

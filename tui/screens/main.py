@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import ClassVar
@@ -28,13 +29,14 @@ from dca.events import (
     VenueRecovered,
 )
 from dca.plan import Plan
+from dca.pricing import Cost
 from exchanges.clock import Clock
 from exchanges.market import Health, VenueStatus
 from exchanges.venues import VenueSpec, display_name
 from tui import display, fmt
-from tui.messages import PlanChanged, RunEvent, VenueUpdated
+from tui.messages import PlanChanged, RunEvent
 from tui.palette import venue_colour
-from tui.venue_view import venue_views
+from tui.venue_view import VenueView, venue_views
 from tui.widgets.plan_form import FormDefaults, PlanForm
 from tui.widgets.run_panel import RunPanel
 from tui.widgets.tranche_table import TrancheTable
@@ -44,6 +46,9 @@ log = logging.getLogger(__name__)
 
 # Redraw period of the venue panels, seconds (at most 10 redraws a second).
 REDRAW_S = 0.1
+# The form's cost estimate follows the prices more calmly: a number that changes ten
+# times a second cannot be read, and redrawing the form costs as much as a panel.
+ESTIMATE_S = 1.0
 # Below this width the panels shrink to one line each; below this height too.
 NARROW_COLS = 110
 SHORT_ROWS = 32
@@ -80,7 +85,11 @@ class MainScreen(Screen[None]):
         self.run_state = "idle"
         self.next_index: int | None = None
         self._dirty = True
-        self._health: dict[str, Health] = {v: s.health for v, s in statuses.items()}
+        self._changed: set[str] = set(statuses)
+        self._panels: dict[str, VenuePanel] = {}
+        self._estimated_qty: Decimal | None = None
+        self._estimated_at = float("-inf")
+        self._health: dict[str, Health] = {}
         self._notes: dict[str, str] = {v: s.note for v, s in statuses.items()}
         # Venues the user has been told are down (by the feed or by the run), told once each.
         self._down: set[str] = set()
@@ -99,9 +108,10 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Start the redraw and countdown timers."""
-        self.query_one(PlanForm).border_title = "Plan"
+        self._panels = {p.venue: p for p in self.query(VenuePanel)}
+        self._form = form = self.query_one(PlanForm)
+        form.border_title = "Plan"
         self.query_one(RunPanel).border_title = "Run"
-        form = self.query_one(PlanForm)
         # A ready plan needs one key (enter); an empty one starts with the amount.
         form.query_one("#start" if form.plan is not None else "#amount").focus()
         self.set_interval(REDRAW_S, self.flush, name="redraw")
@@ -116,25 +126,29 @@ class MainScreen(Screen[None]):
 
     # -- market ----------------------------------------------------------------------------
 
-    @on(VenueUpdated)
-    def venue_updated(self, message: VenueUpdated) -> None:
-        """Keep the newest status; the next redraw shows it."""
-        status = message.status
+    def market_changed(self, status: VenueStatus) -> None:
+        """Keep the newest status of a venue; the next redraw shows it.
+
+        The market calls this on every tick (tens a second, on the app's loop): it only
+        stores, so a burst of ticks costs one redraw, and nothing is drawn here.
+        """
         self.latest[status.venue] = status
+        self._changed.add(status.venue)
         self._dirty = True
-        self._notify_health(status)
 
     def _notify_health(self, status: VenueStatus) -> None:
-        self._health[status.venue] = status.health
         name = display_name(status.venue)
-        if status.health is Health.DOWN:
-            self._venue_down(status.venue, str(status.error))
-        elif status.health is Health.LIVE:
-            self._venue_up(status.venue)
+        if status.health is not self._health.get(status.venue):
+            self._health[status.venue] = status.health
+            if status.health is Health.DOWN:
+                self._venue_down(status.venue, str(status.error))
+            elif status.health is Health.LIVE:
+                self._venue_up(status.venue)
         note_before = self._notes.get(status.venue, "")
-        self._notes[status.venue] = status.note
-        if "resync" in status.note.lower() and status.note != note_before:
-            self.notify(f"{name}: {status.note}", title="Resync")
+        if status.note != note_before:
+            self._notes[status.venue] = status.note
+            if "resync" in status.note.lower():
+                self.notify(f"{name}: {status.note}", title="Resync")
 
     def _venue_down(self, venue: str, why: str) -> None:
         if venue not in self._down:
@@ -161,26 +175,31 @@ class MainScreen(Screen[None]):
         if not self._dirty:
             return
         self._dirty = False
+        changed, self._changed = self._changed, set()
+        for venue in changed:
+            self._notify_health(self.latest[venue])
         qty = self.next_qty()
         views = venue_views(self.latest, self.specs, qty, self.clock.now(), self.clock.speed)
         for venue, view in views.items():
-            self.query_one(f"#venue-{venue}", VenuePanel).show(view)
-        self._estimate(views)
+            self._panels[venue].show(view)
+        now = time.monotonic()
+        if qty != self._estimated_qty or now - self._estimated_at >= ESTIMATE_S:
+            self._estimated_qty, self._estimated_at = qty, now
+            self._estimate(views)
 
-    def _estimate(self, views: Mapping[str, object]) -> None:
+    def _estimate(self, views: Mapping[str, VenueView]) -> None:
         plan = self.form_plan
-        form = self.query_one(PlanForm)
         if plan is None:
-            form.show_estimate(Text())
+            self._form.show_estimate(Text())
             return
-        best = next((v for v in views.values() if getattr(v, "best", False)), None)
-        cost = getattr(best, "cost", None)
-        if best is None or cost is None:
-            form.show_estimate(Text("no venue can price it right now", "yellow"))
+        best = next((v for v in views.values() if v.best), None)
+        cost = best.cost if best is not None else None
+        if not isinstance(cost, Cost):
+            self._form.show_estimate(Text("no venue can price it right now", "yellow"))
             return
         total = cost.effective_price * plan.amount
         venue = cost.venue
-        form.show_estimate(
+        self._form.show_estimate(
             Text.assemble(
                 ("est. ", "dim"),
                 (f"{fmt.money(total)} {plan.quote}", "bold"),
@@ -193,6 +212,7 @@ class MainScreen(Screen[None]):
     def plan_changed(self, message: PlanChanged) -> None:
         """Price the new tranche size on every venue."""
         self.form_plan = message.plan
+        self._estimated_qty = None  # a new plan re-estimates at once
         self._dirty = True
 
     # -- run -------------------------------------------------------------------------------
@@ -233,12 +253,7 @@ class MainScreen(Screen[None]):
             run.query_one(TrancheTable).add_fill(event)
             self.next_index = event.index + 1
             for leg in event.route.legs:
-                text = Text.assemble(
-                    ("filled ", "bold green"),
-                    f"{fmt.btc(leg.qty)} @ {fmt.money(leg.avg_price)} ",
-                    (fmt.clock_time(event.at), "dim"),
-                )
-                self.query_one(f"#venue-{leg.venue}", VenuePanel).show_fill(text)
+                self._panels[leg.venue].show_fill(leg.qty, leg.avg_price, event.at)
         elif isinstance(event, TrancheSkipped):
             run.query_one(TrancheTable).add_skip(event)
             self.next_index = event.index + 1

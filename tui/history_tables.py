@@ -1,0 +1,107 @@
+"""The history screen's Arrow tables: their schemas, a run's totals and its price series.
+
+Kept apart from ``history_source`` so the dashboard starts without loading Arrow: this
+module loads when History opens (or in the background after the first frame).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dca.pricing import ZERO
+from tui.history_source import RunDetail
+
+MONEY = pa.decimal128(20, 2)
+QTY = pa.decimal128(20, 8)
+TIME = pa.timestamp("s", tz="UTC")
+
+RUNS_SCHEMA = pa.schema(
+    [
+        ("run", pa.string()),
+        ("started", TIME),
+        ("status", pa.string()),
+        ("amount BTC", QTY),
+        ("bought BTC", QTY),
+        ("quote", pa.string()),
+        ("total", MONEY),
+        ("avg price", MONEY),
+        ("fees", MONEY),
+        ("saved vs worst", MONEY),
+        ("tranches", pa.int32()),
+    ]
+)
+
+TRANCHES_SCHEMA = pa.schema(
+    [
+        ("#", pa.int32()),
+        ("time", TIME),
+        ("venue", pa.string()),
+        ("qty BTC", QTY),
+        ("avg price", MONEY),
+        ("fee", MONEY),
+        ("total", MONEY),
+        ("saved vs worst", MONEY),
+        ("worst price", MONEY),
+    ]
+)
+
+
+def _dec(value: object) -> Decimal:
+    return value if isinstance(value, Decimal) else ZERO
+
+
+# Most points of the price series kept for the chart (a million tranches are sampled evenly).
+CHART_POINTS = 400
+
+
+def _series(column: pa.ChunkedArray, points: int) -> list[float]:
+    n = len(column)
+    if n > points:
+        column = column.take(pa.array([i * (n - 1) // (points - 1) for i in range(points)]))
+    return [0.0 if x is None else x for x in pc.cast(column, pa.float64()).to_pylist()]
+
+
+def run_detail(tranches: pa.Table, points: int = CHART_POINTS) -> RunDetail:
+    """Totals, per-venue share of BTC and the (sampled) price series of a run's tranches."""
+    qty = _dec(pc.sum(tranches["qty BTC"]).as_py())
+    total = _dec(pc.sum(tranches["total"]).as_py())
+    fees = _dec(pc.sum(tranches["fee"]).as_py())
+    saved = _dec(pc.sum(tranches["saved vs worst"]).as_py())
+    notional = total - fees
+    share: dict[str, Decimal] = {}
+    if qty:
+        grouped = tranches.group_by("venue").aggregate([("qty BTC", "sum")])
+        for venue, venue_qty in zip(
+            grouped["venue"].to_pylist(), grouped["qty BTC_sum"].to_pylist(), strict=True
+        ):
+            share[venue] = _dec(venue_qty) / qty
+    return RunDetail(
+        qty=qty,
+        total=total,
+        fees=fees,
+        saved=saved,
+        avg_price=notional / qty if qty else None,
+        venue_share=dict(sorted(share.items(), key=lambda kv: -kv[1])),
+        prices=_series(tranches["avg price"], points),
+        worst=_series(tranches["worst price"], points),
+    )
+
+
+def runs_table(rows: Sequence[dict[str, object]]) -> pa.Table:
+    """Runs rows (dicts keyed by column name) as a ``RUNS_SCHEMA`` table."""
+    return pa.Table.from_pylist(list(rows), schema=RUNS_SCHEMA)
+
+
+def tranches_table(rows: Sequence[tuple[object, ...]]) -> pa.Table:
+    """Tranche rows (tuples in ``TRANCHES_SCHEMA`` order) as a table, column by column."""
+    columns: list[Sequence[object]] = (
+        list(zip(*rows, strict=True)) if rows else [[] for _ in TRANCHES_SCHEMA]
+    )
+    return pa.Table.from_arrays(
+        [pa.array(list(c), type=f.type) for c, f in zip(columns, TRANCHES_SCHEMA, strict=True)],
+        schema=TRANCHES_SCHEMA,
+    )
