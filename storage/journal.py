@@ -152,12 +152,25 @@ class ParquetJournal:
             self._forget(run_id)
 
     async def fail(self, run_id: str, message: str) -> None:
-        """Record that a run stopped on an error (status ``failed``)."""
+        """Mark the run this journal executes as ``failed`` and let it go; never raises.
+
+        Only a run whose ``RunStarted`` this journal recorded, and that has not ended,
+        is marked: any other (its start failed, another process has it) is left as it
+        is on disk. If the row cannot be written either, the run keeps its last status.
+        """
         log.error("run %s failed: %s", run_id, message)
-        row = R.failed_row(
-            self._base_of(run_id), run_id, self._next_rev(run_id), self._now(), message
-        )
-        await self._write({"runs": [row]})
+        if run_id not in self._locks:
+            log.warning("run %s is not executed by this journal; its history is unchanged", run_id)
+            return
+        try:
+            row = R.failed_row(
+                self._base_of(run_id), run_id, self._next_rev(run_id), self._now(), message
+            )
+            await self._write({"runs": [row]})
+        except Exception:
+            log.exception("could not record that run %s failed; it stays as it was", run_id)
+        finally:
+            self._forget(run_id)
 
     async def _write_run(self, event: R.RunEvent, now: datetime) -> None:
         row = R.run_row(event, self._base_of(event.run_id), self._next_rev(event.run_id), now)

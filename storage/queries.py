@@ -19,7 +19,9 @@ from dca.events import Summary
 from storage.dataset import BadFile, scan
 from storage.schema import MONEY, money
 
-FINAL = ("finished", "cancelled", "failed")
+# Statuses whose runs row carries the run's totals; the others' are summed from tranches
+# (a failed run's row has none: it may be resumed).
+FINAL = ("finished", "cancelled")
 SUMMARY_COLUMNS = (
     "run_id",
     "created_at",

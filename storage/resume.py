@@ -1,9 +1,19 @@
 """Picking up a run that stopped: which runs are unfinished, and their plan and progress.
 
-A run is unfinished when its current status is ``running`` (the process died),
-``paused`` (the user quit and chose to keep it) or ``cancelled`` with the reason
-``interrupted`` (Ctrl-C in a headless run). Everything needed to continue it is in
-the runs row (every ``Plan`` field and the origin) and its tranche rows.
+The rule: a run is unfinished, offered for resume and picked by ``btc-dca resume``,
+unless it reached its end (``finished``) or the user stopped it for good
+(``cancelled`` for any reason but ``interrupted``). So these resume:
+
+- ``running``: the process died (killed, power cut);
+- ``paused``: the user quit and chose to keep it;
+- ``cancelled`` with the reason ``interrupted``: Ctrl-C in a headless run;
+- ``failed``: the app stopped on an error of its own (a full disk, an engine bug).
+  The plan is still good and every tranche bought is recorded, so the rest is
+  worth buying once the cause is fixed; a run that fails again is marked again.
+
+A run that another process is executing (it holds the run's lock) is not offered.
+Everything needed to continue a run is in its runs row (every ``Plan`` field and
+the origin) and its tranche rows.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from storage.locks import is_held, run_lock
 from storage.queries import History, latest_runs, summary_of
 from storage.schema import plain
 
-RESUMABLE = ("running", "paused")
+RESUMABLE = ("running", "paused", "failed")
 INTERRUPTED = "interrupted"
 
 

@@ -106,6 +106,44 @@ async def test_a_failed_run_is_recorded_as_failed(tmp_path: Path) -> None:
     row = History(tmp_path / "d").run(started.run_id)
     assert row is not None
     assert (row["status"], row["detail"]) == ("failed", "disk on fire")
+    assert not is_held(run_lock(tmp_path / "d", started.run_id))  # let go for a resume
+
+
+async def test_fail_never_raises_and_only_marks_a_run_it_executes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, filled, finished = await _events(tmp_path)
+    d = tmp_path / "d"
+    await ParquetJournal(d).fail("never-started", "boom")  # nothing to mark
+    assert not (d / "runs").exists()
+
+    holder = ParquetJournal(d)
+    await holder.record(started)
+    await holder.record(filled[0])
+    other = ParquetJournal(d)
+    with pytest.raises(RunConflict):
+        await other.record(replace(started, resumed=True, done=1))
+    await other.fail(started.run_id, "run is being executed by another process")
+    assert History(d).run(started.run_id)["status"] == "running"  # type: ignore[index]
+
+    # The disk is full: the failed row cannot be written either; the run stays "running"
+    # (resumable) and its lock is let go.
+    def disk_full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(journal_module, "write_batch", disk_full)
+        with pytest.raises(JournalError):
+            await holder.record(filled[1])
+        await holder.fail(started.run_id, "cannot write history: No space left on device")
+    assert not is_held(run_lock(d, started.run_id))
+    assert History(d).run(started.run_id)["status"] == "running"  # type: ignore[index]
+
+    resumed = ParquetJournal(d)
+    await resumed.record(replace(started, resumed=True, done=1))
+    await resumed.record(finished)
+    await resumed.fail(started.run_id, "too late")  # the run ended: left as it is
+    assert History(d).run(started.run_id)["status"] == "finished"  # type: ignore[index]
 
 
 async def test_an_unwritable_dir_stops_the_run_with_a_journal_error(tmp_path: Path) -> None:

@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from dca.events import TrancheFilled, TrancheSkipped
+from dca.events import Event, TrancheFilled, TrancheSkipped
+from dca.executor import Executor
+from dca.journal import FanOut
 from exchanges.clock import SimClock
+from exchanges.simulated import SimulatedMarket
 from storage.dataset import table_files
-from storage.journal import RunConflict
+from storage.journal import ParquetJournal, RunConflict
 from storage.queries import History
 from storage.resume import ResumeError, load_resumable, unfinished_runs
 from storage.schema import money
@@ -67,6 +70,41 @@ async def test_missed_tranches_can_be_skipped_and_the_last_one_buys_the_rest(
     tranches = History(tmp_path).run_tranches(r.run_id)
     assert tranches["index"].to_list() == list(range(12))
     assert sum(tranches["qty_btc"].to_list()) == r.plan.amount
+
+
+class DiskFull(Exception):
+    """Stands for the history becoming unwritable mid-run."""
+
+
+async def test_a_run_that_failed_mid_way_is_offered_and_resumes_to_the_exact_amount(
+    tmp_path: Path,
+) -> None:
+    clock = SimClock()
+    p = plan(tranches=6, amount="0.6")
+    journal = ParquetJournal(tmp_path, source="demo")
+
+    class FailAfter(CrashAfter):
+        async def record(self, event: Event) -> None:
+            try:
+                await super().record(event)
+            except Crash:
+                raise DiskFull("No space left on device") from None
+
+    executor = Executor(p, SimulatedMarket(clock), FanOut(journal, FailAfter(2)), clock)
+    with pytest.raises(DiskFull):
+        await executor.run()
+    await journal.fail(executor.run_id, "No space left on device")  # what the CLI does
+
+    h = History(tmp_path)
+    [row] = h.run_summaries().to_dicts()
+    assert (row["status"], row["filled"]) == ("failed", 2)
+    assert row["qty_btc"] == sum(h.run_tranches(executor.run_id)["qty_btc"].to_list())
+    assert unfinished_runs(tmp_path) == [executor.run_id]
+    r = load_resumable(tmp_path)
+    assert (r.status, sorted(r.state.done), r.before.filled) == ("failed", [0, 1], 2)
+    summary, _, _ = await run(tmp_path, r.plan, clock=clock, resume=r.state)
+    assert summary.qty == Decimal("0.6")
+    assert History(tmp_path).run(executor.run_id)["status"] == "finished"  # type: ignore[index]
 
 
 async def test_only_unfinished_runs_resume(tmp_path: Path) -> None:
