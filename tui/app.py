@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -31,7 +32,7 @@ from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData, VenueStatus
 from tui.history_source import HistorySource, MemoryHistory
-from tui.messages import StartRequested
+from tui.messages import RunFailed, StartRequested
 from tui.screens.main import MainScreen
 from tui.screens.quit import QuitScreen
 from tui.screens.resume import ResumeOffer, ResumeScreen
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_THEME = "textual-dark"
 # Loaded in the background after the first frame (see ``_preload``).
-PRELOAD = ("tui.screens.history",)
+PRELOAD = ("tui.widgets.tranche_table", "tui.screens.history")
 # How long quitting waits for a pause or cancel to be recorded, seconds.
 QUIT_WAIT_S = 3.0
 
@@ -99,6 +100,8 @@ class DcaApp(App[int]):
         self.run_worker_: Worker[Summary] | None = None
         self._unlisten: Callable[[], None] | None = None
         self._main: MainScreen
+        # perf_counter() when the first frame had been drawn (for the start-up benchmark).
+        self.first_frame_at: float | None = None
         # Set by the main screen whenever the run's state changes (quitting waits on it).
         self.run_state_changed = asyncio.Event()
 
@@ -130,6 +133,8 @@ class DcaApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
+        self.first_frame_at = time.perf_counter()
+        log.info("first frame drawn")
         if self.offers is not None:
             self._load_offers()
         self._preload()
@@ -220,7 +225,7 @@ class DcaApp(App[int]):
             log.error("%s worker failed: %r", worker.group, error, exc_info=error)
             self.notify(f"{error}", title=f"{worker.group.title()} failed", severity="error")
             if worker.group == "run":
-                self.main.run_failed(error)
+                self.main.post_message(RunFailed(error))
 
     def on_start_requested(self, message: StartRequested) -> None:
         """The form's Start button."""

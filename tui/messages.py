@@ -31,3 +31,11 @@ class StartRequested(Message):
     """The user asked to start ``plan``."""
 
     plan: Plan
+
+
+class RunFailed(Message):
+    """The run's worker died; posted behind the run's events so it is drawn after them."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error

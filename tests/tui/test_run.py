@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, Static
 
 from dca.events import Event, RunStarted, TrancheFilled
 from dca.executor import ResumeState
@@ -23,6 +23,7 @@ from tui.screens.history import HistoryScreen
 from tui.screens.quit import QuitScreen
 from tui.screens.resume import ResumeOffer
 from tui.widgets.plan_form import FormDefaults
+from tui.widgets.run_panel import RunPanel
 from tui.widgets.tranche_table import TrancheTable
 from tui.widgets.venue_panel import VenuePanel
 
@@ -264,4 +265,6 @@ async def test_narrow_terminal_puts_each_venue_on_one_line(tmp_path: Path) -> No
         assert panel.size.height == 1
         line = panel.text()
         assert "Kraken" in line and "\n" not in line
-        assert isinstance(app.main.query_one(TrancheTable), DataTable)
+        # The tranche table (Textual's DataTable) is built when the first run starts.
+        assert app.main.query_one(RunPanel).table is None
+        assert app.main.query("#tranches-idle")

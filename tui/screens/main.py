@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -34,13 +34,15 @@ from exchanges.clock import Clock
 from exchanges.market import Health, VenueStatus
 from exchanges.venues import VenueSpec, display_name
 from tui import display, fmt
-from tui.messages import PlanChanged, RunEvent
+from tui.messages import PlanChanged, RunEvent, RunFailed
 from tui.palette import venue_colour
 from tui.venue_view import VenueView, venue_views
 from tui.widgets.plan_form import FormDefaults, PlanForm
 from tui.widgets.run_panel import RunPanel
-from tui.widgets.tranche_table import TrancheTable
 from tui.widgets.venue_panel import VenuePanel
+
+if TYPE_CHECKING:
+    from tui.widgets.tranche_table import TrancheTable
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,7 @@ class MainScreen(Screen[None]):
         self._dirty = True
         self._changed: set[str] = set(statuses)
         self._panels: dict[str, VenuePanel] = {}
+        self._table: TrancheTable | None = None
         self._estimated_qty: Decimal | None = None
         self._estimated_at = float("-inf")
         self._health: dict[str, Health] = {}
@@ -234,7 +237,7 @@ class MainScreen(Screen[None]):
         run.set_status(text)
 
     @on(RunEvent)
-    def run_event(self, message: RunEvent) -> None:
+    async def run_event(self, message: RunEvent) -> None:
         """Draw what the executor recorded."""
         event = message.event
         run = self.query_one(RunPanel)
@@ -245,17 +248,17 @@ class MainScreen(Screen[None]):
             self.run_sizes = event.sizes
             self.next_index = event.done
             self._set_state("running")
-            run.reset()
+            self._table = await run.reset()
             self.query_one(PlanForm).disabled = True
             verb = "Resumed" if event.resumed else "Started"
             run.set_status(Text(f"{verb} run {event.run_id}", "bold"))
         elif isinstance(event, TrancheFilled):
-            run.query_one(TrancheTable).add_fill(event)
+            self._tranche_table().add_fill(event)
             self.next_index = event.index + 1
             for leg in event.route.legs:
                 self._panels[leg.venue].show_fill(leg.qty, leg.avg_price, event.at)
         elif isinstance(event, TrancheSkipped):
-            run.query_one(TrancheTable).add_skip(event)
+            self._tranche_table().add_skip(event)
             self.next_index = event.index + 1
             self.notify(
                 f"Tranche {event.index + 1}: {event.detail}",
@@ -276,6 +279,10 @@ class MainScreen(Screen[None]):
             run.show_summary(executor.summary, self.run_plan.quote, lump)
         self._dirty = True
         self.tick_countdown()
+
+    def _tranche_table(self) -> TrancheTable:
+        assert self._table is not None, "a run's tranches arrive after its start"
+        return self._table
 
     def _finish(self, event: RunFinished | RunCancelled) -> None:
         s = event.summary
@@ -298,8 +305,10 @@ class MainScreen(Screen[None]):
         if changed is not None:
             changed.set()
 
-    def run_failed(self, error: BaseException) -> None:
+    @on(RunFailed)
+    def run_failed(self, message: RunFailed) -> None:
         """The worker died: unlock the form, say so in the run area."""
+        error = message.error
         self._set_state("failed")
         self.query_one(PlanForm).disabled = False
         self.query_one(RunPanel).set_status(Text(f"RUN FAILED: {error}", "bold red"))

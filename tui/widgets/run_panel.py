@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -12,7 +13,9 @@ from textual.widgets import Button, ProgressBar, Static
 
 from dca.events import Summary
 from tui import fmt
-from tui.widgets.tranche_table import TrancheTable
+
+if TYPE_CHECKING:  # the table (Textual's DataTable) loads after the first frame
+    from tui.widgets.tranche_table import TrancheTable
 
 
 def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -> Text:
@@ -59,7 +62,7 @@ class RunPanel(Vertical):
             yield Button("Cancel", id="cancel", variant="error", compact=True, disabled=True)
         yield ProgressBar(id="progress", show_eta=False)
         yield Static(id="summary")
-        yield TrancheTable()
+        yield Static(Text("Each tranche appears here as it fills.", "dim"), id="tranches-idle")
 
     @on(Button.Pressed, "#pause, #resume, #cancel")
     async def _control(self, event: Button.Pressed) -> None:
@@ -87,7 +90,22 @@ class RunPanel(Vertical):
         bar.update(total=float(summary.target), progress=float(summary.qty))
         self.query_one("#summary", Static).update(summary_text(summary, quote, lump))
 
-    def reset(self) -> None:
-        """Clear the table for a new run."""
-        table = self.query_one(TrancheTable)
+    @property
+    def table(self) -> TrancheTable | None:
+        """The run's tranche table (None before the first run)."""
+        from tui.widgets.tranche_table import TrancheTable
+
+        found = self.query(TrancheTable)
+        return found.first() if found else None
+
+    async def reset(self) -> TrancheTable:
+        """An empty tranche table for a new run (mounted on the first run)."""
+        from tui.widgets.tranche_table import TrancheTable
+
+        table = self.table
+        if table is None:
+            await self.query_one("#tranches-idle").remove()
+            table = TrancheTable()
+            await self.mount(table)
         table.clear()
+        return table
