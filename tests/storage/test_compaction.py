@@ -134,3 +134,12 @@ async def test_readers_racing_a_compaction_of_many_small_files_always_see_every_
         assert failures == []
         assert seen == {expected}
     assert len(table_files(tmp_path, "tranches")) == 2 + 1
+
+
+async def test_a_history_opened_before_a_compaction_reads_the_merged_files(tmp_path: Path) -> None:
+    rows = await _history(tmp_path, runs=2)
+    h = History(tmp_path)  # lists the small files, which the compaction then removes
+    compact(tmp_path, today=TOMORROW)
+    assert h.tranches.collect().height == rows["tranches"]
+    assert h.run_summaries()["filled"].sum() == rows["tranches"]
+    assert h.bad == []
