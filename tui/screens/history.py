@@ -134,6 +134,10 @@ class HistoryScreen(Screen[None]):
             columns = runs.select(RUNS_SHOWN).set_column(0, "started", started)
             shown = SizedArrowBackend(columns)
         self.post_message(RunsLoaded(runs, shown))
+        if runs.num_rows:
+            # The newest run is shown first: read it now, without a round trip through the UI.
+            newest = runs.slice(0, 1).to_pylist()[0]
+            self.post_message(self._read_run(str(newest["run"]), newest))
 
     @on(RunsLoaded)
     async def _runs_loaded(self, message: RunsLoaded) -> None:
@@ -156,6 +160,8 @@ class HistoryScreen(Screen[None]):
             show_row_labels=False,
             zebra_stripes=True,
         )
+        # The newest run's tranches are already on their way (see ``_load_runs``).
+        self.run_id = str(message.table["run"][0].as_py())
         await holder.mount(table)
         table.focus()
         self._select(0)
@@ -175,6 +181,10 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history-run", exit_on_error=False)
     def _load_run(self, run_id: str, row: dict[str, Any]) -> None:
+        self.post_message(self._read_run(run_id, row))
+
+    def _read_run(self, run_id: str, row: dict[str, Any]) -> RunLoaded:
+        """One run's tranches, totals and table backend (in a worker thread)."""
         table = self.source.tranches(run_id)
         # Totals come from the runs row (exact sums rounded once), the share from the tranches.
         detail = replace(
@@ -187,7 +197,7 @@ class HistoryScreen(Screen[None]):
         )
         # Sized here, off the event loop: a million rows measured from Arrow's statistics.
         shown = SizedArrowBackend(table)
-        self.post_message(RunLoaded(run_id, str(row["quote"]), table, detail, shown))
+        return RunLoaded(run_id, str(row["quote"]), table, detail, shown)
 
     @on(RunLoaded)
     async def _run_loaded(self, message: RunLoaded) -> None:

@@ -94,7 +94,15 @@ class PriceChart(Widget):
             label = labels.get(y, "")
             style = _AVG if y == avg_row else _AXIS
             segments = [Segment(f"{label:>{LABEL_W - 1}} ", style)]
-            segments.extend(Segment(ch, st) for ch, st in cells)
+            # One segment per run of same-styled cells, not one per cell.
+            run, run_style = "", None
+            for ch, st in cells:
+                if st is not run_style and run:
+                    segments.append(Segment(run, run_style))
+                    run = ""
+                run, run_style = run + ch, st
+            if run:
+                segments.append(Segment(run, run_style))
             lines.append(Strip(segments, LABEL_W + width))
         self._lines = lines
 
