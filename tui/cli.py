@@ -28,7 +28,7 @@ from tui.wiring import DEFAULT_DEMO_SPEED, LiveUnavailable, Options, make_clock,
 EPILOG = f"""\
 venues: {", ".join(VENUE_IDS)}.  quote currencies: {", ".join(QUOTES)}.
 durations: 90s, 30m, 6h, 2d.  exit codes: 0 done, 2 invalid input, 3 no venue reachable,
-130 interrupted.  environment: BTC_DCA_CONFIG, BTC_DCA_DATA_DIR,
+130 interrupted.  environment: BTC_DCA_CONFIG, BTC_DCA_DATA_DIR, BTC_DCA_LOG_DIR,
 BTC_DCA_<VENUE>_REST_URL / BTC_DCA_<VENUE>_WS_URL.
 default locations: {describe_locations()}
 """

@@ -38,6 +38,7 @@ from exchanges.clock import Clock
 from exchanges.errors import VenueError
 from exchanges.market import MarketData
 from exchanges.venues import VenueSpec, display_name
+from storage.journal import RunConflict
 from tui.fmt import btc, clock_time, exact, iso, money, pct
 
 log = logging.getLogger(__name__)
@@ -440,6 +441,10 @@ async def run_command(
                 loop.add_signal_handler(sig, interrupt)
         try:
             await executor.run()
+        except RunConflict as exc:
+            # Another process has this run: nothing was executed here.
+            print(f"btc-dca: {exc}", file=sys.stderr)
+            return EXIT_INVALID
         except Exception as exc:
             # The run cannot go on (e.g. its history cannot be written): say so, mark it.
             log.exception("run %s failed", executor.run_id)

@@ -21,6 +21,7 @@ from exchanges.errors import ErrorKind
 from exchanges.market import Health
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
+from storage.journal import RunConflict
 from tui.fmt import btc, money
 from tui.headless import Printer, QuoteResult, quote_json, quote_text, run_command
 
@@ -191,3 +192,22 @@ def test_a_reader_that_goes_away_stops_the_run_quietly(tmp_path: Path) -> None:
     assert first.startswith(b"Run ")
     assert code == 130
     assert "Traceback" not in err
+
+
+async def test_a_run_another_process_holds_exits_2_without_buying(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    class Held:
+        async def record(self, event: object) -> None:
+            if type(event).__name__ == "RunStarted":
+                raise RunConflict("run r is being executed by another process")
+
+    clock = SimClock(T0)
+    plan = build_plan(amount="1", duration="4h", tranches=4, specs=DEFAULT_SPECS)
+    out = io.StringIO()
+    code = await run_command(
+        plan, SimulatedMarket(clock), clock, out, journal=Held(), handle_signals=False
+    )
+    assert code == 2
+    assert capsys.readouterr().err.strip() == "btc-dca: run r is being executed by another process"
+    assert "[1/4]" not in out.getvalue()
