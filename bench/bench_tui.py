@@ -40,7 +40,7 @@ asyncio.run(main())
 
 async def preloaded(app: Any) -> None:
     """Wait until the app's background preload (after the first frame) has finished."""
-    while app.first_frame_at is None or any(
+    while app.first_frame_at is None or any(  # noqa: ASYNC110 - polling the app measured
         w.group == "preload" and not w.is_finished for w in app.workers
     ):
         await asyncio.sleep(0.02)

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Input
+from textual.widgets import Input, Select
 from textual.worker import Worker, WorkerState
 
 from dca.events import Summary
@@ -51,6 +51,8 @@ PRELOAD = ("tui.widgets.tranche_table", "tui.screens.history")
 QUIT_WAIT_S = 3.0
 
 JournalFactory = Callable[[], Journal]
+# Builds the market for a quote currency (the same factory the launcher used at start).
+MarketFactory = Callable[[str], MarketData]
 OffersSource = Callable[[], Sequence[ResumeOffer]]
 
 
@@ -80,6 +82,7 @@ class DcaApp(App[int]):
         theme: str | None = None,
         on_theme_change: Callable[[str], None] | None = None,
         offers: OffersSource | None = None,
+        market_factory: MarketFactory | None = None,
         export_dir: Path | None = None,
         seed: int = 0,
         cursor_blink: bool = True,
@@ -94,6 +97,8 @@ class DcaApp(App[int]):
         self.initial_theme = theme or DEFAULT_THEME
         self.on_theme_change = on_theme_change
         self.offers = offers
+        self.market_factory = market_factory
+        # Where CSV exports and screenshots go (the launcher passes the data dir's exports/).
         self.export_dir = export_dir or Path.cwd()
         self.seed = seed
         self.executor: Executor | None = None
@@ -193,6 +198,10 @@ class DcaApp(App[int]):
         if self.run_active:
             self.notify("A run is already going: pause or cancel it first", severity="warning")
             return
+        if plan.quote != self.market.quote and self.market_factory is not None:
+            # The form's currency was chosen while a run was going: switch now, then start.
+            self.run_worker(self._switch_then_start(plan, resume), group="switch", exclusive=True)
+            return
         if plan.quote != self.market.quote:
             self.notify(
                 f"This market quotes in {self.market.quote}; start with --quote {plan.quote}",
@@ -208,6 +217,11 @@ class DcaApp(App[int]):
         journals.append(UiJournal(self.main.post_message))
         self.executor = Executor(plan, self.market, FanOut(*journals), self.clock, resume=resume)
         self.run_worker_ = self._execute(self.executor)
+
+    async def _switch_then_start(self, plan: Plan, resume: ResumeState | None) -> None:
+        await self.switch_market(plan.quote)
+        if self.market.quote == plan.quote:
+            self.start_run(plan, resume)
 
     @work(exclusive=True, exit_on_error=False, group="run", name="run")
     async def _execute(self, executor: Executor) -> Summary:
@@ -226,6 +240,48 @@ class DcaApp(App[int]):
             self.notify(f"{error}", title=f"{worker.group.title()} failed", severity="error")
             if worker.group == "run":
                 self.main.post_message(RunFailed(error))
+
+    @on(Select.Changed, "#quote")
+    async def _quote_chosen(self, event: Select.Changed) -> None:
+        """Another quote currency in the form: re-open the market in it (not during a run)."""
+        quote = str(event.value)
+        if quote == self.market.quote:
+            return
+        if self.run_active:
+            self.notify(
+                f"A run in {self.market.quote} is going: prices switch to {quote} after it",
+                title="Quote currency",
+                severity="warning",
+            )
+            return
+        if self.market_factory is None:
+            self.notify(
+                f"This market quotes in {self.market.quote}; start with --quote {quote}",
+                title="Quote currency",
+                severity="warning",
+            )
+            return
+        await self.switch_market(quote)
+
+    async def switch_market(self, quote: str) -> None:
+        """Close the market and open the same venues quoted in ``quote``."""
+        assert self.market_factory is not None
+        try:
+            market = self.market_factory(quote)
+        except Exception as exc:  # a factory refusal is shown, the old market stays
+            log.error("cannot open the market in %s: %r", quote, exc)
+            self.notify(f"{exc}", title=f"No market in {quote}", severity="error")
+            return
+        if self._unlisten is not None:
+            self._unlisten()
+        self.workers.cancel_group(self, "market")
+        await self.market.close()
+        self.market = market
+        self.main.market_switched(market)
+        self._unlisten = market.add_listener(self._on_status)
+        self.run_worker(market.start(), group="market", exit_on_error=False)
+        log.info("market switched to %s", quote)
+        self.notify(f"Prices now in {quote}", title="Quote currency")
 
     def on_start_requested(self, message: StartRequested) -> None:
         """The form's Start button."""
@@ -295,10 +351,18 @@ class DcaApp(App[int]):
         self.action_history()
         self.notify("Press e to export the table shown", title="Export")
 
-    def action_screenshot_svg(self) -> None:
-        """Save an SVG screenshot in the export folder."""
-        path = self.save_screenshot(path=str(self.export_dir))
-        self.notify(path, title="Screenshot saved")
+    async def action_screenshot_svg(self) -> None:
+        """Save an SVG screenshot in the export folder and say where."""
+        svg = self.export_screenshot()
+        name = time.strftime("btc-dca-%Y%m%d-%H%M%S.svg")
+        path = self.export_dir / name
+        try:
+            await asyncio.to_thread(_write_text, path, svg)
+        except OSError as exc:
+            log.error("screenshot to %s failed: %s", path, exc)
+            self.notify(f"Could not write {path}: {exc}", title="Screenshot", severity="error")
+            return
+        self.notify(str(path.resolve()), title="Screenshot saved")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The app's commands in the palette, then Textual's own (theme, quit, keys)."""
@@ -346,6 +410,11 @@ class DcaApp(App[int]):
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.run_state_changed.wait(), remaining)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def build_app(

@@ -22,6 +22,8 @@ from tui.wiring import LiveUnavailable, Options, make_clock, make_market
 log = logging.getLogger(__name__)
 
 EXIT_NO_VENUE = 3
+# CSV exports and screenshots go here, under the data dir (the notification says the path).
+EXPORTS = "exports"
 
 
 def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> FormDefaults:
@@ -117,7 +119,8 @@ def launch(options: Options, plan: Plan | None = None) -> int:
         theme=config.theme,
         on_theme_change=_save_theme(paths.config_file),
         offers=lambda: resume_offers(data_dir, defaults.quote),
-        export_dir=Path.cwd(),
+        market_factory=lambda quote: make_market(options, specs, clock, quote, venues),
+        export_dir=data_dir / EXPORTS,
         seed=options.seed,
     )
     result = app.run()

@@ -9,12 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, Static
+from textual.widgets import Button, Select, Static
 
 from dca.events import Event, RunStarted, TrancheFilled
 from dca.executor import ResumeState
 from dca.plan import build_plan
-from exchanges.simulated import Fault
+from exchanges.clock import SimClock
+from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from tests.tui.helpers import START, SteppedClock, make_app, messages, wait_for
 from tui import fmt
@@ -247,8 +248,11 @@ async def test_help_palette_commands_and_theme_are_there(tmp_path: Path) -> None
         app.theme = "nord"
         await pilot.pause()
         assert themes == ["nord"]
-        app.action_screenshot_svg()
-        assert await asyncio.to_thread(lambda: list(tmp_path.glob("*.svg")))
+        # The screenshot lands in the export folder and the notification gives its full path.
+        await app.action_screenshot_svg()
+        shots = await asyncio.to_thread(lambda: list(tmp_path.glob("*.svg")))
+        assert len(shots) == 1
+        assert f"Screenshot saved: {shots[0].resolve()}" in messages(app)
         # Start with an empty form says what is missing instead of starting.
         app.action_start()
         await pilot.pause()
@@ -268,3 +272,58 @@ async def test_narrow_terminal_puts_each_venue_on_one_line(tmp_path: Path) -> No
         # The tranche table (Textual's DataTable) is built when the first run starts.
         assert app.main.query_one(RunPanel).table is None
         assert app.main.query("#tranches-idle")
+
+
+async def test_choosing_eur_reopens_the_market_in_eur_and_the_run_buys_there(
+    tmp_path: Path,
+) -> None:
+    clock = SimClock(START)
+    markets: list[SimulatedMarket] = []
+
+    def market(quote: str) -> SimulatedMarket:
+        markets.append(SimulatedMarket(clock, quote=quote, seed=7))
+        return markets[-1]
+
+    app = make_app(tmp_path, clock=clock, defaults=DAY, market_factory=market)
+    async with app.run_test(size=(120, 40)) as pilot:
+        usd = app.market
+        app.main.query_one("#quote", Select).value = "EUR"
+        await wait_for(pilot, lambda: app.market.quote == "EUR")
+        assert app.market is markets[0] and usd is not app.market
+        assert "Quote currency: Prices now in EUR" in messages(app)
+        # The panels show the EUR books, priced for the next tranche.
+        panel = app.main.query_one("#venue-kraken", VenuePanel)
+        eur = app.market.status("kraken").book
+        assert eur is not None
+        await wait_for(pilot, lambda: f"ask    {fmt.money(eur.best_ask)}" in panel.text())
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        assert app.executor is not None and app.executor.plan.quote == "EUR"
+        assert "EUR" in str(app.main.query_one("#summary", Static).render())
+
+
+async def test_the_quote_currency_stays_while_a_run_is_going(tmp_path: Path) -> None:
+    clock = SteppedClock()
+    app = make_app(
+        tmp_path,
+        clock=clock,
+        defaults=DAY,
+        market_factory=lambda q: SimulatedMarket(clock, quote=q, seed=7),
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.run_state == "running")
+        # The form is locked during a run; a palette or script change is refused all the same.
+        app.main.query_one("#quote", Select).value = "EUR"
+        await wait_for(pilot, lambda: any("prices switch to EUR" in m for m in messages(app)))
+        assert app.market.quote == "USD"
+        # Buttons: Pause and Cancel while running, Resume only when paused.
+        assert not app.main.query_one("#pause", Button).disabled
+        assert app.main.query_one("#resume", Button).disabled
+        await pilot.click("#cancel")
+        clock.step(1)
+        await wait_for(pilot, lambda: app.main.run_state == "cancelled")
+        # Nothing to pause, resume or cancel any more: the buttons go.
+        for button in ("#pause", "#resume", "#cancel"):
+            widget = app.main.query_one(button, Button)
+            assert (widget.disabled and not widget.display) or not widget.is_on_screen

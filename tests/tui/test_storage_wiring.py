@@ -112,6 +112,7 @@ def test_launch_builds_the_demo_and_returns_the_apps_exit_code(
     app = seen[0]
     assert app.defaults.amount == "0.5" and app.defaults.tranches == "24"
     assert isinstance(app.history, ParquetHistory)
+    assert app.export_dir == tmp_path / "exports"
     assert app.on_theme_change is not None
     app.on_theme_change("nord")
     assert load_config(tmp_path / "config.toml").theme == "nord"

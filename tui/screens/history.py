@@ -244,7 +244,7 @@ class HistoryScreen(Screen[None]):
             self.notify(f"Could not write {path}: {exc}", title="Export", severity="error")
             return
         self.last_export = path
-        self.notify(f"{table.num_rows} rows → {path}", title="Exported")
+        self.notify(f"{table.num_rows} rows → {path.resolve()}", title="Exported")
 
 
 def _write_csv(table: pa.Table, path: Path) -> None:

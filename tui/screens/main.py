@@ -31,7 +31,8 @@ from dca.events import (
 from dca.plan import Plan
 from dca.pricing import Cost
 from exchanges.clock import Clock
-from exchanges.market import Health, VenueStatus
+from exchanges.errors import ErrorKind, VenueError
+from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import VenueSpec, display_name
 from tui import display, fmt
 from tui.messages import PlanChanged, RunEvent, RunFailed
@@ -137,6 +138,20 @@ class MainScreen(Screen[None]):
         """
         self.latest[status.venue] = status
         self._changed.add(status.venue)
+        self._dirty = True
+
+    def market_switched(self, market: MarketData) -> None:
+        """Show ``market``'s venues from now on; a venue it lacks is down with the reason."""
+        self.specs = {**self.specs, **market.specs}
+        for venue in self._panels:
+            if venue in market.specs:
+                status = market.status(venue)
+            else:
+                why = VenueError(venue, ErrorKind.UNSUPPORTED_PAIR, f"no BTC/{market.quote} here")
+                status = VenueStatus(venue, Health.DOWN, error=why)
+            self.latest[venue] = status
+            self._changed.add(venue)
+        self._estimated_qty = None
         self._dirty = True
 
     def _notify_health(self, status: VenueStatus) -> None:

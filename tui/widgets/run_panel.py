@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, ProgressBar, Static
 
 from dca.events import Summary
-from tui import fmt
+from tui import display, fmt
 
 if TYPE_CHECKING:  # the table (Textual's DataTable) loads after the first frame
     from tui.widgets.tranche_table import TrancheTable
@@ -35,10 +35,12 @@ def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -
     text.append(fmt.money(summary.saved_vs_worst), "green")
     if lump_sum_total is not None and summary.qty and summary.target:
         lump_price = lump_sum_total / summary.target
-        diff = lump_price * summary.qty - summary.total
-        word = "saved" if diff >= 0 else "cost more"
-        text.append("  vs lump sum at start ", "dim")
-        text.append(f"{word} {fmt.money(abs(diff))}", "green" if diff >= 0 else "red")
+        extra = summary.total - lump_price * summary.qty
+        text.append("\nvs one lump-sum buy at the start: ", "dim")
+        verdict = "DCA cost more" if extra > 0 else "DCA saved"
+        text.append(
+            f"{display.signed_money(extra)} {quote} ({verdict})", "red" if extra > 0 else "green"
+        )
     if summary.skipped:
         text.append(f"  skipped {summary.skipped}", "yellow")
     return text
@@ -77,6 +79,8 @@ class RunPanel(Vertical):
         self.query_one("#pause", Button).disabled = not running
         self.query_one("#resume", Button).disabled = not paused
         self.query_one("#cancel", Button).disabled = not (running or paused)
+        # No run going: no buttons at all (the status line gets their room).
+        self.set_class(not (running or paused), "-over")
         self.set_class(paused, "-paused")
         self.set_class(state == "idle", "-idle")
 
@@ -105,7 +109,7 @@ class RunPanel(Vertical):
         table = self.table
         if table is None:
             await self.query_one("#tranches-idle").remove()
-            table = TrancheTable()
+            table = TrancheTable(width=self.content_size.width)
             await self.mount(table)
         table.clear()
         return table

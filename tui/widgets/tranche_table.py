@@ -10,7 +10,11 @@ from exchanges.venues import display_name
 from tui import fmt
 from tui.palette import venue_colour
 
-COLUMNS = ("time", "#", "venue", "qty BTC", "avg price", "fee", "total", "saved vs worst")
+# Short headers fit 120 columns (the venue's colour names it too); wide tables spell them out.
+COLUMNS = ("time", "#", "venue", "BTC", "avg price", "fee", "total", "saved")
+WIDE_COLUMNS = ("time", "#", "venue", "qty BTC", "avg price", "fee", "total", "saved vs worst")
+# Table width from which the long headers and seconds in the time fit.
+WIDE_W = 100
 
 
 def venue_label(venue: str) -> Text:
@@ -26,22 +30,26 @@ def venue_label(venue: str) -> Text:
 class TrancheTable(DataTable[str | Text]):
     """One row per tranche of the current run: fills and skips."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = 0) -> None:
         super().__init__(id="tranches", cursor_type="row", zebra_stripes=True)
+        self.wide = width >= WIDE_W
 
     def on_mount(self) -> None:
-        """Set the columns."""
-        for label in COLUMNS:
-            self.add_column(label, key=label)
+        """Set the columns for the width the table was made for."""
+        for label in WIDE_COLUMNS if self.wide else COLUMNS:
+            self.add_column(label)
+
+    def _time(self, at: float) -> str:
+        return fmt.clock_time(at) if self.wide else fmt.clock_time(at)[:5]
 
     def add_fill(self, event: TrancheFilled) -> None:
         """Append a filled tranche and keep it in view."""
         r = event.route
         self.add_row(
-            fmt.clock_time(event.at),
+            self._time(event.at),
             f"{event.index + 1}/{event.of}",
             venue_label(r.venue),
-            fmt.btc(r.qty),
+            Text(fmt.btc(r.qty), justify="right"),
             Text(fmt.money(r.avg_price), justify="right"),
             Text(fmt.money(r.fee), justify="right"),
             Text(fmt.money(r.total), justify="right"),
@@ -53,7 +61,7 @@ class TrancheTable(DataTable[str | Text]):
     def add_skip(self, event: TrancheSkipped) -> None:
         """Append a skipped tranche with its reason."""
         self.add_row(
-            fmt.clock_time(event.at),
+            self._time(event.at),
             f"{event.index + 1}/{event.of}",
             Text("skipped", "yellow"),
             fmt.btc(event.qty),
