@@ -22,7 +22,7 @@ from tui import fmt
 from tui.history_source import MemoryHistory
 from tui.screens.history import HistoryScreen
 from tui.screens.quit import QuitScreen
-from tui.screens.resume import ResumeOffer
+from tui.screens.resume import ResumeOffer, ResumeScreen
 from tui.widgets.plan_form import FormDefaults
 from tui.widgets.run_panel import RunPanel
 from tui.widgets.tranche_table import TrancheTable
@@ -215,7 +215,14 @@ async def test_an_unfinished_run_is_offered_at_start_and_resumes(tmp_path: Path)
     )
     app = make_app(tmp_path, offers=lambda: [offer])
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: bool(app.screen.query("#offers")))
+        # The offer comes after the first frame; click once its dialog is mounted whole.
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(app.screen, ResumeScreen) and bool(app.screen.query("Button#resume"))
+            ),
+        )
+        await pilot.pause()
         await pilot.click("#resume")
         await wait_for(pilot, lambda: app.main.run_state == "finished")
         table = app.main.query_one(TrancheTable)
