@@ -15,24 +15,14 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import metadata
 
 import aiohttp
 
 from exchanges.adapter import RestRequest
 from exchanges.errors import ErrorKind, VenueError
+from exchanges.version import APP_VERSION
 from exchanges.wire import status_error
 
-
-def _installed_version() -> str:
-    try:
-        return metadata.version("btc-dca")
-    except metadata.PackageNotFoundError:  # pragma: no cover - always installed in the venv
-        return "unknown"
-
-
-# The installed btc-dca version: in the User-Agent and in every runs row.
-APP_VERSION = _installed_version()
 USER_AGENT = f"btc-dca/{APP_VERSION}"
 DEFAULT_TIMEOUT_S = 3.0
 

@@ -38,7 +38,7 @@ from dca.events import (
     VenueRecovered,
 )
 from dca.schedule import tranche_times
-from exchanges.http import APP_VERSION
+from exchanges.version import APP_VERSION
 from storage import rows as R
 from storage.dataset import partition_of, scan, table_dir, write_atomic
 from storage.locks import FileLock, run_lock

@@ -10,20 +10,21 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from dca.plan import Plan, PlanInvalid, build_plan
 from dca.routing import Mode
 from exchanges.venues import QUOTES, VENUE_IDS, VenueSpec
-from storage.compaction import compact_in_background
 from storage.config import AppConfig, ConfigError, ensure_config, load_config
-from storage.journal import ParquetJournal
 from storage.logs import setup_logging
 from storage.paths import DataDirError, Paths, describe_locations, ensure_writable, resolve_paths
-from tui import headless, history_cmd
+from tui import exits
 from tui.wiring import DEFAULT_DEMO_SPEED, LiveUnavailable, Options, make_clock, make_market
+
+if TYPE_CHECKING:
+    from storage.journal import ParquetJournal
 
 EPILOG = f"""\
 venues: {", ".join(VENUE_IDS)}.  quote currencies: {", ".join(QUOTES)}.
@@ -96,6 +97,37 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+def _history_parsers(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Register ``history`` and ``resume`` on the CLI's subparsers."""
+    h = sub.add_parser("history", help="past runs, or one run's tranches; CSV/JSON export")
+    common(h)
+    h.add_argument("--run", metavar="RUN_ID", help="show this run's tranches")
+    out = h.add_mutually_exclusive_group()
+    out.add_argument("--csv", type=Path, metavar="PATH", help="write the table as CSV to PATH")
+    out.add_argument("--json", action="store_true", help="print one JSON object per row")
+    out.add_argument(
+        "--compact", action="store_true", help="merge small files of past days (keeps every row)"
+    )
+    h.add_argument("--limit", type=int, default=50, metavar="N", help="runs shown (0: all)")
+    h.add_argument("--offset", type=int, default=0, metavar="N", help="skip the newest N runs")
+
+    r = sub.add_parser("resume", help="continue an unfinished run (the latest by default)")
+    common(r)
+    r.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to continue")
+    r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
+    r.add_argument(
+        "--missed",
+        # storage.resume.Missed's values (spelled out: that module loads polars).
+        choices=["catch-up", "skip"],
+        default="catch-up",
+        help="tranches whose time passed while stopped: run them now (default) or skip them",
+    )
+    r.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     parser = argparse.ArgumentParser(
@@ -124,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jitter", action="store_true", help="shift each tranche at random within its slot"
     )
     r.add_argument("--json", action="store_true", help="one JSON object per line")
-    history_cmd.add_parsers(sub, lambda p: _common(p, suppress=True))
+    _history_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 
@@ -183,11 +215,15 @@ def prepare_storage(options: Options, *, compact: bool = True) -> Paths:
     ensure_writable(paths.data_dir)
     setup_logging(paths.log_dir, verbose=options.verbose)
     if compact:
+        from storage.compaction import compact_in_background
+
         compact_in_background(paths.data_dir)
     return paths
 
 
 def _journal(options: Options, paths: Paths) -> ParquetJournal:
+    from storage.journal import ParquetJournal
+
     source = "demo" if options.demo else "live"
     return ParquetJournal(
         paths.data_dir, source=source, speed=options.demo_speed if options.demo else None
@@ -209,6 +245,8 @@ def _quote(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     )
     clock = make_clock(options)
     market = make_market(options, specs, clock, plan.quote, plan.venues)
+    from tui import headless
+
     return asyncio.run(headless.quote_command(market, plan, ns.json, out))
 
 
@@ -232,6 +270,8 @@ def _run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     clock = make_clock(options)
     market = make_market(options, specs, clock, plan.quote, plan.venues)
     journal = _journal(options, paths)
+    from tui import headless
+
     return asyncio.run(
         headless.run_command(plan, market, clock, out, as_json=ns.json, journal=journal)
     )
@@ -258,26 +298,30 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _run(ns, options, out)
         if ns.command == "history":
             paths = prepare_storage(options, compact=not ns.compact)
+            from tui import history_cmd
+
             return history_cmd.history_command(ns, paths.data_dir, out)
         if ns.command == "resume":
             specs = load_specs(options)
             paths = prepare_storage(options)
             if not ns.headless:
                 return _dashboard(options)
+            from tui import history_cmd
+
             return history_cmd.resume_command(ns, options, specs, paths.data_dir, out)
         return _dashboard(options)
     except PlanInvalid as exc:
         for error in exc.errors:
             print(f"btc-dca: --{error.field.replace('_', '-')}: {error.message}", file=sys.stderr)
-        return headless.EXIT_INVALID
+        return exits.EXIT_INVALID
     except (UsageError, ConfigError, DataDirError) as exc:
         print(f"btc-dca: {exc}", file=sys.stderr)
-        return headless.EXIT_INVALID
+        return exits.EXIT_INVALID
     except LiveUnavailable as exc:
         print(f"btc-dca: {exc}", file=sys.stderr)
-        return headless.EXIT_NO_VENUE
+        return exits.EXIT_NO_VENUE
     except KeyboardInterrupt:
-        return headless.EXIT_INTERRUPTED
+        return exits.EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

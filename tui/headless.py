@@ -39,15 +39,16 @@ from exchanges.errors import VenueError
 from exchanges.market import MarketData
 from exchanges.venues import VenueSpec, display_name
 from storage.journal import RunConflict
+from tui import exits
 from tui.fmt import btc, clock_time, exact, iso, money, pct
 
 log = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INVALID = 2
-EXIT_NO_VENUE = 3
-EXIT_INTERRUPTED = 130
+EXIT_OK = exits.EXIT_OK
+EXIT_FAILED = exits.EXIT_FAILED
+EXIT_INVALID = exits.EXIT_INVALID
+EXIT_NO_VENUE = exits.EXIT_NO_VENUE
+EXIT_INTERRUPTED = exits.EXIT_INTERRUPTED
 
 
 _WIDTHS = (-11, -20, 12, 7, 10, 14, 10)

@@ -13,7 +13,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -34,36 +34,6 @@ from tui.wiring import Options, make_clock, make_market
 
 RUN_TABLE = ("when (UTC)", "run", "amount BTC", "status", "avg price", "total", "saved")
 TRANCHE_TABLE = ("#", "executed (UTC)", "status", "venue", "qty BTC", "avg price", "fee", "total")
-
-
-def add_parsers(
-    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
-    common: Callable[[argparse.ArgumentParser], None],
-) -> None:
-    """Register ``history`` and ``resume`` on the CLI's subparsers."""
-    h = sub.add_parser("history", help="past runs, or one run's tranches; CSV/JSON export")
-    common(h)
-    h.add_argument("--run", metavar="RUN_ID", help="show this run's tranches")
-    out = h.add_mutually_exclusive_group()
-    out.add_argument("--csv", type=Path, metavar="PATH", help="write the table as CSV to PATH")
-    out.add_argument("--json", action="store_true", help="print one JSON object per row")
-    out.add_argument(
-        "--compact", action="store_true", help="merge small files of past days (keeps every row)"
-    )
-    h.add_argument("--limit", type=int, default=50, metavar="N", help="runs shown (0: all)")
-    h.add_argument("--offset", type=int, default=0, metavar="N", help="skip the newest N runs")
-
-    r = sub.add_parser("resume", help="continue an unfinished run (the latest by default)")
-    common(r)
-    r.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to continue")
-    r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
-    r.add_argument(
-        "--missed",
-        choices=[m.value for m in Missed],
-        default=Missed.CATCH_UP.value,
-        help="tranches whose time passed while stopped: run them now (default) or skip them",
-    )
-    r.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
 # -- history ------------------------------------------------------------------------------

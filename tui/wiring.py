@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exchanges.clock import Clock, RealClock, ScaledClock
-from exchanges.live import LiveMarket
 from exchanges.market import MarketData
 from exchanges.simulated import SimulatedMarket, demo_faults
 from exchanges.venues import VenueSpec
@@ -69,6 +68,8 @@ def make_market(
             faults=demo_faults(clock.now()) if options.faults else (),
             real_latency=True,
         )
+    from exchanges.live import LiveMarket  # aiohttp only when live venues are used
+
     return LiveMarket(
         specs,
         quote,

@@ -10,7 +10,7 @@ import pytest
 
 from dca.events import RunFinished, RunStarted, TrancheFilled, VenueDegraded, VenueRecovered
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.http import APP_VERSION
+from exchanges.version import APP_VERSION
 from storage import journal as journal_module
 from storage.dataset import scan, table_files
 from storage.journal import JournalError, ParquetJournal, RunConflict
