@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from dca.events import Summary
 from dca.executor import Executor, ResumeState, State
-from dca.journal import FanOut, Journal
+from dca.journal import FanOut, Journal, RecordsFailures
 from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData, VenueStatus
@@ -48,7 +48,9 @@ DEFAULT_THEME = "textual-dark"
 # Loaded in the background after the first frame (see ``_preload``).
 PRELOAD = ("tui.widgets.tranche_table", "tui.screens.history")
 # How long quitting waits for a pause or cancel to be recorded, seconds.
-QUIT_WAIT_S = 3.0
+# Longer than a live venue's request timeout (3 s), so a cancel caught mid-request
+# still gets its RunCancelled written before the app exits.
+QUIT_WAIT_S = 10.0
 
 JournalFactory = Callable[[], Journal]
 # Builds the market for a quote currency (the same factory the launcher used at start).
@@ -210,13 +212,14 @@ class DcaApp(App[int]):
             )
             return
         journals: list[Journal] = []
-        if self.journal_factory is not None:
-            journals.append(self.journal_factory())
+        store = self.journal_factory() if self.journal_factory is not None else None
+        if store is not None:
+            journals.append(store)
         if isinstance(self.history, MemoryHistory):
             journals.append(self.history)
         journals.append(UiJournal(self.main.post_message))
         self.executor = Executor(plan, self.market, FanOut(*journals), self.clock, resume=resume)
-        self.run_worker_ = self._execute(self.executor)
+        self.run_worker_ = self._execute(self.executor, store)
 
     async def _switch_then_start(self, plan: Plan, resume: ResumeState | None) -> None:
         await self.switch_market(plan.quote)
@@ -224,8 +227,14 @@ class DcaApp(App[int]):
             self.start_run(plan, resume)
 
     @work(exclusive=True, exit_on_error=False, group="run", name="run")
-    async def _execute(self, executor: Executor) -> Summary:
-        return await executor.run()
+    async def _execute(self, executor: Executor, store: Journal | None) -> Summary:
+        try:
+            return await executor.run()
+        except Exception as exc:
+            # Mark the run failed in the history (it stays resumable), then report it.
+            if isinstance(store, RecordsFailures):
+                await store.fail(executor.run_id, str(exc))
+            raise
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed run becomes a notification and a log line, never a crash."""

@@ -12,7 +12,7 @@ from dca.plan import Plan
 from exchanges.clock import Clock
 from storage.config import AppConfig, PlanDefaults, ensure_config, load_config, save_setting
 from storage.paths import resolve_paths
-from tui import fmt
+from tui import exits, fmt
 from tui.app import build_app
 from tui.screens.resume import ResumeOffer
 from tui.storage_history import ParquetHistory
@@ -21,7 +21,6 @@ from tui.wiring import LiveUnavailable, Options, make_clock, make_market
 
 log = logging.getLogger(__name__)
 
-EXIT_NO_VENUE = 3
 # CSV exports and screenshots go here, under the data dir (the notification says the path).
 EXPORTS = "exports"
 
@@ -100,7 +99,7 @@ def launch(options: Options, plan: Plan | None = None) -> int:
         market = make_market(options, specs, clock, defaults.quote, venues)
     except LiveUnavailable as exc:
         print(f"btc-dca: {exc}", file=sys.stderr)
-        return EXIT_NO_VENUE
+        return exits.EXIT_NO_VENUE
     data_dir = paths.data_dir
     source = "demo" if options.demo else "live"
     speed = options.demo_speed if options.demo else None

@@ -7,6 +7,7 @@ import asyncio
 import csv
 from decimal import Decimal
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from textual.widgets import Button, Select, Static
@@ -190,11 +191,20 @@ async def test_quitting_during_a_run_can_cancel_it_or_stay(tmp_path: Path) -> No
 
 
 class BrokenJournal:
-    """Storage that fails on the first tranche, as a full disk would."""
+    """Storage that fails on the first tranche, as a full disk would; it is told of the failure."""
+
+    instances: ClassVar[list[BrokenJournal]] = []
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+        BrokenJournal.instances.append(self)
 
     async def record(self, event: Event) -> None:
         if isinstance(event, TrancheFilled):
             raise OSError("No space left on device")
+
+    async def fail(self, run_id: str, message: str) -> None:
+        self.failed.append(message)
 
 
 async def test_a_failing_run_becomes_a_notification_not_a_crash(tmp_path: Path) -> None:
@@ -205,6 +215,7 @@ async def test_a_failing_run_becomes_a_notification_not_a_crash(tmp_path: Path) 
         assert any("No space left on device" in m for m in messages(app))
         assert "RUN FAILED" in str(app.main.query_one("#run-status", Static).render())
         assert app.is_running
+    assert BrokenJournal.instances[-1].failed == ["No space left on device"]
 
 
 async def test_an_unfinished_run_is_offered_at_start_and_resumes(tmp_path: Path) -> None:
