@@ -436,8 +436,8 @@ def build_app(
     return DcaApp(market, clock, journal_factory=journal_factory, **kwargs)  # type: ignore[arg-type]
 
 
-def run_dashboard(options: Options, plan: Plan | None = None) -> int:
+def run_dashboard(options: Options, plan: Plan | None = None, run_id: str | None = None) -> int:
     """Open the dashboard for the command line's options; returns the exit code."""
     from tui.launch import launch
 
-    return launch(options, plan)
+    return launch(options, plan, run_id)

@@ -277,12 +277,12 @@ def _run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     )
 
 
-def _dashboard(options: Options, plan: Plan | None = None) -> int:
+def _dashboard(options: Options, plan: Plan | None = None, run_id: str | None = None) -> int:
     """The dashboard, its form filled from ``plan`` when the command line gave one."""
     from tui.app import run_dashboard  # Textual is imported only for the dashboard.
 
     prepare_storage(options)
-    return run_dashboard(options, plan)
+    return run_dashboard(options, plan, run_id)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
@@ -305,7 +305,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             specs = load_specs(options)
             paths = prepare_storage(options)
             if not ns.headless:
-                return _dashboard(options)
+                return _dashboard(options, run_id=ns.run_id)
             from tui import history_cmd
 
             return history_cmd.resume_command(ns, options, specs, paths.data_dir, out)

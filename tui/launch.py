@@ -54,13 +54,16 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
     )
 
 
-def resume_offers(data_dir: Path, quote: str) -> list[ResumeOffer]:
-    """Unfinished runs in ``data_dir`` in this market's quote currency, newest first."""
+def resume_offers(data_dir: Path, quote: str, only: str | None = None) -> list[ResumeOffer]:
+    """Unfinished runs in ``data_dir`` in this market's quote currency, newest first.
+
+    ``only`` narrows the offer to one run (``btc-dca resume RUN_ID``).
+    """
     # Polars loads here, in the offers worker after the first frame, not before it.
     from storage.resume import ResumeError, load_resumable, unfinished_runs
 
     offers: list[ResumeOffer] = []
-    for run_id in unfinished_runs(data_dir):
+    for run_id in [only] if only else unfinished_runs(data_dir):
         try:
             r = load_resumable(data_dir, run_id)
         except ResumeError as exc:
@@ -86,11 +89,22 @@ def _save_theme(config_file: Path) -> Callable[[str], None]:
     return save
 
 
-def launch(options: Options, plan: Plan | None = None) -> int:
-    """Build config, storage and market for ``options`` and run the dashboard until quit."""
+def launch(options: Options, plan: Plan | None = None, run_id: str | None = None) -> int:
+    """Build config, storage and market for ``options`` and run the dashboard until quit.
+
+    With ``run_id`` the dashboard opens on that run's plan and offers to resume just it.
+    """
     paths = resolve_paths(options.data_dir, options.config)
     ensure_config(paths.config_file)
     config = load_config(paths.config_file)
+    if run_id is not None:
+        from storage.resume import ResumeError, load_resumable
+
+        try:
+            plan = load_resumable(paths.data_dir, run_id).plan
+        except ResumeError as exc:
+            print(f"btc-dca: resume: {exc}", file=sys.stderr)
+            return exits.EXIT_INVALID
     specs = dict(config.specs)
     clock: Clock = make_clock(options)
     defaults = form_defaults(options, config, plan)
@@ -117,7 +131,7 @@ def launch(options: Options, plan: Plan | None = None) -> int:
         defaults=defaults,
         theme=config.theme,
         on_theme_change=_save_theme(paths.config_file),
-        offers=lambda: resume_offers(data_dir, defaults.quote),
+        offers=lambda: resume_offers(data_dir, defaults.quote, only=run_id),
         market_factory=lambda quote: make_market(options, specs, clock, quote, venues),
         export_dir=data_dir / EXPORTS,
         seed=options.seed,

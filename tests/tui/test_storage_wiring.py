@@ -78,6 +78,18 @@ async def test_unfinished_runs_are_offered_in_the_markets_quote(tmp_path: Path) 
     assert [o.state.run_id for o in offers] == [run_id]
     assert "2/24 tranches" in offers[0].label
     assert await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "EUR") == []
+    # `btc-dca resume RUN_ID` narrows the offer to that run; an unknown id offers nothing.
+    only = await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "USD", run_id)
+    assert [o.state.run_id for o in only] == [run_id]
+    assert await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "USD", "nope") == []
+
+
+def test_resuming_an_unknown_run_in_the_dashboard_says_so_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = Options(demo=True, data_dir=tmp_path / "d", config=tmp_path / "c.toml")
+    assert launch_mod.launch(options, run_id="20260101-000000-nope00") == 2
+    assert capsys.readouterr().err.startswith("btc-dca: resume: ")
 
 
 def test_parquet_history_matches_the_executor_to_the_cent(tmp_path: Path) -> None:
