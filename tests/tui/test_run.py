@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Button, Select, Static
 
 from dca.events import Event, RunStarted, TrancheFilled
@@ -20,6 +21,7 @@ from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from tests.tui.helpers import START, SteppedClock, make_app, messages, wait_for
 from tui import fmt
+from tui.app import DcaApp
 from tui.history_source import MemoryHistory
 from tui.screens.history import HistoryScreen
 from tui.screens.quit import QuitScreen
@@ -151,15 +153,20 @@ async def test_a_venue_going_down_mid_run_is_left_out_and_the_run_carries_on(
         assert any(m.startswith("Venue recovered: Binance") for m in notes)
 
 
+async def quit_during_a_run(pilot: Pilot[None], app: DcaApp) -> None:
+    """Start the plan, wait for its first tranche, press q: the quit dialog is up."""
+    await pilot.click("#start")
+    await wait_for(pilot, lambda: app.main.query_one(TrancheTable).row_count == 1)
+    app.main.query_one(TrancheTable).focus()
+    await pilot.press("q")
+    await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
+
+
 async def test_quitting_during_a_run_can_pause_it_for_later(tmp_path: Path) -> None:
     clock = SteppedClock()
     app = make_app(tmp_path, clock=clock, defaults=DAY)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.click("#start")
-        await wait_for(pilot, lambda: app.main.query_one(TrancheTable).row_count == 1)
-        app.main.query_one(TrancheTable).focus()
-        await pilot.press("q")
-        await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await quit_during_a_run(pilot, app)
         await pilot.click("#pause")
         clock.step(1)
         await wait_for(pilot, lambda: not app.is_running)
@@ -172,11 +179,7 @@ async def test_quitting_during_a_run_can_cancel_it_or_stay(tmp_path: Path) -> No
     clock = SteppedClock()
     app = make_app(tmp_path, clock=clock, defaults=DAY)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.click("#start")
-        await wait_for(pilot, lambda: app.main.query_one(TrancheTable).row_count == 1)
-        app.main.query_one(TrancheTable).focus()
-        await pilot.press("q")
-        await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await quit_during_a_run(pilot, app)
         await pilot.click("#stay")
         await wait_for(pilot, lambda: app.screen is app.main)
         assert app.run_active
