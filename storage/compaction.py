@@ -99,15 +99,18 @@ def _merge(data_dir: Path, table: str, part: Path, files: list[Path]) -> int:
     return df.height
 
 
+def compact_logged(data_dir: Path) -> None:
+    """Compact ``data_dir``; a failure is logged, not raised (compaction is housekeeping)."""
+    try:
+        compact(data_dir)
+    except Exception:
+        log.exception("background compaction of %s failed", data_dir)
+
+
 def compact_in_background(data_dir: Path) -> threading.Thread:
-    """Start a compaction in a daemon thread (at app start); failures are logged, not raised."""
-
-    def work() -> None:
-        try:
-            compact(data_dir)
-        except Exception:
-            log.exception("background compaction of %s failed", data_dir)
-
-    thread = threading.Thread(target=work, name="btc-dca-compaction", daemon=True)
+    """Start a compaction in a daemon thread (at a command's start); failures are logged."""
+    thread = threading.Thread(
+        target=compact_logged, args=(data_dir,), name="btc-dca-compaction", daemon=True
+    )
     thread.start()
     return thread

@@ -16,8 +16,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-
 from dca.routing import Mode
 from exchanges.venues import DEFAULT_SPECS, QUOTES, VenueSpec
 
@@ -248,6 +246,8 @@ def _plan(raw: Mapping[str, Any]) -> PlanDefaults:
 
 def save_setting(path: Path, dotted_key: str, value: str | bool | int) -> None:
     """Set one key (``ui.theme``) in the file, keeping every comment; atomic replace."""
+    import tomlkit  # only for writing back (the theme), off the start-up path
+
     text = path.read_text(encoding="utf-8") if path.exists() else default_text()
     doc = tomlkit.parse(text)
     *tables, key = dotted_key.split(".")

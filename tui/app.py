@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -51,6 +52,10 @@ PRELOAD = ("tui.widgets.tranche_table", "tui.screens.history")
 # Longer than a live venue's request timeout (3 s), so a cancel caught mid-request
 # still gets its RunCancelled written before the app exits.
 QUIT_WAIT_S = 10.0
+# After the first frame the app waits this long (seconds) before it starts its background
+# threads (resume offers, History's imports, compaction): they load polars and compete for
+# the GIL, so the footer's keys and the first quotes are drawn first.
+SETTLE_S = 0.5
 
 JournalFactory = Callable[[], Journal]
 # Builds the market for a quote currency (the same factory the launcher used at start).
@@ -86,6 +91,7 @@ class DcaApp(App[int]):
         offers: OffersSource | None = None,
         market_factory: MarketFactory | None = None,
         export_dir: Path | None = None,
+        background: Sequence[Callable[[], None]] = (),
         seed: int = 0,
         cursor_blink: bool = True,
     ) -> None:
@@ -103,12 +109,18 @@ class DcaApp(App[int]):
         # Where CSV exports and screenshots go (the launcher passes the data dir's exports/).
         self.export_dir = export_dir or Path.cwd()
         self.seed = seed
+        # Slow housekeeping (the launcher's compaction) run in a thread after the first frame.
+        self.background = tuple(background)
+        self._theme_lock = threading.Lock()
+        self._theme_to_save: str | None = None
         self.executor: Executor | None = None
         self.run_worker_: Worker[Summary] | None = None
         self._unlisten: Callable[[], None] | None = None
         self._main: MainScreen
         # perf_counter() when the first frame had been drawn (for the start-up benchmark).
         self.first_frame_at: float | None = None
+        # Whether the background threads have been started (SETTLE_S after the first frame).
+        self.background_started = False
         # Set by the main screen whenever the run's state changes (quitting waits on it).
         self.run_state_changed = asyncio.Event()
 
@@ -142,9 +154,15 @@ class DcaApp(App[int]):
     def _after_first_frame(self) -> None:
         self.first_frame_at = time.perf_counter()
         log.info("first frame drawn")
+        self.set_timer(SETTLE_S, self._start_background, name="settle")
+
+    def _start_background(self) -> None:
+        self.background_started = True
         if self.offers is not None:
             self._load_offers()
         self._preload()
+        for task in self.background:
+            self.run_worker(task, thread=True, group="background", exit_on_error=False)
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload(self) -> None:
@@ -169,7 +187,17 @@ class DcaApp(App[int]):
 
     def _theme_changed(self, theme: Theme) -> None:
         if self.on_theme_change is not None:
-            self.on_theme_change(theme.name)
+            self._theme_to_save = theme.name
+            self._save_theme()
+
+    @work(thread=True, group="theme", exit_on_error=False)
+    def _save_theme(self) -> None:
+        """Write the theme off the event loop; the latest choice wins however threads race."""
+        assert self.on_theme_change is not None
+        with self._theme_lock:
+            name, self._theme_to_save = self._theme_to_save, None
+            if name is not None:
+                self.on_theme_change(name)
 
     # -- resume ----------------------------------------------------------------------------
 
@@ -239,9 +267,10 @@ class DcaApp(App[int]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed run becomes a notification and a log line, never a crash."""
         worker = event.worker
-        if event.state is WorkerState.ERROR and worker.group == "preload":
-            # Nothing lost: History imports what it needs when it opens.
-            log.warning("background preload failed: %r", worker.error)
+        if event.state is WorkerState.ERROR and worker.group in ("preload", "background", "theme"):
+            # Nothing lost: History imports what it needs when it opens; compaction and the
+            # theme are tried again at the next start.
+            log.warning("%s worker failed: %r", worker.group, worker.error)
             return
         if event.state is WorkerState.ERROR and worker.group in ("run", "market", "offers"):
             error = worker.error or RuntimeError("unknown error")

@@ -281,7 +281,8 @@ def _dashboard(options: Options, plan: Plan | None = None, run_id: str | None = 
     """The dashboard, its form filled from ``plan`` when the command line gave one."""
     from tui.app import run_dashboard  # Textual is imported only for the dashboard.
 
-    prepare_storage(options)
+    # The app compacts in the background once its first frame is up (polars loads then).
+    prepare_storage(options, compact=False)
     return run_dashboard(options, plan, run_id)
 
 
@@ -303,9 +304,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return history_cmd.history_command(ns, paths.data_dir, out)
         if ns.command == "resume":
             specs = load_specs(options)
-            paths = prepare_storage(options)
             if not ns.headless:
                 return _dashboard(options, run_id=ns.run_id)
+            paths = prepare_storage(options)
             from tui import history_cmd
 
             return history_cmd.resume_command(ns, options, specs, paths.data_dir, out)

@@ -89,6 +89,16 @@ def _save_theme(config_file: Path) -> Callable[[str], None]:
     return save
 
 
+def _compact(data_dir: Path) -> Callable[[], None]:
+    def compact() -> None:
+        # Polars loads here, in the app's background thread after the first frame.
+        from storage.compaction import compact_logged
+
+        compact_logged(data_dir)
+
+    return compact
+
+
 def launch(options: Options, plan: Plan | None = None, run_id: str | None = None) -> int:
     """Build config, storage and market for ``options`` and run the dashboard until quit.
 
@@ -135,6 +145,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         market_factory=lambda quote: make_market(options, specs, clock, quote, venues),
         export_dir=data_dir / EXPORTS,
         seed=options.seed,
+        background=[_compact(data_dir)],
     )
     result = app.run()
     return result if result is not None else app.return_code or 0

@@ -4,6 +4,8 @@ unfinished runs are offered for resume, and the command line's launch builds it 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -128,6 +130,12 @@ def test_launch_builds_the_demo_and_returns_the_apps_exit_code(
     assert app.on_theme_change is not None
     app.on_theme_change("nord")
     assert load_config(tmp_path / "config.toml").theme == "nord"
+    # Compaction is handed to the app, which runs it in a thread after its first frame.
+    compacted: list[Path] = []
+    monkeypatch.setattr("storage.compaction.compact_logged", compacted.append)
+    (compact_after_first_frame,) = app.background
+    compact_after_first_frame()
+    assert compacted == [tmp_path]
     # When no live market can be built, the exit code says no venue could be reached.
 
     def no_market(*_: object) -> None:
@@ -135,6 +143,24 @@ def test_launch_builds_the_demo_and_returns_the_apps_exit_code(
 
     monkeypatch.setattr(launch_mod, "make_market", no_market)
     assert launch_mod.launch(Options(data_dir=tmp_path, config=tmp_path / "c.toml")) == 3
+
+
+START_UP = """
+import sys, tempfile
+from textual.app import App
+App.run = lambda self, *a, **k: 0
+from tui.cli import main
+assert main(["--demo", "--data-dir", tempfile.mkdtemp()]) == 0
+print(",".join(m for m in ("polars", "pyarrow", "tomlkit", "aiohttp") if m in sys.modules))
+"""
+
+
+def test_the_dashboard_starts_without_loading_polars_arrow_or_tomlkit() -> None:
+    # They cost a good part of a second; the app loads them in threads after its first frame.
+    out = subprocess.run(
+        [sys.executable, "-c", START_UP], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == ""
 
 
 def test_a_plan_from_the_command_line_fills_the_form(tmp_path: Path) -> None:
