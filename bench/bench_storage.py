@@ -35,7 +35,8 @@ APPENDS = 30
 PER_RUN = 1000
 
 
-async def _sample() -> MemoryJournal:
+async def sample_run() -> MemoryJournal:
+    """The events of one short run on the simulated market (rows to copy from)."""
     clock = SimClock()
     plan = build_plan(
         amount="1", duration="1h", tranches=APPENDS, specs=DEFAULT_SPECS, venues=["kraken"]
@@ -45,19 +46,21 @@ async def _sample() -> MemoryJournal:
     return memory
 
 
-def seed_history(data_dir: Path, memory: MemoryJournal, tranches: int) -> None:
-    """``tranches`` rows in ``tranches / 1000`` finished runs, a few big files per table."""
+def seed_history(
+    data_dir: Path, memory: MemoryJournal, tranches: int, per_run: int = PER_RUN
+) -> None:
+    """``tranches`` rows in ``tranches / per_run`` finished runs, a few big files per table."""
     now = datetime.now(UTC)
     filled = next(e for e in memory.events if isinstance(e, TrancheFilled))
     template = frame("tranches", [tranche_row(filled, now)])
-    runs_n = max(1, tranches // PER_RUN)
+    runs_n = max(1, tranches // per_run)
     per_file = 250_000
     for start in range(0, tranches, per_file):
         n = min(per_file, tranches - start)
         ids = pl.int_range(start, start + n, eager=True)
         df = template.select(pl.all().gather([0] * n)).with_columns(
-            run_id=pl.format("bench-{}", (ids // PER_RUN).cast(pl.Utf8).str.zfill(7)),
-            index=(ids % PER_RUN).cast(pl.Int32),
+            run_id=pl.format("bench-{}", (ids // per_run).cast(pl.Utf8).str.zfill(7)),
+            index=(ids % per_run).cast(pl.Int32),
         )
         write_atomic(df, data_dir / "tranches" / "date=2026-01-01")
     started = next(e for e in memory.events if type(e).__name__ == "RunStarted")
@@ -95,7 +98,7 @@ def maxrss_mb() -> float:
 
 def main() -> None:
     """Print every figure."""
-    memory = asyncio.run(_sample())
+    memory = asyncio.run(sample_run())
     with tempfile.TemporaryDirectory() as tmp:
         for n in (1_000, 1_000_000):
             d = Path(tmp) / f"h{n}"

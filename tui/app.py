@@ -33,6 +33,7 @@ from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData, VenueStatus
 from tui.history_source import HistorySource, MemoryHistory
+from tui.history_view import HistoryCache
 from tui.messages import RunFailed, StartRequested
 from tui.screens.main import MainScreen
 from tui.screens.quit import QuitScreen
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 DEFAULT_THEME = "textual-dark"
 # Loaded in the background after the first frame (see ``_preload``).
 PRELOAD = ("tui.widgets.tranche_table", "tui.screens.history")
+# The name the history screen is installed under.
+HISTORY = "history"
 # How long quitting waits for a pause or cancel to be recorded, seconds.
 # Longer than a live venue's request timeout (3 s), so a cancel caught mid-request
 # still gets its RunCancelled written before the app exits.
@@ -101,6 +104,8 @@ class DcaApp(App[int]):
         self.clock = clock
         self.journal_factory = journal_factory
         self.history: HistorySource = history if history is not None else MemoryHistory()
+        # What History shows, read ahead in the background so it paints at once.
+        self.history_cache = HistoryCache(self.history)
         self.defaults = defaults or FormDefaults(quote=market.quote)
         self.initial_theme = theme or DEFAULT_THEME
         self.on_theme_change = on_theme_change
@@ -166,13 +171,14 @@ class DcaApp(App[int]):
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload(self) -> None:
-        """Import the history screen's modules (Arrow, its table, the source's queries) in a
-        thread, so opening History later does not wait for them."""
+        """Import the history screen's modules (Arrow, its table, the source's queries) and
+        read what it shows, in a thread, so opening History later does not wait."""
         for name in PRELOAD:
             importlib.import_module(name)
         preload = getattr(self.history, "preload", None)
         if callable(preload):
             preload()
+        self.history_cache.load()
 
     async def on_unmount(self) -> None:
         """Stop listening and close the market's connections."""
@@ -257,12 +263,20 @@ class DcaApp(App[int]):
     @work(exclusive=True, exit_on_error=False, group="run", name="run")
     async def _execute(self, executor: Executor, store: Journal | None) -> Summary:
         try:
-            return await executor.run()
+            summary = await executor.run()
         except Exception as exc:
             # Mark the run failed in the history (it stays resumable), then report it.
             if isinstance(store, RecordsFailures):
                 await store.fail(executor.run_id, str(exc))
+            self._reread_history()
             raise
+        # History shows the run as it ended, without a re-read when it opens.
+        self._reread_history()
+        return summary
+
+    @work(thread=True, group="preload", exit_on_error=False)
+    def _reread_history(self) -> None:
+        self.history_cache.load()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed run becomes a notification and a log line, never a crash."""
@@ -366,8 +380,12 @@ class DcaApp(App[int]):
         """Open the history screen."""
         from tui.screens.history import HistoryScreen
 
-        if not isinstance(self.screen, HistoryScreen):
-            self.push_screen(HistoryScreen(self.history, self.export_dir))
+        if isinstance(self.screen, HistoryScreen):
+            return
+        # One history screen, kept between visits (it re-reads only what changed).
+        if not self.is_screen_installed(HISTORY):
+            self.install_screen(HistoryScreen(self.history_cache, self.export_dir), HISTORY)
+        self.push_screen(HISTORY)
 
     def action_help(self) -> None:
         """Open the help screen (its Markdown loads on first use, not at start)."""

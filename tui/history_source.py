@@ -44,6 +44,11 @@ class HistorySource(Protocol):
         """The filled tranches of one run in order (``TRANCHES_SCHEMA``)."""
         ...
 
+    def version(self) -> object:
+        """A cheap value that changes whenever ``runs`` or ``tranches`` would answer
+        differently (the history screen re-reads only then)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class RunDetail:
@@ -76,9 +81,15 @@ class MemoryHistory:
 
     def __init__(self) -> None:
         self._runs: dict[str, _Run] = {}
+        self._events = 0
+
+    def version(self) -> int:
+        """How many events have been recorded."""
+        return self._events
 
     async def record(self, event: Event) -> None:
         """Keep what the history screen shows of ``event``."""
+        self._events += 1
         if isinstance(event, RunStarted):
             self._runs.setdefault(event.run_id, _Run(event)).status = "running"
             return
@@ -114,7 +125,9 @@ class MemoryHistory:
         from tui.history_tables import run_detail, runs_table
 
         rows: list[dict[str, object]] = []
-        newest = sorted(self._runs.items(), key=lambda kv: (kv[1].started.at, kv[0]), reverse=True)
+        # Read from worker threads while the loop records: copy first (one C-level step).
+        runs = list(self._runs.items())
+        newest = sorted(runs, key=lambda kv: (kv[1].started.at, kv[0]), reverse=True)
         for run_id, run in newest[:limit]:
             plan = run.started.plan
             d = run_detail(self.tranches(run_id))
@@ -151,4 +164,4 @@ class MemoryHistory:
         from tui.history_tables import tranches_table
 
         run = self._runs.get(run_id)
-        return tranches_table(run.rows if run else [])
+        return tranches_table(list(run.rows) if run else [])

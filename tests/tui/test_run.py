@@ -69,7 +69,10 @@ async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
-        await wait_for(pilot, lambda: screen.tranches is not None)
+        # History may paint first from what it read ahead, then from the finished run.
+        await wait_for(
+            pilot, lambda: screen.tranches is not None and screen.tranches.num_rows == 24
+        )
         text = str(screen.query_one("#run-summary", Static).render())
         assert run_id in text
         assert f"total {summary.total.quantize(Decimal('0.01')):,} USD" in text

@@ -48,10 +48,14 @@ async def test_a_dashboard_run_is_written_to_parquet_and_read_back_in_history(
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
-        await wait_for(pilot, lambda: screen.tranches is not None, limit_s=20)
+        await wait_for(
+            pilot,
+            lambda: screen.tranches is not None and screen.tranches.num_rows == 24,
+            limit_s=20,
+        )
         assert screen.runs is not None
         assert screen.runs["total"][0].as_py() == summary.total.quantize(Decimal("0.01"))
-        assert screen.tranches is not None and screen.tranches.num_rows == 24
+        assert screen.tranches is not None
         assert sum(screen.tranches["qty BTC"].to_pylist()) == Decimal("0.5")
 
 

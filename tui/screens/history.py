@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from rich.text import Text
 from textual import on, work
@@ -24,36 +23,62 @@ from textual_fastdatatable import DataTable
 
 from exchanges.venues import display_name
 from tui import fmt
-from tui.history_source import HistorySource, RunDetail
-from tui.history_tables import run_detail
+from tui.history_source import RunDetail
+from tui.history_view import (
+    RUNS_PAGE,
+    HistoryCache,
+    HistoryView,
+    RunData,
+    RunsData,
+    read_run,
+)
 from tui.palette import venue_colour
 from tui.widgets.arrow_table import SizedArrowBackend
 from tui.widgets.price_chart import PriceChart
 
 log = logging.getLogger(__name__)
 
-# The runs list shows the newest this many (a page read from storage, not every run ever).
-RUNS_PAGE = 500
-RUNS_SHOWN = ["started", "status", "bought BTC", "avg price", "total", "quote"]
-
 
 @dataclass
 class RunsLoaded(Message):
     """The runs table arrived from the source, with the backend that shows it."""
 
-    table: pa.Table
-    shown: SizedArrowBackend | None
+    data: RunsData
 
 
 @dataclass
 class RunLoaded(Message):
     """One run's tranches and totals arrived from the source."""
 
-    run_id: str
-    quote: str
-    table: pa.Table
-    detail: RunDetail
-    shown: SizedArrowBackend
+    data: RunData
+
+
+def runs_title(runs: RunsData | None) -> str:
+    """The runs pane's title, saying when only the latest page is listed."""
+    if runs is not None and runs.table.num_rows >= RUNS_PAGE:
+        return f"Runs, newest first (the latest {RUNS_PAGE}; `btc-dca history` lists all)"
+    return "Runs, newest first"
+
+
+def summary_text(runs: RunsData | None, newest: RunData | None) -> Text:
+    """The summary before a run is shown: loading, no runs, or the run's totals."""
+    if runs is None:
+        return Text("Loading…", "dim")
+    if newest is None:
+        return Text("No runs yet. Start one from the main screen.", "dim")
+    return detail_text(newest.run_id, newest.quote, newest.detail)
+
+
+def runs_table(shown: SizedArrowBackend) -> DataTable:
+    """The runs list's table."""
+    return DataTable(
+        backend=shown, id="runs-table", cursor_type="row", show_row_labels=False, zebra_stripes=True
+    )
+
+
+def tranches_table(shown: SizedArrowBackend) -> DataTable:
+    """A run's tranches' table."""
+    return DataTable(backend=shown, id="tranches-table", cursor_type="row", show_row_labels=False)
 
 
 def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
@@ -83,7 +108,11 @@ def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
 
 
 class HistoryScreen(Screen[None]):
-    """Past runs from a ``HistorySource``; ``e`` exports the table shown to CSV."""
+    """Past runs from a ``HistoryCache``; ``e`` exports the table shown to CSV.
+
+    The app keeps one of these: it paints from the cache's view (read ahead of time),
+    then re-reads in a worker only when the source's version changed.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,h", "app.pop_screen", "Back"),
@@ -91,9 +120,9 @@ class HistoryScreen(Screen[None]):
         Binding("r", "reload", "Reload"),
     ]
 
-    def __init__(self, source: HistorySource, export_dir: Path) -> None:
+    def __init__(self, cache: HistoryCache, export_dir: Path) -> None:
         super().__init__(id="history")
-        self.source = source
+        self.cache = cache
         self.export_dir = export_dir
         self.runs: pa.Table | None = None
         self.run_id: str | None = None
@@ -101,21 +130,40 @@ class HistoryScreen(Screen[None]):
         self.last_export: Path | None = None
 
     def compose(self) -> ComposeResult:
-        """Runs on the left (or on top when narrow), the selected run on the right."""
+        """Runs on the left (or on top when narrow), the selected run on the right; filled
+        at once from the cache's view when there is one."""
+        view = self.cache.view
+        runs = view.runs if view is not None else None
+        newest = view.newest if view is not None else None
         yield Header()
         with Horizontal(id="history-body"):
             with Vertical(id="runs-pane"):
-                yield Label("Runs, newest first", classes="pane-title", id="runs-title")
-                yield Container(id="runs-holder")
+                yield Label(runs_title(runs), classes="pane-title", id="runs-title")
+                with Container(id="runs-holder"):
+                    if runs is not None and runs.shown is not None:
+                        yield runs_table(runs.shown)
             with Vertical(id="detail-pane"):
-                yield Static(Text("Loading…", "dim"), id="run-summary")
+                yield Static(summary_text(runs, newest), id="run-summary")
                 yield PriceChart(id="chart")
-                yield Container(id="tranches-holder")
+                with Container(id="tranches-holder"):
+                    if newest is not None:
+                        yield tranches_table(newest.shown)
         yield Footer()
 
     def on_mount(self) -> None:
-        """Load the runs off the event loop."""
-        self.action_reload()
+        """Show the cache's view, if any, and every view read later."""
+        self.cache.subscribe(self._view_read)
+        view = self.cache.view
+        if view is not None:
+            self.runs = view.runs.table
+            if view.newest is not None:
+                self._show_run(view.newest)
+            if view.runs.shown is not None:
+                self.query_one("#runs-table").focus()
+
+    def on_screen_resume(self) -> None:
+        """Each time History opens: re-read if the history changed since the view was read."""
+        self._refresh(force=False)
 
     def on_resize(self, event: Resize) -> None:
         """Stack the panes on narrow terminals."""
@@ -123,48 +171,34 @@ class HistoryScreen(Screen[None]):
 
     def action_reload(self) -> None:
         """Read the runs again."""
-        self._load_runs()
+        self._refresh(force=True)
 
     @work(thread=True, exclusive=True, group="history-runs", exit_on_error=False)
-    def _load_runs(self) -> None:
-        runs = self.source.runs(limit=RUNS_PAGE)
-        shown = None
-        if runs.num_rows:
-            started = pc.strftime(runs["started"], "%Y-%m-%d %H:%M")
-            columns = runs.select(RUNS_SHOWN).set_column(0, "started", started)
-            shown = SizedArrowBackend(columns)
-        self.post_message(RunsLoaded(runs, shown))
-        if runs.num_rows:
-            # The newest run is shown first: read it now, without a round trip through the UI.
-            newest = runs.slice(0, 1).to_pylist()[0]
-            self.post_message(self._read_run(str(newest["run"]), newest))
+    def _refresh(self, force: bool) -> None:
+        if force or self.cache.changed():
+            self.cache.load()  # the view comes back through ``_view_read``
+
+    def _view_read(self, view: HistoryView) -> None:
+        # Called in the reading thread (this screen's worker, or the app's after a run).
+        self.post_message(RunsLoaded(view.runs))
+        if view.newest is not None:
+            self.post_message(RunLoaded(view.newest))
 
     @on(RunsLoaded)
     async def _runs_loaded(self, message: RunsLoaded) -> None:
-        self.runs = message.table
-        if message.table.num_rows >= RUNS_PAGE:
-            self.query_one("#runs-title", Label).update(
-                f"Runs, newest first (the latest {RUNS_PAGE}; `btc-dca history` lists all)"
-            )
+        runs = message.data
+        self.runs = runs.table
+        self.query_one("#runs-title", Label).update(runs_title(runs))
         holder = self.query_one("#runs-holder")
         await holder.remove_children()
-        if message.shown is None:
-            self.query_one("#run-summary", Static).update(
-                Text("No runs yet. Start one from the main screen.", "dim")
-            )
+        if runs.shown is None:
+            self.query_one("#run-summary", Static).update(summary_text(runs, None))
             return
-        table = DataTable(
-            backend=message.shown,
-            id="runs-table",
-            cursor_type="row",
-            show_row_labels=False,
-            zebra_stripes=True,
-        )
-        # The newest run's tranches are already on their way (see ``_load_runs``).
-        self.run_id = str(message.table["run"][0].as_py())
+        table = runs_table(runs.shown)
+        # The newest run's tranches are already on their way (see ``_refresh``).
+        self.run_id = str(runs.table["run"][0].as_py())
         await holder.mount(table)
         table.focus()
-        self._select(0)
 
     def _select(self, row: int) -> None:
         if self.runs is None or not 0 <= row < self.runs.num_rows:
@@ -181,43 +215,25 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history-run", exit_on_error=False)
     def _load_run(self, run_id: str, row: dict[str, Any]) -> None:
-        self.post_message(self._read_run(run_id, row))
-
-    def _read_run(self, run_id: str, row: dict[str, Any]) -> RunLoaded:
-        """One run's tranches, totals and table backend (in a worker thread)."""
-        table = self.source.tranches(run_id)
-        # Totals come from the runs row (exact sums rounded once), the share from the tranches.
-        detail = replace(
-            run_detail(table),
-            qty=row["bought BTC"],
-            total=row["total"],
-            fees=row["fees"],
-            saved=row["saved vs worst"],
-            avg_price=row["avg price"],
-        )
-        # Sized here, off the event loop: a million rows measured from Arrow's statistics.
-        shown = SizedArrowBackend(table)
-        return RunLoaded(run_id, str(row["quote"]), table, detail, shown)
+        self.post_message(RunLoaded(read_run(self.cache.source, run_id, row)))
 
     @on(RunLoaded)
     async def _run_loaded(self, message: RunLoaded) -> None:
-        if message.run_id != self.run_id:
+        if message.data.run_id != self.run_id:
             return
-        self.tranches = message.table
-        d = message.detail
-        self.query_one("#run-summary", Static).update(detail_text(message.run_id, message.quote, d))
-        self.query_one(PriceChart).set_data(
-            d.prices, d.worst, float(d.avg_price) if d.avg_price is not None else None
-        )
+        self._show_run(message.data)
         holder = self.query_one("#tranches-holder")
         await holder.remove_children()
-        await holder.mount(
-            DataTable(
-                backend=message.shown,
-                id="tranches-table",
-                cursor_type="row",
-                show_row_labels=False,
-            )
+        await holder.mount(tranches_table(message.data.shown))
+
+    def _show_run(self, run: RunData) -> None:
+        """The run's summary and chart (its table is mounted by the caller)."""
+        self.run_id = run.run_id
+        self.tranches = run.table
+        d = run.detail
+        self.query_one("#run-summary", Static).update(detail_text(run.run_id, run.quote, d))
+        self.query_one(PriceChart).set_data(
+            d.prices, d.worst, float(d.avg_price) if d.avg_price is not None else None
         )
 
     def shown_table(self) -> tuple[str, pa.Table] | None:

@@ -3,18 +3,23 @@
 ``ArrowBackend`` sizes its columns by rendering every value; for a run of 1,000,000
 tranches that alone takes half a second. Here each column's width comes from Arrow's
 own min/max and string lengths (milliseconds), computed in the loading worker.
+Times show as ``2026-01-01 13:45:38`` (UTC, as everywhere in the app), formatted only
+for the rows drawn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from textual_fastdatatable import ArrowBackend
 
-# How the table shows a timestamp: ISO 8601 with milliseconds and a Z.
-TIMESTAMP_W = len("2026-01-01T00:00:00.000Z")
+# How the table shows a timestamp (UTC).
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+TIMESTAMP_W = len("2026-01-01 00:00:00")
 
 
 def _width(column: pa.ChunkedArray) -> int:
@@ -23,7 +28,7 @@ def _width(column: pa.ChunkedArray) -> int:
     if len(column) == 0 or column.null_count == len(column):
         return 1
     if pa.types.is_timestamp(kind):
-        return TIMESTAMP_W if kind.tz else TIMESTAMP_W - 1
+        return TIMESTAMP_W
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return int(pc.max(pc.utf8_length(column)).as_py() or 1)
     if pa.types.is_decimal(kind) or pa.types.is_integer(kind):
@@ -49,3 +54,15 @@ class SizedArrowBackend(ArrowBackend):
     def column_content_widths(self) -> list[int]:
         """The widths measured from Arrow's statistics (never cell by cell)."""
         return self._widths
+
+    def get_row_at(self, index: int) -> Sequence[Any]:
+        """The row's values, times as text."""
+        return [_shown(v) for v in super().get_row_at(index)]
+
+    def get_cell_at(self, row_index: int, column_index: int) -> Any:
+        """The cell's value, a time as text."""
+        return _shown(super().get_cell_at(row_index, column_index))
+
+
+def _shown(value: Any) -> Any:
+    return value.strftime(TIMESTAMP_FORMAT) if isinstance(value, datetime) else value

@@ -1,0 +1,136 @@
+"""What History shows, read ahead: the cache and its versions, the Parquet source's rounding,
+the time format, and the screen painting from the cache at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from dca.executor import Executor
+from dca.journal import Journal
+from dca.plan import build_plan
+from exchanges.clock import SimClock
+from exchanges.simulated import SimulatedMarket
+from exchanges.venues import DEFAULT_SPECS
+from storage.journal import ParquetJournal
+from tests.tui.helpers import START, make_app, wait_for
+from tui.history_source import MemoryHistory
+from tui.history_view import HistoryCache, HistoryView
+from tui.screens.history import HistoryScreen
+from tui.storage_history import ParquetHistory, conform
+from tui.widgets.arrow_table import SizedArrowBackend
+from tui.widgets.plan_form import FormDefaults
+
+D = Decimal
+
+
+async def _run(journal: Journal, tranches: int = 6, start: float = START) -> str:
+    clock = SimClock(start)
+    plan = build_plan(amount="0.3", duration="1h", tranches=tranches, specs=DEFAULT_SPECS)
+    executor = Executor(plan, SimulatedMarket(clock, seed=3), journal, clock)
+    await executor.run()
+    return executor.run_id
+
+
+def test_money_is_rounded_half_even_on_the_exact_decimal_and_times_to_seconds() -> None:
+    money = pa.decimal128(20, 2)
+    schema = pa.schema([("p", money), ("t", pa.timestamp("s", tz="UTC")), ("v", pa.string())])
+    df = pl.DataFrame(
+        {
+            "p": pl.Series(
+                [D("1.005"), D("1.015"), D("2.675"), D("-1.005"), None], dtype=pl.Decimal(38, 24)
+            ),
+            "t": [datetime(2026, 1, 1, 0, 0, 1, 999_000, tzinfo=UTC)] * 5,
+            "v": ["kraken"] * 5,
+        }
+    )
+    table = conform(df, schema)
+    assert table.schema == schema
+    # Half-even on the decimal itself (2.675 is not 2.67499… as a float would make it).
+    assert table["p"].to_pylist() == [D("1.00"), D("1.02"), D("2.68"), D("-1.00"), None]
+    assert table["t"][0].as_py() == datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)
+
+
+async def test_the_cache_reads_ahead_and_knows_when_the_history_changed() -> None:
+    history = MemoryHistory()
+    cache = HistoryCache(history)
+    heard: list[HistoryView] = []
+    cache.subscribe(heard.append)
+    assert cache.changed()  # nothing read yet
+    empty = cache.load()
+    assert empty.newest is None and empty.runs.shown is None and not cache.changed()
+
+    first = await _run(history)
+    assert cache.changed()
+    view = cache.load()
+    assert view.newest is not None and view.newest.run_id == first
+    assert view.newest.table.num_rows == 6
+    assert view.runs.table["run"].to_pylist() == [first]
+    assert not cache.changed()
+    assert heard == [empty, view]
+
+    second = await _run(history, tranches=3, start=START + 7200)
+    assert cache.changed()
+    view = cache.load()
+    assert view.newest is not None and view.newest.run_id == second
+    assert view.runs.table.num_rows == 2
+
+
+async def test_the_parquet_historys_version_changes_with_each_write(tmp_path: Path) -> None:
+    history = ParquetHistory(tmp_path)
+    nothing = history.version()
+    assert nothing == ()
+    await _run(ParquetJournal(tmp_path, source="demo"))
+    one = history.version()
+    assert one != nothing and history.version() == one
+    await _run(ParquetJournal(tmp_path, source="demo"))
+    assert history.version() not in (one, nothing)
+
+
+def test_times_show_in_utc_to_the_second() -> None:
+    at = datetime(2026, 1, 1, 13, 45, 38, tzinfo=UTC)
+    table = pa.table(
+        {"time": pa.array([at], pa.timestamp("s", tz="UTC")), "qty": pa.array([D("0.1")])}
+    )
+    shown = SizedArrowBackend(table)
+    assert shown.get_row_at(0) == ["2026-01-01 13:45:38", D("0.1")]
+    assert shown.get_cell_at(0, 0) == "2026-01-01 13:45:38"
+    assert shown.column_content_widths[0] == len("2026-01-01 13:45:38")
+
+
+async def test_history_paints_from_what_was_read_ahead_and_rereads_what_changed(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path, defaults=FormDefaults(amount="0.3", duration="1h", tranches="6"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        assert app.executor is not None
+        first = app.executor.run_id
+        # After the run the app reads History ahead, in a thread.
+        await wait_for(
+            pilot,
+            lambda: app.history_cache.view is not None and not app.history_cache.changed(),
+        )
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        # Composed with its tables: no read between the key and the paint.
+        assert screen.query("#tranches-table") and screen.run_id == first
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+
+        # A second run; History is the same screen and shows it once re-read.
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.executor is not None and app.executor.run_id != first)
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        await pilot.press("h")
+        await wait_for(pilot, lambda: app.screen is screen)
+        await wait_for(pilot, lambda: screen.runs is not None and screen.runs.num_rows == 2)
+        assert app.executor is not None
+        await wait_for(pilot, lambda: screen.run_id == app.executor.run_id)  # type: ignore[union-attr]
