@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from exchanges.venues import display_name
 from tui.history_source import HistorySource, RunDetail
 
 if TYPE_CHECKING:
@@ -62,11 +63,16 @@ class HistoryView:
     newest: RunData | None
 
 
+def venue_names(venue: str) -> str:
+    """A venue id, or a split's ids joined by "+", as the user reads them."""
+    return "+".join(display_name(v) for v in venue.split("+"))
+
+
 def _shown(table: pa.Table) -> SizedArrowBackend:
     from tui.widgets.arrow_table import SizedArrowBackend
 
     labels = [SHOWN_AS.get(name, name) for name in table.column_names]
-    return SizedArrowBackend(table.rename_columns(labels))
+    return SizedArrowBackend(table.rename_columns(labels), formats={"venue": venue_names})
 
 
 def read_runs(source: HistorySource) -> RunsData:

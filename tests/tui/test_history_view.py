@@ -19,7 +19,7 @@ from exchanges.venues import DEFAULT_SPECS
 from storage.journal import ParquetJournal
 from tests.tui.helpers import START, make_app, wait_for
 from tui.history_source import MemoryHistory
-from tui.history_view import HistoryCache, HistoryView
+from tui.history_view import HistoryCache, HistoryView, venue_names
 from tui.screens.history import HistoryScreen
 from tui.storage_history import ParquetHistory, conform
 from tui.widgets.arrow_table import SizedArrowBackend
@@ -91,15 +91,19 @@ async def test_the_parquet_historys_version_changes_with_each_write(tmp_path: Pa
     assert history.version() not in (one, nothing)
 
 
-def test_times_show_in_utc_to_the_second() -> None:
+def test_times_show_in_utc_to_the_second_and_venues_by_name() -> None:
     at = datetime(2026, 1, 1, 13, 45, 38, tzinfo=UTC)
     table = pa.table(
-        {"time": pa.array([at], pa.timestamp("s", tz="UTC")), "qty": pa.array([D("0.1")])}
+        {
+            "time": pa.array([at, at], pa.timestamp("s", tz="UTC")),
+            "venue": ["okx", "binanceus+kraken"],
+            "qty": pa.array([D("0.1"), D("0.25")]),
+        }
     )
-    shown = SizedArrowBackend(table)
-    assert shown.get_row_at(0) == ["2026-01-01 13:45:38", D("0.1")]
-    assert shown.get_cell_at(0, 0) == "2026-01-01 13:45:38"
-    assert shown.column_content_widths[0] == len("2026-01-01 13:45:38")
+    shown = SizedArrowBackend(table, formats={"venue": venue_names})
+    assert shown.get_row_at(0) == ["2026-01-01 13:45:38", "OKX", D("0.1")]
+    assert shown.get_cell_at(1, 1) == "Binance.US+Kraken"
+    assert shown.column_content_widths[:2] == [len("2026-01-01 13:45:38"), len("Binance.US+Kraken")]
 
 
 async def test_history_paints_from_what_was_read_ahead_and_rereads_what_changed(

@@ -21,7 +21,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Static
 from textual_fastdatatable import DataTable
 
-from exchanges.venues import display_name
 from tui import fmt
 from tui.history_source import RunDetail
 from tui.history_view import (
@@ -31,6 +30,7 @@ from tui.history_view import (
     RunData,
     RunsData,
     read_run,
+    venue_names,
 )
 from tui.palette import venue_colour
 from tui.widgets.arrow_table import SizedArrowBackend
@@ -101,8 +101,7 @@ def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
         for i, (venue, share) in enumerate(d.venue_share.items()):
             if i:
                 text.append("  ")
-            name = "+".join(display_name(v) for v in venue.split("+"))
-            text.append(name, venue_colour(venue))
+            text.append(venue_names(venue), venue_colour(venue))
             text.append(f" {share * 100:.0f}%")
     return text
 

@@ -9,7 +9,7 @@ for the rows drawn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,17 +38,42 @@ def _width(column: pa.ChunkedArray) -> int:
     return max(len(str(v)) for v in column.slice(0, 1000).to_pylist())
 
 
-def column_widths(table: pa.Table) -> list[int]:
-    """Each column's widest cell, header included."""
-    return [max(len(name), _width(table[name])) for name in table.column_names]
+# How a column's values are shown, for a column with few distinct values (venue ids).
+Format = Callable[[Any], str]
+
+
+def _formatted_width(column: pa.ChunkedArray, show: Format) -> int:
+    values = [v for v in pc.unique(column).to_pylist() if v is not None]
+    return max((len(show(v)) for v in values), default=1)
+
+
+def column_widths(table: pa.Table, formats: Mapping[str, Format] | None = None) -> list[int]:
+    """Each column's widest cell as shown, header included."""
+    formats = formats or {}
+    return [
+        max(
+            len(name),
+            _formatted_width(table[name], formats[name])
+            if name in formats
+            else _width(table[name]),
+        )
+        for name in table.column_names
+    ]
 
 
 class SizedArrowBackend(ArrowBackend):
-    """``ArrowBackend`` with its column widths given up front."""
+    """``ArrowBackend`` with its column widths given up front, times shown as UTC text and
+    ``formats`` applied to the named columns' values (only to the rows drawn)."""
 
-    def __init__(self, data: pa.Table, widths: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        data: pa.Table,
+        widths: Sequence[int] | None = None,
+        formats: Mapping[str, Format] | None = None,
+    ) -> None:
         super().__init__(data)
-        self._widths = list(widths) if widths is not None else column_widths(data)
+        self._formats = [(formats or {}).get(name) for name in data.column_names]
+        self._widths = list(widths) if widths is not None else column_widths(data, formats)
 
     @property
     def column_content_widths(self) -> list[int]:
@@ -56,13 +81,15 @@ class SizedArrowBackend(ArrowBackend):
         return self._widths
 
     def get_row_at(self, index: int) -> Sequence[Any]:
-        """The row's values, times as text."""
-        return [_shown(v) for v in super().get_row_at(index)]
+        """The row's values as shown."""
+        return [self._shown(c, v) for c, v in enumerate(super().get_row_at(index))]
 
     def get_cell_at(self, row_index: int, column_index: int) -> Any:
-        """The cell's value, a time as text."""
-        return _shown(super().get_cell_at(row_index, column_index))
+        """The cell's value as shown."""
+        return self._shown(column_index, super().get_cell_at(row_index, column_index))
 
-
-def _shown(value: Any) -> Any:
-    return value.strftime(TIMESTAMP_FORMAT) if isinstance(value, datetime) else value
+    def _shown(self, column: int, value: Any) -> Any:
+        show = self._formats[column]
+        if show is not None and value is not None:
+            return show(value)
+        return value.strftime(TIMESTAMP_FORMAT) if isinstance(value, datetime) else value
