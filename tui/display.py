@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tui import fmt
-
 DASH = "—"
 
 
@@ -41,11 +39,3 @@ def countdown(seconds: float) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-def signed_money(value: Decimal) -> str:
-    """Money with its sign, a real minus for less: ``+4.44``, ``−12.50``, ``0.00``."""
-    text = fmt.money(abs(value))
-    if text == fmt.money(Decimal(0)):
-        return text
-    return f"+{text}" if value > 0 else f"\u2212{text}"

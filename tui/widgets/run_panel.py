@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, ProgressBar, Static
 
 from dca.events import Summary
-from tui import display, fmt
+from tui import fmt
 
 if TYPE_CHECKING:  # the table (Textual's DataTable) loads after the first frame
     from tui.widgets.tranche_table import TrancheTable
@@ -37,10 +37,13 @@ def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -
         lump_price = lump_sum_total / summary.target
         extra = summary.total - lump_price * summary.qty
         text.append("\nvs one lump-sum buy at the start: ", "dim")
-        verdict = "DCA cost more" if extra > 0 else "DCA saved"
-        text.append(
-            f"{display.signed_money(extra)} {quote} ({verdict})", "red" if extra > 0 else "green"
-        )
+        amount = fmt.money(abs(extra))
+        if amount == fmt.money(Decimal(0)):
+            text.append("the same to the cent")
+        elif extra > 0:
+            text.append(f"DCA cost {amount} {quote} more", "red")
+        else:
+            text.append(f"DCA saved {amount} {quote}", "green")
     if summary.skipped:
         text.append(f"  skipped {summary.skipped}", "yellow")
     return text
