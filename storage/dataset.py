@@ -171,36 +171,45 @@ class Scan:
     bad: list[BadFile]
     data_dir: Path | None = None
 
-    def lazy(self) -> pl.LazyFrame:
-        """All rows of the good files, duplicates by key removed."""
+    def lazy(self, where: pl.Expr | None = None) -> pl.LazyFrame:
+        """All rows of the good files (those ``where`` keeps), duplicates by key removed.
+
+        ``where`` is applied before the duplicates are removed, so it is read from the files
+        only for the rows it keeps: it must look at the table's key columns only (``run_id``),
+        which keeps the result the same as filtering afterwards.
+        """
         if not self.files:
             return pl.LazyFrame(schema=SCHEMAS[self.table])
         lf = pl.scan_parquet(self.files, schema=SCHEMAS[self.table], hive_partitioning=False)
+        if where is not None:
+            lf = lf.filter(where)
         return dedupe(lf, self.table)
 
-    def collect(self, query: Query | None = None) -> pl.DataFrame:
-        """``query`` applied to the table's rows (default: every row), safe from compactions.
+    def collect(self, query: Query | None = None, *, where: pl.Expr | None = None) -> pl.DataFrame:
+        """``query`` applied to the table's rows (default: every row; with ``where``, the rows
+        it keeps, see ``lazy``), safe from compactions.
 
         Without a query, a file that breaks mid-read is dropped and the rest still read.
         """
         if self.data_dir is None:
-            return self._collect(query)
+            return self._collect(query, where)
         with reading(self.data_dir):
             if not all(path.exists() for path in self.files):
                 # Merged by a compaction since the listing: its rows are in the merged file.
                 fresh = _listed(self.data_dir, self.table)
                 self.files = fresh.files
                 self.bad.extend(b for b in fresh.bad if b not in self.bad)
-            return self._collect(query)
+            return self._collect(query, where)
 
-    def _collect(self, query: Query | None) -> pl.DataFrame:
+    def _collect(self, query: Query | None, where: pl.Expr | None) -> pl.DataFrame:
         try:
-            return (query(self.lazy()) if query is not None else self.lazy()).collect()
+            lf = self.lazy(where)
+            return (query(lf) if query is not None else lf).collect()
         except (pl.exceptions.PolarsError, OSError):
             if query is not None:
                 raise
             self._drop_unreadable()
-            return self.lazy().collect()
+            return self.lazy(where).collect()
 
     def _drop_unreadable(self) -> None:
         good: list[Path] = []
@@ -221,6 +230,8 @@ def dedupe(lf: pl.LazyFrame, table: str) -> pl.LazyFrame:
 
     A mask over the key, not ``unique``: ``unique`` carries every column through, which
     takes about 20 s for a million tranches with their nested decimal lists; the mask 0.3 s.
+    A mask is computed over every row it is given, so a query for some runs passes them as
+    ``where`` (see ``Scan.lazy``) to keep the rest from being read.
     """
     return lf.filter(pl.struct(list(KEYS[table])).is_first_distinct())
 

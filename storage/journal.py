@@ -72,12 +72,12 @@ def recorded_state(data_dir: Path, run_id: str) -> tuple[R.Row | None, int, set[
     """A run's last runs row, its highest rev and its recorded tranche indexes (from disk)."""
     last = (
         scan(data_dir, "runs")
-        .collect(lambda runs: runs.filter(pl.col("run_id") == run_id).sort("rev").tail(1))
+        .collect(lambda runs: runs.sort("rev").tail(1), where=pl.col("run_id") == run_id)
         .to_dicts()
     )
     done = (
         scan(data_dir, "tranches")
-        .collect(lambda tranches: tranches.filter(pl.col("run_id") == run_id).select("index"))[
+        .collect(lambda tranches: tranches.select("index"), where=pl.col("run_id") == run_id)[
             "index"
         ]
         .to_list()

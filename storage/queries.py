@@ -69,15 +69,12 @@ class History:
         open_ids = latest.filter(~pl.col("status").is_in(FINAL))["run_id"].to_list()
         if open_ids:
             live = self.tranches.collect(
-                lambda tranches: (
-                    tranches.filter(pl.col("run_id").is_in(open_ids))
-                    .group_by("run_id")
-                    .agg(
-                        *(pl.col(c).sum() for c in TOTALS),
-                        (pl.col("status") == "filled").sum().cast(pl.Int32).alias("filled"),
-                        (pl.col("status") == "skipped").sum().cast(pl.Int32).alias("skipped"),
-                    )
-                )
+                lambda tranches: tranches.group_by("run_id").agg(
+                    *(pl.col(c).sum() for c in TOTALS),
+                    (pl.col("status") == "filled").sum().cast(pl.Int32).alias("filled"),
+                    (pl.col("status") == "skipped").sum().cast(pl.Int32).alias("skipped"),
+                ),
+                where=pl.col("run_id").is_in(open_ids),
             )
             latest = latest.update(live.with_columns(avg_price=pl.lit(None, MONEY)), on="run_id")
             latest = latest.with_columns(
@@ -89,15 +86,13 @@ class History:
 
     def run(self, run_id: str) -> dict[str, object] | None:
         """The current row of one run, or None."""
-        rows = self.runs.collect(
-            lambda runs: latest_runs(runs).filter(pl.col("run_id") == run_id)
-        ).to_dicts()
+        rows = self.runs.collect(latest_runs, where=pl.col("run_id") == run_id).to_dicts()
         return rows[0] if rows else None
 
     def run_tranches(self, run_id: str) -> pl.DataFrame:
         """The tranches of ``run_id`` in schedule order."""
         return self.tranches.collect(
-            lambda tranches: tranches.filter(pl.col("run_id") == run_id).sort("index")
+            lambda tranches: tranches.sort("index"), where=pl.col("run_id") == run_id
         )
 
     def venue_share(

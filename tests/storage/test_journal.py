@@ -6,6 +6,7 @@ import errno
 from dataclasses import replace
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from dca.events import RunFinished, RunStarted, TrancheFilled, VenueDegraded, VenueRecovered
@@ -65,6 +66,11 @@ async def test_duplicates_on_disk_collapse_on_read(tmp_path: Path) -> None:
     assert len(table_files(d, "tranches")) == 2
     assert scan(d, "tranches").collect().height == 1
     assert scan(d, "quotes").collect().height == len(filled[0].quotes)
+    # Filtering by the key before the duplicates go reads the same rows as after.
+    mine = pl.col("run_id") == started.run_id
+    assert scan(d, "tranches").collect(where=mine).height == 1
+    assert scan(d, "tranches").collect(where=~mine).height == 0
+    assert History(d).run_tranches(started.run_id)["index"].to_list() == [0]
 
 
 async def test_each_tranche_is_one_file_per_table_and_a_status_change_one_runs_file(
