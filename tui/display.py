@@ -7,11 +7,6 @@ from decimal import Decimal
 DASH = "—"
 
 
-def signed_bps(value: Decimal | None) -> str:
-    """A gap in basis points with its sign: ``+3.2 bps``."""
-    return DASH if value is None else f"{value:+.1f} bps"
-
-
 def bps_short(value: Decimal | None) -> str:
     """Basis points, compact for narrow panels: ``0.4bp``."""
     return DASH if value is None else f"{value:.1f}bp"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Select, Static
+from textual.widgets import Button, Input, Select, Static
 
 from dca.events import Event, RunStarted, TrancheFilled
 from dca.executor import ResumeState
@@ -133,6 +134,47 @@ async def test_pause_resume_and_cancel_from_the_buttons(tmp_path: Path) -> None:
         assert app.executor.summary.qty < Decimal("0.5")
         # The form is usable again for the next plan.
         assert not app.main.query_one("#plan-form").disabled
+
+
+async def export_from_the_palette(pilot: Pilot[int]) -> None:
+    await pilot.press("ctrl+p")
+    await pilot.pause(0.2)
+    await pilot.press(*"Export CSV", "enter")
+
+
+async def test_the_keys_start_pause_resume_export_and_cancel(tmp_path: Path) -> None:
+    clock = SteppedClock()
+    app = make_app(tmp_path, clock=clock, defaults=replace(DAY, amount=""))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
+        await export_from_the_palette(pilot)
+        await wait_for(pilot, lambda: any("No run to export yet" in m for m in messages(app)))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: any(m.startswith("Plan: amount:") for m in messages(app)))
+        assert app.executor is None
+
+        app.main.query_one("#amount", Input).value = "0.5"
+        app.main.query_one("#jitter").focus()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.main.run_state == "running")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: any("A run is already going" in m for m in messages(app)))
+        await pilot.press("p")
+        clock.step(2)
+        await wait_for(pilot, lambda: app.main.run_state == "paused")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: app.main.run_state == "running")
+
+        # Export from the main screen opens History, where e exports the table shown.
+        await export_from_the_palette(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        assert any(m.startswith("Export: Press e") for m in messages(app))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main)
+        app.main.query_one("#jitter").focus()
+        await pilot.press("c")
+        clock.step(2)
+        await wait_for(pilot, lambda: app.main.run_state == "cancelled")
 
 
 async def test_a_venue_going_down_mid_run_is_left_out_and_the_run_carries_on(
