@@ -5,11 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from textual.geometry import Size
+
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.market import Health, VenueStatus
 from tests.tui.helpers import make_app, wait_for
 from tui.venue_view import VenueView
-from tui.widgets.venue_panel import Fill, VenuePanel, fill_text, quote_rows, spark_rows
+from tui.widgets.venue_panel import (
+    Fill,
+    VenuePanel,
+    fill_text,
+    head_rows,
+    quote_rows,
+    spark_rows,
+)
 
 FILL = Fill(Decimal("0.02083"), Decimal("89634.77"), 1_767_225_600.0)
 
@@ -60,3 +69,36 @@ async def test_a_fill_adds_its_row_and_leaves_the_others_as_they_were(tmp_path: 
         assert after[-1] == "filled 0.02083 @ 89,634.77  00:00:00"
         assert panel.has_class("-filled")
         assert len(after) == 10
+
+
+def _live(note: str) -> VenueView:
+    return VenueView(
+        VenueStatus("okx", Health.LIVE, note=note),
+        fee_rate=Decimal("0.001"),
+        qty=None,
+        cost=None,
+        best=False,
+        distance_bps=None,
+        age_s=0.2,
+    )
+
+
+def test_a_note_too_long_for_the_health_line_gets_lines_of_its_own() -> None:
+    short = head_rows(_live("slow"), 25, 2)
+    assert [r.plain for r in short] == ["● live  <1s  slow"]
+    long = [r.plain for r in head_rows(_live("slow: answers in 850 ms"), 25, 2)]
+    assert long == ["● live  <1s", "slow: answers in 850 ms"]
+    socket = "polling REST; socket: connection refused by wss://ws.okx.com:8443/ws/v5/public"
+    cut = [r.plain for r in head_rows(_live(socket), 25, 2)]
+    assert len(cut) == 3 and all(len(r) <= 25 for r in cut)
+    assert cut[1] == "polling REST; socket:" and cut[2].endswith("…")
+    # No spare line: the note stays beside the health (the edge cuts it).
+    assert [r.plain for r in head_rows(_live(socket), 25, 0)] == [f"● live  <1s  {socket}"]
+
+
+def test_the_panel_gives_a_long_note_a_sparkline_row_and_keeps_one_for_the_sparkline() -> None:
+    panel = VenuePanel("okx")
+    panel.view = _live("slow: answers in 850 ms")
+    rows = [r.plain for r in panel.rows(Size(25, 9))]
+    assert rows[:2] == ["● live  <1s", "slow: answers in 850 ms"]
+    assert len(rows) == 9

@@ -37,6 +37,8 @@ HIGHLIGHT_S = 2.0
 # Rows above the sparkline (health, ask, bid, spread, cost, effective price) and below (fill).
 HEAD_ROWS = 6
 FOOT_ROWS = 1
+# At most this many lines for a note that does not fit beside the health.
+NOTE_ROWS = 2
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
 _HEALTH_STYLE = {
@@ -56,8 +58,8 @@ class Fill:
     at: float
 
 
-def health_text(view: VenueView) -> Text:
-    """``● live  <1s``, ``✕ down``; with a note like ``slow: …`` if any."""
+def health_text(view: VenueView, *, with_note: bool = True) -> Text:
+    """``● live  <1s``, ``✕ down``; with a note like ``slow: …`` if any (and asked for)."""
     status = view.status
     icon, style = _HEALTH_STYLE[status.health]
     text = Text.assemble((f"{icon} {status.health.value}", style))
@@ -66,9 +68,25 @@ def health_text(view: VenueView) -> Text:
             text.append(f": {status.error}", style)
         return text
     text.append(f"  {display.age(view.age_s)}", "dim")
-    if status.note:
+    if status.note and with_note:
         text.append(f"  {status.note}", "yellow")
     return text
+
+
+def head_rows(view: VenueView, width: int, spare: int) -> list[Text]:
+    """The health line; a note too long to sit beside it gets up to ``spare`` lines of its
+    own (more than that is cut with an ellipsis)."""
+    head = health_text(view)
+    note = view.status.note
+    if not note or head.cell_len <= width or spare <= 0:
+        return [head]
+    lines = textwrap.wrap(note, max(1, width)) or [note]
+    if len(lines) > spare:
+        lines = [
+            *lines[: spare - 1],
+            textwrap.shorten(" ".join(lines[spare - 1 :]), width, placeholder="…"),
+        ]
+    return [health_text(view, with_note=False), *(Text(line, "yellow") for line in lines)]
 
 
 def quote_rows(view: VenueView, width: int) -> list[Text]:
@@ -190,9 +208,12 @@ class VenuePanel(Widget):
             return [Text() for _ in range(max(0, height))]
         if height == 1:
             return [line_text(view)]
-        spark = max(0, height - HEAD_ROWS - FOOT_ROWS)
+        spare = max(0, height - HEAD_ROWS - FOOT_ROWS)
+        # A long note takes a line or two from the sparkline (it always keeps one).
+        head = head_rows(view, width, min(NOTE_ROWS, spare - 1))
+        spark = spare - (len(head) - 1)
         rows = [
-            health_text(view),
+            *head,
             *quote_rows(view, width),
             *cost_rows(view),
             *self._spark(width, spark),
