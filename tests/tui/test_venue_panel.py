@@ -96,9 +96,14 @@ def test_a_note_too_long_for_the_health_line_gets_lines_of_its_own() -> None:
     assert [r.plain for r in head_rows(_live(socket), 25, 0)] == [f"● live  <1s  {socket}"]
 
 
-def test_the_panel_gives_a_long_note_a_sparkline_row_and_keeps_one_for_the_sparkline() -> None:
+def test_the_panel_gives_a_long_note_the_sparklines_rows_while_it_lasts() -> None:
     panel = VenuePanel("okx")
     panel.view = _live("slow: answers in 850 ms")
-    rows = [r.plain for r in panel.rows(Size(25, 9))]
+    # 120x40: one sparkline row, which the note takes.
+    rows = [r.plain for r in panel.rows(Size(25, 8))]
     assert rows[:2] == ["● live  <1s", "slow: answers in 850 ms"]
-    assert len(rows) == 9
+    assert len(rows) == 8
+    # Once the venue answers in time again, the quote rows move back up under the health.
+    panel.view = _live("")
+    again = [r.plain for r in panel.rows(Size(25, 8))]
+    assert again[0] == "● live  <1s" and again[1:6] == rows[2:7]

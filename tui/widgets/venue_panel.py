@@ -209,8 +209,9 @@ class VenuePanel(Widget):
         if height == 1:
             return [line_text(view)]
         spare = max(0, height - HEAD_ROWS - FOOT_ROWS)
-        # A long note takes a line or two from the sparkline (it always keeps one).
-        head = head_rows(view, width, min(NOTE_ROWS, spare - 1))
+        # A long note (a venue that answers slowly, REST polling and why) takes a line or two
+        # from the sparkline while it lasts: it matters more than the recent asks.
+        head = head_rows(view, width, min(NOTE_ROWS, spare))
         spark = spare - (len(head) - 1)
         rows = [
             *head,
