@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +32,7 @@ from tui.widgets.plan_form import FormDefaults
 from tui.widgets.run_panel import RunPanel
 from tui.widgets.tranche_table import TrancheTable
 from tui.widgets.venue_panel import VenuePanel
+from tui.wiring import LiveUnavailable
 
 DAY = FormDefaults(amount="0.5", duration="1d", tranches="24")
 
@@ -372,6 +374,31 @@ async def test_choosing_eur_reopens_the_market_in_eur_and_the_run_buys_there(
         await wait_for(pilot, lambda: app.main.run_state == "finished")
         assert app.executor is not None and app.executor.plan.quote == "EUR"
         assert "EUR" in str(app.main.query_one("#summary", Static).render())
+
+
+async def _choose_eur(
+    tmp_path: Path, factory: Callable[[str], SimulatedMarket] | None
+) -> list[str]:
+    """Choose EUR in the form; the market must stay in USD. Returns the notifications."""
+    app = make_app(tmp_path, defaults=DAY, market_factory=factory)
+    async with app.run_test(size=(120, 40)) as pilot:
+        usd = app.market
+        app.main.query_one("#quote", Select).value = "EUR"
+        await wait_for(pilot, lambda: any("EUR" in m for m in messages(app)))
+        assert app.market is usd and usd.quote == "USD"
+        return messages(app)
+
+
+async def test_a_quote_currency_the_market_cannot_open_keeps_the_old_one(
+    tmp_path: Path,
+) -> None:
+    def refuse(quote: str) -> SimulatedMarket:
+        raise LiveUnavailable(f"no venue quotes BTC in {quote}")
+
+    assert "No market in EUR: no venue quotes BTC in EUR" in await _choose_eur(tmp_path, refuse)
+    # A market built for one currency only says how to start in another.
+    told = await _choose_eur(tmp_path, None)
+    assert any("start with --quote EUR" in m for m in told)
 
 
 async def test_the_quote_currency_stays_while_a_run_is_going(tmp_path: Path) -> None:
