@@ -200,7 +200,7 @@ async def test_a_venue_going_down_mid_run_is_left_out_and_the_run_carries_on(
         assert any(m.startswith("Venue recovered: Binance") for m in notes)
 
 
-async def quit_during_a_run(pilot: Pilot[None], app: DcaApp) -> None:
+async def quit_during_a_run(pilot: Pilot[int], app: DcaApp) -> None:
     """Start the plan, wait for its first tranche, press q: the quit dialog is up."""
     await pilot.click("#start")
     await wait_for(pilot, lambda: app.main.query_one(TrancheTable).row_count == 1)
