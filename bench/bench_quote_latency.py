@@ -78,7 +78,7 @@ async def ours(specs: dict[str, Any], venues: list[str], session: Any) -> float:
 def ccxt_clients(servers: dict[str, VenueServer]) -> dict[str, Any] | None:
     """ccxt async clients pointed at the local servers, or None without ccxt."""
     try:
-        import ccxt.async_support as ccxt  # type: ignore[import-not-found]
+        import ccxt.async_support as ccxt
     except ImportError:
         return None
     made: dict[str, Any] = {}
@@ -165,7 +165,7 @@ async def main(rounds: int, delay_ms: float) -> None:
             theirs_t = [await theirs(clients) for _ in range(rounds)]
         finally:
             await asyncio.gather(*(c.close() for c in clients.values()))
-        import ccxt  # type: ignore[import-not-found]
+        import ccxt
 
         print(f"ccxt {ccxt.__version__} async (same servers)  : {ms(theirs_t)}")
         ratio = statistics.median(theirs_t) / statistics.median(ours_t)

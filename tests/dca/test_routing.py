@@ -125,7 +125,7 @@ def test_split_can_fill_what_no_single_venue_can() -> None:
     assert r.alternatives == {"kraken": None, "okx": None}
     # Nothing to compare with: the route is its own worst and median, nothing saved.
     assert (r.worst_total, r.median_total) == (r.total, r.total) == (D("100.4"), D("100.4"))
-    assert (r.saved_vs_worst, r.saved_vs_median) == (0, 0)
+    assert (r.saved_vs_worst, r.saved_vs_median) == (D(0), D(0))
     assert r.runner_up is None
 
 

@@ -102,9 +102,10 @@ class VenueServer:
     async def __aenter__(self) -> VenueServer:
         self._runner = web.AppRunner(self._app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.SockSite(self._runner, _bound_socket())
+        sock = _bound_socket()
+        site = web.SockSite(self._runner, sock)
         await site.start()
-        self.port = site._sock.getsockname()[1]  # type: ignore[attr-defined]
+        self.port = sock.getsockname()[1]
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 
 import pytest
@@ -22,8 +23,12 @@ PAIRS = ["sgbeur", "ethusd", "xrpeur", "bateur", "usdteur", "usdtusd", "xlmgbp",
 
 def diff(micro: int, bids: list[list[str]], asks: list[list[str]], pair: str = "btcusd") -> str:
     """A ``diff_order_book`` data message as Bitstamp sends it."""
-    data = {"timestamp": str(micro // 10**6), "microtimestamp": str(micro), "bids": bids}
-    data["asks"] = asks  # type: ignore[assignment]
+    data = {
+        "timestamp": str(micro // 10**6),
+        "microtimestamp": str(micro),
+        "bids": bids,
+        "asks": asks,
+    }
     return json.dumps({"data": data, "channel": f"diff_order_book_{pair}", "event": "data"})
 
 
@@ -47,6 +52,13 @@ def test_a_real_order_book_parses_with_its_microtimestamp() -> None:
     assert book.best_bid is not None and book.best_bid < book.best_ask
 
 
+def snapshot_micro(raw: Mapping[str, object]) -> int:
+    """The REST book's ``microtimestamp``: Bitstamp sends it as a string of digits."""
+    micro = raw["microtimestamp"]
+    assert isinstance(micro, str)
+    return int(micro)
+
+
 def replay(pair: str) -> tuple[BitstampSync, int, int]:
     """Subscribe, buffer diffs, seed from the recorded REST book, apply the rest."""
     snap = next(s for s in rest_snapshots("BITSTAMP.http.0.0") if s.url.endswith(pair))
@@ -62,7 +74,7 @@ def replay(pair: str) -> tuple[BitstampSync, int, int]:
         micro = int(msg["data"]["microtimestamp"])
         if not snapped and frame.received > snap.received:
             book, raw = adapter.parse_rest(200, {}, snap.body.encode(), "X", snap.received)
-            dropped = sum(1 for m, _, _ in sync._buffer if m <= int(raw["microtimestamp"]))
+            dropped = sum(1 for m, _, _ in sync._buffer if m <= snapshot_micro(raw))
             assert sync.on_snapshot(book, raw) is not None
             snapped = True
         result = sync.on_message(frame.text, frame.received)
@@ -74,7 +86,7 @@ def replay(pair: str) -> tuple[BitstampSync, int, int]:
             assert result.ts == micro / 1e6
     if not snapped:  # every diff arrived before the snapshot
         book, raw = adapter.parse_rest(200, {}, snap.body.encode(), "X", snap.received)
-        dropped = sum(1 for m, _, _ in sync._buffer if m <= int(raw["microtimestamp"]))
+        dropped = sum(1 for m, _, _ in sync._buffer if m <= snapshot_micro(raw))
         assert sync.on_snapshot(book, raw) is not None
     return sync, applied, dropped
 

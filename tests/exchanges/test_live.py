@@ -305,6 +305,12 @@ async def wait_for(predicate: Callable[[], bool], within: float = 3.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def best_ask(market: LiveMarket, venue: str) -> Decimal | None:
+    """The best ask of ``venue``'s book as the market holds it now; None without a book."""
+    book = market.status(venue).book
+    return None if book is None else book.best_ask
+
+
 async def stream_until(market: LiveMarket, venue: str, best_ask: Decimal) -> VenueStatus:
     """Start the feeds, wait until ``venue``'s streamed book shows ``best_ask``, then close.
 
@@ -345,12 +351,7 @@ async def test_binance_stream_syncs_from_the_snapshot_and_resyncs_after_a_gap(
     await market.start()
     try:
         await wait_for(lambda: srv.connections.get(WS_PATH, 0) >= 2)
-        await wait_for(
-            lambda: (
-                market.status("binance").book is not None
-                and market.status("binance").book.best_ask == Decimal("90999.90")
-            )  # type: ignore[union-attr]
-        )
+        await wait_for(lambda: best_ask(market, "binance") == Decimal("90999.90"))
         status = market.status("binance")
         books = await market.fresh_books(["binance"])
     finally:
@@ -359,8 +360,9 @@ async def test_binance_stream_syncs_from_the_snapshot_and_resyncs_after_a_gap(
     assert status.health is Health.LIVE
     assert status.note == "resynced after sequence gap"
     assert books["binance"] is status.book
+    assert status.book is not None
     # The stream's levels on top of the second snapshot.
-    assert [str(lv.price) for lv in status.book.asks[:2]] == ["90999.90", "91000.00"]  # type: ignore[union-attr]
+    assert [str(lv.price) for lv in status.book.asks[:2]] == ["90999.90", "91000.00"]
     asks_seen = {s.book.best_ask for s in seen if s.book is not None}
     assert Decimal("90999.50") in asks_seen  # the first session's diffs went live
     assert srv.count(DEPTH) == 2  # one snapshot per sync
@@ -378,12 +380,7 @@ async def test_bitstamp_stream_subscribes_and_applies_newer_diffs(srv: VenueServ
     market = LiveMarket({"bitstamp": spec_at("bitstamp", srv)}, "EUR", settings=FAST)
     await market.start()
     try:
-        await wait_for(
-            lambda: (
-                market.status("bitstamp").book is not None
-                and market.status("bitstamp").book.best_ask == Decimal("91005")
-            )  # type: ignore[union-attr]
-        )
+        await wait_for(lambda: best_ask(market, "bitstamp") == Decimal("91005"))
     finally:
         await market.close()
     assert json.loads(srv.received[0]) == {

@@ -8,7 +8,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from storage import dataset
 from storage.dataset import scan, table_files, write_atomic
 from storage.queries import History
 from tests.storage.helpers import plan, run
@@ -26,7 +25,7 @@ async def test_a_crash_between_temp_write_and_rename_leaves_a_readable_table(
         raise KeyboardInterrupt
 
     folder = table_files(tmp_path, "tranches")[0].parent
-    monkeypatch.setattr(dataset.os, "replace", die)
+    monkeypatch.setattr("storage.dataset.os.replace", die)
     with pytest.raises(KeyboardInterrupt):
         write_atomic(before, folder)
     monkeypatch.undo()

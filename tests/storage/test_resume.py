@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -169,8 +170,9 @@ async def test_an_unfinished_run_shows_its_totals_so_far_and_venue_shares(tmp_pa
     assert row["avg_price"] == money(row["notional"] / row["qty_btc"])
     share = h.venue_share()
     assert share["tranches"].sum() == 3
-    assert abs(share["share"].sum() - 1.0) < 1e-9
+    assert abs(float(share["share"].sum()) - 1.0) < 1e-9
     first = tranches["executed_at"].min()
+    assert isinstance(first, datetime)
     assert h.venue_share(since=first, until=first).height == 0
 
 

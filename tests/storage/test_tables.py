@@ -39,13 +39,13 @@ async def test_a_run_reads_back_exactly(tmp_path: Path) -> None:
         assert {a["venue"]: a["total"] for a in row["alternatives"]} == event.route.alternatives
         assert row["schema_version"] == SCHEMA_VERSION
 
-    row = h.run(run_id)
-    assert row is not None
-    assert row["status"] == "finished"
-    assert row["total"] == summary.total
-    assert row["qty_btc"] == p.amount
-    assert row["saved_vs_worst"] == summary.saved_vs_worst
-    assert plan_from_row(row) == p
+    stored = h.run(run_id)
+    assert stored is not None
+    assert stored["status"] == "finished"
+    assert stored["total"] == summary.total
+    assert stored["qty_btc"] == p.amount
+    assert stored["saved_vs_worst"] == summary.saved_vs_worst
+    assert plan_from_row(stored) == p
 
     summaries = h.run_summaries()
     assert summaries.height == 1
