@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
@@ -139,9 +140,20 @@ async def test_pause_resume_and_cancel_from_the_buttons(tmp_path: Path) -> None:
 
 
 async def export_from_the_palette(pilot: Pilot[int]) -> None:
+    """Open the command palette, search "Export CSV" and run the first match."""
+    app = pilot.app
     await pilot.press("ctrl+p")
-    await pilot.pause(0.2)
-    await pilot.press(*"Export CSV", "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+    palette = app.screen
+    await pilot.press(*"Export CSV")
+
+    def first_match() -> str:
+        found = palette.query_one(CommandList)
+        return str(found.get_option_at_index(0).prompt) if found.option_count else ""
+
+    await wait_for(pilot, lambda: "Export CSV" in first_match())
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.screen is not palette)
 
 
 async def test_the_keys_start_pause_resume_export_and_cancel(tmp_path: Path) -> None:
