@@ -23,6 +23,19 @@ from tui.widgets.venue_panel import (
 FILL = Fill(Decimal("0.02083"), Decimal("89634.77"), 1_767_225_600.0)
 
 
+def _view(status: VenueStatus, age_s: float | None) -> VenueView:
+    """How a panel sees ``status`` before any tranche is priced."""
+    return VenueView(
+        status,
+        fee_rate=Decimal("0.001"),
+        qty=None,
+        cost=None,
+        best=False,
+        distance_bps=None,
+        age_s=age_s,
+    )
+
+
 def test_a_fill_keeps_its_price_in_a_narrow_panel_and_adds_words_and_time_when_wide() -> None:
     assert fill_text(FILL, 24).plain == "✓ 0.02083 @ 89,634.77"
     assert fill_text(FILL, 26).plain == "filled 0.02083 @ 89,634.77"
@@ -32,15 +45,7 @@ def test_a_fill_keeps_its_price_in_a_narrow_panel_and_adds_words_and_time_when_w
 
 def test_a_down_venue_shows_its_reason_wrapped_where_the_quote_was() -> None:
     error = VenueError("binance", ErrorKind.HTTP, "HTTP 451: restricted location (geo-blocked)")
-    view = VenueView(
-        VenueStatus("binance", Health.DOWN, error=error),
-        fee_rate=Decimal("0.001"),
-        qty=None,
-        cost=None,
-        best=False,
-        distance_bps=None,
-        age_s=None,
-    )
+    view = _view(VenueStatus("binance", Health.DOWN, error=error), age_s=None)
     rows = [r.plain for r in quote_rows(view, 20)]
     assert len(rows) == 3
     assert all(len(r) <= 20 for r in rows)
@@ -72,15 +77,7 @@ async def test_a_fill_adds_its_row_and_leaves_the_others_as_they_were(tmp_path: 
 
 
 def _live(note: str) -> VenueView:
-    return VenueView(
-        VenueStatus("okx", Health.LIVE, note=note),
-        fee_rate=Decimal("0.001"),
-        qty=None,
-        cost=None,
-        best=False,
-        distance_bps=None,
-        age_s=0.2,
-    )
+    return _view(VenueStatus("okx", Health.LIVE, note=note), age_s=0.2)
 
 
 def test_a_note_too_long_for_the_health_line_gets_lines_of_its_own() -> None:
