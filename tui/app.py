@@ -32,6 +32,7 @@ from dca.journal import FanOut, Journal, RecordsFailures
 from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData, VenueStatus
+from tui.files import write_file
 from tui.history_source import HistorySource, MemoryHistory
 from tui.history_view import HistoryCache
 from tui.messages import RunFailed, StartRequested
@@ -412,13 +413,12 @@ class DcaApp(App[int]):
         svg = self.export_screenshot()
         name = time.strftime("btc-dca-%Y%m%d-%H%M%S.svg")
         path = self.export_dir / name
-        try:
-            await asyncio.to_thread(_write_text, path, svg)
-        except OSError as exc:
-            log.error("screenshot to %s failed: %s", path, exc)
-            self.notify(f"Could not write {path}: {exc}", title="Screenshot", severity="error")
-            return
-        self.notify(str(path.resolve()), title="Screenshot saved")
+
+        def write(to: Path) -> None:
+            to.write_text(svg, encoding="utf-8")
+
+        if await write_file(self, path, write, "Screenshot"):
+            self.notify(str(path.resolve()), title="Screenshot saved")
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The app's commands in the palette, then Textual's own (theme, quit, keys)."""
@@ -466,11 +466,6 @@ class DcaApp(App[int]):
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.run_state_changed.wait(), remaining)
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 def build_app(

@@ -93,9 +93,8 @@ def make_app(
         market,
         clock,
         defaults=defaults or FormDefaults(),
-        export_dir=tmp_path,
         cursor_blink=False,
-        **kwargs,
+        **{"export_dir": tmp_path, **kwargs},
     )
 
 

@@ -346,6 +346,17 @@ async def test_help_palette_commands_and_theme_are_there(tmp_path: Path) -> None
         assert app.executor is None
 
 
+async def test_a_file_that_cannot_be_written_is_said_not_raised(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the export folder should be")
+    app = make_app(tmp_path, export_dir=blocked)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.action_screenshot_svg()
+        await pilot.pause()
+        assert any(m.startswith(f"Screenshot: Could not write {blocked}/") for m in messages(app))
+        assert not any(m.startswith("Screenshot saved") for m in messages(app))
+
+
 async def test_narrow_terminal_puts_each_venue_on_one_line(tmp_path: Path) -> None:
     app = make_app(tmp_path, defaults=DAY)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +21,7 @@ from textual.widgets import Footer, Header, Label, Static
 from textual_fastdatatable import DataTable
 
 from tui import fmt
+from tui.files import write_file
 from tui.history_source import RunDetail
 from tui.history_view import (
     RUNS_PAGE,
@@ -35,8 +35,6 @@ from tui.history_view import (
 from tui.palette import venue_colour
 from tui.widgets.arrow_table import SizedArrowBackend
 from tui.widgets.price_chart import PriceChart
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -252,16 +250,6 @@ class HistoryScreen(Screen[None]):
             return
         name, table = shown
         path = self.export_dir / f"{name}.csv"
-        try:
-            await asyncio.to_thread(_write_csv, table, path)
-        except OSError as exc:
-            log.error("export to %s failed: %s", path, exc)
-            self.notify(f"Could not write {path}: {exc}", title="Export", severity="error")
-            return
-        self.last_export = path
-        self.notify(f"{table.num_rows} rows → {path.resolve()}", title="Exported")
-
-
-def _write_csv(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pacsv.write_csv(table, path)
+        if await write_file(self, path, partial(pacsv.write_csv, table), "Export"):
+            self.last_export = path
+            self.notify(f"{table.num_rows} rows → {path.resolve()}", title="Exported")

@@ -1,0 +1,33 @@
+"""The user's files (CSV exports, screenshots): written off the event loop, a failure shown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.widget import Widget
+
+log = logging.getLogger(__name__)
+
+
+async def write_file(
+    owner: App[Any] | Widget, path: Path, write: Callable[[Path], None], what: str
+) -> bool:
+    """Make ``path``'s folder and run ``write(path)`` in a thread. A failure is logged and
+    notified on ``owner`` under the title ``what`` (``Export``); False then."""
+
+    def run() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(path)
+
+    try:
+        await asyncio.to_thread(run)
+    except OSError as exc:
+        log.error("%s to %s failed: %s", what.lower(), path, exc)
+        owner.notify(f"Could not write {path}: {exc}", title=what, severity="error")
+        return False
+    return True
