@@ -30,11 +30,10 @@ from tui.history_view import (
     RunData,
     RunsData,
     read_run,
-    venue_names,
 )
-from tui.palette import venue_colour
 from tui.widgets.arrow_table import SizedArrowBackend
 from tui.widgets.price_chart import PriceChart
+from tui.widgets.tranche_table import venue_label
 
 
 @dataclass
@@ -99,7 +98,7 @@ def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
         for i, (venue, share) in enumerate(d.venue_share.items()):
             if i:
                 text.append("  ")
-            text.append(venue_names(venue), venue_colour(venue))
+            text.append_text(venue_label(venue))
             text.append(f" {share * 100:.0f}%")
     return text
 
@@ -192,7 +191,7 @@ class HistoryScreen(Screen[None]):
             self.query_one("#run-summary", Static).update(summary_text(runs, None))
             return
         table = runs_table(runs.shown)
-        # The newest run's tranches are already on their way (see ``_refresh``).
+        # The newest run's tranches come in the same view (see ``_view_read``).
         self.run_id = str(runs.table["run"][0].as_py())
         await holder.mount(table)
         table.focus()
