@@ -2,8 +2,8 @@
 
 A ``HistoryView`` is the runs list plus the newest run's tranches, totals and table
 backend, all built in a thread. ``HistoryCache`` keeps the last one: the app fills it
-in the background after its first frame, the screen paints from it, then asks the
-source's ``version()`` (a cheap check) and re-reads only if the history changed.
+in the background after its first frame, the screen paints from it, then asks for a
+re-read that happens only if the source's ``version()`` (a cheap check) changed.
 
 Arrow and the table backend load inside the functions, never with this module: the
 app holds a cache from its start.
@@ -123,12 +123,18 @@ class HistoryCache:
         """Call ``listener`` with each view read from now on."""
         self._listeners.append(listener)
 
-    def load(self) -> HistoryView:
-        """Read the runs and the newest run now, keep and return them (in a thread)."""
+    def load(self, *, only_if_changed: bool = False) -> HistoryView | None:
+        """Read the runs and the newest run, keep them and tell the listeners (in a thread).
+
+        With ``only_if_changed`` nothing is read, and None returned, while the source's
+        version is the kept view's.
+        """
         with self._lock:
             t0 = time.perf_counter()
             # The version is taken first: a change while reading shows up as stale next time.
             version = self.source.version()
+            if only_if_changed and self.view is not None and self.view.version == version:
+                return None
             runs = read_runs(self.source)
             newest = None
             if runs.table.num_rows:
@@ -144,8 +150,3 @@ class HistoryCache:
         for listener in self._listeners:
             listener(view)
         return view
-
-    def changed(self) -> bool:
-        """Whether the source changed since the kept view was read (or none was)."""
-        view = self.view
-        return view is None or self.source.version() != view.version

@@ -60,24 +60,24 @@ async def test_the_cache_reads_ahead_and_knows_when_the_history_changed() -> Non
     cache = HistoryCache(history)
     heard: list[HistoryView] = []
     cache.subscribe(heard.append)
-    assert cache.changed()  # nothing read yet
+    assert cache.view is None  # nothing read yet
     empty = cache.load()
-    assert empty.newest is None and empty.runs.shown is None and not cache.changed()
+    assert empty is not None and empty.newest is None and empty.runs.shown is None
+    assert cache.load(only_if_changed=True) is None  # unchanged: nothing read
 
     first = await _run(history)
-    assert cache.changed()
-    view = cache.load()
-    assert view.newest is not None and view.newest.run_id == first
+    view = cache.load(only_if_changed=True)
+    assert view is not None and view.newest is not None and view.newest.run_id == first
     assert view.newest.table.num_rows == 6
     assert view.runs.table["run"].to_pylist() == [first]
-    assert not cache.changed()
+    assert cache.load(only_if_changed=True) is None
     assert heard == [empty, view]
 
     second = await _run(history, tranches=3, start=START + 7200)
-    assert cache.changed()
-    view = cache.load()
-    assert view.newest is not None and view.newest.run_id == second
+    view = cache.load(only_if_changed=True)
+    assert view is not None and view.newest is not None and view.newest.run_id == second
     assert view.runs.table.num_rows == 2
+    assert cache.view is view
 
 
 async def test_the_parquet_historys_version_changes_with_each_write(tmp_path: Path) -> None:
@@ -118,7 +118,10 @@ async def test_history_paints_from_what_was_read_ahead_and_rereads_what_changed(
         # After the run the app reads History ahead, in a thread.
         await wait_for(
             pilot,
-            lambda: app.history_cache.view is not None and not app.history_cache.changed(),
+            lambda: (
+                app.history_cache.view is not None
+                and app.history_cache.view.version == app.history.version()
+            ),
         )
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))

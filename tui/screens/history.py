@@ -171,8 +171,7 @@ class HistoryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="history-runs", exit_on_error=False)
     def _refresh(self, force: bool) -> None:
-        if force or self.cache.changed():
-            self.cache.load()  # the view comes back through ``_view_read``
+        self.cache.load(only_if_changed=not force)  # a view read comes back via ``_view_read``
 
     def _view_read(self, view: HistoryView) -> None:
         # Called in the reading thread (this screen's worker, or the app's after a run).
