@@ -60,7 +60,7 @@ class RunPanel(Vertical):
         """Status line, progress, buttons, summary and the tranche table."""
         with Horizontal(id="run-head"):
             yield Static(
-                Text("No run yet: fill in the plan and press Start", "dim"), id="run-status"
+                Text("Fill in the plan and press Start", "dim"), id="run-status"
             )
             yield Button("Pause", id="pause", compact=True, disabled=True)
             yield Button("Resume", id="resume", compact=True, disabled=True)
