@@ -101,6 +101,7 @@ async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(
         await wait_for(
             pilot, lambda: screen.last_export is not None and "runs" in screen.last_export.name
         )
+        assert any(m.startswith("Exported: 1 row → ") for m in messages(app))
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is app.main)
 

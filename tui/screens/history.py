@@ -250,4 +250,5 @@ class HistoryScreen(Screen[None]):
         path = self.export_dir / f"{name}.csv"
         if await write_file(self, path, partial(pacsv.write_csv, table), "Export"):
             self.last_export = path
-            self.notify(f"{table.num_rows} rows → {path.resolve()}", title="Exported")
+            n = table.num_rows
+            self.notify(f"{n} row{'s' if n != 1 else ''} → {path.resolve()}", title="Exported")

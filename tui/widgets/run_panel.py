@@ -59,9 +59,7 @@ class RunPanel(Vertical):
     def compose(self) -> ComposeResult:
         """Status line, progress, buttons, summary and the tranche table."""
         with Horizontal(id="run-head"):
-            yield Static(
-                Text("Fill in the plan and press Start", "dim"), id="run-status"
-            )
+            yield Static(Text("Fill in the plan and press Start", "dim"), id="run-status")
             yield Button("Pause", id="pause", compact=True, disabled=True)
             yield Button("Resume", id="resume", compact=True, disabled=True)
             yield Button("Cancel", id="cancel", variant="error", compact=True, disabled=True)
