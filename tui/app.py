@@ -33,8 +33,9 @@ from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData, VenueStatus
 from tui.files import write_file
-from tui.history_source import HistorySource, MemoryHistory
-from tui.history_view import HistoryCache
+from tui.history.cache import HistoryCache
+from tui.history.memory import MemoryHistory
+from tui.history.source import HistorySource
 from tui.messages import RunFailed, StartRequested
 from tui.screens.main import MainScreen
 from tui.screens.quit import QuitScreen
@@ -43,13 +44,13 @@ from tui.ui_journal import UiJournal
 from tui.widgets.plan_form import FormDefaults, PlanForm
 
 if TYPE_CHECKING:  # the history screen (Arrow, polars) and the wiring load only when used
-    from tui.wiring import Options
+    pass
 
 log = logging.getLogger(__name__)
 
 DEFAULT_THEME = "textual-dark"
 # Loaded in the background after the first frame (see ``_preload``).
-PRELOAD = ("tui.widgets.tranche_table", "tui.screens.history")
+PRELOAD = ("tui.widgets.tranche_table", "tui.history.screen")
 # The name the history screen is installed under.
 HISTORY = "history"
 # How long quitting waits for a pause or cancel to be recorded, seconds.
@@ -379,7 +380,7 @@ class DcaApp(App[int]):
 
     def action_history(self) -> None:
         """Open the history screen."""
-        from tui.screens.history import HistoryScreen
+        from tui.history.screen import HistoryScreen
 
         if isinstance(self.screen, HistoryScreen):
             return
@@ -397,7 +398,7 @@ class DcaApp(App[int]):
 
     async def action_export(self) -> None:
         """Export the table shown (history), or the current run's tranches, to CSV."""
-        from tui.screens.history import HistoryScreen
+        from tui.history.screen import HistoryScreen
 
         if isinstance(self.screen, HistoryScreen):
             await self.screen.action_export()
@@ -476,10 +477,3 @@ def build_app(
 ) -> DcaApp:
     """The dashboard over ``market`` and ``clock`` (shared by the command line and the tests)."""
     return DcaApp(market, clock, journal_factory=journal_factory, **kwargs)  # type: ignore[arg-type]
-
-
-def run_dashboard(options: Options, plan: Plan | None = None, run_id: str | None = None) -> int:
-    """Open the dashboard for the command line's options; returns the exit code."""
-    from tui.launch import launch
-
-    return launch(options, plan, run_id)

@@ -12,10 +12,11 @@ from dca.plan import Plan
 from exchanges.clock import Clock
 from storage.config import AppConfig, PlanDefaults, ensure_config, load_config, save_setting
 from storage.paths import resolve_paths
-from tui import exits, fmt
+from tui import fmt
 from tui.app import build_app
+from tui.cli import exits
+from tui.history.parquet import ParquetHistory
 from tui.screens.resume import ResumeOffer
-from tui.storage_history import ParquetHistory
 from tui.widgets.plan_form import FormDefaults
 from tui.wiring import LiveUnavailable, Options, make_clock, make_market
 

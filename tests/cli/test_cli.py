@@ -15,7 +15,7 @@ from typing import IO
 
 import pytest
 
-from tui.cli import main
+from tui.cli.main import main
 
 D = Decimal
 

@@ -22,8 +22,9 @@ from exchanges.market import Health
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from storage.journal import RunConflict
+from tui.cli.printers import Printer, QuoteResult, quote_json, quote_text
+from tui.cli.run import run_command
 from tui.fmt import btc, money
-from tui.headless import Printer, QuoteResult, quote_json, quote_text, run_command
 
 D = Decimal
 T0 = 1_767_225_600.0

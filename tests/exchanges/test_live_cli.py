@@ -14,7 +14,7 @@ import pytest
 from exchanges.venues import VENUE_IDS
 from tests.exchanges.servers import Reply, VenueServer
 from tests.exchanges.test_live import binance_book, bitstamp_book
-from tui.cli import main
+from tui.cli.main import main
 
 
 def test_quote_with_no_network_fails_fast_with_one_line_per_venue(

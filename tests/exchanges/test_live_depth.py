@@ -22,7 +22,7 @@ from exchanges.errors import VenueError
 from exchanges.live import LiveMarket, LiveSettings
 from tests.exchanges.servers import Reply, VenueServer, WsScript, threaded_server
 from tests.exchanges.test_live import DEPTH, WS_PATH, bitstamp_book, depth_event, spec_at, wait_for
-from tui.cli import main
+from tui.cli.main import main
 
 FEE = Decimal("0.001")
 

@@ -14,7 +14,7 @@ import pytest
 from storage.dataset import table_files
 from storage.queries import History
 from tests.storage.helpers import Crash, CrashAfter, plan, run
-from tui.cli import main
+from tui.cli.main import main
 
 
 @pytest.fixture

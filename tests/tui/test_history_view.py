@@ -18,10 +18,10 @@ from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from storage.journal import ParquetJournal
 from tests.tui.helpers import START, make_app, wait_for
-from tui.history_source import MemoryHistory
-from tui.history_view import HistoryCache, HistoryView, venue_names
-from tui.screens.history import HistoryScreen
-from tui.storage_history import ParquetHistory, conform
+from tui.history.cache import HistoryCache, HistoryView, venue_names
+from tui.history.memory import MemoryHistory
+from tui.history.parquet import ParquetHistory, conform
+from tui.history.screen import HistoryScreen
 from tui.widgets.arrow_table import SizedArrowBackend
 from tui.widgets.plan_form import FormDefaults
 

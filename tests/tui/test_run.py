@@ -25,8 +25,8 @@ from exchanges.venues import DEFAULT_SPECS
 from tests.tui.helpers import START, SteppedClock, make_app, messages, wait_for
 from tui import fmt
 from tui.app import DcaApp
-from tui.history_source import MemoryHistory
-from tui.screens.history import HistoryScreen
+from tui.history.memory import MemoryHistory
+from tui.history.screen import HistoryScreen
 from tui.screens.quit import QuitScreen
 from tui.screens.resume import ResumeOffer, ResumeScreen
 from tui.widgets.plan_form import FormDefaults

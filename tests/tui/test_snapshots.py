@@ -25,8 +25,8 @@ from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from tests.tui.helpers import START, make_app, settle, wait_for
 from tui.app import DcaApp
-from tui.history_source import MemoryHistory
-from tui.screens.history import HistoryScreen
+from tui.history.memory import MemoryHistory
+from tui.history.screen import HistoryScreen
 from tui.widgets.plan_form import FormDefaults
 from tui.widgets.venue_panel import VenuePanel
 

@@ -21,9 +21,9 @@ from storage.journal import ParquetJournal
 from tests.tui.helpers import START, SteppedClock, make_app, wait_for
 from tui import launch as launch_mod
 from tui.app import DcaApp
-from tui.history_tables import run_detail
-from tui.screens.history import HistoryScreen
-from tui.storage_history import ParquetHistory
+from tui.history.parquet import ParquetHistory
+from tui.history.screen import HistoryScreen
+from tui.history.tables import run_detail
 from tui.widgets.plan_form import FormDefaults
 from tui.wiring import LiveUnavailable, Options
 
@@ -153,7 +153,7 @@ START_UP = """
 import sys, tempfile
 from textual.app import App
 App.run = lambda self, *a, **k: 0
-from tui.cli import main
+from tui.cli.main import main
 assert main(["--demo", "--data-dir", tempfile.mkdtemp()]) == 0
 print(",".join(m for m in ("polars", "pyarrow", "tomlkit", "aiohttp") if m in sys.modules))
 """

@@ -60,7 +60,7 @@ class ParquetHistory:
         import polars as pl
 
         from storage.queries import History
-        from tui.history_tables import RUNS_SCHEMA
+        from tui.history.tables import RUNS_SCHEMA
 
         df = History(self.data_dir).run_summaries(limit=limit)
         out = df.select(
@@ -83,7 +83,7 @@ class ParquetHistory:
         import polars as pl
 
         from storage.queries import History
-        from tui.history_tables import TRANCHES_SCHEMA
+        from tui.history.tables import TRANCHES_SCHEMA
 
         df = History(self.data_dir).run_tranches(run_id).filter(pl.col("status") == "filled")
         worst_total = (

@@ -22,8 +22,7 @@ from textual_fastdatatable import DataTable
 
 from tui import fmt
 from tui.files import write_file
-from tui.history_source import RunDetail
-from tui.history_view import (
+from tui.history.cache import (
     RUNS_PAGE,
     HistoryCache,
     HistoryView,
@@ -31,6 +30,7 @@ from tui.history_view import (
     RunsData,
     read_run,
 )
+from tui.history.source import RunDetail
 from tui.widgets.arrow_table import SizedArrowBackend
 from tui.widgets.price_chart import PriceChart
 from tui.widgets.tranche_table import venue_label

@@ -1,6 +1,6 @@
 """The history screen's Arrow tables: their schemas, a run's totals and its price series.
 
-Kept apart from ``history_source`` so the dashboard starts without loading Arrow: this
+Kept apart from ``source`` so the dashboard starts without loading Arrow: this
 module loads when History opens (or in the background after the first frame).
 """
 
@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dca.pricing import ZERO
-from tui.history_source import RunDetail
+from tui.history.source import RunDetail
 
 MONEY = pa.decimal128(20, 2)
 QTY = pa.decimal128(20, 8)

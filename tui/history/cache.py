@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from exchanges.venues import display_name
-from tui.history_source import HistorySource, RunDetail
+from tui.history.source import HistorySource, RunDetail
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -92,7 +92,7 @@ def read_run(source: HistorySource, run_id: str, row: dict[str, Any]) -> RunData
     ``row`` is the run's row of the runs table: the totals come from it (exact sums
     rounded once), the venue share and the chart from the tranches.
     """
-    from tui.history_tables import run_detail
+    from tui.history.tables import run_detail
 
     table = source.tranches(run_id)
     detail = replace(

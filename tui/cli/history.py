@@ -1,20 +1,16 @@
-"""``btc-dca history`` and ``btc-dca resume``: the stored runs, read back and continued.
+"""``btc-dca history``: the stored runs, read back.
 
-``history`` prints a table of runs (or one run's tranches) or exports it as CSV or
-JSON lines; money is always an exact decimal string in exports. ``resume``
-continues an unfinished run headless, printing like ``run --headless``.
+It prints a table of runs (or one run's tranches) or exports it as CSV or JSON
+lines; money is always an exact decimal string in exports.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import sys
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,21 +18,21 @@ from typing import TextIO
 
 import polars as pl
 
-from exchanges.clock import Clock, ScaledClock
-from exchanges.venues import VenueSpec
 from storage.compaction import compact
-from storage.journal import ParquetJournal
 from storage.queries import History
-from storage.resume import Missed, Resumable, ResumeError, load_resumable
-from tui import headless
+from tui.cli import exits
+from tui.cli.options import prepare_storage
 from tui.fmt import btc, exact, money
-from tui.wiring import Options, make_clock, make_market
+from tui.wiring import Options
 
 RUN_TABLE = ("when (UTC)", "run", "amount BTC", "status", "avg price", "total", "saved")
 TRANCHE_TABLE = ("#", "executed (UTC)", "status", "venue", "qty BTC", "avg price", "fee", "total")
 
 
-# -- history ------------------------------------------------------------------------------
+def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
+    """Show or export the history of ``options``' data dir (``--compact`` merges small files)."""
+    paths = prepare_storage(options, compact=not ns.compact)
+    return history_command(ns, paths.data_dir, out)
 
 
 def history_command(
@@ -48,18 +44,18 @@ def history_command(
         report = compact(data_dir)
         _report_bad(report.bad, err)
         print(report, file=out)
-        return headless.EXIT_OK
+        return exits.EXIT_OK
     history = History(data_dir)
     if ns.run:
         if history.run(ns.run) is None:
             _report_bad(history.bad, err)
             print(f"btc-dca: --run: no run {ns.run!r} in {data_dir}", file=err)
-            return headless.EXIT_INVALID
+            return exits.EXIT_INVALID
         df = history.run_tranches(ns.run)
     else:
         if ns.limit < 0 or ns.offset < 0:
             print("btc-dca: --limit/--offset: must be 0 or more", file=err)
-            return headless.EXIT_INVALID
+            return exits.EXIT_INVALID
         df = history.run_summaries(ns.offset, ns.limit or None)
     _report_bad(history.bad, err)
     if ns.csv:
@@ -74,7 +70,7 @@ def history_command(
         print(_run_table(df), file=out)
     else:
         print(f"No runs yet in {data_dir}.", file=out)
-    return headless.EXIT_OK
+    return exits.EXIT_OK
 
 
 def _report_bad(bad: Iterable[object], err: TextIO) -> None:
@@ -163,60 +159,3 @@ def _tranche_table(df: pl.DataFrame) -> str:
         for r in df.iter_rows(named=True)
     ]
     return _table(TRANCHE_TABLE, rows, {0, 4, 5, 6, 7})
-
-
-# -- resume -------------------------------------------------------------------------------
-
-
-def resume_clock(options: Options, run: Resumable, data_dir: Path) -> Clock:
-    """The clock to continue on: a demo run's clock picks up where its last tranche left it."""
-    if not options.demo:
-        return make_clock(options)
-    tranches = History(data_dir).run_tranches(run.run_id)
-    last = tranches["executed_at"].max() if tranches.height else None
-    start = max(time.time(), last.timestamp() if isinstance(last, datetime) else 0.0)
-    return ScaledClock(options.demo_speed, start=start)
-
-
-def resume_command(
-    ns: argparse.Namespace,
-    options: Options,
-    specs: Mapping[str, VenueSpec],
-    data_dir: Path,
-    out: TextIO,
-) -> int:
-    """Continue the given (or newest) unfinished run headless; exit 2 if there is none."""
-    try:
-        run = load_resumable(data_dir, ns.run_id)
-    except ResumeError as exc:
-        print(f"btc-dca: resume: {exc}", file=sys.stderr)
-        return headless.EXIT_INVALID
-    # A demo run continues on the demo market at its speed unless told otherwise.
-    if run.source == "demo":
-        options = replace(options, demo=True, speed=options.speed or run.speed)
-    clock = resume_clock(options, run, data_dir)
-    market = make_market(options, specs, clock, run.plan.quote, run.plan.venues)
-    done = len(run.state.done)
-    print(
-        f"Resuming run {run.run_id}: {done} of {run.plan.tranches} tranches recorded, "
-        f"{btc(run.before.qty)} of {btc(run.plan.amount)} BTC bought.",
-        file=sys.stderr if ns.json else out,
-    )
-    journal = ParquetJournal(
-        data_dir, source="demo" if options.demo else "live", speed=options.speed
-    )
-    try:
-        return asyncio.run(
-            headless.run_command(
-                run.plan,
-                market,
-                clock,
-                out,
-                as_json=ns.json,
-                journal=journal,
-                resume=run.state,
-                catch_up=ns.missed == Missed.CATCH_UP.value,
-            )
-        )
-    finally:
-        journal.close()  # lets go of the run if it did not end (a failure)

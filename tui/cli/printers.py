@@ -1,4 +1,4 @@
-"""The plain commands for scripts: ``quote`` and ``run --headless``.
+"""What the plain commands print: the quote table, and a line per run event.
 
 Text output is for people (rounded for display); ``--json`` output is for scripts,
 with every money value as an exact decimal string (see DESIGN.md).
@@ -6,12 +6,9 @@ with every money value as an exact decimal string (see DESIGN.md).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,27 +25,15 @@ from dca.events import (
     VenueDegraded,
     VenueRecovered,
 )
-from dca.executor import Executor, ResumeState
-from dca.journal import FanOut, Journal, RecordsFailures
-from dca.plan import Plan, format_duration
+from dca.plan import format_duration
 from dca.pricing import Cost, InsufficientDepth
 from dca.routing import Mode, Route, price_all, rank_costs, route, venue_order
 from exchanges.book import OrderBook
-from exchanges.clock import Clock
 from exchanges.errors import VenueError
-from exchanges.market import MarketData
 from exchanges.venues import VenueSpec, display_name
-from storage.journal import RunConflict
-from tui import exits
 from tui.fmt import btc, clock_time, exact, iso, money, pct
 
 log = logging.getLogger(__name__)
-
-EXIT_OK = exits.EXIT_OK
-EXIT_FAILED = exits.EXIT_FAILED
-EXIT_INVALID = exits.EXIT_INVALID
-EXIT_NO_VENUE = exits.EXIT_NO_VENUE
-EXIT_INTERRUPTED = exits.EXIT_INTERRUPTED
 
 
 _WIDTHS = (-11, -20, 12, 7, 10, 14, 10)
@@ -220,23 +205,6 @@ def quote_text(q: QuoteResult, max_price: Decimal | None = None) -> str:
     return "\n".join(lines)
 
 
-async def quote_command(
-    market: MarketData,
-    plan: Plan,
-    as_json: bool,
-    out: TextIO,
-) -> int:
-    """Price the plan's amount on every venue once and print it; exit 3 when no venue answered."""
-    try:
-        results = await market.fresh_books(plan.venues, min_btc=plan.amount)
-    finally:
-        await market.close()
-    q = QuoteResult.of(plan.amount, market.quote, plan.mode, results, market.specs)
-    text = json.dumps(quote_json(q)) if as_json else quote_text(q, plan.max_price)
-    print(text, file=out)
-    return EXIT_OK if q.reached else EXIT_NO_VENUE
-
-
 # -- run -----------------------------------------------------------------------------------
 
 
@@ -402,63 +370,3 @@ class Printer:
                 f"{money(s.saved_vs_median)} vs the median.{tail}"
             )
         return None
-
-
-async def run_command(
-    plan: Plan,
-    market: MarketData,
-    clock: Clock,
-    out: TextIO,
-    *,
-    as_json: bool = False,
-    journal: Journal | None = None,
-    resume: ResumeState | None = None,
-    catch_up: bool = True,
-    handle_signals: bool = True,
-) -> int:
-    """Execute ``plan`` headless, printing every tranche; 130 when interrupted, 3 when no venue."""
-    printer = Printer(out, as_json, plan.quote)
-    try:
-        probe = await market.fresh_books(plan.venues)
-        if not any(isinstance(r, OrderBook) for r in probe.values()):
-            for venue, r in probe.items():
-                print(f"{venue}: {r}", file=sys.stderr)
-            print("No venue could be reached.", file=sys.stderr)
-            return EXIT_NO_VENUE
-        sink: Journal = FanOut(journal, printer) if journal is not None else printer
-        executor = Executor(plan, market, sink, clock, resume=resume, catch_up=catch_up)
-        interrupted = False
-
-        def interrupt() -> None:
-            nonlocal interrupted
-            interrupted = True
-            executor.cancel("interrupted")
-
-        printer.on_closed = interrupt
-
-        loop = asyncio.get_running_loop()
-        if handle_signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, interrupt)
-        try:
-            await executor.run()
-        except RunConflict as exc:
-            # Another process has this run: nothing was executed here.
-            print(f"btc-dca: {exc}", file=sys.stderr)
-            return EXIT_INVALID
-        except Exception as exc:
-            # The run cannot go on (e.g. its history cannot be written): say so, mark it.
-            log.exception("run %s failed", executor.run_id)
-            print(f"btc-dca: run {executor.run_id} failed: {exc}", file=sys.stderr)
-            if isinstance(journal, RecordsFailures):
-                with contextlib.suppress(Exception):
-                    await journal.fail(executor.run_id, str(exc))
-            return EXIT_FAILED
-        finally:
-            if handle_signals:
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    with contextlib.suppress(Exception):
-                        loop.remove_signal_handler(sig)
-        return EXIT_INTERRUPTED if interrupted else EXIT_OK
-    finally:
-        await market.close()

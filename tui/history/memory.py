@@ -1,19 +1,14 @@
-"""Where the history screen gets its data: two Arrow tables, whoever stores them.
+"""The runs of this session, kept from the executor's events, as a ``HistorySource``.
 
-``HistorySource`` is the seam: ``MemoryHistory`` (runs of this session, kept from
-the executor's events) and ``ParquetHistory`` (storage's queries) implement it.
-Tables are Arrow so a million tranches open without a row-by-row insert, and every
-money column is an exact ``decimal128``; their schemas live in ``history_tables``,
-which this module imports only when a table is asked for.
+Arrow (``tables``) is imported only when a table is asked for, so the dashboard
+starts without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from dca.events import (
     Event,
@@ -26,42 +21,10 @@ from dca.events import (
     TrancheFilled,
     TrancheSkipped,
 )
+from tui.history.source import CENT
 
 if TYPE_CHECKING:  # Arrow loads with the history screen, not with the dashboard
     import pyarrow as pa
-
-CENT = Decimal("0.01")
-
-
-class HistorySource(Protocol):
-    """Past runs and their tranches, as Arrow tables (schemas in ``history_tables``)."""
-
-    def runs(self, limit: int | None = None) -> pa.Table:
-        """The newest ``limit`` runs (all when None), newest first (``RUNS_SCHEMA``)."""
-        ...
-
-    def tranches(self, run_id: str) -> pa.Table:
-        """The filled tranches of one run in order (``TRANCHES_SCHEMA``)."""
-        ...
-
-    def version(self) -> object:
-        """A cheap value that changes whenever ``runs`` or ``tranches`` would answer
-        differently (the history screen re-reads only then)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class RunDetail:
-    """A run's totals computed from its tranches; prices per BTC for the chart."""
-
-    qty: Decimal
-    total: Decimal
-    fees: Decimal
-    saved: Decimal
-    avg_price: Decimal | None
-    venue_share: dict[str, Decimal]
-    prices: Sequence[float] = field(default_factory=list)
-    worst: Sequence[float] = field(default_factory=list)
 
 
 def _ts(epoch: float) -> datetime:
@@ -122,7 +85,7 @@ class MemoryHistory:
 
     def runs(self, limit: int | None = None) -> pa.Table:
         """This session's newest ``limit`` runs, newest first."""
-        from tui.history_tables import run_detail, runs_table
+        from tui.history.tables import run_detail, runs_table
 
         rows: list[dict[str, object]] = []
         # Read from worker threads while the loop records: copy first (one C-level step).
@@ -161,7 +124,7 @@ class MemoryHistory:
 
     def tranches(self, run_id: str) -> pa.Table:
         """The filled tranches of ``run_id``."""
-        from tui.history_tables import tranches_table
+        from tui.history.tables import tranches_table
 
         run = self._runs.get(run_id)
         return tranches_table(list(run.rows) if run else [])

@@ -1,0 +1,77 @@
+"""Entry point of ``btc-dca``: parse, run the one command asked for, turn errors into exit codes.
+
+Commands are found through ``COMMANDS``, a registry of module names imported only when
+their command runs, so ``--help`` and ``quote`` pay for nothing else, and only the
+dashboard (``tui.launch``) loads Textual. Each command module has
+``command(ns, options, out) -> int | OpenDashboard``.
+
+Exit codes: see ``tui.cli.exits``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Protocol, TextIO
+
+from dca.plan import PlanInvalid
+from storage.config import ConfigError
+from storage.paths import DataDirError
+from tui.cli import exits
+from tui.cli.options import OpenDashboard, UsageError, parse_options, prepare_storage
+from tui.cli.parser import build_parser
+from tui.wiring import LiveUnavailable, Options
+
+# Command name -> module with ``command(ns, options, out)``; no command: the dashboard.
+COMMANDS = {
+    "quote": "tui.cli.quote",
+    "run": "tui.cli.run",
+    "resume": "tui.cli.resume",
+    "history": "tui.cli.history",
+}
+# The dashboard's launcher, imported by name: the command line itself never loads Textual.
+DASHBOARD = "tui.launch"
+
+
+class _Launcher(Protocol):
+    def __call__(self, options: Options, plan: object = None, run_id: str | None = None) -> int: ...
+
+
+def _dashboard(options: Options, request: OpenDashboard) -> int:
+    """The dashboard, its form filled from the request's plan (or resuming its run)."""
+    # The app compacts in the background once its first frame is up (polars loads then).
+    prepare_storage(options, compact=False)
+    launch: _Launcher = importlib.import_module(DASHBOARD).launch
+    return launch(options, request.plan, request.run_id)
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    """Entry point of ``btc-dca``; returns the exit code."""
+    out = out or sys.stdout
+    ns = build_parser().parse_args(argv)
+    try:
+        options = parse_options(ns, os.environ)
+        if ns.command is None:
+            return _dashboard(options, OpenDashboard())
+        result = importlib.import_module(COMMANDS[ns.command]).command(ns, options, out)
+        if isinstance(result, OpenDashboard):
+            return _dashboard(options, result)
+        return int(result)
+    except PlanInvalid as exc:
+        for error in exc.errors:
+            print(f"btc-dca: --{error.field.replace('_', '-')}: {error.message}", file=sys.stderr)
+        return exits.EXIT_INVALID
+    except (UsageError, ConfigError, DataDirError) as exc:
+        print(f"btc-dca: {exc}", file=sys.stderr)
+        return exits.EXIT_INVALID
+    except LiveUnavailable as exc:
+        print(f"btc-dca: {exc}", file=sys.stderr)
+        return exits.EXIT_NO_VENUE
+    except KeyboardInterrupt:
+        return exits.EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

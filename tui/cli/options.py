@@ -1,0 +1,106 @@
+"""What every command needs from its arguments: options, config, venue specs, storage.
+
+A command module asks for what it uses; nothing here loads polars or Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dca.plan import Plan
+from exchanges.venues import VenueSpec
+from storage.config import AppConfig, ConfigError, ensure_config, load_config
+from storage.logs import setup_logging
+from storage.paths import Paths, ensure_writable, resolve_paths
+from tui.wiring import Options
+
+if TYPE_CHECKING:
+    from storage.journal import ParquetJournal
+
+
+class UsageError(Exception):
+    """Bad input on the command line; the message names the option."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenDashboard:
+    """A command's answer that the dashboard should open (on ``plan``, or to resume ``run_id``)."""
+
+    plan: Plan | None = None
+    run_id: str | None = None
+
+
+def parse_options(ns: argparse.Namespace, env: Mapping[str, str]) -> Options:
+    """The options common to every command, from its arguments over the environment."""
+    speed: float | None = None
+    raw_speed = getattr(ns, "speed", None)
+    if raw_speed is not None:
+        try:
+            speed = float(raw_speed)
+        except ValueError:
+            raise UsageError(f"--speed: {raw_speed!r} is not a number") from None
+        if not speed > 0 or speed == float("inf"):
+            raise UsageError("--speed: must be a number above 0")
+    venues = getattr(ns, "venues", None)
+    config = getattr(ns, "config", None) or (
+        Path(env["BTC_DCA_CONFIG"]) if env.get("BTC_DCA_CONFIG") else None
+    )
+    data_dir = getattr(ns, "data_dir", None) or (
+        Path(env["BTC_DCA_DATA_DIR"]) if env.get("BTC_DCA_DATA_DIR") else None
+    )
+    return Options(
+        demo=bool(getattr(ns, "demo", False)),
+        speed=speed,
+        quote=getattr(ns, "quote", None),
+        venues=tuple(v for v in venues.split(",")) if venues is not None else None,
+        mode=getattr(ns, "mode", None),
+        max_price=getattr(ns, "max_price", None),
+        config=config,
+        data_dir=data_dir,
+        verbose=bool(getattr(ns, "verbose", False)),
+        seed=7 if getattr(ns, "seed", None) is None else ns.seed,
+    )
+
+
+def load_app_config(options: Options) -> AppConfig:
+    """The config file in force (written with comments at first start); ConfigError if broken."""
+    paths = resolve_paths(options.data_dir, options.config)
+    try:
+        ensure_config(paths.config_file)
+    except OSError as exc:
+        raise ConfigError(f"{paths.config_file}: cannot be created: {exc.strerror}") from exc
+    return load_config(paths.config_file)
+
+
+def load_specs(options: Options) -> dict[str, VenueSpec]:
+    """Venue specs in force: defaults, then the config file, then the URL env overrides."""
+    return dict(load_app_config(options).specs)
+
+
+def prepare_storage(options: Options, *, compact: bool = True) -> Paths:
+    """Check the data dir is writable (before any run starts), open the log, compact old days.
+
+    ``compact=False`` for a command that compacts in the foreground itself.
+    """
+    paths = resolve_paths(options.data_dir, options.config)
+    ensure_writable(paths.data_dir)
+    setup_logging(paths.log_dir, verbose=options.verbose)
+    if compact:
+        from storage.compaction import compact_in_background
+
+        compact_in_background(paths.data_dir)
+    return paths
+
+
+def journal_for(options: Options, paths: Paths) -> ParquetJournal:
+    """The Parquet journal a run of these options records to (polars loads here)."""
+    from storage.journal import ParquetJournal
+
+    source = "demo" if options.demo else "live"
+    return ParquetJournal(
+        paths.data_dir, source=source, speed=options.demo_speed if options.demo else None
+    )

@@ -1,0 +1,144 @@
+"""The argument parser of ``btc-dca``: every command's options, in one place.
+
+Building it loads no command: ``--help`` and a fast command pay for argparse only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from dca.routing import Mode
+from exchanges.venues import QUOTES, VENUE_IDS
+from storage.paths import describe_locations
+from tui.wiring import DEFAULT_DEMO_SPEED
+
+EPILOG = f"""\
+venues: {", ".join(VENUE_IDS)}.  quote currencies: {", ".join(QUOTES)}.
+durations: 90s, 30m, 6h, 2d.  exit codes: 0 done, 2 invalid input, 3 no venue reachable,
+130 interrupted.  environment: BTC_DCA_CONFIG, BTC_DCA_DATA_DIR, BTC_DCA_LOG_DIR,
+BTC_DCA_<VENUE>_REST_URL / BTC_DCA_<VENUE>_WS_URL.
+default locations: {describe_locations()}
+"""
+
+
+def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options every command takes (defaults suppressed on subcommands so either place works)."""
+    d = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="use the built-in simulated market (no network)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=str,
+        default=d,
+        metavar="FACTOR",
+        help=f"demo clock speed (default {DEFAULT_DEMO_SPEED:g}x)",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=d, metavar="PATH", help="config file (env BTC_DCA_CONFIG)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=d,
+        metavar="PATH",
+        help="history folder (env BTC_DCA_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--quote", default=d, metavar="CCY", help="quote currency: USD (default), USDT, USDC, EUR"
+    )
+    parser.add_argument(
+        "--venues",
+        default=d,
+        metavar="A,B",
+        help="comma-separated venue ids (default: all enabled)",
+    )
+    parser.add_argument(
+        "--mode",
+        default=d,
+        choices=[m.value for m in Mode],
+        help="single venue per tranche or split across venues",
+    )
+    parser.add_argument(
+        "--max-price",
+        default=d,
+        metavar="PRICE",
+        help="skip tranches whose price per BTC (fees in) is above this",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=d, help="seed of the simulated market and the jitter"
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="debug logging",
+    )
+
+
+def _history_parsers(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Register ``history`` and ``resume`` on the CLI's subparsers."""
+    h = sub.add_parser("history", help="past runs, or one run's tranches; CSV/JSON export")
+    common(h)
+    h.add_argument("--run", metavar="RUN_ID", help="show this run's tranches")
+    out = h.add_mutually_exclusive_group()
+    out.add_argument("--csv", type=Path, metavar="PATH", help="write the table as CSV to PATH")
+    out.add_argument("--json", action="store_true", help="print one JSON object per row")
+    out.add_argument(
+        "--compact", action="store_true", help="merge small files of past days (keeps every row)"
+    )
+    h.add_argument("--limit", type=int, default=50, metavar="N", help="runs shown (0: all)")
+    h.add_argument("--offset", type=int, default=0, metavar="N", help="skip the newest N runs")
+
+    r = sub.add_parser("resume", help="continue an unfinished run (the latest by default)")
+    common(r)
+    r.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to continue")
+    r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
+    r.add_argument(
+        "--missed",
+        # storage.resume.Missed's values (spelled out: that module loads polars).
+        choices=["catch-up", "skip"],
+        default="catch-up",
+        help="tranches whose time passed while stopped: run them now (default) or skip them",
+    )
+    r.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every command."""
+    parser = argparse.ArgumentParser(
+        prog="btc-dca",
+        description="Buy BTC by dollar-cost averaging at the best real price across exchanges "
+        "(paper execution: no orders are placed, no keys needed). "
+        "Without a command: the dashboard.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    q = sub.add_parser("quote", help="best total price for an amount, per venue and overall")
+    _common(q, suppress=True)
+    q.add_argument("--amount", required=True, metavar="BTC", help="amount of BTC to price")
+    q.add_argument("--json", action="store_true", help="one JSON object (money as decimal strings)")
+
+    r = sub.add_parser("run", help="execute a plan (headless with --headless)")
+    _common(r, suppress=True)
+    r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
+    r.add_argument("--amount", required=True, metavar="BTC", help="total BTC to buy")
+    r.add_argument("--duration", required=True, metavar="D", help="time window: 90s, 30m, 6h, 2d")
+    r.add_argument("--tranches", metavar="N", help="number of tranches (default: one per hour)")
+    r.add_argument(
+        "--jitter", action="store_true", help="shift each tranche at random within its slot"
+    )
+    r.add_argument("--json", action="store_true", help="one JSON object per line")
+    _history_parsers(sub, lambda p: _common(p, suppress=True))
+    return parser

@@ -1,0 +1,51 @@
+"""``btc-dca quote``: the cost of the whole amount on every venue, and the best."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import TextIO
+
+from dca.plan import Plan, build_plan
+from exchanges.market import MarketData
+from tui.cli import exits
+from tui.cli.options import load_specs
+from tui.cli.printers import QuoteResult, quote_json, quote_text
+from tui.wiring import Options, make_clock, make_market
+
+
+def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
+    """Price ``--amount`` on the chosen venues and print it (exit 3 when none answered)."""
+    specs = load_specs(options)
+    # A quote is a one-tranche plan: the same validation names the same fields.
+    plan = build_plan(
+        amount=ns.amount,
+        duration="1s",
+        tranches=1,
+        quote=options.quote or "USD",
+        venues=options.venues,
+        mode=options.mode or "single",
+        max_price=options.max_price,
+        specs=specs,
+    )
+    clock = make_clock(options)
+    market = make_market(options, specs, clock, plan.quote, plan.venues)
+    return asyncio.run(quote_command(market, plan, ns.json, out))
+
+
+async def quote_command(
+    market: MarketData,
+    plan: Plan,
+    as_json: bool,
+    out: TextIO,
+) -> int:
+    """Price the plan's amount on every venue once and print it; exit 3 when no venue answered."""
+    try:
+        results = await market.fresh_books(plan.venues, min_btc=plan.amount)
+    finally:
+        await market.close()
+    q = QuoteResult.of(plan.amount, market.quote, plan.mode, results, market.specs)
+    text = json.dumps(quote_json(q)) if as_json else quote_text(q, plan.max_price)
+    print(text, file=out)
+    return exits.EXIT_OK if q.reached else exits.EXIT_NO_VENUE
