@@ -18,6 +18,7 @@ from typing import Any
 
 from dca.routing import Mode
 from exchanges.venues import DEFAULT_SPECS, QUOTES, VenueSpec
+from storage.notify import DEFAULT_EVENTS, EVENTS, NotifyConfig, url_problem
 
 DEFAULT_THEME = "textual-dark"
 
@@ -49,6 +50,7 @@ class AppConfig:
     theme: str = DEFAULT_THEME
     peg_parity: bool = False
     path: Path | None = None
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
 
 def default_text() -> str:
@@ -72,6 +74,10 @@ def default_text() -> str:
         "",
         "[ui]",
         f'# theme = "{DEFAULT_THEME}"',
+        "",
+        "[notify]  # alerts through apprise URLs: ntfy, e-mail, Telegram, Slack, JSON webhooks ...",
+        '# urls = ["ntfy://my-topic", "mailto://user:pass@example.com"]',
+        f"# events = {list(DEFAULT_EVENTS)!r}  # also \"skipped\", \"venue_down\"".replace("'", '"'),
     ]
     for spec in DEFAULT_SPECS.values():
         lines += [
@@ -115,7 +121,7 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> AppC
         raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
 
 
-_TOP = {"peg_parity", "plan", "ui", "venues"}
+_TOP = {"notify", "peg_parity", "plan", "ui", "venues"}
 _PLAN = {"amount", "duration", "tranches", "quote", "venues", "mode", "max_price", "jitter"}
 _VENUE = {"enabled", "taker_fee", "rest_url", "ws_url", "min_order_btc", "lot_btc"}
 
@@ -210,7 +216,29 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], path: Path | None) -
     _unknown(ui, {"theme"}, "ui.")
     theme = _text(ui["theme"], "ui.theme") if "theme" in ui else DEFAULT_THEME
     peg = _bool(data["peg_parity"], "peg_parity") if "peg_parity" in data else False
-    return AppConfig(specs, _plan(_table(data, "plan")), theme, peg, path)
+    notify = _notify(_table(data, "notify"))
+    return AppConfig(specs, _plan(_table(data, "plan")), theme, peg, path, notify)
+
+
+def _notify(raw: Mapping[str, Any]) -> NotifyConfig:
+    _unknown(raw, {"urls", "events"}, "notify.")
+    urls = raw.get("urls", [])
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+        raise ConfigError(f"notify.urls: {urls!r} is not a list of apprise URLs")
+    for url in urls:
+        problem = url_problem(url.strip())
+        if problem is not None:
+            raise ConfigError(f"notify.urls: {problem}")
+    events = raw.get("events", list(DEFAULT_EVENTS))
+    if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+        raise ConfigError(f"notify.events: {events!r} is not a list of event names")
+    unknown = [e for e in events if e not in EVENTS]
+    if unknown:
+        raise ConfigError(
+            f"notify.events: unknown event {', '.join(map(repr, unknown))} "
+            f"(known: {', '.join(EVENTS)})"
+        )
+    return NotifyConfig(tuple(u.strip() for u in urls), frozenset(events))
 
 
 def _plan(raw: Mapping[str, Any]) -> PlanDefaults:
