@@ -77,7 +77,9 @@ def default_text() -> str:
         "",
         "[notify]  # alerts through apprise URLs: ntfy, e-mail, Telegram, Slack, JSON webhooks ...",
         '# urls = ["ntfy://my-topic", "mailto://user:pass@example.com"]',
-        f"# events = {list(DEFAULT_EVENTS)!r}  # also \"skipped\", \"venue_down\"".replace("'", '"'),
+        "# events = ["
+        + ", ".join(f'"{e}"' for e in DEFAULT_EVENTS)
+        + ']  # also "skipped", "venue_down"',
     ]
     for spec in DEFAULT_SPECS.values():
         lines += [

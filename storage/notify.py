@@ -134,9 +134,7 @@ def failed_alert(run_id: str, message: str, summary: Summary | None, quote: str)
 
 def skipped_alert(event: TrancheSkipped) -> Alert:
     """The message of a tranche that bought nothing."""
-    carried = (
-        f" {_btc(event.carried)} BTC carried to the next tranche." if event.carried else ""
-    )
+    carried = f" {_btc(event.carried)} BTC carried to the next tranche." if event.carried else ""
     reason = event.reason.value.replace("_", " ")
     return Alert(
         "skipped",

@@ -21,15 +21,15 @@ from storage.notify import (
     Notifier,
     NotifyConfig,
     failed_alert,
-    send_all,
     probe_alert,
+    send_all,
 )
 from tests.storage.alert_server import AlertServer, refused_url
 from tests.storage.helpers import plan
 
 
 async def _run(notifier: Notifier, **kw: object) -> Executor:
-    p = plan(amount="0.5", tranches=4, **kw)
+    p = plan(amount="0.5", tranches=4, **kw)  # type: ignore[arg-type]
     clock = SimClock()
     executor = Executor(
         p, SimulatedMarket(clock, venues=p.venues), FanOut(MemoryJournal(), notifier), clock
@@ -82,8 +82,12 @@ async def test_skips_alert_only_when_asked_for() -> None:
         executor = await _run(loud, max_price="1")
         await loud.aclose()
     titles = sorted(a["title"] for a in srv.received)
-    assert titles == [f"btc-dca: run {executor.run_id} skipped tranche {i} of 4" for i in (1, 2, 3, 4)]
-    assert all(a["message"].startswith("Skipped (above max price): best price ") for a in srv.received)
+    assert titles == [
+        f"btc-dca: run {executor.run_id} skipped tranche {i} of 4" for i in (1, 2, 3, 4)
+    ]
+    assert all(
+        a["message"].startswith("Skipped (above max price): best price ") for a in srv.received
+    )
 
 
 async def test_a_refused_and_a_hanging_service_never_hold_up_the_run(

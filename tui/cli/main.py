@@ -30,6 +30,12 @@ COMMANDS = {
     "run": "tui.cli.run",
     "resume": "tui.cli.resume",
     "history": "tui.cli.history",
+    "status": "tui.cli.status",
+    "pause": "tui.cli.steer",
+    "unpause": "tui.cli.steer",
+    "cancel": "tui.cli.steer",
+    "notify": "tui.cli.notify",
+    "serve": "tui.cli.serve",
 }
 # The dashboard's launcher, imported by name: the command line itself never loads Textual.
 DASHBOARD = "tui.launch"

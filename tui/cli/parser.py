@@ -110,6 +110,42 @@ def _history_parsers(
         help="tranches whose time passed while stopped: run them now (default) or skip them",
     )
     r.add_argument("--json", action="store_true", help="one JSON object per line")
+    r.add_argument(
+        "--detach",
+        action="store_true",
+        help="continue it in a background process that outlives the terminal",
+    )
+    r.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
+
+
+def _background_parsers(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Register ``status``, ``pause``, ``unpause``, ``cancel``, ``notify`` and ``serve``."""
+    s = sub.add_parser("status", help="runs in progress in any process (dashboard or background)")
+    common(s)
+    s.add_argument("--json", action="store_true", help="one JSON object per run in progress")
+    for name, what in (
+        ("pause", "pause a run in progress in another process"),
+        ("unpause", "continue a paused run in another process"),
+        ("cancel", "cancel a run in progress in another process (bought tranches stay)"),
+    ):
+        c = sub.add_parser(name, help=what)
+        common(c)
+        c.add_argument("run_id", metavar="RUN_ID", help="the run (see btc-dca status)")
+    n = sub.add_parser("notify", help="alerts: send a test message to every [notify] URL")
+    common(n)
+    n.add_argument("--test", action="store_true", required=True, help="send a test message")
+    v = sub.add_parser("serve", help="the dashboard in a browser (no login: keep it on loopback)")
+    common(v)
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    v.add_argument(
+        "--public",
+        action="store_true",
+        help="allow a non-loopback --host (the page has no login: prefer an SSH tunnel)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,5 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--jitter", action="store_true", help="shift each tranche at random within its slot"
     )
     r.add_argument("--json", action="store_true", help="one JSON object per line")
+    r.add_argument(
+        "--detach",
+        action="store_true",
+        help="run in a background process that outlives the terminal; prints the run id",
+    )
+    # The run id a detached run's process executes under (chosen by the command that started it).
+    r.add_argument("--run-id", help=argparse.SUPPRESS)
+    # Set by --detach on the background process it starts (its state says "detached").
+    r.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
     _history_parsers(sub, lambda p: _common(p, suppress=True))
+    _background_parsers(sub, lambda p: _common(p, suppress=True))
     return parser

@@ -22,8 +22,8 @@ from storage.journal import ParquetJournal
 from storage.queries import History
 from storage.resume import Missed, Resumable, ResumeError, load_resumable
 from tui.cli import exits
-from tui.cli.options import OpenDashboard, load_specs, prepare_storage
-from tui.cli.run import run_command
+from tui.cli.options import OpenDashboard, load_app_config, load_specs, prepare_storage
+from tui.cli.run import run_command, run_extras
 from tui.fmt import btc
 from tui.wiring import Options, make_clock, make_market
 
@@ -31,6 +31,10 @@ from tui.wiring import Options, make_clock, make_market
 def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | OpenDashboard:
     """Resume ``RUN_ID`` (or the newest unfinished run) headless, or in the dashboard."""
     specs = load_specs(options)
+    if ns.detach:
+        from tui.cli.detach import detach_resume
+
+        return detach_resume(ns, options, out)
     if not ns.headless:
         return OpenDashboard(run_id=ns.run_id)
     paths = prepare_storage(options)
@@ -74,6 +78,12 @@ def resume_command(
     journal = ParquetJournal(
         data_dir, source="demo" if options.demo else "live", speed=options.speed
     )
+    live, notifier = run_extras(
+        load_app_config(options),
+        data_dir,
+        market,
+        detached=bool(getattr(ns, "detached_child", False)),
+    )
     try:
         return asyncio.run(
             run_command(
@@ -85,6 +95,8 @@ def resume_command(
                 journal=journal,
                 resume=run.state,
                 catch_up=ns.missed == Missed.CATCH_UP.value,
+                live=live,
+                notifier=notifier,
             )
         )
     finally:

@@ -12,26 +12,33 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from dca.executor import Executor, ResumeState
 from dca.journal import FanOut, Journal, RecordsFailures
 from dca.plan import Plan, build_plan
 from exchanges.book import OrderBook
 from exchanges.clock import Clock
-from exchanges.market import MarketData
+from exchanges.market import Health, MarketData
+from storage.config import AppConfig
+from storage.control import LiveRun
 from storage.journal import RunConflict
+from storage.notify import Notifier
 from tui.cli import exits
-from tui.cli.options import OpenDashboard, journal_for, load_specs, prepare_storage
+from tui.cli.options import OpenDashboard, journal_for, load_app_config, prepare_storage
 from tui.cli.printers import Printer
 from tui.wiring import Options, make_clock, make_market
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 
 def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | OpenDashboard:
-    """Validate the plan, then run it headless, or open the dashboard on it."""
-    specs = load_specs(options)
+    """Validate the plan, then run it headless, detached, or open the dashboard on it."""
+    config = load_app_config(options)
+    specs = dict(config.specs)
     plan = build_plan(
         amount=ns.amount,
         duration=ns.duration,
@@ -44,13 +51,43 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
         seed=options.seed,
         specs=specs,
     )
+    if ns.detach:
+        from tui.cli.detach import detach_run
+
+        return detach_run(ns, options, out)
     if not ns.headless:
         return OpenDashboard(plan=plan)
     paths = prepare_storage(options)
     clock = make_clock(options)
     market = make_market(options, specs, clock, plan.quote, plan.venues)
     journal = journal_for(options, paths)
-    return asyncio.run(run_command(plan, market, clock, out, as_json=ns.json, journal=journal))
+    live, notifier = run_extras(config, paths.data_dir, market, detached=ns.detached_child)
+    return asyncio.run(
+        run_command(
+            plan,
+            market,
+            clock,
+            out,
+            as_json=ns.json,
+            journal=journal,
+            run_id=ns.run_id,
+            live=live,
+            notifier=notifier,
+        )
+    )
+
+
+def run_extras(
+    config: AppConfig, data_dir: Path, market: MarketData, *, detached: bool
+) -> tuple[LiveRun, Notifier]:
+    """What a headless run adds to its journal: its live files (for status and steering
+    from other processes) and its alerts."""
+    return (
+        LiveRun(data_dir, where="detached" if detached else "headless"),
+        Notifier(
+            config.notify, still_down=lambda venue: market.status(venue).health is Health.DOWN
+        ),
+    )
 
 
 async def run_command(
@@ -64,8 +101,15 @@ async def run_command(
     resume: ResumeState | None = None,
     catch_up: bool = True,
     handle_signals: bool = True,
+    run_id: str | None = None,
+    live: LiveRun | None = None,
+    notifier: Notifier | None = None,
 ) -> int:
-    """Execute ``plan`` headless, printing every tranche; 130 when interrupted, 3 when no venue."""
+    """Execute ``plan`` headless, printing every tranche; 130 when interrupted, 3 when no venue.
+
+    ``live`` (after ``journal``, which takes the run's lock) lets other processes see and
+    steer the run; ``notifier`` sends its alerts.
+    """
     printer = Printer(out, as_json, plan.quote)
     try:
         probe = await market.fresh_books(plan.venues)
@@ -74,8 +118,13 @@ async def run_command(
                 print(f"{venue}: {r}", file=sys.stderr)
             print("No venue could be reached.", file=sys.stderr)
             return exits.EXIT_NO_VENUE
-        sink: Journal = FanOut(journal, printer) if journal is not None else printer
-        executor = Executor(plan, market, sink, clock, resume=resume, catch_up=catch_up)
+        journals = [j for j in (journal, live, notifier) if j is not None]
+        sink: Journal = FanOut(*journals, printer)
+        executor = Executor(
+            plan, market, sink, clock, run_id=run_id, resume=resume, catch_up=catch_up
+        )
+        if live is not None:
+            live.bind(executor)
         interrupted = False
 
         def interrupt() -> None:
@@ -102,8 +151,14 @@ async def run_command(
             if isinstance(journal, RecordsFailures):
                 with contextlib.suppress(Exception):
                     await journal.fail(executor.run_id, str(exc))
+            if notifier is not None:
+                await notifier.fail(executor.run_id, str(exc), executor.summary)
             return exits.EXIT_FAILED
         finally:
+            if live is not None:
+                await live.aclose()
+            if notifier is not None:
+                await notifier.aclose()
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     with contextlib.suppress(Exception):

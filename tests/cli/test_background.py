@@ -1,0 +1,194 @@
+"""Runs that outlive their terminal: detach, status, pause/unpause/cancel from another process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.control import RunState, runs_in_progress
+from tui.cli.main import main
+
+# A tranche a second: 6 tranches over 6 demo hours at 3600x.
+PLAN = ("--demo", "--amount", "0.6", "--duration", "6h", "--tranches", "6", "--speed", "3600")
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An isolated data dir; any run still in progress at the end is stopped."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(data))
+    monkeypatch.setenv("BTC_DCA_CONFIG", str(tmp_path / "config.toml"))
+    yield data
+    for state in runs_in_progress(data):
+        os.kill(state.pid, signal.SIGTERM)
+
+
+def _wait(check: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _state(data: Path, run_id: str) -> RunState | None:
+    return next((s for s in runs_in_progress(data) if s.run_id == run_id), None)
+
+
+def test_a_detached_run_is_seen_paused_unpaused_and_cancelled_from_here(data_dir: Path) -> None:
+    began = time.monotonic()
+    code, out = run("run", "--detach", "--json", *PLAN)
+    assert code == 0
+    assert time.monotonic() - began < 10
+    event = json.loads(out)
+    assert event["event"] == "detached"
+    run_id, pid = event["run_id"], event["pid"]
+    assert pid != os.getpid()
+    state = _state(data_dir, run_id)
+    assert state is not None and state.pid == pid and state.where == "detached"
+    # A process of its own, in a session of its own: no terminal's hang-up reaches it.
+    assert os.getsid(pid) == pid
+
+    code, out = run("status")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:5] == ["run", "pid", "where", "state", "tranches"]
+    assert lines[2].split()[:4] == [run_id, str(pid), "detached", "running"]
+    _wait(lambda: (s := _state(data_dir, run_id)) is not None and s.done >= 1)
+
+    code, out = run("pause", run_id)
+    assert code == 0
+    assert out.startswith(f"Run {run_id} paused: ")
+    paused = _state(data_dir, run_id)
+    assert paused is not None and paused.state == "paused"
+    time.sleep(1.5)  # a tranche and a half
+    still = _state(data_dir, run_id)
+    assert still is not None and still.done == paused.done
+    code, out = run("pause", run_id)
+    assert (code, out) == (0, f"Run {run_id} is already paused.\n")
+    code, out = run("status", "--json")
+    obj = json.loads(out)
+    assert (obj["state"], obj["next_at"], obj["pid"]) == ("paused", None, pid)
+
+    assert run("unpause", run_id)[0] == 0
+    _wait(lambda: (s := _state(data_dir, run_id)) is not None and s.done > paused.done)
+
+    code, out = run("cancel", run_id)
+    assert code == 0
+    assert out == f"Run {run_id} cancelled.\n"
+    assert run("status") == (0, "no run in progress\n")
+    code, _ = run("history", "--run", run_id, "--json")
+    assert code == 0
+    # Its output went to its own log, with its summary.
+    log = (data_dir / "logs" / f"run-{run_id}.log").read_text(encoding="utf-8")
+    assert "Stopped early: bought" in log
+
+
+def test_steering_a_run_that_is_not_in_progress_exits_2_and_changes_nothing(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("cancel", "20260101-000000-abcdef")[0] == 2
+    assert "no run 20260101-000000-abcdef in" in capsys.readouterr().err
+    code, out = run("run", "--headless", "--json", *PLAN[:-2], "--speed", "1000000")
+    assert code == 0
+    finished = json.loads(out.splitlines()[-1])["run_id"]
+    for verb in ("pause", "unpause", "cancel"):
+        assert run(verb, finished)[0] == 2
+        assert f"run {finished} is finished; it is not in progress" in capsys.readouterr().err
+    assert not (data_dir / "live" / f"{finished}.control.json").exists()
+    assert run("status") == (0, "no run in progress\n")
+    assert run("status", "--json") == (0, "")
+
+
+def test_an_invalid_plan_with_detach_exits_2_and_starts_nothing(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("run", "--detach", "--demo", "--amount", "0.00001", "--duration", "1h")
+    assert code == 2
+    assert "--amount" in capsys.readouterr().err
+    assert not (data_dir / "live").exists()
+    assert run("resume", "--detach")[0] == 2
+    assert "no unfinished run to resume" in capsys.readouterr().err
+
+
+def test_a_detached_run_survives_its_terminal_closing(data_dir: Path, tmp_path: Path) -> None:
+    """Started from a shell on a terminal (a pty), then the terminal goes away."""
+    exe = str(Path(sys.executable).with_name("btc-dca"))
+    pid, fd = pty.fork()
+    if pid == 0:  # the shell on the terminal: start the run, then wait to be hung up on
+        os.execv(
+            "/bin/sh",
+            ["sh", "-c", f"{exe} run --detach --json {' '.join(PLAN)} > {tmp_path}/out; sleep 60"],
+        )
+    try:
+        _wait(lambda: (tmp_path / "out").exists() and (tmp_path / "out").stat().st_size > 0)
+        run_id = json.loads((tmp_path / "out").read_text(encoding="utf-8"))["run_id"]
+    finally:
+        os.close(fd)  # the terminal closes: its session gets SIGHUP
+        os.kill(pid, signal.SIGHUP)
+        os.waitpid(pid, 0)
+    before = _state(data_dir, run_id)
+    assert before is not None
+    _wait(lambda: (s := _state(data_dir, run_id)) is not None and s.done > before.done)
+    assert run("cancel", run_id)[0] == 0
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_a_detached_run_survives_its_tmux_session_being_killed(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    exe = str(Path(sys.executable).with_name("btc-dca"))
+    session = f"btc-dca-test-{os.getpid()}"
+    out = tmp_path / "out"
+    line = f"{exe} run --detach --json {' '.join(PLAN)} > {out}; sleep 60"
+    env = {**os.environ, "TMUX": ""}
+    subprocess.run(
+        ["tmux", "-L", session, "new-session", "-d", "-s", session, line], check=True, env=env
+    )
+    try:
+        _wait(lambda: out.exists() and out.stat().st_size > 0)
+        run_id = json.loads(out.read_text(encoding="utf-8"))["run_id"]
+    finally:
+        subprocess.run(["tmux", "-L", session, "kill-server"], check=False, env=env)
+    before = _state(data_dir, run_id)
+    assert before is not None
+    _wait(lambda: (s := _state(data_dir, run_id)) is not None and s.done > before.done)
+    assert run("cancel", run_id)[0] == 0
+
+
+def test_resume_detach_continues_an_interrupted_run_in_the_background(data_dir: Path) -> None:
+    exe = str(Path(sys.executable).with_name("btc-dca"))
+    # A headless run stopped by Ctrl-C stays resumable.
+    proc = subprocess.Popen(
+        [exe, "run", "--headless", "--json", *PLAN],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = json.loads(proc.stdout.readline())
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=20)
+    run_id = first["run_id"]
+    assert proc.returncode == 130
+    code, out = run("resume", run_id, "--detach")
+    assert code == 0
+    assert out.startswith(f"Resumed run {run_id} in the background (pid ")
+    state = _state(data_dir, run_id)
+    assert state is not None and state.done >= 1
+    assert run("cancel", run_id)[0] == 0

@@ -1,0 +1,191 @@
+"""``run --detach`` and ``resume --detach``: a run in a background process of its own.
+
+The plan is checked here first (an invalid one exits 2 and starts nothing). Then the
+same command runs headless in a new session (no controlling terminal, so closing the
+terminal or killing its tmux session sends it no hang-up), stdin from /dev/null and
+its output to a log file of its own. This command returns once the run is recorded
+as started: the process holds the run's lock and has written its state file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess  # nosec B404 - starts this very program again, with an argument list
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from dca.executor import new_run_id
+from storage.control import RunState, in_progress
+from tui.cli import exits
+from tui.cli.options import prepare_storage
+from tui.wiring import Options
+
+# The background processes this process started. Kept so they are reaped (``poll``) once
+# they end, and never dropped while running (which Python reports as a leak).
+_children: list[subprocess.Popen[bytes]] = []
+
+# How long to wait for the background process to record its run as started, seconds
+# (a live market's first books can take a venue's whole timeout).
+START_WAIT_S = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class Detached:
+    """A run started in the background."""
+
+    run_id: str
+    pid: int
+    log_file: Path
+    state: RunState
+
+
+class DetachFailed(Exception):
+    """The background process did not start the run; the message says why."""
+
+    def __init__(self, message: str, code: int = exits.EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def common_args(options: Options, data_dir: Path, config_file: Path) -> list[str]:
+    """The options every command takes, spelled out (absolute paths: the child's cwd is /)."""
+    args = ["--data-dir", str(data_dir.resolve()), "--config", str(config_file.resolve())]
+    if options.demo:
+        args += ["--demo", "--speed", repr(options.demo_speed)]
+    if options.quote:
+        args += ["--quote", options.quote]
+    if options.venues:
+        args += ["--venues", ",".join(options.venues)]
+    if options.mode:
+        args += ["--mode", options.mode]
+    if options.max_price:
+        args += ["--max-price", options.max_price]
+    args += ["--seed", str(options.seed)]
+    if options.verbose:
+        args.append("--verbose")
+    return args
+
+
+def start(
+    args: Sequence[str],
+    run_id: str,
+    data_dir: Path,
+    log_dir: Path,
+    *,
+    wait_s: float = START_WAIT_S,
+) -> Detached:
+    """Start ``btc-dca ARGS`` in the background and wait until it executes ``run_id``.
+
+    Raises ``DetachFailed`` if the process ends first (its exit code and the end of its
+    log) or does not start the run within ``wait_s`` (it is then stopped).
+    """
+    _children[:] = [p for p in _children if p.poll() is None]
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"run-{run_id}.log"
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(  # noqa: S603  # nosec B603 - our own interpreter, no shell
+            [sys.executable, "-m", "tui.cli", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            cwd="/",
+        )
+    _children.append(proc)
+    deadline = time.monotonic() + wait_s
+    while True:
+        state = in_progress(data_dir, run_id)
+        if state is not None:
+            return Detached(run_id, proc.pid, log_file, state)
+        code = proc.poll()
+        if code is not None:
+            tail = _tail(log_file)
+            raise DetachFailed(
+                f"the background run stopped before it started (exit {code})"
+                + (f":\n{tail}" if tail else ""),
+                code if code in (exits.EXIT_INVALID, exits.EXIT_NO_VENUE) else exits.EXIT_FAILED,
+            )
+        if time.monotonic() >= deadline:
+            proc.terminate()
+            proc.wait(5)
+            raise DetachFailed(
+                f"the background run did not start within {wait_s:g} s and was stopped; "
+                f"see {log_file}"
+            )
+        time.sleep(0.05)
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def report(d: Detached, as_json: bool, out: TextIO, verb: str = "Started") -> None:
+    """Print the run id (or the ``detached`` JSON event)."""
+    if as_json:
+        print(json.dumps({"event": "detached", "run_id": d.run_id, "pid": d.pid}), file=out)
+        return
+    print(
+        f"{verb} run {d.run_id} in the background (pid {d.pid}); it keeps running after "
+        f"this terminal closes.\n"
+        f"  see it:    btc-dca status\n"
+        f"  steer it:  btc-dca pause|unpause|cancel {d.run_id}\n"
+        f"  its output: {d.log_file}",
+        file=out,
+    )
+
+
+def detach_run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
+    """``run --detach``: the plan (already checked) executed by a background process."""
+    paths = prepare_storage(options, compact=False)
+    run_id = new_run_id(time.time())
+    args = ["run", "--headless", "--detached-child", "--run-id", run_id]
+    args += ["--amount", ns.amount, "--duration", ns.duration]
+    if ns.tranches is not None:
+        args += ["--tranches", str(ns.tranches)]
+    if ns.jitter:
+        args.append("--jitter")
+    args += common_args(options, paths.data_dir, paths.config_file)
+    return _start(args, run_id, paths.data_dir, paths.log_dir, ns.json, out, "Started")
+
+
+def detach_resume(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
+    """``resume --detach``: an unfinished run continued by a background process."""
+    from storage.resume import ResumeError, load_resumable
+
+    paths = prepare_storage(options, compact=False)
+    try:
+        run = load_resumable(paths.data_dir, ns.run_id)
+    except ResumeError as exc:
+        print(f"btc-dca: resume: {exc}", file=sys.stderr)
+        return exits.EXIT_INVALID
+    args = ["resume", run.run_id, "--headless", "--detached-child", "--missed", ns.missed]
+    args += common_args(options, paths.data_dir, paths.config_file)
+    return _start(args, run.run_id, paths.data_dir, paths.log_dir, ns.json, out, "Resumed")
+
+
+def _start(
+    args: list[str],
+    run_id: str,
+    data_dir: Path,
+    log_dir: Path,
+    as_json: bool,
+    out: TextIO,
+    verb: str,
+) -> int:
+    try:
+        detached = start(args, run_id, data_dir, log_dir)
+    except DetachFailed as exc:
+        print(f"btc-dca: {exc}", file=sys.stderr)
+        return exc.code
+    report(detached, as_json, out, verb)
+    return exits.EXIT_OK

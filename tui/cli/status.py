@@ -1,0 +1,78 @@
+"""``btc-dca status``: the runs in progress in any process, dashboard or background.
+
+A run is in progress while a live process holds its lock and keeps its state file
+(``storage.control``); a run whose process died is resumable, and not listed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import TextIO
+
+from storage.control import RunState, runs_in_progress
+from tui import display
+from tui.cli import exits
+from tui.cli.options import prepare_storage
+from tui.fmt import btc, clock_time, exact, iso, money
+from tui.wiring import Options
+
+
+def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
+    """List the runs in progress (``no run in progress`` when there is none); exit 0."""
+    paths = prepare_storage(options, compact=False)
+    states = runs_in_progress(paths.data_dir)
+    now = time.time()
+    if ns.json:
+        for state in states:
+            print(json.dumps(state_json(state, now)), file=out)
+        return exits.EXIT_OK
+    if not states:
+        print("no run in progress", file=out)
+        return exits.EXIT_OK
+    print(status_table(states, now), file=out)
+    return exits.EXIT_OK
+
+
+def state_json(s: RunState, now: float) -> dict[str, object]:
+    """One run in progress for scripts (money as exact decimal strings)."""
+    left = s.next_in_s(now)
+    return {
+        "run_id": s.run_id,
+        "pid": s.pid,
+        "where": s.where,
+        "state": s.state,
+        "done": s.done,
+        "of": s.of,
+        "bought": exact(s.bought),
+        "target": exact(s.target),
+        "spent": exact(s.spent),
+        "avg_price": exact(s.avg_price),
+        "quote": s.quote,
+        "skipped": s.skipped,
+        "next_at": iso(s.next_at) if s.next_at is not None and s.state == "running" else None,
+        "next_in_s": None if left is None else round(left, 1),
+        "last_venue": s.last_venue,
+    }
+
+
+def status_table(states: list[RunState], now: float) -> str:
+    """A readable table: one run per line."""
+    head = (
+        f"{'run':<22}  {'pid':>7}  {'where':<9}  {'state':<7}  {'tranches':>8}  "
+        f"{'bought BTC':>15}  {'spent':>16}  next tranche"
+    )
+    lines = [head, "-" * (len(head) + 12)]
+    for s in states:
+        left = s.next_in_s(now)
+        if s.state != "running" or s.next_at is None:
+            nxt = "-"
+        else:
+            nxt = f"{clock_time(s.next_at, True)} (in {display.countdown(left or 0.0)})"
+        lines.append(
+            f"{s.run_id:<22}  {s.pid:>7}  {s.where:<9}  {s.state:<7}  {f'{s.done}/{s.of}':>8}  "
+            f"{f'{btc(s.bought)} of {btc(s.target)}':>15}  "
+            f"{f'{money(s.spent)} {s.quote}':>16}  {nxt}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,51 @@
+"""``btc-dca pause|unpause|cancel RUN_ID``: steer a run that another process executes.
+
+The command goes through the run's control file; the executing process acts on it
+within a second and says so in its state file (``storage.control``). A run that no
+live process executes (unknown, over, or stopped and resumable) exits 2 with the
+reason and nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TextIO
+
+from storage.control import Command, NotAcknowledged, NotInProgress, steer
+from tui.cli import exits
+from tui.cli.options import prepare_storage
+from tui.fmt import btc, money
+from tui.wiring import Options
+
+_COMMANDS = {"pause": Command.PAUSE, "unpause": Command.UNPAUSE, "cancel": Command.CANCEL}
+_DONE = {Command.PAUSE: "paused", Command.UNPAUSE: "running again", Command.CANCEL: "cancelled"}
+
+
+def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
+    """Pause, unpause or cancel ``ns.run_id``; 0 once done, 2 if it is not in progress."""
+    paths = prepare_storage(options, compact=False)
+    what = _COMMANDS[ns.command]
+    try:
+        result = steer(paths.data_dir, ns.run_id, what)
+    except NotInProgress as exc:
+        print(f"btc-dca: {ns.command}: {exc}", file=sys.stderr)
+        return exits.EXIT_INVALID
+    except NotAcknowledged as exc:
+        print(f"btc-dca: {ns.command}: {exc}", file=sys.stderr)
+        return exits.EXIT_FAILED
+    s = result.state
+    if result.already:
+        assert s is not None
+        print(f"Run {ns.run_id} is already {s.state}.", file=out)
+        return exits.EXIT_OK
+    line = f"Run {ns.run_id} {_DONE[what]}"
+    if s is not None:
+        line += (
+            f": {s.done}/{s.of} tranches, bought {btc(s.bought)} of {btc(s.target)} BTC "
+            f"for {money(s.spent)} {s.quote}"
+        )
+    if what is Command.PAUSE:
+        line += f". Continue it with: btc-dca unpause {ns.run_id}"
+    print(line + ".", file=out)
+    return exits.EXIT_OK
