@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -42,9 +42,6 @@ from tui.screens.quit import QuitScreen
 from tui.screens.resume import ResumeOffer, ResumeScreen
 from tui.ui_journal import UiJournal
 from tui.widgets.plan_form import FormDefaults, PlanForm
-
-if TYPE_CHECKING:  # the history screen (Arrow, polars) and the wiring load only when used
-    pass
 
 log = logging.getLogger(__name__)
 

@@ -61,6 +61,9 @@ TALL_ROWS = 48
 class MainScreen(Screen[None]):
     """Live venues on the right, the plan on the left, the run below the venues."""
 
+    # The first field is focused after the first frame (see on_mount), not by Textual before it.
+    AUTO_FOCUS = ""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "app.start", "Start"),
         Binding("p", "app.toggle_pause", "Pause/Resume"),
@@ -116,8 +119,15 @@ class MainScreen(Screen[None]):
         self._form = form = self.query_one(PlanForm)
         form.border_title = "Plan"
         self.query_one(RunPanel).border_title = "Run"
-        # A ready plan needs one key (enter); an empty one starts with the amount.
-        form.query_one("#start" if form.plan is not None else "#amount").focus()
+        # A ready plan needs one key (enter); an empty one starts with the amount. Focus
+        # restyles the focused widget's ancestors (:focus-within): after the first frame.
+        first = form.query_one("#start" if form.plan is not None else "#amount")
+
+        def focus_first() -> None:
+            if self.focused is None:  # unless something was focused meanwhile
+                first.focus()
+
+        self.call_after_refresh(focus_first)
         self.set_interval(REDRAW_S, self.flush, name="redraw")
         self.set_interval(1.0, self.tick_countdown, name="countdown")
         self.flush()

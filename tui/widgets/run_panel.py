@@ -52,9 +52,10 @@ def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -
 class RunPanel(Vertical):
     """Shows the current run; the buttons post their presses to the app's actions."""
 
-    def on_mount(self) -> None:
-        """Nothing runs yet."""
-        self.set_state("idle")
+    def __init__(self, *, id: str | None = None) -> None:
+        # Born idle: the classes ``set_state("idle")`` would set, given at construction so
+        # the first frame is styled once instead of restyled after mount.
+        super().__init__(id=id, classes="-over -idle")
 
     def compose(self) -> ComposeResult:
         """Status line, progress, buttons, summary and the tranche table."""
