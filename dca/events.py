@@ -30,7 +30,13 @@ class SkipReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class QuoteSeen:
-    """One venue's quote that a tranche decision was made on (the raw archive)."""
+    """One venue's quote that a tranche decision was made on (the raw archive).
+
+    ``source`` is where the book came from ("stream" or "rest"; None without a book
+    or from a market that does not say); ``book_age_s`` how long since the venue last
+    vouched for it (a frame on its synced socket, or the REST answer);
+    ``book_changed_s`` how long since it last changed.
+    """
 
     venue: str
     outcome: QuoteOutcome
@@ -39,6 +45,20 @@ class QuoteSeen:
     book_age_s: float | None
     latency_ms: float | None
     health: str
+    source: str | None = None
+    book_changed_s: float | None = None
+
+    @property
+    def total(self) -> Decimal | None:
+        """The venue's total for the tranche; None when it could not price it."""
+        return self.outcome.total if isinstance(self.outcome, Cost) else None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the venue has no total (its error, or a book too thin); None when it has one."""
+        if isinstance(self.outcome, Cost):
+            return None
+        return str(self.outcome)
 
 
 @dataclass(frozen=True, slots=True)

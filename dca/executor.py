@@ -335,15 +335,18 @@ class Executor:
                 if venue in self._degraded:
                     self._degraded.discard(venue)
                     await self.journal.record(VenueRecovered(self.run_id, venue, now))
+                origin = result.origin
                 seen.append(
                     QuoteSeen(
                         venue,
                         costs[venue],
                         result.best_bid,
                         result.best_ask,
-                        status.age(now),
+                        origin.age_s if origin is not None else status.age(now),
                         status.latency_ms,
                         status.health.value,
+                        source=origin.source if origin is not None else None,
+                        book_changed_s=origin.changed_s if origin is not None else None,
                     )
                 )
             else:

@@ -44,10 +44,12 @@ class BookSync(Protocol):
     book can no longer be trusted: the driver then resynchronises (new sync, new
     subscription or connection) and reports it.
 
-    ``keepalive`` is ``(idle seconds, text)`` for venues that drop a connection
-    silent for too long unless the client speaks (OKX wants a text "ping" within
-    30 s): the driver sends the text after that long without a message. None: the
-    WebSocket protocol's own pings suffice.
+    ``keepalive`` is ``(idle seconds, text)`` for venues with their own keep-alive
+    request (OKX wants a text "ping" within 30 s and answers "pong"; Bitstamp answers
+    ``bts:heartbeat``): on a quiet socket the driver sends the text after at most that
+    long without a message, and the answer proves the connection (and so the book)
+    current. None: a WebSocket ping frame asks instead (Binance), or the venue sends
+    heartbeats unasked (Kraken, Coinbase's ``heartbeats`` channel).
     """
 
     keepalive: tuple[float, str] | None

@@ -19,6 +19,10 @@ from exchanges.localbook import Update
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_json, json_message, status_error, try_json
 
+# Idle seconds before asking Bitstamp for a heartbeat (the driver may ask sooner).
+KEEPALIVE_S = 20.0
+HEARTBEAT = '{"event":"bts:heartbeat"}'
+
 
 class BitstampAdapter:
     """Bitstamp's wire format."""
@@ -88,8 +92,10 @@ def _micro(value: object, venue: str) -> int:
 class BitstampSync:
     """One connection's local book for one pair, kept from ``diff_order_book_{pair}``."""
 
-    # The WebSocket protocol's own pings keep the socket open.
-    keepalive: tuple[float, str] | None = None
+    # Bitstamp's own proof of life: ``{"event":"bts:heartbeat"}`` is answered with
+    # ``{"event":"bts:heartbeat","channel":"","data":{"status":"success"}}``. The driver
+    # sends it on a quiet socket (a quiet diff channel says nothing for a while).
+    keepalive: tuple[float, str] | None = (KEEPALIVE_S, HEARTBEAT)
 
     def __init__(self, venue: str, symbol: str, quote: str, levels: int = STREAM_LEVELS) -> None:
         self.venue = venue

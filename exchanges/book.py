@@ -8,7 +8,7 @@ empty on the ask side nor crossed: those are venue errors, not books.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
@@ -71,11 +71,28 @@ def parse_levels(raw: object, venue: str, side: str) -> list[Level]:
 
 
 @dataclass(frozen=True, slots=True)
+class BookOrigin:
+    """Where a book handed out for a decision came from, and how current it was then.
+
+    ``source`` is "stream" (a local book kept in sync over the venue's socket) or
+    "rest" (a snapshot fetched over HTTP). ``age_s``: seconds since the venue last
+    vouched for the book (a frame on its synced socket, or the REST answer);
+    ``changed_s``: seconds since the book last changed (a quiet book on a live
+    socket is old in this sense only).
+    """
+
+    source: str
+    age_s: float
+    changed_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderBook:
     """A validated snapshot of one venue's BTC book in one quote currency.
 
     ``ts`` is the time of the data in epoch seconds (the venue's timestamp when
-    it sends one, else the time we received it).
+    it sends one, else the time we received it). ``origin`` is set on books a
+    market hands out for a decision (None elsewhere); it takes no part in equality.
     """
 
     venue: str
@@ -83,6 +100,7 @@ class OrderBook:
     bids: tuple[Level, ...]
     asks: tuple[Level, ...]
     ts: float
+    origin: BookOrigin | None = field(default=None, compare=False)
 
     @classmethod
     def build(

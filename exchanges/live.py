@@ -1,13 +1,25 @@
 """The live market: real venues over REST and WebSocket behind the ``MarketData`` interface.
 
 One driver serves every venue: the adapters (``binance.py``, ``kraken.py``, ...)
-say what to send and what answers mean; this module does the I/O. ``fresh_books``
-asks every venue concurrently, each under its own timeout, so a slow venue never
-delays the others. ``start`` runs one socket task per venue that keeps a local
-book in sync, resynchronises on a gap or bad checksum, reconnects with backoff and
-jitter, and polls REST while the socket cannot connect. Health per venue
-(connecting, live, stale, down — with the reason and the book's age) goes to
-listeners on every change.
+say what to send and what answers mean; this module does the I/O. ``start`` runs
+one socket task per venue that keeps a local book in sync, resynchronises on a gap
+or bad checksum, reconnects with capped exponential backoff and jitter, and polls
+REST while the socket cannot connect. Health per venue (connecting, live, stale,
+down — with the reason and the book's age) goes to listeners on every change.
+
+Proof of life, not proof of change: a streamed book is current while its socket is
+heard from — any frame counts (a diff, Kraken's ``heartbeat``, Coinbase's
+``heartbeats``, OKX's ``pong``, Bitstamp's ``bts:heartbeat``, a WebSocket ping or
+pong). After ``ping_after`` seconds without a frame the driver asks for one (the
+venue's own keep-alive text, else a protocol ping); a socket silent for
+``stale_after_s`` is stale, and three times that long reconnects. A quiet book on a
+live socket stays current however long its prices do not move.
+
+``fresh_books`` serves decisions: every venue concurrently, each under its own
+timeout. A venue whose stream cannot vouch for its book (stale, reconnecting,
+resyncing, not yet synced) gets a REST snapshot for that call; it is left out only
+when that fails too, and its error then says why. Each book handed out carries a
+``BookOrigin`` (stream or rest, and its age).
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ from decimal import Decimal
 import aiohttp
 
 from exchanges.adapter import BookSync, VenueAdapter
-from exchanges.book import OrderBook
+from exchanges.book import BookOrigin, OrderBook
 from exchanges.clock import Clock, RealClock
 from exchanges.convert import Pair, ParityRates, Rate, RateSource, VenueRates, resolve
 from exchanges.errors import ErrorKind, VenueError
@@ -51,7 +63,8 @@ class LiveSettings:
     timeout_s: float = DEFAULT_TIMEOUT_S
     # Per-venue timeout overrides (a far-away venue may need longer).
     timeouts: Mapping[str, float] = field(default_factory=dict)
-    # A streamed book with no update for this long is stale; three times this reconnects.
+    # A socket with no frame at all (no diff, heartbeat or pong) for this long makes its
+    # book stale; three times this reconnects. A quiet book on a live socket is current.
     stale_after_s: float = 10.0
     # Levels asked of REST endpoints that take a depth.
     depth: int = 500
@@ -61,12 +74,37 @@ class LiveSettings:
     poll_interval_s: float = 2.0
     # Resyncs in a row before a resync waits for the backoff like a failed connect.
     quick_resyncs: int = 3
-    # The socket's ping interval; a dead connection is noticed within about this long.
-    heartbeat_s: float = 20.0
+    # Seconds without a frame before the driver asks the venue for one (its keep-alive
+    # text, else a WebSocket ping); None: half of ``stale_after_s``.
+    ping_after_s: float | None = None
 
     def timeout_for(self, venue: str) -> float:
         """The timeout in force for ``venue``."""
         return self.timeouts.get(venue, self.timeout_s)
+
+    def ping_after(self, keepalive_s: float | None = None) -> float:
+        """Idle seconds before asking for proof of life (never later than the venue needs)."""
+        after = self.ping_after_s if self.ping_after_s is not None else self.stale_after_s / 2
+        return after if keepalive_s is None else min(after, keepalive_s)
+
+
+@dataclass(slots=True)
+class FeedStats:
+    """What one venue's feed has done since the market started (for benchmarks and logs)."""
+
+    # Socket messages that changed the book, and all frames heard (heartbeats, pongs...).
+    applied: int = 0
+    frames: int = 0
+    connects: int = 0
+    # Connections opened after the first (the venue closed, the socket broke, a resync).
+    reconnects: int = 0
+    # Sessions ended because the local book was found wrong (gap, checksum, crossed book).
+    resyncs: int = 0
+    # Proof-of-life requests sent on a quiet socket.
+    pings: int = 0
+    # Decisions served from the stream, and from a REST snapshot instead.
+    stream_books: int = 0
+    rest_books: int = 0
 
 
 def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> float:
@@ -89,6 +127,7 @@ class _Feed:
     event_note: str = ""
     quick_resyncs: int = 0
     attempt: int = 0
+    stats: FeedStats = field(default_factory=FeedStats)
 
     @property
     def venue(self) -> str:
@@ -207,14 +246,21 @@ class LiveMarket:
             return VenueStatus(venue, Health.DOWN, error=error)
         return self._aged(feed)
 
+    def stats(self) -> dict[str, FeedStats]:
+        """Each venue's feed counters (messages applied, reconnects, resyncs, ...)."""
+        return {venue: feed.stats for venue, feed in self._feeds.items()}
+
     async def fresh_books(
         self, venues: Sequence[str], *, min_btc: Decimal | None = None
     ) -> dict[str, OrderBook | VenueError]:
         """Every venue's freshest usable book or its error, all venues at once.
 
-        A book holding less than ``min_btc`` on the ask side that was cut short (the
-        streamed depth, or the REST depth asked for) is fetched again at the venue's
-        maximum depth: only then is a thin book really too thin.
+        A streamed book is handed out while its socket is heard from; otherwise the
+        venue gets a REST snapshot for this call (under its own timeout). Each book
+        carries its ``BookOrigin``. A book holding less than ``min_btc`` on the ask
+        side that was cut short (the streamed depth, or the REST depth asked for) is
+        fetched again at the venue's maximum depth: only then is a thin book really
+        too thin.
         """
         results = await asyncio.gather(*(self._fresh(v, min_btc) for v in venues))
         return dict(zip(venues, results, strict=True))
@@ -232,17 +278,27 @@ class LiveMarket:
     # -- status --------------------------------------------------------------------------
 
     def _aged(self, feed: _Feed) -> VenueStatus:
+        """The status with a live book turned stale once the venue has been silent too long."""
         status = feed.status
-        age = status.age(self.clock.now())
-        if status.health is Health.LIVE and age is not None and age > self.settings.stale_after_s:
-            error = VenueError(feed.venue, ErrorKind.STALE, f"no update for {age:.0f}s")
-            return replace(status, health=Health.STALE, error=error)
+        silent = status.silence(self.clock.now())
+        if (
+            status.health is Health.LIVE
+            and silent is not None
+            and silent > self.settings.stale_after_s
+        ):
+            return replace(status, health=Health.STALE, error=self._silent(feed, silent))
         return status
+
+    @staticmethod
+    def _silent(feed: _Feed, seconds: float) -> VenueError:
+        what = "socket" if feed.status.source == "stream" else "venue"
+        return VenueError(feed.venue, ErrorKind.STALE, f"{what} silent for {seconds:.0f}s")
 
     def _set(self, feed: _Feed, **changes: object) -> None:
         note = "; ".join(n for n in (feed.rate_note, feed.event_note) if n)
         new = replace(feed.status, note=note, **changes)  # type: ignore[arg-type]
         old = feed.status
+        feed.status = new
         if (
             new.book is old.book
             and new.health is old.health
@@ -250,7 +306,6 @@ class LiveMarket:
             and new.note == old.note
         ):
             return
-        feed.status = new
         for listener in list(self._listeners):
             try:
                 listener(new)
@@ -265,31 +320,57 @@ class LiveMarket:
             return VenueError(venue, ErrorKind.DISABLED, f"{venue} is not enabled")
         if isinstance(feed.pair, VenueError):
             return feed.pair
+        streaming = feed.task is not None and not feed.task.done()
+        status = self._aged(feed)
         try:
-            if feed.task is not None and not feed.task.done():
-                status = self._aged(feed)
-                if status.health is Health.LIVE and status.book is not None:
-                    if _thin(status.book, min_btc):
-                        # A stream keeps (or hands out) a fixed depth: ask REST for more.
-                        return await self._deeper(feed, status.book)
-                    return status.book
-                if status.health is Health.STALE:
-                    assert status.error is not None
-                    return status.error
+            if streaming and status.health is Health.LIVE and status.book is not None:
+                now = self.clock.now()
+                origin = BookOrigin(
+                    status.source or "stream",
+                    status.silence(now) or 0.0,
+                    status.age(now),
+                )
+                if _thin(status.book, min_btc):
+                    # A stream keeps (or hands out) a fixed depth: ask REST for more.
+                    deeper = await self._deeper(feed, status.book)
+                    if deeper is not status.book:
+                        feed.stats.rest_books += 1
+                        return replace(deeper, origin=self._fetched(deeper))
+                feed.stats.stream_books += 1
+                return replace(status.book, origin=origin)
+            # Not started, or the stream cannot vouch for its book: a snapshot for this call.
             book = await self._rest_book(feed)
             if _thin(book, min_btc) and self._cut_short(feed, book):
                 book = await self._deeper(feed, book)
-            if feed.task is None:
+            book = replace(book, origin=self._fetched(book))
+            if streaming:
+                feed.stats.rest_books += 1
+            else:
                 now = self.clock.now()
-                self._set(feed, health=Health.LIVE, book=book, error=None, received=now)
+                self._set(
+                    feed,
+                    health=Health.LIVE,
+                    book=book,
+                    error=None,
+                    received=now,
+                    heard=now,
+                    source="rest",
+                )
             return book
         except VenueError as exc:
-            if feed.task is None:
-                self._set(feed, health=Health.DOWN, error=exc)
-            return exc
+            if not streaming:
+                if feed.task is None:
+                    self._set(feed, health=Health.DOWN, error=exc)
+                return exc
+            return _also_stream(exc, status)
         except Exception as exc:  # a bug must not take the other venues down with it
             log.exception("unexpected failure fetching %s", venue)
             return map_exception(venue, exc, self.settings.timeout_for(venue))
+
+    @staticmethod
+    def _fetched(book: OrderBook) -> BookOrigin:
+        """The origin of a REST snapshot that has just arrived."""
+        return BookOrigin("rest", 0.0, 0.0)
 
     def _cut_short(self, feed: _Feed, book: OrderBook) -> bool:
         """Whether a REST book filled the depth asked for and the venue serves deeper ones."""
@@ -372,7 +453,9 @@ class LiveMarket:
         """
         while not self._closed:
             try:
+                opened = time.monotonic()
                 error = await self._stream_until_broken(feed)
+                self._unsynced(feed, error, time.monotonic() - opened)
                 if not self._resync_quickly(feed, error):
                     await self._back_off(feed, error)
             except asyncio.CancelledError:
@@ -396,6 +479,21 @@ class LiveMarket:
         except Exception as exc:
             return map_exception(feed.venue, exc, self.settings.timeout_for(feed.venue))
         return VenueError(feed.venue, ErrorKind.NETWORK, "the venue closed the socket")
+
+    def _unsynced(self, feed: _Feed, error: VenueError, lasted: float) -> None:
+        """A socket session ended: its book can no longer be vouched for.
+
+        The last streamed book is kept for the panel but no decision prices it (the
+        venue shows connecting until a new session syncs, or REST polling takes over).
+        A session that outlived the longest backoff was a success: the next reconnect
+        starts the backoff afresh; short-lived ones keep growing it (no bursts).
+        """
+        if lasted >= self.settings.backoff_max_s:
+            feed.attempt = 0
+        if error.kind in RESYNC_NOTES:
+            feed.stats.resyncs += 1
+        if feed.status.source == "stream" and feed.status.health in (Health.LIVE, Health.STALE):
+            self._set(feed, health=Health.CONNECTING, error=None)
 
     def _resync_quickly(self, feed: _Feed, error: VenueError) -> bool:
         """Whether ``error`` only means a wrong local book worth resyncing without waiting."""
@@ -446,14 +544,18 @@ class LiveMarket:
         session = await self.session()
         try:
             async with asyncio.timeout(timeout):
+                # Pings and pongs come to ``_receive``: they are proof of life too.
                 ws = await session.ws_connect(
                     url,
-                    heartbeat=self.settings.heartbeat_s,
+                    autoping=False,
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=1.0),
                     max_msg_size=64 * 1024 * 1024,
                 )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise map_exception(feed.venue, exc, timeout) from None
+        if feed.stats.connects:
+            feed.stats.reconnects += 1
+        feed.stats.connects += 1
         async with ws:
             for text in sync.subscribe_messages():
                 await ws.send_str(text)
@@ -462,37 +564,55 @@ class LiveMarket:
     async def _receive(
         self, feed: _Feed, sync: BookSync, ws: aiohttp.ClientWebSocketResponse
     ) -> None:
-        stale_after = self.settings.stale_after_s
+        """Apply the session's messages; every frame heard is proof the book is current.
+
+        Only a book this session has synced is ever published, so a decision never
+        prices a half-synced one; until then the status keeps saying connecting (or
+        the REST poll's book).
+        """
+        silent_limit = self.settings.stale_after_s
         keepalive = sync.keepalive
-        last_update = last_heard = time.monotonic()
+        ping_after = self.settings.ping_after(keepalive[0] if keepalive else None)
+        heard = asked = time.monotonic()
+        synced = False
         while True:
             now = time.monotonic()
-            waited = now - last_update
-            if waited > 3 * stale_after:
+            silent = now - heard
+            if silent > 3 * silent_limit:
                 raise VenueError(
-                    feed.venue, ErrorKind.STALE, f"no update for {waited:.0f}s; reconnecting"
+                    feed.venue,
+                    ErrorKind.STALE,
+                    f"socket silent for {silent:.0f}s; reconnecting",
                 )
-            if waited > stale_after and feed.status.health is Health.LIVE:
-                error = VenueError(feed.venue, ErrorKind.STALE, f"no update for {waited:.0f}s")
-                self._set(feed, health=Health.STALE, error=error)
-            wait = stale_after / 2
-            if keepalive is not None:
-                idle_s, text = keepalive
-                due = last_heard + idle_s - now
-                if due <= 0:
-                    await ws.send_str(text)  # the venue's own keep-alive (OKX "ping")
-                    last_heard, due = now, idle_s
-                wait = min(wait, due)
+            if synced and silent > silent_limit and feed.status.health is Health.LIVE:
+                self._set(feed, health=Health.STALE, error=self._silent(feed, silent))
+            if silent >= ping_after and now - asked >= ping_after:
+                # Ask for proof of life: the venue's own keep-alive, else a protocol ping.
+                if keepalive is not None:
+                    await ws.send_str(keepalive[1])
+                else:
+                    await ws.ping()
+                feed.stats.pings += 1
+                asked = now
+            wait = min(silent_limit / 2, max(heard, asked) + ping_after - now)
             try:
                 async with asyncio.timeout(max(0.05, wait)):
                     msg = await ws.receive()
             except TimeoutError:
                 continue
-            last_heard = time.monotonic()
+            heard = time.monotonic()
+            feed.stats.frames += 1
             if msg.type is aiohttp.WSMsgType.TEXT:
                 text = msg.data
             elif msg.type is aiohttp.WSMsgType.BINARY:
                 text = msg.data.decode("utf-8", "replace")
+            elif msg.type is aiohttp.WSMsgType.PING:
+                await ws.pong(msg.data)  # Binance drops sockets that leave its pings unanswered
+                self._heard(feed, synced)
+                continue
+            elif msg.type is aiohttp.WSMsgType.PONG:
+                self._heard(feed, synced)
+                continue
             elif msg.type is aiohttp.WSMsgType.ERROR:
                 exc = ws.exception() or ConnectionError("socket error")
                 raise map_exception(feed.venue, exc, self.settings.timeout_for(feed.venue))
@@ -505,8 +625,22 @@ class LiveMarket:
             if sync.needs_snapshot:
                 book = await self._snapshot(feed, sync) or book
             if book is not None:
-                last_update = time.monotonic()
+                feed.stats.applied += 1
+                synced = True
                 await self._publish(feed, book)
+            else:
+                self._heard(feed, synced)
+
+    def _heard(self, feed: _Feed, synced: bool) -> None:
+        """A frame on a synced session: the book is current (and no longer stale)."""
+        if not synced:
+            return
+        now = self.clock.now()
+        if feed.status.health is Health.STALE:
+            log.info("%s: heard from again", feed.venue)
+            self._set(feed, health=Health.LIVE, error=None, heard=now)
+        elif feed.status.source == "stream":
+            feed.status = replace(feed.status, heard=now)  # no change worth a redraw
 
     async def _snapshot(self, feed: _Feed, sync: BookSync) -> OrderBook | None:
         """Seed a snapshot-synced stream (Binance, Bitstamp) from REST; retry a stale one."""
@@ -522,12 +656,20 @@ class LiveMarket:
 
     async def _publish(self, feed: _Feed, book: OrderBook) -> None:
         converted = await self._convert(feed, book)
-        feed.attempt = 0
         if feed.event_note.startswith("polling"):
             feed.event_note = ""  # the socket is back
-        if feed.status.health is not Health.LIVE:
+        if feed.status.health is not Health.LIVE or feed.status.source != "stream":
             log.info("%s: live", feed.venue)
-        self._set(feed, health=Health.LIVE, book=converted, error=None, received=self.clock.now())
+        now = self.clock.now()
+        self._set(
+            feed,
+            health=Health.LIVE,
+            book=converted,
+            error=None,
+            received=now,
+            heard=now,
+            source="stream",
+        )
         feed.quick_resyncs = 0
 
     async def _poll(self, feed: _Feed, socket_error: VenueError, until: float) -> None:
@@ -544,10 +686,31 @@ class LiveMarket:
                 self._set(feed, health=Health.DOWN, error=exc)
             else:
                 feed.event_note = f"polling REST; socket: {socket_error.message}"
+                now = self.clock.now()
                 self._set(
-                    feed, health=Health.LIVE, book=book, error=None, received=self.clock.now()
+                    feed,
+                    health=Health.LIVE,
+                    book=book,
+                    error=None,
+                    received=now,
+                    heard=now,
+                    source="rest",
                 )
             await asyncio.sleep(max(0.0, min(until, started + interval) - time.monotonic()))
+
+
+def _also_stream(error: VenueError, status: VenueStatus) -> VenueError:
+    """The REST error of a decision's fallback, also saying why the stream could not serve."""
+    why = status.error.message if status.error is not None else status.health.value
+    if status.health is Health.CONNECTING and status.error is None:
+        why = "reconnecting" if status.book is not None else "not yet synced"
+    return VenueError(
+        error.venue,
+        error.kind,
+        f"{error.message} (stream: {why})",
+        status=error.status,
+        retry_after=error.retry_after,
+    )
 
 
 def _thin(book: OrderBook, min_btc: Decimal | None) -> bool:

@@ -31,9 +31,13 @@ class Health(StrEnum):
 class VenueStatus:
     """What we know about one venue right now.
 
-    ``received`` is the clock time the current book arrived (None before the
-    first); ``note`` carries things the panel shows beside the health, like a
-    conversion rate ("USDT→USD 1.0002") or the last resync.
+    ``received`` is the clock time the current book arrived, i.e. last changed (None
+    before the first); ``heard`` the clock time the venue last proved that book
+    current: any frame on the socket that keeps it in sync (a diff, a heartbeat, a
+    pong), or the REST answer it came in. A quiet book on a live socket keeps an old
+    ``received`` and a recent ``heard``. ``source`` says where the book came from
+    ("stream" or "rest"). ``note`` carries things the panel shows beside the health,
+    like a conversion rate ("USDT→USD 1.0002") or the last resync.
     """
 
     venue: str
@@ -43,10 +47,17 @@ class VenueStatus:
     received: float | None = None
     latency_ms: float | None = None
     note: str = ""
+    heard: float | None = None
+    source: str | None = None
 
     def age(self, now: float) -> float | None:
-        """Seconds since the current book arrived."""
+        """Seconds since the current book arrived (its last change)."""
         return None if self.received is None else max(0.0, now - self.received)
+
+    def silence(self, now: float) -> float | None:
+        """Seconds since the venue last proved the current book current."""
+        since = self.heard if self.heard is not None else self.received
+        return None if since is None else max(0.0, now - since)
 
 
 Listener = Callable[[VenueStatus], None]
@@ -82,10 +93,13 @@ class MarketData(Protocol):
     ) -> dict[str, OrderBook | VenueError]:
         """The freshest usable book per venue, or why there is none; never raises for a venue.
 
-        Venues are queried concurrently; a stale book is returned as a ``STALE`` error
-        rather than priced silently. ``min_btc``: the caller needs books holding at
-        least this much BTC on the ask side where the venue can serve it (a source
-        whose book was cut short fetches deeper, up to the venue's maximum).
+        Venues are queried concurrently. A book whose feed cannot vouch for it (stale,
+        reconnecting, not yet synced) is not priced: the source fetches a snapshot for
+        this call instead, and returns the venue's error only when it cannot answer.
+        Books may carry a ``BookOrigin`` (where they came from, how old they are).
+        ``min_btc``: the caller needs books holding at least this much BTC on the ask
+        side where the venue can serve it (a source whose book was cut short fetches
+        deeper, up to the venue's maximum).
         """
         ...
 

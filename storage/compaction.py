@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import polars as pl
-
 from storage.dataset import (
     BadFile,
     dedupe,
     fsync_dir,
     is_visible,
+    lazy_files,
     new_part_name,
     partition_of,
     scan,
@@ -30,7 +29,7 @@ from storage.dataset import (
     write_atomic,
 )
 from storage.locks import COMPACTION_LOCK, READERS_LOCK, flocked
-from storage.schema import SCHEMAS, TABLES
+from storage.schema import TABLES
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ def compact(
 
 
 def _merge(data_dir: Path, table: str, part: Path, files: list[Path]) -> int:
-    df = dedupe(pl.scan_parquet(files, schema=SCHEMAS[table]), table).collect()
+    df = dedupe(lazy_files(files, table), table).collect()
     # A name that sorts after the files it replaces, so "oldest first" order is kept.
     write_atomic(df, part, new_part_name("part"))
     with flocked(data_dir / READERS_LOCK):

@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from storage.locks import reading
-from storage.schema import KEYS, SCHEMAS
+from storage.schema import ADDED, KEYS, SCHEMAS
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,10 @@ def _check_schema(path: Path, table: str) -> str | None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return f"not a readable Parquet file (truncated or corrupt): {first}"
     expected = SCHEMAS[table]
-    missing = [n for n in expected.names() if n not in found]
+    missing = [n for n in expected.names() if n not in found and n not in ADDED[table]]
     if missing:
         return f"not a {table} file: missing columns {', '.join(missing[:5])}"
-    wrong = [n for n in expected.names() if found[n] != expected[n]]
+    wrong = [n for n in expected.names() if n in found and found[n] != expected[n]]
     if wrong:
         n = wrong[0]
         return f"not a {table} file: column {n} is {found[n]}, expected {expected[n]}"
@@ -180,7 +180,7 @@ class Scan:
         """
         if not self.files:
             return pl.LazyFrame(schema=SCHEMAS[self.table])
-        lf = pl.scan_parquet(self.files, schema=SCHEMAS[self.table], hive_partitioning=False)
+        lf = lazy_files(self.files, self.table)
         if where is not None:
             lf = lf.filter(where)
         return dedupe(lf, self.table)
@@ -222,6 +222,13 @@ class Scan:
                 continue
             good.append(path)
         self.files = good
+
+
+def lazy_files(files: list[Path], table: str) -> pl.LazyFrame:
+    """``table``'s files as one lazy frame; columns a file predates (``ADDED``) read as null."""
+    return pl.scan_parquet(
+        files, schema=SCHEMAS[table], hive_partitioning=False, missing_columns="insert"
+    )
 
 
 def dedupe(lf: pl.LazyFrame, table: str) -> pl.LazyFrame:

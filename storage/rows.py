@@ -124,6 +124,28 @@ def _alternatives(alts: dict[str, Decimal | None]) -> list[Row]:
     return [{"venue": v, "total": money(t)} for v, t in alts.items()]
 
 
+# -- Book freshness (added columns) ----------------------------------------------------------
+
+
+def books_column(quotes: tuple[QuoteSeen, ...]) -> list[Row]:
+    """Per venue of a decision: its book's source and age, or why it has no total."""
+    return [
+        {
+            "venue": q.venue,
+            "source": q.source,
+            "age_s": q.book_age_s if q.best_ask is not None else None,
+            "changed_s": q.book_changed_s,
+            "reason": q.reason,
+        }
+        for q in quotes
+    ]
+
+
+def freshness_quote_columns(q: QuoteSeen) -> Row:
+    """A quotes row's book source and time since the book last changed."""
+    return {"book_source": q.source, "book_changed_s": q.book_changed_s}
+
+
 def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) -> Row:
     """The tranches row of a filled or skipped tranche."""
     row: Row = {
@@ -148,6 +170,7 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
             carried_btc=money(event.carried),
             legs=[],
             alternatives=_alternatives(alts),
+            books=books_column(event.quotes),
         )
         return row
     r = event.route
@@ -169,6 +192,7 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
         saved_vs_median=money(r.saved_vs_median),
         alternatives=_alternatives(r.alternatives),
         book_age_s=max(ages) if ages else None,
+        books=books_column(event.quotes),
     )
     return row
 
@@ -195,6 +219,7 @@ def _quote(
         "health": q.health,
         "latency_ms": q.latency_ms,
         "book_age_s": q.book_age_s,
+        **freshness_quote_columns(q),
     }
     out = q.outcome
     if isinstance(out, Cost):

@@ -6,6 +6,9 @@ on it (price × qty × fee rate: at most 8 + 8 + 4 decimals) is stored exactly.
 Ratios that cannot be exact (``avg_price`` = notional / qty) are rounded half-even
 to 24 places here, before polars sees them — polars itself would round silently.
 Times are ``Datetime("us", "UTC")``. Every row carries ``schema_version``.
+
+Columns added after a table's first version are nullable and listed in ``ADDED``:
+files written before them lack them and read as null there (never as bad files).
 """
 
 from __future__ import annotations
@@ -44,6 +47,22 @@ LEG = pl.Struct(
     }
 )
 ALTERNATIVE = pl.Struct({"venue": pl.Utf8, "total": MONEY})
+
+# -- Book freshness (added columns) ----------------------------------------------------------
+# Per venue of a tranche decision: where its book came from ("stream" or "rest"), how old
+# it was (seconds since the venue last vouched for it; since it last changed), or, for a
+# venue left out or too thin, why (its error). Venues in the plan's order.
+BOOK = pl.Struct(
+    {
+        "venue": pl.Utf8,
+        "source": pl.Utf8,
+        "age_s": pl.Float64,
+        "changed_s": pl.Float64,
+        "reason": pl.Utf8,
+    }
+)
+FRESHNESS_TRANCHES: dict[str, Any] = {"books": pl.List(BOOK)}
+FRESHNESS_QUOTES: dict[str, Any] = {"book_source": pl.Utf8, "book_changed_s": pl.Float64}
 
 # One row per event in a run's life (started, paused, resumed, finished...): runs are
 # append-only, and the row with the highest ``rev`` is the run's current state.
@@ -116,6 +135,7 @@ TRANCHES = _schema(
         "saved_vs_median": MONEY,
         "alternatives": pl.List(ALTERNATIVE),
         "book_age_s": pl.Float64,
+        **FRESHNESS_TRANCHES,
     }
 )
 
@@ -145,10 +165,18 @@ QUOTES = _schema(
         "health": pl.Utf8,
         "latency_ms": pl.Float64,
         "book_age_s": pl.Float64,
+        **FRESHNESS_QUOTES,
     }
 )
 
 SCHEMAS: dict[str, pl.Schema] = {"runs": RUNS, "tranches": TRANCHES, "quotes": QUOTES}
+
+# Columns added after each table's first version: older files may lack them (read as null).
+ADDED: dict[str, frozenset[str]] = {
+    "runs": frozenset(),
+    "tranches": frozenset(FRESHNESS_TRANCHES),
+    "quotes": frozenset(FRESHNESS_QUOTES),
+}
 
 # The columns that identify a row: duplicates (a crash mid-compaction) collapse on read.
 KEYS: dict[str, tuple[str, ...]] = {

@@ -60,6 +60,21 @@ class WsScript:
     delay: float = 0.0
     # Refuse the upgrade with this HTTP status instead (e.g. 451 or 503).
     reject_status: int | None = None
+    # While holding: send ``beat`` every ``beat_every`` seconds: a venue's heartbeat text,
+    # a function of the beat's number (Coinbase numbers its heartbeats), or PING for a
+    # WebSocket ping frame (as Binance sends).
+    beat: str | Callable[[int], str] | None = None
+    beat_every: float = 0.0
+    # While holding: answer a client text with the venue's reply (OKX "ping" -> "pong").
+    answers: dict[str, str] = field(default_factory=dict)
+    # False: protocol ping frames go unanswered (a socket that is open but dead).
+    autoping: bool = True
+    # Close with this code after the script (a venue's maintenance or 24-hour close).
+    close_code: int | None = None
+
+
+# ``WsScript.beat`` value for a WebSocket ping frame instead of a text.
+PING = "<ping frame>"
 
 
 class VenueServer:
@@ -75,6 +90,7 @@ class VenueServer:
         self.connections: dict[str, int] = {}
         self.requests: list[tuple[str, dict[str, str], dict[str, str]]] = []
         self.received: list[str] = []
+        self.beats = 0
         self.port = 0
 
     @property
@@ -151,7 +167,8 @@ class VenueServer:
         self.connections[request.path] = n + 1
         if isinstance(script, WsScript) and script.reject_status is not None:
             return web.Response(status=script.reject_status, text='{"msg":"rejected"}')
-        ws = web.WebSocketResponse(autoping=True)
+        autoping = script.autoping if isinstance(script, WsScript) else True
+        ws = web.WebSocketResponse(autoping=autoping)
         await ws.prepare(request)
         self._sockets.add(ws)
         try:
@@ -178,9 +195,34 @@ class VenueServer:
             if script.interval:
                 await asyncio.sleep(script.interval)
         if script.hold:
-            async for msg in ws:
-                if msg.type is WSMsgType.TEXT:
-                    self.received.append(msg.data)
+            beating = asyncio.create_task(self._beat(ws, script)) if script.beat else None
+            try:
+                async for msg in ws:
+                    if msg.type is WSMsgType.TEXT:
+                        self.received.append(msg.data)
+                        if msg.data in script.answers:
+                            await ws.send_str(script.answers[msg.data])
+            finally:
+                if beating is not None:
+                    beating.cancel()
+                    await asyncio.gather(beating, return_exceptions=True)
+        if script.close_code is not None:
+            await ws.close(code=script.close_code)
+
+    async def _beat(self, ws: web.WebSocketResponse, script: WsScript) -> None:
+        n = 0
+        while not ws.closed:
+            await asyncio.sleep(script.beat_every)
+            beat = script.beat
+            try:
+                if beat == PING:
+                    await ws.ping()
+                else:
+                    await ws.send_str(beat(n) if callable(beat) else beat or "")
+            except ConnectionError:
+                return
+            n += 1
+            self.beats += 1
 
 
 def _bound_socket() -> socket.socket:

@@ -359,7 +359,8 @@ async def test_binance_stream_syncs_from_the_snapshot_and_resyncs_after_a_gap(
         await market.close()
     assert status.health is Health.LIVE
     assert status.note == "resynced after sequence gap"
-    assert books["binance"] is status.book
+    assert books["binance"] == status.book
+    assert status.source == "stream"
     assert status.book is not None
     # The stream's levels on top of the second snapshot.
     assert [str(lv.price) for lv in status.book.asks[:2]] == ["90999.90", "91000.00"]
@@ -391,9 +392,13 @@ async def test_bitstamp_stream_subscribes_and_applies_newer_diffs(srv: VenueServ
     assert book is not None and Decimal("1.00") not in [lv.price for lv in book.asks]
 
 
-async def test_a_silent_stream_goes_stale_and_is_not_priced(srv: VenueServer) -> None:
-    srv.rest(DEPTH, Reply(binance_book(last=100)))
-    srv.ws(WS_PATH, WsScript([depth_event(101, 101, [["90999.00", "1"]])], hold=True))
+async def test_a_silent_socket_goes_stale_and_the_decision_gets_a_rest_snapshot(
+    srv: VenueServer,
+) -> None:
+    # The socket stays open but the venue says nothing, not even a pong to our pings.
+    srv.rest(DEPTH, [Reply(binance_book(last=100)), Reply(binance_book(last=100, ask="91000.50"))])
+    srv.ws(WS_PATH, WsScript([depth_event(101, 101, [["90999.50", "1"]])], hold=True,
+                             autoping=False))  # fmt: skip
     settings = LiveSettings(timeout_s=1.0, stale_after_s=0.3, backoff_base_s=0.05)
     market = LiveMarket({"binance": spec_at("binance", srv)}, "USDT", settings=settings)
     await market.start()
@@ -404,9 +409,12 @@ async def test_a_silent_stream_goes_stale_and_is_not_priced(srv: VenueServer) ->
         result = (await market.fresh_books(["binance"]))["binance"]
     finally:
         await market.close()
-    assert isinstance(result, VenueError) and result.kind is ErrorKind.STALE
-    assert str(result).startswith("no update for")
-    assert status.book is not None and status.age(time.time()) is not None
+    assert status.error is not None and status.error.kind is ErrorKind.STALE
+    assert str(status.error).startswith("socket silent for")
+    # Not the streamed book (its socket cannot vouch for it): a snapshot fetched for this call.
+    assert isinstance(result, OrderBook) and result.best_ask == Decimal("91000.50")
+    assert result.origin is not None and result.origin.source == "rest"
+    assert srv.count(DEPTH) == 2
 
 
 async def test_socket_refused_falls_back_to_rest_polling(srv: VenueServer) -> None:

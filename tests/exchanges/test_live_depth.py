@@ -142,8 +142,11 @@ async def test_a_thin_streamed_book_asks_rest_for_the_deepest(srv: VenueServer) 
         streamed = market.status("binance").book
     finally:
         await market.close()
-    assert small is streamed
+    assert small == streamed
+    assert isinstance(small, OrderBook) and small.origin is not None
+    assert small.origin.source == "stream"
     assert isinstance(deep, OrderBook) and deep.ask_depth() == Decimal(3)
+    assert deep.origin is not None and deep.origin.source == "rest"
     assert limits(srv) == ["100", "5000"]
     assert streamed is not None and streamed.ask_depth() == Decimal("1.01")
 

@@ -115,11 +115,13 @@ async def test_a_quiet_okx_socket_is_kept_open_with_text_pings(srv: VenueServer)
     assert status.health is Health.LIVE and status.note == ""
 
 
-async def test_venues_without_a_keepalive_send_nothing_but_their_subscription() -> None:
+async def test_only_okx_and_bitstamp_have_a_keepalive_text() -> None:
     from exchanges.registry import adapters_for
 
-    for venue, adapter in adapters_for(["binance", "kraken", "coinbase", "bitstamp"]).items():
+    for venue, adapter in adapters_for(["binance", "kraken", "coinbase"]).items():
         assert adapter.new_sync("BTCUSD", "USD").keepalive is None, venue
+    bitstamp = adapters_for(["bitstamp"])["bitstamp"].new_sync("btcusd", "USD")
+    assert bitstamp.keepalive == (20.0, '{"event":"bts:heartbeat"}')
     okx = OkxAdapter().new_sync("BTC-USDT", "USDT")
     assert okx.keepalive == (25.0, "ping")
     assert okx.apply_message("pong", 0.0) is False  # OKX's answer changes nothing

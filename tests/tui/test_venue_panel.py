@@ -16,6 +16,7 @@ from tui.widgets.venue_panel import (
     VenuePanel,
     fill_text,
     head_rows,
+    health_text,
     quote_rows,
     spark_rows,
 )
@@ -81,16 +82,18 @@ def _live(note: str) -> VenueView:
 
 
 def test_a_note_too_long_for_the_health_line_gets_lines_of_its_own() -> None:
-    short = head_rows(_live("slow"), 25, 2)
-    assert [r.plain for r in short] == ["● live  <1s  slow"]
+    short = head_rows(_live("slow"), 30, 2)
+    assert [r.plain for r in short] == ["● live · changed <1s ago  slow"]
     long = [r.plain for r in head_rows(_live("slow: answers in 850 ms"), 25, 2)]
-    assert long == ["● live  <1s", "slow: answers in 850 ms"]
+    assert long == ["● live · changed <1s ago", "slow: answers in 850 ms"]
     socket = "polling REST; socket: connection refused by wss://ws.okx.com:8443/ws/v5/public"
     cut = [r.plain for r in head_rows(_live(socket), 25, 2)]
     assert len(cut) == 3 and all(len(r) <= 25 for r in cut)
     assert cut[1] == "polling REST; socket:" and cut[2].endswith("…")
     # No spare line: the note stays beside the health (the edge cuts it).
-    assert [r.plain for r in head_rows(_live(socket), 25, 0)] == [f"● live  <1s  {socket}"]
+    assert [r.plain for r in head_rows(_live(socket), 25, 0)] == [
+        f"● live · changed <1s ago  {socket}"
+    ]
 
 
 def test_the_panel_gives_a_long_note_the_sparklines_rows_while_it_lasts() -> None:
@@ -98,9 +101,15 @@ def test_the_panel_gives_a_long_note_the_sparklines_rows_while_it_lasts() -> Non
     panel.view = _live("slow: answers in 850 ms")
     # 120x40: one sparkline row, which the note takes.
     rows = [r.plain for r in panel.rows(Size(25, 8))]
-    assert rows[:2] == ["● live  <1s", "slow: answers in 850 ms"]
+    assert rows[:2] == ["● live · changed <1s ago", "slow: answers in 850 ms"]
     assert len(rows) == 8
     # Once the venue answers in time again, the quote rows move back up under the health.
     panel.view = _live("")
     again = [r.plain for r in panel.rows(Size(25, 8))]
-    assert again[0] == "● live  <1s" and again[1:6] == rows[2:7]
+    assert again[0] == "● live · changed <1s ago" and again[1:6] == rows[2:7]
+
+
+def test_a_quiet_book_on_a_live_socket_reads_live_with_the_time_since_it_changed() -> None:
+    quiet = VenueStatus("kraken", Health.LIVE, received=100.0, heard=141.5, source="stream")
+    assert health_text(_view(quiet, age_s=42.0)).plain == "● live · changed 42s ago"
+    assert health_text(_view(quiet, age_s=600.0)).plain == "● live · changed 10m ago"

@@ -154,6 +154,8 @@ def detach_run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         args += ["--tranches", str(ns.tranches)]
     if ns.jitter:
         args.append("--jitter")
+    if getattr(ns, "rest", False):
+        args.append("--rest")
     args += common_args(options, paths.data_dir, paths.config_file)
     return _start(args, run_id, paths.data_dir, paths.log_dir, ns.json, out, "Started")
 
@@ -169,6 +171,8 @@ def detach_resume(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         print(f"btc-dca: resume: {exc}", file=sys.stderr)
         return exits.EXIT_INVALID
     args = ["resume", run.run_id, "--headless", "--detached-child", "--missed", ns.missed]
+    if getattr(ns, "rest", False):
+        args.append("--rest")
     args += common_args(options, paths.data_dir, paths.config_file)
     return _start(args, run.run_id, paths.data_dir, paths.log_dir, ns.json, out, "Resumed")
 

@@ -102,6 +102,7 @@ def _history_parsers(
     common(r)
     r.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to continue")
     r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
+    _rest_flag(r)
     r.add_argument(
         "--missed",
         # storage.resume.Missed's values (spelled out: that module loads polars).
@@ -148,6 +149,16 @@ def _background_parsers(
     )
 
 
+def _rest_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rest",
+        action="store_true",
+        help="headless: fetch each venue's REST book once per tranche instead of streaming "
+        "(by default a headless run streams every venue like the dashboard, falling back to "
+        "a REST snapshot for a tranche when a stream cannot vouch for its book)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
     parser = argparse.ArgumentParser(
@@ -169,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="execute a plan (headless with --headless)")
     _common(r, suppress=True)
     r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
+    _rest_flag(r)
     r.add_argument("--amount", required=True, metavar="BTC", help="total BTC to buy")
     r.add_argument("--duration", required=True, metavar="D", help="time window: 90s, 30m, 6h, 2d")
     r.add_argument("--tranches", metavar="N", help="number of tranches (default: one per hour)")

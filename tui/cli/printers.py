@@ -17,6 +17,7 @@ from typing import TextIO
 
 from dca.events import (
     Event,
+    QuoteSeen,
     RunCancelled,
     RunFinished,
     RunStarted,
@@ -44,6 +45,21 @@ def _row(*cells: str) -> str:
     return " ".join(
         f"{c:<{-w}}" if w < 0 else f"{c:>{w}}" for c, w in zip(cells, _WIDTHS, strict=True)
     )
+
+
+def books_json(quotes: tuple[QuoteSeen, ...]) -> dict[str, dict[str, object]]:
+    """Per venue of a decision: its book's source and age (s), or why it has no total."""
+    out: dict[str, dict[str, object]] = {}
+    for q in quotes:
+        entry: dict[str, object] = {"source": q.source}
+        if q.best_ask is not None and q.book_age_s is not None:
+            entry["age_s"] = round(q.book_age_s, 3)
+        if q.book_changed_s is not None:
+            entry["changed_s"] = round(q.book_changed_s, 3)
+        if q.reason is not None:
+            entry["reason"] = q.reason
+        out[q.venue] = entry
+    return out
 
 
 # -- quote ---------------------------------------------------------------------------------
@@ -255,6 +271,7 @@ class Printer:
             }
             if len(r.legs) > 1:
                 obj["legs"] = _legs(r)
+            obj["books"] = books_json(event.quotes)
         elif isinstance(event, TrancheSkipped):
             obj = {
                 "event": "skipped",
@@ -266,6 +283,7 @@ class Printer:
                 "reason": event.reason.value,
                 "detail": event.detail,
                 "carried": exact(event.carried),
+                "books": books_json(event.quotes),
             }
         elif isinstance(event, VenueDegraded):
             obj = {

@@ -23,7 +23,7 @@ from storage.queries import History
 from storage.resume import Missed, Resumable, ResumeError, load_resumable
 from tui.cli import exits
 from tui.cli.options import OpenDashboard, load_app_config, load_specs, prepare_storage
-from tui.cli.run import run_command, run_extras
+from tui.cli.run import run_command, run_extras, streams
 from tui.fmt import btc
 from tui.wiring import Options, make_clock, make_market
 
@@ -97,6 +97,7 @@ def resume_command(
                 catch_up=ns.missed == Missed.CATCH_UP.value,
                 live=live,
                 notifier=notifier,
+                stream=streams(ns, options),
             )
         )
     finally:

@@ -1,7 +1,9 @@
 """``btc-dca run``: a plan executed headless (``--headless``), or handed to the dashboard.
 
 Each tranche prints a line (or a JSON object per line); Ctrl-C or a closed pipe stop
-the run cleanly and leave it resumable.
+the run cleanly and leave it resumable. Headless runs on live venues stream every
+venue like the dashboard (REST snapshot for a tranche whose stream cannot vouch for
+its book); ``--rest`` fetches every book over REST at each tranche instead.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import contextlib
 import logging
 import signal
 import sys
+import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from dca.executor import Executor, ResumeState
@@ -73,6 +77,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
             run_id=ns.run_id,
             live=live,
             notifier=notifier,
+            stream=streams(ns, options),
         )
     )
 
@@ -90,6 +95,26 @@ def run_extras(
     )
 
 
+def streams(ns: argparse.Namespace, options: Options) -> bool:
+    """Whether a headless run streams its venues: live ones unless ``--rest`` says not to."""
+    return not options.demo and not getattr(ns, "rest", False)
+
+
+# Real seconds a headless run waits for its streams to sync before the first tranche
+# (a venue still syncing then is priced from a REST snapshot, as always).
+WARM_UP_S = 5.0
+
+
+async def warm_up(market: MarketData, venues: Sequence[str], within: float = WARM_UP_S) -> None:
+    """Start the market's streams and wait until no venue is still connecting (or ``within``)."""
+    await market.start()
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if all(market.status(v).health is not Health.CONNECTING for v in venues):
+            return
+        await asyncio.sleep(0.05)
+
+
 async def run_command(
     plan: Plan,
     market: MarketData,
@@ -104,14 +129,18 @@ async def run_command(
     run_id: str | None = None,
     live: LiveRun | None = None,
     notifier: Notifier | None = None,
+    stream: bool = False,
 ) -> int:
     """Execute ``plan`` headless, printing every tranche; 130 when interrupted, 3 when no venue.
 
     ``live`` (after ``journal``, which takes the run's lock) lets other processes see and
-    steer the run; ``notifier`` sends its alerts.
+    steer the run; ``notifier`` sends its alerts. ``stream``: start the market's streams
+    first (the dashboard's live market); else each tranche asks every venue afresh.
     """
     printer = Printer(out, as_json, plan.quote)
     try:
+        if stream:
+            await warm_up(market, plan.venues)
         probe = await market.fresh_books(plan.venues)
         if not any(isinstance(r, OrderBook) for r in probe.values()):
             for venue, r in probe.items():

@@ -59,7 +59,11 @@ class Fill:
 
 
 def health_text(view: VenueView, *, with_note: bool = True) -> Text:
-    """``● live  <1s``, ``✕ down``; with a note like ``slow: …`` if any (and asked for)."""
+    """``● live · changed 42s ago``, ``✕ down``; with a note like ``slow: …`` if any.
+
+    Live means the venue proves the book current (heartbeats on its socket, or a fresh
+    REST answer); a quiet book stays live however long since it last changed.
+    """
     status = view.status
     icon, style = _HEALTH_STYLE[status.health]
     text = Text.assemble((f"{icon} {status.health.value}", style))
@@ -67,7 +71,9 @@ def health_text(view: VenueView, *, with_note: bool = True) -> Text:
         if status.health is not Health.DOWN:
             text.append(f": {status.error}", style)
         return text
-    text.append(f"  {display.age(view.age_s)}", "dim")
+    # Fits a 25-column panel: "● live · changed 42s ago".
+    ago = " ago" if view.age_s is not None else ""
+    text.append(f" · changed {display.age(view.age_s)}{ago}", "dim")
     if status.note and with_note:
         text.append(f"  {status.note}", "yellow")
     return text
