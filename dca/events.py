@@ -13,6 +13,7 @@ from enum import StrEnum
 from dca.plan import Plan
 from dca.pricing import ZERO, Cost, InsufficientDepth
 from dca.routing import Route
+from dca.tca import RunReport, RunTca, TrancheTca, best_mid, tranche_tca
 from exchanges.errors import VenueError
 
 # Per venue, what the engine saw when it decided: a cost, a book too thin, or an error.
@@ -85,11 +86,20 @@ class TrancheFilled:
     at: float
     route: Route
     quotes: tuple[QuoteSeen, ...]
+    # The cost of the whole plan bought at once on this decision's books: set on the
+    # run's first decision only (the lump sum of the execution-quality figures).
+    lump_total: Decimal | None = None
+    lump_amount: Decimal | None = None
 
     @property
     def qty(self) -> Decimal:
         """BTC bought."""
         return self.route.qty
+
+    @property
+    def tca(self) -> TrancheTca:
+        """This tranche's execution quality (``dca.tca``)."""
+        return tranche_tca(self.route, self.quotes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +116,8 @@ class TrancheSkipped:
     detail: str
     carried: Decimal
     quotes: tuple[QuoteSeen, ...] = ()
+    lump_total: Decimal | None = None
+    lump_amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +169,7 @@ class Summary:
     saved_vs_worst: Decimal = ZERO
     saved_vs_median: Decimal = ZERO
     venue_qty: dict[str, Decimal] = field(default_factory=dict)
+    tca: RunTca = field(default_factory=RunTca)
 
     @property
     def avg_price(self) -> Decimal | None:
@@ -171,6 +184,7 @@ class Summary:
     def add(self, event: TrancheFilled) -> None:
         """Count a filled tranche."""
         r = event.route
+        self.see(event)
         self.qty += r.qty
         self.notional += r.notional
         self.fee += r.fee
@@ -180,6 +194,19 @@ class Summary:
         self.saved_vs_median += r.saved_vs_median
         for leg in r.legs:
             self.venue_qty[leg.venue] = self.venue_qty.get(leg.venue, ZERO) + leg.qty
+
+    def see(self, event: TrancheFilled | TrancheSkipped) -> None:
+        """Count a tranche decision's market (its best mid, the lump sum) for ``tca``."""
+        self.tca.see(best_mid(event.quotes))
+        if event.lump_amount is not None:
+            self.tca.set_lump(event.lump_total, event.lump_amount)
+
+    @property
+    def quality(self) -> RunReport:
+        """The run's execution quality so far (``dca.tca``)."""
+        return self.tca.report(
+            self.qty, self.total, self.fee, self.saved_vs_worst, self.saved_vs_median
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,14 +105,16 @@ class Executor:
         self.retries = retries
         before = resume.before if resume else None
         self.summary = (
-            replace(before, target=plan.amount, venue_qty=dict(before.venue_qty))
+            replace(
+                before, target=plan.amount, venue_qty=dict(before.venue_qty), tca=before.tca.copy()
+            )
             if before is not None
             else Summary(target=plan.amount)
         )
         self.state = State.PENDING
         self.next_at: float | None = None
         self.next_index: int | None = None
-        self.lump_sum_total: Decimal | None = None
+        self.lump_sum_total: Decimal | None = self.summary.tca.lump_total
         self._unpaused = asyncio.Event()
         self._unpaused.set()
         self._cancelled = asyncio.Event()
@@ -254,6 +256,7 @@ class Executor:
                 i, scheduled, qty, SkipReason.NO_VENUE, errors or "no venue", carry, quotes
             )
             return carry
+        lump = self._lump(books)
         costs = {
             q.venue: q.outcome for q in quotes if isinstance(q.outcome, Cost | InsufficientDepth)
         }
@@ -272,6 +275,7 @@ class Executor:
                 f"no book can fill {qty} BTC (deepest holds {deepest})",
                 carry,
                 quotes,
+                lump,
             )
             return carry
         if self.plan.max_price is not None and chosen.effective_price > self.plan.max_price:
@@ -284,12 +288,12 @@ class Executor:
                 f"is above the maximum {self.plan.max_price}",
                 carry,
                 quotes,
+                lump,
             )
             return carry
-        if self.lump_sum_total is None:
-            lump = route(books, self.market.specs, self.plan.amount, self.plan.mode)
-            self.lump_sum_total = lump.total if lump else None
-        event = TrancheFilled(self.run_id, i, self.plan.tranches, scheduled, now, chosen, quotes)
+        event = TrancheFilled(
+            self.run_id, i, self.plan.tranches, scheduled, now, chosen, quotes, *lump
+        )
         self.summary.add(event)
         await self.journal.record(event)
         return ZERO
@@ -303,23 +307,34 @@ class Executor:
         detail: str,
         carry: Decimal,
         quotes: tuple[QuoteSeen, ...] = (),
+        lump: tuple[Decimal | None, Decimal | None] = (None, None),
     ) -> None:
         self.summary.skipped += 1
         log.warning("run %s tranche %d skipped: %s (%s)", self.run_id, i, reason.value, detail)
-        await self.journal.record(
-            TrancheSkipped(
-                self.run_id,
-                i,
-                self.plan.tranches,
-                scheduled,
-                self.clock.now(),
-                qty,
-                reason,
-                detail,
-                carry,
-                quotes,
-            )
+        event = TrancheSkipped(
+            self.run_id,
+            i,
+            self.plan.tranches,
+            scheduled,
+            self.clock.now(),
+            qty,
+            reason,
+            detail,
+            carry,
+            quotes,
+            *lump,
         )
+        self.summary.see(event)
+        await self.journal.record(event)
+
+    def _lump(self, books: Mapping[str, OrderBook]) -> tuple[Decimal | None, Decimal | None]:
+        """At the run's first decision: the cost of the whole amount bought at once, with the
+        amount (for the execution-quality figures); ``(None, None)`` at every later one."""
+        if self.summary.tca.lump_amount is not None:
+            return None, None
+        lump = route(books, self.market.specs, self.plan.amount, self.plan.mode)
+        self.lump_sum_total = lump.total if lump else None
+        return self.lump_sum_total, self.plan.amount
 
     async def _look(self, qty: Decimal) -> tuple[dict[str, OrderBook], tuple[QuoteSeen, ...]]:
         """The usable books for the plan's venues and what each venue quoted for ``qty``."""

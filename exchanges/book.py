@@ -98,7 +98,8 @@ class OrderBook:
     venue: str
     quote: str
     bids: tuple[Level, ...]
-    asks: tuple[Level, ...]
+    # A tuple, or levels decoded as they are read (a replayed book, ``exchanges.replay``).
+    asks: Sequence[Level]
     ts: float
     origin: BookOrigin | None = field(default=None, compare=False)
 

@@ -66,12 +66,15 @@ def compact(
         if not got:
             report.busy = True
             return report
-        for table in TABLES:
+        for table in (*TABLES, "market"):
             root = table_dir(data_dir, table)
             if not root.is_dir():
                 continue
-            for part in sorted(p for p in root.glob("date=*") if p.is_dir()):
-                if part.name >= open_partition:
+            # market/ is partitioned by date and then venue: its leaves are one level down.
+            pattern = "date=*/venue=*" if table == "market" else "date=*"
+            for part in sorted(p for p in root.glob(pattern) if p.is_dir()):
+                day = part.parent.name if table == "market" else part.name
+                if day >= open_partition:
                     continue
                 files = sorted(p for p in part.glob("*.parquet") if is_visible(p))
                 found = scan(data_dir, table, files)

@@ -51,6 +51,8 @@ class AppConfig:
     peg_parity: bool = False
     path: Path | None = None
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    # [record]: days of recorded books kept in market/ (0: keep everything).
+    record_keep_days: int = 30
 
 
 def default_text() -> str:
@@ -80,6 +82,9 @@ def default_text() -> str:
         "# events = ["
         + ", ".join(f'"{e}"' for e in DEFAULT_EVENTS)
         + ']  # also "skipped", "venue_down"',
+        "",
+        "[record]  # btc-dca record: the order books kept in market/",
+        "# keep_days = 30          # delete recorded days older than this (0: keep all)",
     ]
     for spec in DEFAULT_SPECS.values():
         lines += [
@@ -123,7 +128,7 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> AppC
         raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
 
 
-_TOP = {"notify", "peg_parity", "plan", "ui", "venues"}
+_TOP = {"notify", "peg_parity", "plan", "record", "ui", "venues"}
 _PLAN = {"amount", "duration", "tranches", "quote", "venues", "mode", "max_price", "jitter"}
 _VENUE = {"enabled", "taker_fee", "rest_url", "ws_url", "min_order_btc", "lot_btc"}
 
@@ -219,7 +224,12 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], path: Path | None) -
     theme = _text(ui["theme"], "ui.theme") if "theme" in ui else DEFAULT_THEME
     peg = _bool(data["peg_parity"], "peg_parity") if "peg_parity" in data else False
     notify = _notify(_table(data, "notify"))
-    return AppConfig(specs, _plan(_table(data, "plan")), theme, peg, path, notify)
+    record = _table(data, "record")
+    _unknown(record, {"keep_days"}, "record.")
+    keep = record.get("keep_days", 30)
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+        raise ConfigError(f"record.keep_days: {keep!r} is not a whole number of days (0: all)")
+    return AppConfig(specs, _plan(_table(data, "plan")), theme, peg, path, notify, keep)
 
 
 def _notify(raw: Mapping[str, Any]) -> NotifyConfig:

@@ -19,6 +19,21 @@ from dca.events import Summary
 from storage.dataset import BadFile, scan
 from storage.schema import MONEY, money
 
+# A run's execution quality (dca/tca.py), in its runs row once it has ended.
+QUALITY_COLUMNS = (
+    "tca_arrival_mid",
+    "tca_twap_mid",
+    "tca_lump_total",
+    "tca_shortfall",
+    "tca_shortfall_bps",
+    "tca_vs_twap",
+    "tca_vs_twap_bps",
+    "tca_vs_lump",
+    "tca_vs_lump_bps",
+    "tca_vs_worst_bps",
+    "tca_vs_median_bps",
+    "tca_fee_share",
+)
 # Statuses whose runs row carries the run's totals; the others' are summed from tranches
 # (a failed run's row has none: it may be resumed).
 FINAL = ("finished", "cancelled")
@@ -43,6 +58,7 @@ SUMMARY_COLUMNS = (
     "saved_vs_median",
     "filled",
     "skipped",
+    *QUALITY_COLUMNS,
 )
 TOTALS = ("qty_btc", "notional", "fee", "total", "saved_vs_worst", "saved_vs_median")
 
@@ -140,6 +156,9 @@ def summary_of(tranches: pl.DataFrame, target: Decimal) -> Summary:
     """A ``Summary`` rebuilt from a run's tranche rows (for a resumed run's full totals)."""
     s = Summary(target=target)
     for row in tranches.iter_rows(named=True):
+        s.tca.see(row.get("tca_mid_best"))
+        if row.get("tca_lump_amount") is not None:
+            s.tca.set_lump(row.get("tca_lump_total"), row["tca_lump_amount"])
         if row["status"] != "filled":
             s.skipped += 1
             continue

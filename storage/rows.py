@@ -19,6 +19,7 @@ from dca.events import (
 )
 from dca.plan import Plan
 from dca.pricing import Cost, InsufficientDepth
+from dca.tca import best_mid
 from exchanges.errors import VenueError
 from storage.schema import SCHEMA_VERSION, money, utc
 
@@ -58,6 +59,31 @@ def summary_columns(summary: Summary) -> Row:
         "skipped": summary.skipped,
         "saved_vs_worst": money(summary.saved_vs_worst),
         "saved_vs_median": money(summary.saved_vs_median),
+        **quality_columns(summary),
+    }
+
+
+def _float(value: Decimal | None) -> float | None:
+    """A ratio (bps, share) for a Float64 column: it is for reading, not for sums of money."""
+    return None if value is None else float(value)
+
+
+def quality_columns(summary: Summary) -> Row:
+    """A run's execution quality (``dca.tca``): amounts exact, ratios as floats."""
+    q = summary.quality
+    return {
+        "tca_arrival_mid": money(q.arrival_mid),
+        "tca_twap_mid": money(q.twap_mid),
+        "tca_lump_total": money(q.lump_total),
+        "tca_shortfall": money(q.shortfall),
+        "tca_shortfall_bps": _float(q.shortfall_bps),
+        "tca_vs_twap": money(q.vs_twap),
+        "tca_vs_twap_bps": _float(q.vs_twap_bps),
+        "tca_vs_lump": money(q.vs_lump),
+        "tca_vs_lump_bps": _float(q.vs_lump_bps),
+        "tca_vs_worst_bps": _float(q.vs_worst_bps),
+        "tca_vs_median_bps": _float(q.vs_median_bps),
+        "tca_fee_share": _float(q.fee_share),
     }
 
 
@@ -156,6 +182,9 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
         "recorded_at": recorded_at,
         "scheduled_at": utc(event.scheduled),
         "executed_at": utc(event.at),
+        "tca_mid_best": money(best_mid(event.quotes)),
+        "tca_lump_total": money(event.lump_total),
+        "tca_lump_amount": money(event.lump_amount),
     }
     if isinstance(event, TrancheSkipped):
         alts = {
@@ -193,6 +222,14 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
         alternatives=_alternatives(r.alternatives),
         book_age_s=max(ages) if ages else None,
         books=books_column(event.quotes),
+    )
+    tca = event.tca
+    row.update(
+        tca_mid_chosen=money(tca.mid_chosen),
+        tca_slippage_bps=_float(tca.slippage_bps),
+        tca_slippage_fee_bps=_float(tca.slippage_fee_bps),
+        tca_improvement=money(tca.improvement),
+        tca_improvement_bps=_float(tca.improvement_bps),
     )
     return row
 

@@ -1,4 +1,4 @@
-"""The three Parquet tables' explicit schemas, and how money and times are stored.
+"""The Parquet tables' explicit schemas, and how money and times are stored.
 
 Money and BTC quantities are ``Decimal(38, 24)`` columns: 14 integer digits and
 24 decimal places. Every value that comes from the wire or from exact arithmetic
@@ -105,6 +105,19 @@ RUNS = _schema(
         "saved_vs_median": MONEY,
         "detail": pl.Utf8,
         "app_version": pl.Utf8,
+        # Execution quality (dca/tca.py), set with the totals; null in older files.
+        "tca_arrival_mid": MONEY,
+        "tca_twap_mid": MONEY,
+        "tca_lump_total": MONEY,
+        "tca_shortfall": MONEY,
+        "tca_shortfall_bps": pl.Float64,
+        "tca_vs_twap": MONEY,
+        "tca_vs_twap_bps": pl.Float64,
+        "tca_vs_lump": MONEY,
+        "tca_vs_lump_bps": pl.Float64,
+        "tca_vs_worst_bps": pl.Float64,
+        "tca_vs_median_bps": pl.Float64,
+        "tca_fee_share": pl.Float64,
     }
 )
 
@@ -136,6 +149,16 @@ TRANCHES = _schema(
         "alternatives": pl.List(ALTERNATIVE),
         "book_age_s": pl.Float64,
         **FRESHNESS_TRANCHES,
+        # Execution quality (dca/tca.py); null in older files. The lump sum is set on a
+        # run's first decision only, so a resumed run's figures can be rebuilt.
+        "tca_mid_chosen": MONEY,
+        "tca_mid_best": MONEY,
+        "tca_slippage_bps": pl.Float64,
+        "tca_slippage_fee_bps": pl.Float64,
+        "tca_improvement": MONEY,
+        "tca_improvement_bps": pl.Float64,
+        "tca_lump_total": MONEY,
+        "tca_lump_amount": MONEY,
     }
 )
 
@@ -169,13 +192,40 @@ QUOTES = _schema(
     }
 )
 
-SCHEMAS: dict[str, pl.Schema] = {"runs": RUNS, "tranches": TRANCHES, "quotes": QUOTES}
+# One row per recorded book snapshot (btc-dca record); see storage/market.py for the
+# integer-and-exponent encoding of prices and sizes. (venue, ts) is the key.
+MARKET = _schema(
+    {
+        "schema_version": pl.Int16,
+        "ts": TIME,
+        "venue": pl.Utf8,
+        "quote": pl.Utf8,
+        "book_ts": TIME,
+        "source": pl.Utf8,
+        "price_exp": pl.Int8,
+        "size_exp": pl.Int8,
+        "bid_price": pl.List(pl.Int64),
+        "bid_size": pl.List(pl.Int64),
+        "ask_price": pl.List(pl.Int64),
+        "ask_size": pl.List(pl.Int64),
+    }
+)
+
+SCHEMAS: dict[str, pl.Schema] = {
+    "runs": RUNS,
+    "tranches": TRANCHES,
+    "quotes": QUOTES,
+    "market": MARKET,
+}
 
 # Columns added after each table's first version: older files may lack them (read as null).
+# Execution quality (tca_*, dca/tca.py) is its own block beside the freshness columns.
 ADDED: dict[str, frozenset[str]] = {
-    "runs": frozenset(),
-    "tranches": frozenset(FRESHNESS_TRANCHES),
+    "runs": frozenset(n for n in RUNS.names() if n.startswith("tca_")),
+    "tranches": frozenset(FRESHNESS_TRANCHES)
+    | frozenset(n for n in TRANCHES.names() if n.startswith("tca_")),
     "quotes": frozenset(FRESHNESS_QUOTES),
+    "market": frozenset(),
 }
 
 # The columns that identify a row: duplicates (a crash mid-compaction) collapse on read.
@@ -183,6 +233,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "rev"),
     "tranches": ("run_id", "index"),
     "quotes": ("run_id", "index", "venue"),
+    "market": ("venue", "ts"),
 }
 
 

@@ -210,7 +210,8 @@ def test_run_headless_text_prints_a_line_per_tranche_and_a_summary() -> None:
     assert "buy 0.30 BTC in USD over 3h, 3 tranches, one every 1h, mode single" in lines[0]
     assert [ln[:5] for ln in lines[1:4]] == ["[1/3]", "[2/3]", "[3/3]"]
     assert "next best" in lines[1]
-    assert lines[-1].startswith("Finished: bought 0.30 of 0.30 BTC in 3 tranches for ")
+    assert lines[-2].startswith("Finished: bought 0.30 of 0.30 BTC in 3 tranches for ")
+    assert lines[-1].startswith("Execution quality (+ costs more): vs arrival mid ")
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -246,5 +247,6 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_exit_130(tmp_path: Path) -> Non
         rest, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert lines[1].startswith("[1/1000]")
-    assert rest.splitlines()[-2].startswith("Stopped early: bought ")
+    assert rest.splitlines()[-3].startswith("Stopped early: bought ")
+    assert rest.splitlines()[-2].startswith("Execution quality (+ costs more): ")
     assert rest.splitlines()[-1].startswith("Resume it with: btc-dca resume ")

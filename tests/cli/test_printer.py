@@ -67,9 +67,11 @@ async def test_text_lines_tell_the_story() -> None:
     assert skip.startswith("[3/4] 2026-01-01 02:00:15  skipped (no venue available): ")
     assert skip.endswith("; 2.50 BTC carried to the next tranche")
     assert "  ✓ Kraken is back" in lines
-    assert lines[-1].startswith(
+    assert lines[-2].startswith(
         "Finished: bought 10.00 of 10.00 BTC in 3 tranches (1 skipped) for "
     )
+    assert lines[-1].startswith("Execution quality (+ costs more): vs arrival mid ")
+    assert lines[-1].endswith("% of cost.")
 
 
 async def test_json_lines_for_scripts() -> None:

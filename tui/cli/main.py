@@ -21,7 +21,7 @@ from storage.config import ConfigError
 from storage.paths import DataDirError
 from tui.cli import exits
 from tui.cli.options import OpenDashboard, UsageError, parse_options, prepare_storage
-from tui.cli.parser import build_parser
+from tui.cli.parser import build_parser, join_relative_times
 from tui.wiring import LiveUnavailable, Options
 
 # Command name -> module with ``command(ns, options, out)``; no command: the dashboard.
@@ -36,6 +36,8 @@ COMMANDS = {
     "cancel": "tui.cli.steer",
     "notify": "tui.cli.notify",
     "serve": "tui.cli.serve",
+    "record": "tui.cli.record",
+    "backtest": "tui.cli.backtest",
 }
 # The dashboard's launcher, imported by name: the command line itself never loads Textual.
 DASHBOARD = "tui.launch"
@@ -56,7 +58,8 @@ def _dashboard(options: Options, request: OpenDashboard) -> int:
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Entry point of ``btc-dca``; returns the exit code."""
     out = out or sys.stdout
-    ns = build_parser().parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    ns = build_parser().parse_args(join_relative_times(args))
     try:
         options = parse_options(ns, os.environ)
         if ns.command is None:

@@ -6,7 +6,7 @@ Building it loads no command: ``--help`` and a fast command pay for argparse onl
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dca.routing import Mode
@@ -199,4 +199,71 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
     _history_parsers(sub, lambda p: _common(p, suppress=True))
     _background_parsers(sub, lambda p: _common(p, suppress=True))
+    _market_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
+
+
+_TIME_OPTIONS = ("--from", "--to")
+
+
+def join_relative_times(argv: Sequence[str]) -> list[str]:
+    """``--from -24h`` as ``--from=-24h``: argparse would read ``-24h`` as an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if arg in _TIME_OPTIONS and nxt is not None and nxt.startswith("-") and nxt[1:2].isdigit():
+            out.append(f"{arg}={nxt}")
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def _market_parsers(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Register ``record`` and ``backtest`` on the CLI's subparsers."""
+    rec = sub.add_parser("record", help="record the venues' order books to the market/ dataset")
+    common(rec)
+    rec.add_argument(
+        "--depth", type=int, default=50, metavar="N", help="levels kept a side (default 50)"
+    )
+    rec.add_argument(
+        "--interval",
+        default="1s",
+        metavar="S",
+        help="a snapshot per venue this often, when its book changed (default 1s)",
+    )
+    rec.add_argument("--duration", metavar="D", help="stop after this long (default: until Ctrl-C)")
+
+    b = sub.add_parser("backtest", help="replay a plan over the recorded books")
+    common(b)
+    b.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="TIME",
+        help="window start: ISO 8601 (UTC unless it says) or relative to now (-24h)",
+    )
+    b.add_argument("--to", dest="end", default="now", metavar="TIME", help="window end")
+    b.add_argument("--amount", required=True, metavar="BTC", help="total BTC to buy")
+    b.add_argument("--tranches", metavar="N", help="number of tranches (default: one per hour)")
+    b.add_argument(
+        "--jitter", action="store_true", help="shift each tranche at random within its slot"
+    )
+    b.add_argument(
+        "--max-age",
+        default="60s",
+        metavar="S",
+        help="a recorded book older than this at a tranche leaves its venue out (default 60s)",
+    )
+    b.add_argument(
+        "--compare",
+        action="store_true",
+        help="also replay single, split, each venue alone and all at the start; side by side",
+    )
+    b.add_argument("--json", action="store_true", help="one JSON object per line")

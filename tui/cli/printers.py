@@ -29,6 +29,7 @@ from dca.events import (
 from dca.plan import format_duration
 from dca.pricing import Cost, InsufficientDepth
 from dca.routing import Mode, Route, price_all, rank_costs, route, venue_order
+from dca.tca import RunReport, TrancheTca
 from exchanges.book import OrderBook
 from exchanges.errors import VenueError
 from exchanges.venues import VenueSpec, display_name
@@ -227,8 +228,10 @@ def quote_text(q: QuoteResult, max_price: Decimal | None = None) -> str:
 class Printer:
     """A journal that prints each event as a line (or a JSON object per line)."""
 
-    def __init__(self, out: TextIO, as_json: bool, quote: str) -> None:
+    def __init__(self, out: TextIO, as_json: bool, quote: str, *, resumable: bool = True) -> None:
         self.out = out
+        # A backtest cannot be resumed: its interrupted summary says nothing of resuming.
+        self.resumable = resumable
         self.as_json = as_json
         self.quote = quote
         # Called once when the reader goes away (``btc-dca run ... | head -3``).
@@ -272,6 +275,7 @@ class Printer:
             if len(r.legs) > 1:
                 obj["legs"] = _legs(r)
             obj["books"] = books_json(event.quotes)
+            obj["quality"] = tranche_quality_json(event.tca)
         elif isinstance(event, TrancheSkipped):
             obj = {
                 "event": "skipped",
@@ -317,6 +321,7 @@ class Printer:
                 "skipped": s.skipped,
                 "saved_vs_worst": exact(s.saved_vs_worst),
                 "saved_vs_median": exact(s.saved_vs_median),
+                "quality": run_quality_json(s.quality),
             }
         else:
             return None
@@ -376,7 +381,7 @@ class Printer:
             s = event.summary
             head = "Finished" if isinstance(event, RunFinished) else "Stopped early"
             tail = ""
-            if isinstance(event, RunCancelled) and event.reason == "interrupted":
+            if isinstance(event, RunCancelled) and event.reason == "interrupted" and self.resumable:
                 tail = f"\nResume it with: btc-dca resume {event.run_id} --headless"
             if not s.qty:
                 return f"{head}: nothing bought ({s.skipped} tranches skipped).{tail}"
@@ -385,6 +390,65 @@ class Printer:
                 + (f" ({s.skipped} skipped)" if s.skipped else "")
                 + f" for {money(s.total)} {q}: avg {money(s.avg_price)} {q}/BTC, "
                 f"fees {money(s.fee)}; saved {money(s.saved_vs_worst)} vs the worst venue, "
-                f"{money(s.saved_vs_median)} vs the median.{tail}"
+                f"{money(s.saved_vs_median)} vs the median."
+                + f"\n{quality_text(s.quality, q)}{tail}"
             )
         return None
+
+
+def _bps(value: Decimal | None) -> str | None:
+    """Basis points for JSON: a decimal string to 0.0001 bps."""
+    return None if value is None else exact(value.quantize(Decimal("0.0001")))
+
+
+def tranche_quality_json(t: TrancheTca) -> dict[str, object]:
+    """A tranche's execution quality for ``--json`` (dca/tca.py)."""
+    return {
+        "mid_chosen": exact(t.mid_chosen),
+        "mid_best": exact(t.mid_best),
+        "slippage_bps": _bps(t.slippage_bps),
+        "slippage_fee_bps": _bps(t.slippage_fee_bps),
+        "improvement": exact(t.improvement),
+        "improvement_bps": _bps(t.improvement_bps),
+    }
+
+
+def run_quality_json(r: RunReport) -> dict[str, object]:
+    """A run's execution quality for ``--json`` (dca/tca.py)."""
+    return {
+        "arrival_mid": exact(r.arrival_mid),
+        "twap_mid": exact(r.twap_mid),
+        "lump_total": exact(r.lump_total),
+        "shortfall": exact(r.shortfall),
+        "shortfall_bps": _bps(r.shortfall_bps),
+        "vs_twap": exact(r.vs_twap),
+        "vs_twap_bps": _bps(r.vs_twap_bps),
+        "vs_lump": exact(r.vs_lump),
+        "vs_lump_bps": _bps(r.vs_lump_bps),
+        "vs_worst_bps": _bps(r.vs_worst_bps),
+        "vs_median_bps": _bps(r.vs_median_bps),
+        "fee_share": exact(r.fee_share),
+    }
+
+
+def signed_bps(value: Decimal | None) -> str:
+    """``+12.3 bps`` / ``-0.4 bps``; ``-`` when there is no figure."""
+    if value is None:
+        return "-"
+    rounded = value.quantize(Decimal("0.1"))
+    return f"{abs(rounded) if rounded == 0 else rounded:+} bps"
+
+
+def quality_text(r: RunReport, quote: str) -> str:
+    """The run's execution quality in one line: cost above each benchmark (+ is dearer)."""
+    if r.shortfall is None:
+        return "Execution quality: nothing bought, nothing to measure."
+    parts = [
+        f"vs arrival mid {money(r.arrival_mid)} {signed_bps(r.shortfall_bps)} "
+        f"({r.shortfall:+,.2f} {quote})",
+        f"vs TWAP of the best mid {signed_bps(r.vs_twap_bps)}",
+    ]
+    if r.vs_lump is not None:
+        parts.append(f"vs all at the start {signed_bps(r.vs_lump_bps)}")
+    fees = f"fees {r.fee_share * 100:.2f}% of cost" if r.fee_share is not None else ""
+    return "Execution quality (+ costs more): " + ", ".join(parts) + (f"; {fees}." if fees else ".")

@@ -1,0 +1,267 @@
+"""Backtests: a plan replayed over the recorded books by the very executor of a live run.
+
+``prepare`` checks the window and the lake and reads the books the schedule needs;
+``replay`` runs the executor on a ``ReplayMarket`` under a simulated clock that starts
+at the window's start. A backtest is saved like a run (``source`` = ``backtest``), but
+in one batch at its end: a file per table instead of one per tranche, since nothing
+resumes a backtest. Its quotes are not archived (``market/`` is the archive).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dca.events import (
+    Event,
+    RunCancelled,
+    RunFinished,
+    RunStarted,
+    Summary,
+    TrancheFilled,
+    TrancheSkipped,
+)
+from dca.executor import Executor
+from dca.journal import FanOut, Journal
+from dca.plan import Plan
+from exchanges.replay import ReplayClock, ReplayMarket
+from exchanges.venues import VenueSpec
+from exchanges.version import APP_VERSION
+from storage import rows as R
+from storage.batch import tranches_frame
+from storage.dataset import BadFile, partition_of, table_dir, write_atomic
+from storage.journal import write_batch
+from storage.market import Lake, load_tapes, recorded
+from storage.schema import utc
+
+log = logging.getLogger(__name__)
+
+SOURCE = "backtest"
+
+
+class BacktestInvalid(ValueError):
+    """A backtest that cannot run; ``option`` is the command-line option it is about."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"{option}: {message}")
+        self.option = option
+
+
+def _when(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+
+
+@dataclass
+class Prepared:
+    """A backtest ready to replay: the plan, its window and the books it needs."""
+
+    plan: Plan
+    start: float
+    end: float
+    max_age_s: float
+    lake: Lake
+
+    @property
+    def bad(self) -> list[BadFile]:
+        """Files skipped in ``market/`` (not readable, not ours)."""
+        return self.lake.bad
+
+
+def check_window(start: float, end: float) -> None:
+    """Raise ``BacktestInvalid`` for a window that ends before it starts."""
+    if start >= end:
+        raise BacktestInvalid(
+            "--from", f"{_when(start)} is not before --to {_when(end)} (times are UTC)"
+        )
+
+
+def prepare(
+    data_dir: Path,
+    plan: Plan,
+    start: float,
+    *,
+    max_age_s: float,
+    venues_given: bool = True,
+) -> Prepared:
+    """Check the window and the lake for ``plan`` starting at ``start``; read its books.
+
+    Raises ``BacktestInvalid`` naming the problem: a venue never recorded (when the user
+    chose the venues), or no book at all in the window.
+    """
+    end = start + plan.duration_s
+    check_window(start, end)
+    known = recorded(data_dir)
+    if not known:
+        raise BacktestInvalid(
+            "--from",
+            f"no books are recorded in {data_dir / 'market'} (record some with "
+            "btc-dca record, or generate a demo lake with backtest --demo)",
+        )
+    venues = list(plan.venues)
+    never = [v for v in venues if v not in known]
+    if never and venues_given:
+        raise BacktestInvalid(
+            "--venues",
+            f"{', '.join(never)} never recorded (recorded: {', '.join(known)})",
+        )
+    venues = [v for v in venues if v in known]
+    if not venues:
+        raise BacktestInvalid(
+            "--venues", f"none of the plan's venues is recorded (recorded: {', '.join(known)})"
+        )
+    from dca.schedule import tranche_times
+
+    lake = load_tapes(
+        data_dir, venues, plan.quote, start, end, tranche_times(plan, start), max_age_s
+    )
+    if not lake.tapes:
+        why = "; ".join(f"{v}: {reason}" for v, reason in lake.empty.items())
+        first = min(d for r in known.values() for d in r.days)
+        last = max(d for r in known.values() for d in r.days)
+        raise BacktestInvalid(
+            "--from",
+            f"no {plan.quote} books recorded between {_when(start)} and {_when(end)} "
+            f"({why}; market/ holds {first} to {last})",
+        )
+    if venues != list(plan.venues):
+        plan = replace(plan, venues=tuple(venues))
+    return Prepared(plan, start, end, max_age_s, lake)
+
+
+class BatchJournal:
+    """Keeps a backtest's rows in memory and writes them when it ends (one file per table)."""
+
+    def __init__(self, data_dir: Path, *, extra: Mapping[str, object] | None = None) -> None:
+        self.data_dir = data_dir
+        self.extra = dict(extra or {})
+        self.tranches: list[TrancheFilled | TrancheSkipped] = []
+        self.runs: list[R.Row] = []
+        self._base: R.Row = {}
+        self._rev = -1
+        self.written: list[Path] = []
+
+    def _now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def record(self, event: Event) -> None:
+        """Keep ``event``'s rows; the run's end writes them all."""
+        now = self._now()
+        if isinstance(event, TrancheFilled | TrancheSkipped):
+            self.tranches.append(event)
+        elif isinstance(event, RunStarted):
+            base = R.plan_columns(event.plan)
+            extra = json.loads(str(base["plan_extra"]))
+            extra.update({k: str(v) for k, v in self.extra.items()})
+            base.update(
+                source=SOURCE,
+                speed=None,
+                app_version=APP_VERSION,
+                created_at=now,
+                started_at=utc(event.at),
+                origin=utc(event.schedule[0] if event.schedule else event.at),
+                plan_extra=json.dumps(extra, sort_keys=True),
+            )
+            self._base = base
+            self._add_run(event, now)
+        elif isinstance(event, RunFinished | RunCancelled):
+            self._add_run(event, now)
+            self.written = await asyncio.to_thread(self._write, now)
+
+    def _write(self, now: datetime) -> list[Path]:
+        """The tranches (built column by column) and the runs rows, one new file each."""
+        written: list[Path] = []
+        if self.tranches:
+            folder = table_dir(self.data_dir, "tranches") / partition_of(now)
+            written.append(write_atomic(tranches_frame(self.tranches, now), folder))
+        written += write_batch(self.data_dir, {"runs": self.runs}, now)
+        return written
+
+    def _add_run(self, event: R.RunEvent, now: datetime) -> None:
+        self._rev += 1
+        self.runs.append(R.run_row(event, self._base, self._rev, now))
+
+
+class _Keep:
+    """Keeps the events of a run in memory (for the comparison table)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def record(self, event: Event) -> None:
+        self.events.append(event)
+
+
+@dataclass
+class Outcome:
+    """What a replay did."""
+
+    plan: Plan
+    run_id: str
+    summary: Summary
+    interrupted: bool = False
+    events: list[Event] = field(default_factory=list)
+
+
+async def replay(
+    prepared: Prepared,
+    specs: Mapping[str, VenueSpec],
+    journal: Journal | None,
+    *,
+    plan: Plan | None = None,
+    run_id: str | None = None,
+    stop: asyncio.Event | None = None,
+) -> Outcome:
+    """Run ``plan`` (default: the prepared one) over the prepared books; ``stop`` cancels."""
+    plan = plan or prepared.plan
+    clock = ReplayClock(prepared.start)
+    market = ReplayMarket(
+        clock,
+        plan.quote,
+        {v: specs[v] for v in plan.venues},
+        {v: t for v, t in prepared.lake.tapes.items() if v in plan.venues},
+        max_age_s=prepared.max_age_s,
+    )
+    keep = _Keep()
+    sink: Journal = FanOut(journal, keep) if journal is not None else keep
+    executor = Executor(plan, market, sink, clock, run_id=run_id)
+    watcher: asyncio.Task[None] | None = None
+    if stop is not None:
+
+        async def watch() -> None:
+            await stop.wait()
+            executor.cancel("interrupted")
+
+        watcher = asyncio.create_task(watch())
+    try:
+        summary = await executor.run()
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+    interrupted = stop is not None and stop.is_set()
+    return Outcome(plan, executor.run_id, summary, interrupted, keep.events)
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """One line of ``--compare``: a variant of the plan and what it cost."""
+
+    label: str
+    plan: Plan
+    summary: Summary
+
+
+async def compare(
+    prepared: Prepared, specs: Mapping[str, VenueSpec], variants: Sequence[tuple[str, Plan]]
+) -> list[Alternative]:
+    """Replay each variant (nothing saved) and return its totals, in the order given."""
+    out: list[Alternative] = []
+    for label, plan in variants:
+        outcome = await replay(prepared, specs, None, plan=plan, run_id=f"compare-{label}")
+        out.append(Alternative(label, plan, outcome.summary))
+    return out

@@ -1,0 +1,255 @@
+"""record and backtest as a user runs them: the demo lake, the replay, compare, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tui.cli.backtest import parse_time
+from tui.cli.main import main
+from tui.cli.options import UsageError
+from tui.cli.parser import join_relative_times
+
+D = Decimal
+FROM, TO = "2026-11-30T00:00:00Z", "2026-11-30T04:00:00Z"
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BTC_DCA_CONFIG", str(tmp_path / "config.toml"))
+
+
+def test_times_read_as_iso_utc_or_relative_to_now() -> None:
+    now = 1_767_225_600.0
+    assert parse_time("now", now, "--to") == now
+    assert parse_time("-24h", now, "--from") == now - 86400
+    assert parse_time("2026-01-01T00:00", now, "--from") == now  # UTC when it says nothing
+    assert parse_time("2026-01-01T01:00+01:00", now, "--from") == now
+    with pytest.raises(UsageError, match="--from: 'yesterday' is not a time"):
+        parse_time("yesterday", now, "--from")
+    assert join_relative_times(["backtest", "--from", "-6h", "--to", "-1h", "--amount", "1"]) == [
+        "backtest",
+        "--from=-6h",
+        "--to=-1h",
+        "--amount",
+        "1",
+    ]
+
+
+def test_a_demo_backtest_replays_prints_like_a_run_and_is_saved_as_a_backtest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(
+        "backtest",
+        "--demo",
+        "--from",
+        FROM,
+        "--to",
+        TO,
+        "--amount",
+        "0.4",
+        "--tranches",
+        "4",
+        "--venues",
+        "kraken,okx,bitstamp",
+        "--json",
+        "--compare",
+    )
+    assert code == 0, capsys.readouterr().err
+    events = [json.loads(line) for line in out.splitlines()]
+    head, *rest = events
+    assert head["event"] == "backtest" and head["venues"] == ["kraken", "okx", "bitstamp"]
+    assert head["from"] == "2026-11-30T00:00:00Z" and head["snapshots"] == 12  # 4 × 3 venues
+    tranches = [e for e in rest if e["event"] == "tranche"]
+    assert [t["at"] for t in tranches] == [f"2026-11-30T0{h}:00:00.000Z" for h in range(4)]
+    for t in tranches:
+        alts = {v: D(x) for v, x in t["alternatives"].items() if x is not None}
+        assert D(t["total"]) == min(alts.values())  # the cheapest venue, as live
+        assert D(t["quality"]["mid_best"]) > 0
+    summary = next(e for e in rest if e["event"] == "summary")
+    assert D(summary["qty"]) == D("0.4")
+    assert D(summary["total"]) == sum(D(t["total"]) for t in tranches)
+    q = summary["quality"]
+    assert D(q["shortfall"]) == D(summary["total"]) - D("0.4") * D(q["arrival_mid"])
+    compare = next(e for e in rest if e["event"] == "compare")
+    labels = [r["plan"] for r in compare["rows"]]
+    assert labels == [
+        "this plan (single)",
+        "single",
+        "split",
+        "kraken alone",
+        "okx alone",
+        "bitstamp alone",
+        "all at the start",
+    ]
+    rows = {r["plan"]: r for r in compare["rows"]}
+    assert rows["single"]["total"] == summary["total"]
+    assert D(rows["split"]["total"]) <= D(summary["total"])  # split never loses to single
+    alone = [D(rows[f"{v} alone"]["total"]) for v in ("kraken", "okx", "bitstamp")]
+    assert D(summary["total"]) <= min(alone)
+    assert rows["all at the start"]["tranches"] == 1
+
+    runs = pl.read_parquet(tmp_path / "data" / "runs" / "*" / "*.parquet")
+    assert set(runs["source"]) == {"backtest"}
+    assert runs.sort("rev")["status"].to_list() == ["running", "finished"]
+    extra = json.loads(runs["plan_extra"][0])
+    assert extra["backtest_from"] == "2026-11-30T00:00:00Z"
+    tr = pl.read_parquet(tmp_path / "data" / "tranches" / "*" / "*.parquet")
+    assert tr.height == 4 and tr["tca_mid_best"].null_count() == 0
+    assert not (tmp_path / "data" / "quotes").exists()  # the lake is the archive
+
+    # The text output: the same lines as a run, then the comparison table.
+    code, text = run(
+        "backtest",
+        "--from",
+        FROM,
+        "--to",
+        TO,
+        "--amount",
+        "0.4",
+        "--tranches",
+        "4",
+        "--venues",
+        "kraken,okx,bitstamp",
+        "--compare",
+    )
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0].startswith(
+        "Backtest over recorded books 2026-11-30 00:00:00 → 2026-11-30 04:00:00"
+    )
+    assert lines[1].startswith("Run ") and lines[2].startswith("[1/4] 2026-11-30 00:00:00  ")
+    assert any(ln.startswith("Execution quality (+ costs more): vs arrival mid ") for ln in lines)
+    assert any(ln.startswith("okx alone ") for ln in lines)
+
+
+def test_bad_windows_and_venues_say_what_is_wrong_and_write_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("backtest", "--from", TO, "--to", FROM, "--amount", "1")
+    assert code == 2
+    assert (
+        "--from: 2026-11-30 04:00:00 is not before --to 2026-11-30 00:00:00"
+        in capsys.readouterr().err
+    )
+
+    code, _ = run("backtest", "--from", FROM, "--to", TO, "--amount", "1")
+    assert code == 2
+    assert "no books are recorded in" in capsys.readouterr().err
+
+    # Record a window for two venues, then ask for other things.
+    assert (
+        run(
+            "backtest",
+            "--demo",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--amount",
+            "0.1",
+            "--tranches",
+            "2",
+            "--venues",
+            "kraken,okx",
+        )[0]
+        == 0
+    )
+    capsys.readouterr()
+    before = sorted(p.name for p in (tmp_path / "data" / "runs").rglob("*.parquet"))
+    code, _ = run("backtest", "--from", FROM, "--to", TO, "--amount", "1", "--venues", "coinbase")
+    assert code == 2
+    assert "--venues: coinbase never recorded (recorded: kraken, okx)" in capsys.readouterr().err
+    code, _ = run(
+        "backtest",
+        "--from",
+        "2026-10-01T00:00Z",
+        "--to",
+        "2026-10-02T00:00Z",
+        "--amount",
+        "1",
+        "--venues",
+        "kraken",
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no USD books recorded between 2026-10-01 00:00:00 and 2026-10-02 00:00:00" in err
+    assert "market/ holds 2026-11-29 to 2026-11-30" in err
+    code, _ = run(
+        "backtest",
+        "--from",
+        FROM,
+        "--to",
+        TO,
+        "--amount",
+        "1",
+        "--venues",
+        "kraken",
+        "--quote",
+        "EUR",
+    )
+    assert code == 2
+    assert "kraken: recorded in USD in the window, not EUR" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "data" / "runs").rglob("*.parquet")) == before
+
+    # A corrupt file is skipped with a warning naming it; the backtest still runs.
+    part = next((tmp_path / "data" / "market").rglob("venue=okx/*.parquet")).parent
+    (part / "part-0-broken.parquet").write_bytes(b"not parquet")
+    code, _ = run(
+        "backtest",
+        "--from",
+        FROM,
+        "--to",
+        TO,
+        "--amount",
+        "0.1",
+        "--tranches",
+        "2",
+        "--venues",
+        "kraken,okx",
+    )
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "warning: skipped " in err and "part-0-broken.parquet: not a readable Parquet" in err
+
+
+def test_record_writes_the_demo_books_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The demo clock at 60x: 2 minutes of market in 2 seconds, a line a (clock) minute.
+    code, out = run(
+        "record",
+        "--demo",
+        "--speed",
+        "60",
+        "--venues",
+        "kraken,okx",
+        "--interval",
+        "10s",
+        "--duration",
+        "2m",
+        "--depth",
+        "20",
+    )
+    assert code == 0, capsys.readouterr().err
+    lines = out.splitlines()
+    assert lines[0].startswith("Recording Kraken, OKX in USD: top 20 levels a side every 10s")
+    assert lines[-1].startswith("Done: ") and "live: Kraken, OKX" in lines[-1]
+    assert any("recorded" in ln for ln in lines[1:-1])  # the line a minute
+    df = pl.read_parquet(tmp_path / "data" / "market" / "*" / "*" / "*.parquet")
+    assert set(df["venue"]) == {"kraken", "okx"}
+    assert df["ask_price"].list.len().max() == 20
+    assert 20 <= df.height <= 30  # ~12 looks a venue, written when the book changed
+    assert run("record", "--depth", "0")[0] == 2
