@@ -17,17 +17,19 @@ import asyncio
 import bisect
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol, overload
 
-from exchanges.book import Level, OrderBook
+from exchanges.book import BookOrigin, Level, OrderBook
 from exchanges.clock import Clock, SimClock
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.market import Health, Listener, VenueStatus
 from exchanges.venues import VenueSpec
 
 DEFAULT_MAX_AGE_S = 60.0
+# The ``BookOrigin.source`` of a replayed book.
+RECORDED = "recorded"
 
 # Loads a snapshot's whole ask side (prices, sizes) when its stored prefix runs out.
 AskLoader = Callable[[], tuple[Sequence[int], Sequence[int]]]
@@ -229,7 +231,9 @@ class ReplayMarket:
             )
             answer = (error, snap.ts)
         else:
-            answer = (snap.book(venue, self._quote), snap.ts)
+            # The age the freshness columns record: how old the recorded book was then.
+            origin = BookOrigin(RECORDED, t - snap.ts)
+            answer = (replace(snap.book(venue, self._quote), origin=origin), snap.ts)
         self._answers[venue] = answer
         return answer
 

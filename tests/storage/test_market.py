@@ -181,3 +181,12 @@ def test_files_written_before_the_quality_columns_still_read(tmp_path: Path) -> 
         df = found.collect()
         assert df.height == 1 and df.schema == SCHEMAS[table]
         assert df["tca_fee_share" if table == "runs" else "tca_mid_best"].to_list() == [None]
+
+
+async def test_a_replayed_book_says_it_was_recorded_and_how_old_it_was(tmp_path: Path) -> None:
+    write_snapshots(tmp_path, [snapshot_row(make_book("kraken", "100", "99"), T0, 50, "live")])
+    lake = load_tapes(tmp_path, ["kraken"], "USD", T0, T0 + 60, [T0 + 20], 60)
+    market = ReplayMarket(SimClock(T0 + 20), "USD", DEFAULT_SPECS, lake.tapes)
+    book = (await market.fresh_books(["kraken"]))["kraken"]
+    assert isinstance(book, OrderBook) and book.origin is not None
+    assert (book.origin.source, book.origin.age_s) == ("recorded", 20.0)
