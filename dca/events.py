@@ -14,6 +14,7 @@ from dca.plan import Plan
 from dca.pricing import ZERO, Cost, InsufficientDepth
 from dca.routing import Route
 from dca.tca import RunReport, RunTca, TrancheTca, best_mid, tranche_tca
+from dca.status import RunStatus, end_status, stop_status
 from exchanges.errors import VenueError
 
 # Per venue, what the engine saw when it decided: a cost, a book too thin, or an error.
@@ -181,6 +182,11 @@ class Summary:
         """Total (with fees) per BTC bought so far."""
         return self.total / self.qty if self.qty else None
 
+    @property
+    def short(self) -> Decimal:
+        """BTC still to buy to reach the target (0 once it is reached)."""
+        return max(self.target - self.qty, ZERO)
+
     def add(self, event: TrancheFilled) -> None:
         """Count a filled tranche."""
         r = event.route
@@ -217,6 +223,11 @@ class RunFinished:
     at: float
     summary: Summary
 
+    @property
+    def status(self) -> RunStatus:
+        """``finished`` when the whole amount was bought, else ``incomplete``."""
+        return end_status(self.summary.qty, self.summary.target)
+
 
 @dataclass(frozen=True, slots=True)
 class RunCancelled:
@@ -226,6 +237,11 @@ class RunCancelled:
     at: float
     summary: Summary
     reason: str = "cancelled"
+
+    @property
+    def status(self) -> RunStatus:
+        """``interrupted`` (resumable) when the reason is ``interrupted``, else ``cancelled``."""
+        return stop_status(self.reason)
 
 
 Event = (

@@ -36,6 +36,7 @@ from dca.plan import Plan
 from dca.pricing import ZERO, Cost, InsufficientDepth
 from dca.routing import price_all, route
 from dca.schedule import tranche_times
+from dca.status import end_status, stop_status
 from exchanges.book import OrderBook
 from exchanges.clock import Clock
 from exchanges.errors import ErrorKind, VenueError
@@ -54,7 +55,9 @@ class State(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
     FINISHED = "finished"
+    INCOMPLETE = "incomplete"
     CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,7 @@ class Executor:
         *,
         run_id: str | None = None,
         resume: ResumeState | None = None,
-        catch_up: bool = True,
+        catch_up: bool = False,
         retry_base_s: float = 1.0,
         retries: int = 4,
     ) -> None:
@@ -100,6 +103,8 @@ class Executor:
         self.resume_state = resume
         # Ids follow the wall clock, so a fast demo clock cannot date them weeks ahead.
         self.run_id = resume.run_id if resume else (run_id or new_run_id(time.time()))
+        # What to do with tranches whose slot ended while the run was stopped (a pause, or
+        # the process being down before a resume): run them at once, or skip them.
         self.catch_up = catch_up
         self.retry_base_s = retry_base_s
         self.retries = retries
@@ -121,13 +126,21 @@ class Executor:
         self._degraded: set[str] = set()
         self._pending: list[Event] = []
         self.cancel_reason = "cancelled"
+        # Set by a pause (and by resuming from disk) until a tranche is executed again:
+        # only a stop makes a tranche "missed", never a slow book fetch on a fast clock.
+        self._stopped = resume is not None
 
     # -- control -------------------------------------------------------------------------
 
     def pause(self) -> None:
-        """Hold the schedule; tranches that fall due while paused run on resume."""
+        """Hold the schedule; on resume, tranches whose slot ended meanwhile follow ``catch_up``.
+
+        With ``catch_up`` False (the dashboard's default) they are skipped and their BTC
+        rides on the next tranche, so a pause never bunches purchases together.
+        """
         if self.state is State.RUNNING:
             self.state = State.PAUSED
+            self._stopped = True
             self._unpaused.clear()
             self._emit_soon(RunPaused(self.run_id, self.clock.now()))
 
@@ -180,21 +193,21 @@ class Executor:
             for pos, i in enumerate(remaining_idx):
                 self.next_index = i
                 self.next_at = times[i]
-                missed = (
-                    self.clock.now() > times[i] + plan.interval_s and self.resume_state is not None
-                )
                 if not await self._wait_until(times[i]):
                     break
                 await self._flush_pending()
                 qty = sizes[i] + carry
                 carry = ZERO
                 is_last = pos == len(remaining_idx) - 1
+                # Its slot (not just its time, which jitter moves) ended while stopped.
+                missed = self._stopped and self.clock.now() >= origin + (i + 1) * plan.interval_s
                 if missed and not self.catch_up and not is_last:
                     carry = qty
                     await self._skip(
                         i, times[i], qty, SkipReason.MISSED, "its time passed while stopped", carry
                     )
                     continue
+                self._stopped = False
                 slot_end = times[i + 1] if i + 1 < plan.tranches else origin + plan.duration_s
                 carry = await self._tranche(i, times[i], qty, slot_end, is_last)
                 if self._cancelled.is_set():
@@ -204,12 +217,12 @@ class Executor:
             await self._flush_pending()
         now = self.clock.now()
         if self._cancelled.is_set():
-            self.state = State.CANCELLED
+            self.state = State(stop_status(self.cancel_reason).value)
             await self.journal.record(
                 RunCancelled(self.run_id, now, self.summary, reason=self.cancel_reason)
             )
         else:
-            self.state = State.FINISHED
+            self.state = State(end_status(self.summary.qty, self.summary.target).value)
             await self.journal.record(RunFinished(self.run_id, now, self.summary))
         return self.summary
 

@@ -22,8 +22,13 @@ DEFAULT_INTERVAL_S = 3600.0
 MAX_DURATION_S = 366 * 86400.0
 BTC_QUANTUM = Decimal("0.00000001")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$", re.IGNORECASE)
+# Tranches closer together than this are refused: each one fetches fresh books first.
+MIN_INTERVAL_S = 1.0
+
+# One or more "<number><unit>" parts, largest unit first: 90s, 1.5h, 2h30m, 4d 4h.
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd])", re.IGNORECASE)
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ORDER = "dhms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +87,28 @@ class Plan:
 
 
 def parse_duration(text: str) -> float:
-    """``90s``, ``30m``, ``6h``, ``2d`` (decimals allowed) → seconds; ValueError otherwise."""
-    match = _DURATION.match(text or "")
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like 90s, 30m, 6h or 2d")
-    return float(match.group(1)) * _UNIT_S[match.group(2).lower()]
+    """``90s``, ``30m``, ``6h``, ``2d``, ``1.5h``, ``2h30m``, ``4d 4h`` → seconds.
+
+    Every duration the app prints reads back. ValueError otherwise (each unit once,
+    largest first).
+    """
+    total = 0.0
+    pos = 0
+    last = -1
+    raw = text or ""
+    while pos < len(raw.rstrip()) or last < 0:
+        match = _PART.match(raw, pos)
+        if match is None:
+            break
+        unit = _ORDER.index(match.group(2).lower())
+        if unit <= last:
+            break
+        last = unit
+        total += float(match.group(1)) * _UNIT_S[match.group(2).lower()]
+        pos = match.end()
+    if last < 0 or raw[pos:].strip():
+        raise ValueError(f"{text!r} is not a duration like 90s, 30m, 6h, 2d or 2h30m")
+    return total
 
 
 def format_duration(seconds: float) -> str:
@@ -100,6 +122,11 @@ def format_duration(seconds: float) -> str:
             parts.append(f"{s // size}{unit}")
             s %= size
     return " ".join(parts[:2])
+
+
+def _plain(value: Decimal) -> str:
+    """An amount of BTC as typed: ``0.00005``, ``0`` (never ``0E-8``)."""
+    return "0" if not value else f"{value.normalize():f}"
 
 
 def tranche_sizes(amount: Decimal, n: int, lot: Decimal) -> list[Decimal]:
@@ -233,15 +260,23 @@ def build_plan(
     if amt is not None and n is not None and biggest_min is not None:
         size = tranche_sizes(amt, n, lot)[0]
         if size < min_order:
-            where = "the amount" if n == 1 else f"each of {n} tranches"
+            where = "the amount" if n == 1 else f"each of {n:,} tranches"
             field_name = "amount" if n == 1 or defaulted else "tranches"
             errors.append(
                 FieldError(
                     field_name,
-                    f"{where} would be {size} BTC, below {biggest_min.name}'s minimum order "
-                    f"of {min_order} BTC",
+                    f"{where} would be {_plain(size)} BTC, below {biggest_min.name}'s minimum "
+                    f"order of {_plain(min_order)} BTC",
                 )
             )
+    if dur is not None and n is not None and n > 1 and dur / n < MIN_INTERVAL_S:
+        errors.append(
+            FieldError(
+                "tranches",
+                f"{n:,} tranches over {format_duration(dur)} would be {dur / n:.2g}s apart; "
+                f"at most {max(1, int(dur // MIN_INTERVAL_S)):,} (one a second)",
+            )
+        )
 
     if errors:
         raise PlanInvalid(errors)

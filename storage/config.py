@@ -16,11 +16,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from dca.plan import parse_duration
 from dca.routing import Mode
 from exchanges.venues import DEFAULT_SPECS, QUOTES, VenueSpec
 from storage.notify import DEFAULT_EVENTS, EVENTS, NotifyConfig, url_problem
 
 DEFAULT_THEME = "textual-dark"
+# No venue charges a taker fee anywhere near this: a larger value is a percentage typed
+# as a fraction ("0.40" for 0.40 %), which would price every tranche 40 % dearer.
+MAX_TAKER_FEE = Decimal("0.05")
+FEE_HINT = "fees are fractions: 0.004 is 0.40 %"
 
 
 class ConfigError(ValueError):
@@ -167,9 +172,20 @@ def _decimal(value: Any, key: str, what: str, *, fraction: bool = False) -> Deci
         out = Decimal(value.strip())
     except InvalidOperation:
         raise ConfigError(f"{key}: {value!r} is not {what}") from None
-    if not out.is_finite() or out < 0 or (fraction and out >= 1):
+    if not out.is_finite():
         raise ConfigError(f"{key}: {value!r} is not {what}")
+    if out < 0:
+        raise ConfigError(f"{key}: {value!r} must not be negative")
+    if fraction and out > MAX_TAKER_FEE:
+        raise ConfigError(
+            f"{key}: {value!r} is a fee of {_percent(out)} %, more than the "
+            f"{_percent(MAX_TAKER_FEE)} % limit ({FEE_HINT})"
+        )
     return out
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}"
 
 
 def _url(value: Any, key: str, schemes: tuple[str, ...]) -> str:
@@ -260,6 +276,10 @@ def _plan(raw: Mapping[str, Any]) -> PlanDefaults:
     if "amount" in raw:
         amount = str(_decimal(raw["amount"], "plan.amount", "an amount of BTC"))
     duration = _text(raw["duration"], "plan.duration") if "duration" in raw else d.duration
+    try:
+        parse_duration(duration)
+    except ValueError as exc:
+        raise ConfigError(f"plan.duration: {exc}") from None
     tranches = raw.get("tranches")
     if tranches is not None and (
         isinstance(tranches, bool) or not isinstance(tranches, int) or tranches < 1

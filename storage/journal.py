@@ -38,12 +38,12 @@ from dca.events import (
     VenueRecovered,
 )
 from dca.schedule import tranche_times
+from dca.status import is_resumable
 from exchanges.version import APP_VERSION
 from storage import rows as R
 from storage.dataset import partition_of, scan, table_dir, write_atomic
 from storage.locks import FileLock, run_lock
 from storage.queries import History, summary_of
-from storage.resume import is_unfinished
 from storage.schema import frame, utc
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ class ParquetJournal:
 def _check_still_resumable(run_id: str, last: R.Row, recorded: int, loaded: int) -> None:
     """Raise ``RunConflict`` if another process ended or advanced the run since it was loaded."""
     status, detail = str(last["status"]), last["detail"]
-    if not is_unfinished(status, detail if isinstance(detail, str) else None):
+    if not is_resumable(status, detail if isinstance(detail, str) else None):
         raise RunConflict(f"run {run_id} is {status} already (by another process)")
     if recorded != loaded:
         raise RunConflict(

@@ -16,7 +16,9 @@ from pathlib import Path
 import polars as pl
 
 from dca.events import Summary
+from dca.status import ENDED, RESUMABLE, RunStatus, current_status
 from storage.dataset import BadFile, scan
+from storage.locks import is_held, run_lock
 from storage.schema import MONEY, money
 
 # A run's execution quality (dca/tca.py), in its runs row once it has ended.
@@ -36,7 +38,7 @@ QUALITY_COLUMNS = (
 )
 # Statuses whose runs row carries the run's totals; the others' are summed from tranches
 # (a failed run's row has none: it may be resumed).
-FINAL = ("finished", "cancelled")
+FINAL = tuple(s.value for s in ENDED)
 SUMMARY_COLUMNS = (
     "run_id",
     "created_at",
@@ -59,6 +61,7 @@ SUMMARY_COLUMNS = (
     "filled",
     "skipped",
     *QUALITY_COLUMNS,
+    "resumable",
 )
 TOTALS = ("qty_btc", "notional", "fee", "total", "saved_vs_worst", "saved_vs_median")
 
@@ -98,7 +101,34 @@ class History:
                 .then(pl.col("avg_price"))
                 .otherwise(_avg_price(latest))
             )
-        return latest.select(SUMMARY_COLUMNS)
+        return self._with_current_status(latest).select(SUMMARY_COLUMNS)
+
+    def _with_current_status(self, latest: pl.DataFrame) -> pl.DataFrame:
+        """``status`` as ``dca.status`` shows it (a dead process's run is ``interrupted``),
+        and ``resumable`` by its one rule."""
+        statuses = [
+            current_status(
+                str(status),
+                detail,
+                held=status != RunStatus.RUNNING or is_held(run_lock(self.data_dir, run_id)),
+            )
+            for run_id, status, detail in zip(
+                latest["run_id"].to_list(),
+                latest["status"].to_list(),
+                latest["detail"].to_list(),
+                strict=True,
+            )
+        ]
+        return latest.with_columns(
+            status=pl.Series("status", [s.value for s in statuses], dtype=pl.Utf8),
+            resumable=pl.Series("resumable", [s in RESUMABLE for s in statuses], dtype=pl.Boolean),
+        )
+
+    def run_status(self, row: dict[str, object]) -> RunStatus:
+        """The current status of a run's row from ``run`` (the same rule as the summaries)."""
+        run_id, status, detail = str(row["run_id"]), str(row["status"]), row["detail"]
+        held = status != RunStatus.RUNNING or is_held(run_lock(self.data_dir, run_id))
+        return current_status(status, detail if isinstance(detail, str) else None, held)
 
     def run(self, run_id: str) -> dict[str, object] | None:
         """The current row of one run, or None."""

@@ -1,15 +1,10 @@
 """Picking up a run that stopped: which runs are unfinished, and their plan and progress.
 
-The rule: a run is unfinished, offered for resume and picked by ``btc-dca resume``,
-unless it reached its end (``finished``) or the user stopped it for good
-(``cancelled`` for any reason but ``interrupted``). So these resume:
-
-- ``running``: the process died (killed, power cut);
-- ``paused``: the user quit and chose to keep it;
-- ``cancelled`` with the reason ``interrupted``: Ctrl-C in a headless run;
-- ``failed``: the app stopped on an error of its own (a full disk, an engine bug).
-  The plan is still good and every tranche bought is recorded, so the rest is
-  worth buying once the cause is fixed; a run that fails again is marked again.
+Which statuses may be continued is ``dca.status``'s one rule: ``paused``,
+``interrupted`` (Ctrl-C, a closed pipe, a killed process: a ``running`` row no
+process holds), ``failed`` (the plan is still good and every tranche bought is
+recorded, so the rest is worth buying once the cause is fixed). ``cancelled``,
+``incomplete`` and ``finished`` runs are over.
 
 A run that another process is executing (it holds the run's lock) is not offered.
 Everything needed to continue a run is in its runs row (every ``Plan`` field and
@@ -30,12 +25,14 @@ from dca.events import Summary
 from dca.executor import ResumeState
 from dca.plan import Plan
 from dca.routing import Mode
+from dca.status import INTERRUPTED, RESUMABLE, RunStatus, current_status
 from storage.locks import is_held, run_lock
 from storage.queries import History, latest_runs, summary_of
 from storage.schema import plain
 
-RESUMABLE = ("running", "paused", "failed")
-INTERRUPTED = "interrupted"
+# Stored statuses a resumable run's last row may have (``cancelled`` only with the
+# detail ``interrupted``, as earlier versions stored an interruption).
+_STORED_RESUMABLE = tuple(s.value for s in RESUMABLE)
 
 
 class Missed(StrEnum):
@@ -55,7 +52,7 @@ class Resumable:
 
     plan: Plan
     state: ResumeState
-    status: str
+    status: RunStatus
     source: str
     speed: float | None
 
@@ -71,11 +68,6 @@ class Resumable:
         return self.state.before
 
 
-def is_unfinished(status: str, detail: str | None) -> bool:
-    """Whether a run with this current status may be continued."""
-    return status in RESUMABLE or (status == "cancelled" and detail == INTERRUPTED)
-
-
 def unfinished_runs(data_dir: Path, history: History | None = None) -> list[str]:
     """Ids of the unfinished runs, newest first."""
     h = history or History(data_dir)
@@ -83,8 +75,8 @@ def unfinished_runs(data_dir: Path, history: History | None = None) -> list[str]
         lambda runs: (
             latest_runs(runs)
             .filter(
-                pl.col("status").is_in(RESUMABLE)
-                | ((pl.col("status") == "cancelled") & (pl.col("detail") == INTERRUPTED))
+                pl.col("status").is_in(_STORED_RESUMABLE)
+                | ((pl.col("status") == RunStatus.CANCELLED) & (pl.col("detail") == INTERRUPTED))
             )
             .sort("created_at", "run_id", descending=True)
             .select("run_id")
@@ -135,11 +127,14 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
     row = h.run(run_id)
     if row is None:
         raise ResumeError(f"no run {run_id!r} in {data_dir}")
-    status, detail = str(row["status"]), row["detail"]
-    if not is_unfinished(status, detail if isinstance(detail, str) else None):
-        raise ResumeError(f"run {run_id} is {status}; only unfinished runs can be resumed")
+    detail = row["detail"]
     if is_held(run_lock(data_dir, run_id)):
         raise ResumeError(f"run {run_id} is being executed by another process")
+    status = current_status(str(row["status"]), detail if isinstance(detail, str) else None, False)
+    if status not in RESUMABLE:
+        raise ResumeError(
+            f"run {run_id} is {status}; only paused, interrupted and failed runs can be resumed"
+        )
     plan = plan_from_row(row)
     tranches = h.run_tranches(run_id)
     done = {

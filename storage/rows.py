@@ -20,6 +20,7 @@ from dca.events import (
 from dca.plan import Plan
 from dca.pricing import Cost, InsufficientDepth
 from dca.tca import best_mid
+from dca.status import RunStatus
 from exchanges.errors import VenueError
 from storage.schema import SCHEMA_VERSION, money, utc
 
@@ -88,11 +89,9 @@ def quality_columns(summary: Summary) -> Row:
 
 
 _STATUS = {
-    RunStarted: "running",
-    RunResumed: "running",
-    RunPaused: "paused",
-    RunFinished: "finished",
-    RunCancelled: "cancelled",
+    RunStarted: RunStatus.RUNNING,
+    RunResumed: RunStatus.RUNNING,
+    RunPaused: RunStatus.PAUSED,
 }
 
 
@@ -104,7 +103,11 @@ def run_row(event: RunEvent, base: Row, rev: int, recorded_at: datetime) -> Row:
         run_id=event.run_id,
         rev=rev,
         event=type(event).__name__.removeprefix("Run").lower(),
-        status=_STATUS[type(event)],
+        status=(
+            event.status.value
+            if isinstance(event, RunFinished | RunCancelled)
+            else _STATUS[type(event)].value
+        ),
         recorded_at=recorded_at,
     )
     if isinstance(event, RunStarted) and event.resumed:
@@ -125,7 +128,7 @@ def failed_row(base: Row, run_id: str, rev: int, recorded_at: datetime, message:
         run_id=run_id,
         rev=rev,
         event="failed",
-        status="failed",
+        status=RunStatus.FAILED.value,
         recorded_at=recorded_at,
         finished_at=recorded_at,
         detail=message,

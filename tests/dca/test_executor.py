@@ -266,7 +266,9 @@ async def test_resume_skips_recorded_tranches_and_ends_with_the_exact_amount() -
     plan = make("1", "10h", 10)
     # Tranches 0-2 were bought; tranche 3 was skipped (0 bought) and its 0.1 never carried.
     state = ResumeState("r-old", START, {0: D("0.1"), 1: D("0.1"), 2: D("0.1"), 3: D(0)})
-    summary = await Executor(plan, SimulatedMarket(clock), journal, clock, resume=state).run()
+    summary = await Executor(
+        plan, SimulatedMarket(clock), journal, clock, resume=state, catch_up=True
+    ).run()
     fills = of(journal, TrancheFilled)
     assert [f.index for f in fills] == [4, 5, 6, 7, 8, 9]
     assert fills[0].qty == D("0.2")  # the skipped tranche's share rides on the first one left
@@ -323,3 +325,85 @@ async def test_a_tranche_only_a_split_can_fill_is_bought_and_saves_nothing_on_pa
     assert len(fill.route.legs) >= 2
     assert summary.qty == qty
     assert (summary.saved_vs_worst, summary.saved_vs_median) == (D(0), D(0))
+
+
+async def _pause_for(catch_up: bool, hours: float) -> tuple[MemoryJournal, Executor]:
+    """A 10-tranche hourly plan paused right after tranche 2 for ``hours`` of clock time."""
+    clock = SimClock(START)
+    journal = MemoryJournal()
+    executor: Executor
+    paused = asyncio.Event()
+
+    class PauseAtThird:
+        async def record(self, event: Event) -> None:
+            if isinstance(event, TrancheFilled) and event.index == 2:
+                executor.pause()
+            if isinstance(event, RunPaused):
+                paused.set()
+
+    executor = Executor(
+        make("1", "10h", 10),
+        SimulatedMarket(clock),
+        FanOut(journal, PauseAtThird()),
+        clock,
+        catch_up=catch_up,
+    )
+    task = asyncio.create_task(executor.run())
+    await asyncio.wait_for(paused.wait(), timeout=5)
+    clock.advance(hours * 3600)  # 02:00 + 3.5h: back at 05:30
+    executor.resume()
+    await task
+    return journal, executor
+
+
+async def test_a_pause_never_bunches_purchases_tranches_whose_slot_ended_are_skipped() -> None:
+    journal, executor = await _pause_for(catch_up=False, hours=3.5)
+    skipped = of(journal, TrancheSkipped)
+    # Slots 3 (03:00-04:00) and 4 (04:00-05:00) ended while paused; slot 5 is going on.
+    assert [(s.index, s.reason) for s in skipped] == [
+        (3, SkipReason.MISSED),
+        (4, SkipReason.MISSED),
+    ]
+    fills = of(journal, TrancheFilled)
+    after = [(f.index, round((f.at - START) / 3600, 2)) for f in fills if f.index > 2]
+    assert after == [(5, 5.5), (6, 6.0), (7, 7.0), (8, 8.0), (9, 9.0)]  # one per slot
+    assert fills[3].qty == D("0.3")  # the skipped BTC rides on the next tranche, not lost
+    assert executor.summary.qty == D("1")
+    assert state_of(executor) is State.FINISHED
+
+
+async def test_a_pause_with_catch_up_buys_the_missed_tranches_at_once_when_asked() -> None:
+    journal, _ = await _pause_for(catch_up=True, hours=3.5)
+    assert of(journal, TrancheSkipped) == []
+    at = {f.index: round((f.at - START) / 3600, 2) for f in of(journal, TrancheFilled)}
+    assert (at[3], at[4], at[5]) == (5.5, 5.5, 5.5)
+
+
+async def test_a_short_pause_inside_the_slot_skips_nothing() -> None:
+    journal, _ = await _pause_for(catch_up=False, hours=0.5)
+    assert of(journal, TrancheSkipped) == []
+
+
+async def test_a_run_that_ends_short_of_its_amount_is_incomplete_not_finished() -> None:
+    clock = SimClock(START)
+    journal = MemoryJournal()
+    executor = Executor(
+        make("1", "2h", 2, max_price="1000"), SimulatedMarket(clock), journal, clock
+    )
+    summary = await executor.run()
+    assert summary.qty == 0 and summary.short == D("1")
+    assert state_of(executor) is State.INCOMPLETE
+    (end,) = of(journal, RunFinished)
+    assert end.status == "incomplete"
+
+
+async def test_an_interrupted_run_says_so_and_a_cancelled_one_is_cancelled() -> None:
+    for reason, state in (("interrupted", State.INTERRUPTED), ("cancelled", State.CANCELLED)):
+        clock = SimClock(START)
+        journal = MemoryJournal()
+        executor = Executor(make("1", "10h", 10), SimulatedMarket(clock), journal, clock)
+        executor.cancel(reason)
+        await executor.run()
+        assert state_of(executor) is state
+        (end,) = of(journal, RunCancelled)
+        assert end.status == state.value

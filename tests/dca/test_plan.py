@@ -103,7 +103,7 @@ def test_every_field_is_checked_and_named() -> None:
     )
     assert found == {
         "amount": "must be more than 0 BTC",
-        "duration": "'soon' is not a duration like 90s, 30m, 6h or 2d",
+        "duration": "'soon' is not a duration like 90s, 30m, 6h, 2d or 2h30m",
         "quote": "'JPY' is not one of USD, USDT, USDC, EUR",
         "venues": "unknown venue ftx (known: binance, binanceus, coinbase, kraken, bitstamp, okx)",
         "mode": "'twap' is not single or split",
@@ -164,3 +164,39 @@ def test_tranche_sizes_always_sum_to_the_amount(amount: Decimal, n: int, lot: De
     assert len(sizes) == n
     assert sum(sizes) == amount
     assert all(s % lot == 0 for s in sizes[:-1])
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("2h30m", 9000), ("4d 4h", 360000), ("1h 30m 10s", 5410), ("1d2h3m4s", 93784)],
+)
+def test_durations_as_the_app_prints_them_read_back(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@given(
+    st.integers(min_value=0, max_value=22), st.sampled_from([("d", "h"), ("h", "m"), ("m", "s")])
+)
+def test_what_the_app_prints_reads_back(n: int, units: tuple[str, str]) -> None:
+    big, small = units
+    size = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    seconds = (n + 1) * size[big] + (n % (size[big] // size[small])) * size[small]
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize("text", ["30m2h", "2h 2h", "2h30", "2h30m x"])
+def test_compound_durations_out_of_order_or_with_junk_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="duration like"):
+        parse_duration(text)
+
+
+def test_tranches_less_than_a_second_apart_are_refused_not_previewed_as_every_0s() -> None:
+    assert errors(amount="0.5", duration="1s", tranches="24") == {
+        "tranches": "24 tranches over 1s would be 0.042s apart; at most 1 (one a second)"
+    }
+    assert plan(amount="0.5", duration="24s", tranches="24").interval_s == 1
+
+
+def test_a_tranche_of_nothing_reads_0_btc_not_0e_8() -> None:
+    message = errors(amount="0.0000001", duration="1d", tranches="24")["tranches"]
+    assert message.startswith("each of 24 tranches would be 0 BTC, below")

@@ -101,8 +101,23 @@ theme = "nord"
         ),
         (
             '[venues.kraken]\ntaker_fee = "1.5"',
-            "venues.kraken.taker_fee: '1.5' is not a decimal fraction",
+            "venues.kraken.taker_fee: '1.5' is a fee of 150 %, more than the 5 % limit",
         ),
+        (
+            # What the panels show (0.40%) typed as the fraction: refused, with the hint.
+            '[venues.kraken]\ntaker_fee = "0.40"',
+            "venues.kraken.taker_fee: '0.40' is a fee of 40 %, more than the 5 % limit "
+            "(fees are fractions: 0.004 is 0.40 %)",
+        ),
+        (
+            '[venues.kraken]\ntaker_fee = "-0.1"',
+            "venues.kraken.taker_fee: '-0.1' must not be negative",
+        ),
+        (
+            '[venues.kraken]\nmin_order_btc = "-0.0001"',
+            "venues.kraken.min_order_btc: '-0.0001' must not be negative",
+        ),
+        ('[plan]\nduration = "soon"', "plan.duration: 'soon' is not a duration"),
         ("[venues.kraken]\nfee = 1", "venues.kraken.fee: unknown key"),
         ("[venues.kraken]\nenabled = 1", "venues.kraken.enabled: 1 is not true or false"),
         ('[venues.kraken]\nlot_btc = "0"', "venues.kraken.lot_btc: must be more than 0"),
@@ -119,7 +134,7 @@ theme = "nord"
         ('[plan]\nvenues = ["mtgox"]', "plan.venues: unknown venue mtgox"),
         ("[plan]\nvenues = 1", "plan.venues: 1 is not a list"),
         ('[plan]\nmode = "all"', "plan.mode: 'all' is not single or split"),
-        ('[plan]\namount = "-1"', "plan.amount: '-1' is not an amount of BTC"),
+        ('[plan]\namount = "-1"', "plan.amount: '-1' must not be negative"),
         ('[plan]\nduration = ""', "plan.duration: '' is not a non-empty string"),
         ("[ui]\ntheme = 3", "ui.theme: 3 is not a non-empty string"),
         ("[ui]\nfont = 'x'", "ui.font: unknown key"),

@@ -71,7 +71,7 @@ async def test_csv_and_json_exports_match_the_table(env: Path, tmp_path: Path) -
     assert Decimal(latest["total"]) == summary.total
     code, text = _main("history", "--csv", str(tmp_path / "runs.csv"), "--offset", "1")
     [older] = list(csv.DictReader(io.StringIO((tmp_path / "runs.csv").read_text())))
-    assert older["status"] == "finished" and older["skipped"] == "2"
+    assert older["status"] == "incomplete" and older["skipped"] == "2"
     assert _main("history", "--limit", "-1")[0] == 2
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from dca.events import Event, TrancheFilled, TrancheSkipped
@@ -165,7 +166,9 @@ async def test_an_unfinished_run_shows_its_totals_so_far_and_venue_shares(tmp_pa
     h = History(tmp_path)
     [row] = h.run_summaries().to_dicts()
     tranches = h.run_tranches(row["run_id"])
-    assert (row["status"], row["filled"], row["skipped"]) == ("running", 3, 0)
+    # Its row says running but no process holds it: it was interrupted, and resumable.
+    assert (row["status"], row["filled"], row["skipped"]) == ("interrupted", 3, 0)
+    assert row["resumable"]
     assert row["total"] == sum(tranches["total"].to_list())
     assert row["avg_price"] == money(row["notional"] / row["qty_btc"])
     share = h.venue_share()
@@ -255,3 +258,72 @@ def test_two_resumes_of_a_killed_run_started_at_once_execute_it_once(tmp_path: P
     assert len(table_files(data, "tranches")) == 10  # not one tranche written twice
     assert sum(tranches["qty_btc"].to_list()) == Decimal("1")
     assert unfinished_runs(data) == []
+
+
+class StopAfter:
+    """Stops the run with ``reason`` once ``n`` tranches were recorded."""
+
+    def __init__(self, n: int, reason: str) -> None:
+        self.n, self.reason, self.seen = n, reason, 0
+        self.executor: Executor | None = None
+
+    async def record(self, event: Event) -> None:
+        if isinstance(event, TrancheFilled):
+            self.seen += 1
+            if self.seen == self.n and self.executor is not None:
+                self.executor.cancel(self.reason)
+
+
+async def _stopped(tmp_path: Path, reason: str) -> str:
+    clock = SimClock()
+    p = plan(tranches=6, amount="0.6")
+    journal = ParquetJournal(tmp_path, source="demo")
+    stop = StopAfter(2, reason)
+    executor = Executor(p, SimulatedMarket(clock, venues=p.venues), FanOut(journal, stop), clock)
+    stop.executor = executor
+    await executor.run()
+    journal.close()
+    return executor.run_id
+
+
+async def test_one_rule_for_every_status_in_the_summaries_the_offer_and_resume(
+    tmp_path: Path,
+) -> None:
+    interrupted = await _stopped(tmp_path, "interrupted")  # Ctrl-C, a closed pipe
+    cancelled = await _stopped(tmp_path, "cancelled")  # the user's Cancel
+    _, _, incomplete = await run(tmp_path, plan(tranches=2, max_price="1"))
+    _, _, finished = await run(tmp_path, plan(tranches=2))
+    await _crashed(tmp_path, after=1)  # kill -9: its row still says running
+    [killed] = [r for r in unfinished_runs(tmp_path) if r not in (interrupted,)]
+
+    rows = {r["run_id"]: r for r in History(tmp_path).run_summaries().to_dicts()}
+    shown = {run_id: (r["status"], r["resumable"]) for run_id, r in rows.items()}
+    assert shown == {
+        interrupted: ("interrupted", True),
+        cancelled: ("cancelled", False),
+        incomplete: ("incomplete", False),
+        finished: ("finished", False),
+        killed: ("interrupted", True),
+    }
+    assert rows[incomplete]["qty_btc"] == 0 and rows[incomplete]["skipped"] == 2
+    assert sorted(unfinished_runs(tmp_path)) == sorted([interrupted, killed])
+    assert load_resumable(tmp_path, interrupted).status == "interrupted"
+    assert load_resumable(tmp_path, killed).status == "interrupted"
+    for over in (cancelled, incomplete, finished):
+        with pytest.raises(ResumeError, match="only paused, interrupted and failed runs"):
+            load_resumable(tmp_path, over)
+
+
+async def test_an_interruption_stored_by_an_earlier_version_still_resumes(tmp_path: Path) -> None:
+    run_id = await _stopped(tmp_path, "interrupted")
+    # Earlier versions wrote status "cancelled" with the detail "interrupted".
+    folder = next((tmp_path / "runs").rglob("*.parquet")).parent
+    last = max(
+        (pl.read_parquet(f) for f in folder.glob("*.parquet")), key=lambda df: df["rev"].max()
+    )
+    last.with_columns(status=pl.lit("cancelled"), rev=pl.col("rev") + 1).write_parquet(
+        folder / "legacy.parquet"
+    )
+    [row] = History(tmp_path).run_summaries().to_dicts()
+    assert (row["status"], row["resumable"]) == ("interrupted", True)
+    assert unfinished_runs(tmp_path) == [run_id]
