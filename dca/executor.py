@@ -71,6 +71,11 @@ class ResumeState:
     before: Summary | None = None
 
 
+def _btc(value: Decimal) -> str:
+    """BTC in a message: as typed, never with an exponent (``0``, ``0.5``, ``100``)."""
+    return "0" if not value else f"{value.normalize():f}"
+
+
 def new_run_id(now: float) -> str:
     """A sortable, unique run id: UTC date-time plus a random suffix."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
@@ -285,7 +290,7 @@ class Executor:
                 scheduled,
                 qty,
                 SkipReason.INSUFFICIENT_DEPTH,
-                f"no book can fill {qty} BTC (deepest holds {deepest})",
+                f"no book can fill {_btc(qty)} BTC (the deepest holds {_btc(deepest)})",
                 carry,
                 quotes,
                 lump,
@@ -297,8 +302,8 @@ class Executor:
                 scheduled,
                 qty,
                 SkipReason.ABOVE_MAX_PRICE,
-                f"best price {chosen.effective_price:.2f} (fees in) "
-                f"is above the maximum {self.plan.max_price}",
+                f"best price {chosen.effective_price:,.2f} (fees in) "
+                f"is above the maximum {self.plan.max_price:,}",
                 carry,
                 quotes,
                 lump,

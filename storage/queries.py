@@ -130,6 +130,10 @@ class History:
         held = status != RunStatus.RUNNING or is_held(run_lock(self.data_dir, run_id))
         return current_status(status, detail if isinstance(detail, str) else None, held)
 
+    def run_count(self) -> int:
+        """How many runs there are."""
+        return int(self.runs.collect(lambda runs: runs.select(pl.col("run_id").n_unique())).item())
+
     def run(self, run_id: str) -> dict[str, object] | None:
         """The current row of one run, or None."""
         rows = self.runs.collect(latest_runs, where=pl.col("run_id") == run_id).to_dicts()

@@ -31,7 +31,8 @@ from dca.executor import Executor, ResumeState, State
 from dca.journal import FanOut, Journal, RecordsFailures
 from dca.plan import Plan
 from exchanges.clock import Clock
-from exchanges.market import MarketData, VenueStatus
+from exchanges.market import Health, MarketData, VenueStatus
+from exchanges.venues import display_name
 from tui.files import write_file
 from tui.history.cache import HistoryCache
 from tui.history.memory import MemoryHistory
@@ -244,6 +245,15 @@ class DcaApp(App[int]):
                 severity="warning",
             )
             return
+        unreachable = self.unreachable(plan)
+        if unreachable:
+            # As `run --headless` exits 3: a run with no venue would only skip every tranche.
+            self.notify(
+                f"No ticked venue is reachable ({unreachable}): not starting",
+                title="Start",
+                severity="error",
+            )
+            return
         journals: list[Journal] = []
         store = self.journal_factory() if self.journal_factory is not None else None
         if store is not None:
@@ -251,8 +261,29 @@ class DcaApp(App[int]):
         if isinstance(self.history, MemoryHistory):
             journals.append(self.history)
         journals.append(UiJournal(self.main.post_message))
-        self.executor = Executor(plan, self.market, FanOut(*journals), self.clock, resume=resume)
+        # A pause (or the time the app was closed) never bunches purchases: tranches whose
+        # slot passed are skipped and their BTC rides on the next (the run panel says so).
+        self.executor = Executor(
+            plan, self.market, FanOut(*journals), self.clock, resume=resume, catch_up=False
+        )
         self.run_worker_ = self._execute(self.executor, store)
+
+    def unreachable(self, plan: Plan) -> str:
+        """Why none of ``plan``'s venues can be used now ("" when one can).
+
+        A venue counts as reachable when it has a book and is not down, or is still
+        connecting for the first time (the run's first tranche waits and retries).
+        """
+        reasons: list[str] = []
+        for venue in plan.venues:
+            status = self.market.status(venue)
+            if status.health is Health.DOWN:
+                reasons.append(f"{display_name(venue)}: {status.error or 'down'}")
+            elif status.health is Health.CONNECTING and status.error is not None:
+                reasons.append(f"{display_name(venue)}: {status.error}")
+            else:
+                return ""
+        return "; ".join(reasons)
 
     async def _switch_then_start(self, plan: Plan, resume: ResumeState | None) -> None:
         await self.switch_market(plan.quote)

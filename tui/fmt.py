@@ -26,6 +26,43 @@ def btc(value: Decimal | None) -> str:
     return f"{whole}.{frac.ljust(2, '0')}"
 
 
+def btc_col(value: Decimal | None) -> str:
+    """A BTC amount in a table column: always 8 decimals, so a column lines up and reads alike."""
+    if value is None:
+        return "-"
+    return f"{value.quantize(_SAT, rounding=ROUND_HALF_EVEN):,f}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 tranche``, ``2 tranches``, ``1,000 tranches``."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+# What each skip reason (``dca.events.SkipReason``) means, in words.
+SKIP_WORDS = {
+    "above_max_price": "above the maximum price",
+    "no_venue_available": "no venue reachable",
+    "insufficient_depth_everywhere": "no book deep enough",
+    "missed_while_stopped": "its slot passed while stopped",
+}
+
+
+# The same in a few letters, for a table column.
+SKIP_SHORT = {
+    "above_max_price": "above max",
+    "no_venue_available": "no venue",
+    "insufficient_depth_everywhere": "too thin",
+    "missed_while_stopped": "missed",
+}
+
+
+def skip_words(reason: object, short: bool = False) -> str:
+    """A skip reason for people: ``above_max_price`` → ``above the maximum price``
+    (``above max`` when ``short``)."""
+    text = str(reason or "")
+    return (SKIP_SHORT if short else SKIP_WORDS).get(text, text.replace("_", " "))
+
+
 def exact(value: Decimal | None) -> str | None:
     """Money for JSON: the exact decimal string, no exponent; None stays None."""
     if value is None:

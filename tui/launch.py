@@ -55,8 +55,9 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
     )
 
 
-def resume_offers(data_dir: Path, quote: str, only: str | None = None) -> list[ResumeOffer]:
-    """Unfinished runs in ``data_dir`` in this market's quote currency, newest first.
+def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
+    """Every resumable run in ``data_dir``, newest first, whatever its quote currency
+    (resuming one in another currency switches the market to it).
 
     ``only`` narrows the offer to one run (``btc-dca resume RUN_ID``).
     """
@@ -70,11 +71,9 @@ def resume_offers(data_dir: Path, quote: str, only: str | None = None) -> list[R
         except ResumeError as exc:
             log.warning("run %s cannot be resumed: %s", run_id, exc)
             continue
-        if r.plan.quote != quote:
-            continue
         label = (
-            f"{run_id}  {r.status}  {fmt.btc(r.before.qty)} of {fmt.btc(r.plan.amount)} BTC, "
-            f"{len(r.state.done)}/{r.plan.tranches} tranches"
+            f"{run_id}  {r.status}  {fmt.btc(r.before.qty)} of {fmt.btc(r.plan.amount)} BTC "
+            f"in {r.plan.quote}, {len(r.state.done)}/{r.plan.tranches} tranches"
         )
         offers.append(ResumeOffer(r.plan, r.state, label))
     return offers
@@ -142,11 +141,20 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         defaults=defaults,
         theme=config.theme,
         on_theme_change=_save_theme(paths.config_file),
-        offers=lambda: resume_offers(data_dir, defaults.quote, only=run_id),
+        offers=lambda: resume_offers(data_dir, only=run_id),
         market_factory=lambda quote: make_market(options, specs, clock, quote, venues),
         export_dir=data_dir / EXPORTS,
         seed=options.seed,
         background=[_compact(data_dir)],
     )
+    if config.theme not in app.available_themes:
+        # Textual would raise at mount; the README promises the key and the reason instead.
+        known = ", ".join(sorted(app.available_themes))
+        print(
+            f"btc-dca: {paths.config_file}: ui.theme: {config.theme!r} is not a theme "
+            f"(known: {known})",
+            file=sys.stderr,
+        )
+        return exits.EXIT_INVALID
     result = app.run()
     return result if result is not None else app.return_code or 0

@@ -7,7 +7,7 @@ venue the tranche would go to if it ran now.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -36,11 +36,14 @@ def venue_views(
     qty: Decimal | None,
     now: float,
     speed: float = 1.0,
+    among: Collection[str] | None = None,
 ) -> dict[str, VenueView]:
     """A view per venue in ``statuses``; ``qty`` None prices nothing (the plan is not valid).
 
-    Book ages are shown in real seconds: a demo clock running ``speed`` times faster
-    would otherwise make every book look old.
+    ``among`` are the venues the plan uses (the ticked ones): only they can be ``best``
+    and the distances are to the best of them, since the tranche can only go there.
+    None means every venue. Book ages are shown in real seconds: a demo clock running
+    ``speed`` times faster would otherwise make every book look old.
     """
     costs: dict[str, Cost | InsufficientDepth | None] = {}
     for venue, status in statuses.items():
@@ -49,7 +52,7 @@ def venue_views(
             costs[venue] = cost_to_buy(status.book, qty, specs[venue].taker_fee)
         else:
             costs[venue] = None
-    ok = [c for c in costs.values() if isinstance(c, Cost)]
+    ok = [c for v, c in costs.items() if isinstance(c, Cost) and (among is None or v in among)]
     best = min(ok, key=lambda c: (c.total, venue_order(c.venue))) if ok else None
     views: dict[str, VenueView] = {}
     for venue, status in statuses.items():

@@ -85,14 +85,27 @@ def test_quote_split_mode_in_json() -> None:
     assert D(obj["best"]["total"]) <= min(singles)
 
 
-def test_quote_with_a_thin_book_reports_insufficient_depth() -> None:
+def test_quote_with_a_thin_book_reports_insufficient_depth_and_exits_4() -> None:
     code, out = run("quote", "--demo", "--amount", "900", "--json")
-    assert code == 0
+    assert code == 4
     obj = json.loads(out)
     assert {v["status"] for v in obj["venues"]} == {"insufficient_depth"}
-    assert obj["best"] is None
+    assert obj["best"] is None and "split" not in obj
     code, text = run("quote", "--demo", "--amount", "900")
-    assert "No venue can fill this amount right now." in text
+    assert code == 4
+    assert "No venue can fill 900.00 BTC right now, even split across venues (their books " in text
+
+
+def test_an_amount_only_a_split_can_fill_points_to_mode_split_and_exits_4() -> None:
+    code, text = run("quote", "--demo", "--amount", "100")
+    assert code == 4
+    last = text.strip().splitlines()[-1]
+    assert last.startswith("No single venue can fill 100.00 BTC right now; --mode split can: ")
+    code, out = run("quote", "--demo", "--amount", "100", "--json")
+    obj = json.loads(out)
+    assert code == 4 and obj["best"] is None and len(obj["split"]["legs"]) > 1
+    code, out = run("quote", "--demo", "--amount", "100", "--mode", "split", "--json")
+    assert code == 0 and len(json.loads(out)["best"]["legs"]) > 1
 
 
 @pytest.mark.parametrize(
@@ -134,6 +147,10 @@ def test_quote_with_a_thin_book_reports_insufficient_depth() -> None:
             ["run", "--headless", "--demo", "--amount", "1", "--duration", "1h", "--speed", "0"],
             "--speed: must be a number above 0",
         ),
+        (
+            ["run", "--headless", "--demo", "--amount", "1", "--duration", "1h", "--speed", "1e9"],
+            "--speed: at most 10,000 (a week of demo time a minute); 1e9 would date",
+        ),
     ],
 )
 def test_invalid_input_names_the_field_and_exits_2(
@@ -154,11 +171,11 @@ def test_run_headless_json_lines_add_up(capsys: pytest.CaptureFixture[str]) -> N
         "--amount",
         "0.5",
         "--duration",
-        "6h",
+        "12m",
         "--tranches",
         "12",
         "--speed",
-        "1e9",
+        "10000",
         "--json",
     )
     assert code == 0
@@ -196,18 +213,18 @@ def test_run_headless_text_prints_a_line_per_tranche_and_a_summary() -> None:
         "--amount",
         "0.3",
         "--duration",
-        "3h",
+        "3m",
         "--tranches",
         "3",
         "--speed",
-        "1e9",
+        "10000",
         "--venues",
         "okx,kraken",
     )
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("Run ")
-    assert "buy 0.30 BTC in USD over 3h, 3 tranches, one every 1h, mode single" in lines[0]
+    assert "buy 0.30 BTC in USD over 3m, 3 tranches, one every 1m, mode single" in lines[0]
     assert [ln[:5] for ln in lines[1:4]] == ["[1/3]", "[2/3]", "[3/3]"]
     assert "next best" in lines[1]
     assert lines[-2].startswith("Finished: bought 0.30 of 0.30 BTC in 3 tranches for ")
@@ -247,6 +264,54 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_exit_130(tmp_path: Path) -> Non
         rest, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert lines[1].startswith("[1/1000]")
-    assert rest.splitlines()[-3].startswith("Stopped early: bought ")
+    assert rest.splitlines()[-3].startswith("Interrupted: bought ")
     assert rest.splitlines()[-2].startswith("Execution quality (+ costs more): ")
     assert rest.splitlines()[-1].startswith("Resume it with: btc-dca resume ")
+
+
+def test_a_run_that_buys_nothing_is_incomplete_with_exit_4(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["run", "--headless", "--demo", "--amount", "0.3", "--duration", "3m"]
+    argv += ["--tranches", "3", "--speed", "10000", "--max-price", "80000"]
+    code, out = run(*argv)
+    assert code == 4
+    assert out.splitlines()[-1] == "Incomplete: bought nothing of 0.30 BTC (3 tranches skipped)."
+    skip = out.splitlines()[1]
+    assert "skipped (above the maximum price): best price " in skip
+    assert "is above the maximum 80,000" in skip
+    code, out = run(*argv, "--json")
+    summary = json.loads(out.splitlines()[-1])
+    assert (code, summary["status"], summary["qty"], summary["target"]) == (
+        4,
+        "incomplete",
+        "0",
+        "0.3",
+    )
+
+
+def test_the_dashboard_is_refused_when_stdout_is_not_a_terminal(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "BTC_DCA_DATA_DIR": str(tmp_path / "d"),
+        "BTC_DCA_CONFIG": str(tmp_path / "c.toml"),
+    }
+    env.pop("TEXTUAL_DRIVER", None)
+    for args, hint in (
+        (["run", "--demo", "--amount", "0.1", "--duration", "1h"], "btc-dca run --headless"),
+        (["resume"], "btc-dca resume --headless"),
+        ([], "with --headless (run, resume), quote or history"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == ""
+        assert done.stderr.startswith(
+            "btc-dca: the dashboard needs a terminal and stdout is not one; use "
+        )
+        assert hint in done.stderr

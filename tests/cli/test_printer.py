@@ -64,7 +64,7 @@ async def test_text_lines_tell_the_story() -> None:
     assert " + " in lines[1]  # 2.5 BTC is bought in more than one place
     assert "  ! Kraken unavailable: HTTP 451: restricted location" in lines
     skip = next(ln for ln in lines if "skipped" in ln)
-    assert skip.startswith("[3/4] 2026-01-01 02:00:15  skipped (no venue available): ")
+    assert skip.startswith("[3/4] 2026-01-01 02:00:15  skipped (no venue reachable): ")
     assert skip.endswith("; 2.50 BTC carried to the next tranche")
     assert "  ✓ Kraken is back" in lines
     assert lines[-2].startswith(
@@ -184,7 +184,7 @@ def test_a_reader_that_goes_away_stops_the_run_quietly(tmp_path: Path) -> None:
         "--tranches",
         "500",
         "--speed",
-        "20000",
+        "10000",
     ]
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
         assert proc.stdout is not None and proc.stderr is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import TypedDict, Unpack
@@ -174,7 +175,8 @@ async def test_above_the_maximum_price_nothing_is_bought() -> None:
     ).run()
     skips = of(journal, TrancheSkipped)
     assert [s.reason for s in skips] == [SkipReason.ABOVE_MAX_PRICE] * 2
-    assert "above the maximum 1000" in skips[0].detail
+    assert "above the maximum 1,000" in skips[0].detail
+    assert re.search(r"best price \d{2},\d{3}\.\d{2} \(fees in\)", skips[0].detail)
     assert [s.carried for s in skips] == [D("0.5"), D(0)]
     assert summary.qty == 0
 

@@ -6,6 +6,9 @@ import asyncio
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -101,7 +104,7 @@ def test_resume_headless_finishes_an_unfinished_run(
     assert code == 0
     assert "Resuming run" in text and "2 of 4 tranches recorded" in text
     # The run's time is long gone: tranche 3 is skipped as missed, the last one buys the rest.
-    assert "missed_while_stopped" in text or "missed" in text
+    assert "skipped (its slot passed while stopped)" in text
     summaries = History(env).run_summaries()
     assert summaries["status"].to_list() == ["finished"]
     assert summaries["qty_btc"][0] == Decimal("1.23456789")
@@ -118,3 +121,88 @@ def test_a_broken_config_or_data_dir_exits_2(
     code, _ = _main("history", "--data-dir", str(tmp_path / "blocker" / "data"))
     assert code == 2
     assert "is not writable" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("{tmp}", "is a folder; give a file name, like"),
+        ("", "needs a file name, like runs.csv"),
+        ("/proc/nope.csv", "cannot write /proc/nope.csv: "),
+        ("/dev/full", "cannot write /dev/full: No space left on device"),
+        ("{tmp}/no/such/dir/x.csv", "folder {tmp}/no/such/dir does not exist"),
+    ],
+)
+async def test_a_csv_path_that_cannot_be_written_is_one_line_naming_csv_and_exit_2(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str, message: str
+) -> None:
+    await run(env, plan(tranches=2))
+    code, text = _main("history", "--csv", target.format(tmp=tmp_path))
+    err = capsys.readouterr().err
+    assert (code, text) == (2, "")
+    assert err.count("\n") == 1 and err.startswith("btc-dca: --csv: ")
+    assert message.format(tmp=tmp_path) in err
+    assert not (tmp_path / "no").exists()  # no folders made outside the data dir
+
+
+async def test_a_csv_folder_inside_the_data_dir_is_created(env: Path) -> None:
+    await run(env, plan(tranches=2))
+    code, text = _main("history", "--csv", str(env / "exports" / "runs.csv"))
+    assert code == 0 and text == f"wrote 1 row to {env / 'exports' / 'runs.csv'}\n"
+
+
+async def test_the_runs_table_shows_bought_of_target_both_averages_and_a_legend(
+    env: Path,
+) -> None:
+    await run(env, plan(tranches=2, max_price="1", amount="0.5"))
+    summary, _, run_id = await run(env, plan(tranches=3, amount="0.3"))
+    assert _main("history")[0] == 0
+    text = _main("history")[1]
+    lines = text.splitlines()
+    assert lines[0].split() == [
+        "when", "(UTC)", "run", "status", "bought", "BTC", "of", "BTC",
+        "avg", "price", "avg", "cost", "total", "saved",
+    ]  # fmt: skip
+    mine = next(line for line in lines if run_id in line)
+    assert mine.split()[4:6] == ["0.30000000", "0.30000000"]
+    cost = (summary.total / summary.qty).quantize(Decimal("0.01"))
+    assert summary.avg_price is not None
+    assert f"{cost:,}" in mine and f"{summary.avg_price.quantize(Decimal('0.01')):,}" in mine
+    short = lines[3].split()
+    assert short[3:6] == ["incomplete", "0.00000000", "0.50000000"]
+    assert "0E" not in text and "e-" not in text
+    assert lines[-1].startswith("avg price: the books' price per BTC before fees; avg cost: ")
+
+
+async def test_skipped_tranches_read_in_words(env: Path) -> None:
+    _, _, run_id = await run(env, plan(tranches=2, max_price="1", amount="0.5"))
+    text = _main("history", "--run", run_id)[1]
+    assert "skipped: above the maximum price" in text and "above_max_price" not in text
+    assert "0.25000000" in text  # what the tranche was asked to buy
+
+
+async def test_an_offset_past_the_end_says_how_many_runs_there_are(env: Path) -> None:
+    for _ in range(2):
+        await run(env, plan(tranches=2))
+    code, text = _main("history", "--offset", "100")
+    assert (code, text.strip()) == (0, f"No runs from --offset 100: there are 2 runs in {env}.")
+
+
+def test_a_closed_pipe_ends_every_command_quietly(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    asyncio.run(run(data, plan(tranches=2)))
+    asyncio.run(run(data, plan(tranches=2)))
+    env = {**os.environ, "BTC_DCA_DATA_DIR": str(data), "BTC_DCA_CONFIG": str(tmp_path / "c")}
+    for args in (["history", "--json"], ["history"], ["quote", "--demo", "--amount", "1"]):
+        with subprocess.Popen(
+            [sys.executable, "-m", "tui.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        ) as proc:
+            assert proc.stdout is not None and proc.stderr is not None
+            proc.stdout.close()  # like `| head -0`: the reader is gone before anything is read
+            err = proc.stderr.read().decode()
+            code = proc.wait(timeout=60)
+        assert "Traceback" not in err and "BrokenPipe" not in err, (args, err)
+        assert code in (0, 130), (args, code)

@@ -319,7 +319,8 @@ async def test_an_interruption_stored_by_an_earlier_version_still_resumes(tmp_pa
     # Earlier versions wrote status "cancelled" with the detail "interrupted".
     folder = next((tmp_path / "runs").rglob("*.parquet")).parent
     last = max(
-        (pl.read_parquet(f) for f in folder.glob("*.parquet")), key=lambda df: df["rev"].max()
+        (pl.read_parquet(f) for f in folder.glob("*.parquet")),
+        key=lambda df: int(df["rev"].max()),  # type: ignore[arg-type]
     )
     last.with_columns(status=pl.lit("cancelled"), rev=pl.col("rev") + 1).write_parquet(
         folder / "legacy.parquet"

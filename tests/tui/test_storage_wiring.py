@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from dca.events import TrancheFilled
 from dca.executor import Executor
+from dca.journal import FanOut
 from dca.plan import build_plan
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
@@ -78,16 +80,47 @@ async def _paused_run(data: Path) -> str:
     return executor.run_id
 
 
-async def test_unfinished_runs_are_offered_in_the_markets_quote(tmp_path: Path) -> None:
+async def _eur_run(data: Path) -> str:
+    """A EUR run interrupted (Ctrl-C) after its first tranche."""
+    clock = SimClock(START)
+    plan = build_plan(amount="0.5", duration="1d", tranches=24, quote="EUR", specs=DEFAULT_SPECS)
+    journal = ParquetJournal(data, source="demo")
+    executor = Executor(plan, SimulatedMarket(clock, quote="EUR"), journal, clock)
+
+    class StopAfterFirst:
+        async def record(self, event: object) -> None:
+            if isinstance(event, TrancheFilled):
+                executor.cancel("interrupted")
+
+    executor.journal = FanOut(journal, StopAfterFirst())
+    await executor.run()
+    return executor.run_id
+
+
+async def test_every_resumable_run_is_offered_whatever_its_quote(tmp_path: Path) -> None:
     run_id = await _paused_run(tmp_path)
-    offers = await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "USD")
-    assert [o.state.run_id for o in offers] == [run_id]
-    assert "2/24 tranches" in offers[0].label
-    assert await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "EUR") == []
+    eur = await _eur_run(tmp_path)
+    offers = await asyncio.to_thread(launch_mod.resume_offers, tmp_path)
+    assert sorted(o.state.run_id for o in offers) == sorted([run_id, eur])
+    labels = {o.state.run_id: o.label for o in offers}
+    assert "paused" in labels[run_id] and "in USD, 2/24 tranches" in labels[run_id]
+    assert "interrupted" in labels[eur] and "in EUR, 1/24 tranches" in labels[eur]
     # `btc-dca resume RUN_ID` narrows the offer to that run; an unknown id offers nothing.
-    only = await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "USD", run_id)
+    only = await asyncio.to_thread(launch_mod.resume_offers, tmp_path, run_id)
     assert [o.state.run_id for o in only] == [run_id]
-    assert await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "USD", "nope") == []
+    assert await asyncio.to_thread(launch_mod.resume_offers, tmp_path, "nope") == []
+
+
+def test_an_unknown_theme_exits_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[ui]\ntheme = "nope"\n')
+    options = Options(demo=True, data_dir=tmp_path / "d", config=config)
+    assert launch_mod.launch(options) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"btc-dca: {config}: ui.theme: 'nope' is not a theme (known: ")
+    assert "textual-dark" in err and "Traceback" not in err
 
 
 def test_resuming_an_unknown_run_in_the_dashboard_says_so_and_exits_2(
@@ -153,6 +186,8 @@ START_UP = """
 import sys, tempfile
 from textual.app import App
 App.run = lambda self, *a, **k: 0
+import tui.cli.main
+tui.cli.main.is_terminal = lambda: True  # stdout is this test's pipe
 from tui.cli.main import main
 assert main(["--demo", "--data-dir", tempfile.mkdtemp()]) == 0
 print(",".join(m for m in ("polars", "pyarrow", "tomlkit", "aiohttp") if m in sys.modules))

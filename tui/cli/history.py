@@ -22,11 +22,39 @@ from storage.compaction import compact
 from storage.queries import History
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import btc, exact, money
+from tui.fmt import btc_col, exact, money, plural, skip_words
 from tui.wiring import Options
 
-RUN_TABLE = ("when (UTC)", "run", "amount BTC", "status", "avg price", "total", "saved")
-TRANCHE_TABLE = ("#", "executed (UTC)", "status", "venue", "qty BTC", "avg price", "fee", "total")
+RUN_TABLE = (
+    "when (UTC)",
+    "run",
+    "status",
+    "bought BTC",
+    "of BTC",
+    "avg price",
+    "avg cost",
+    "total",
+    "saved",
+)
+TRANCHE_TABLE = (
+    "#",
+    "executed (UTC)",
+    "status",
+    "venue",
+    "BTC",
+    "avg price",
+    "fee",
+    "total",
+    "saved",
+)
+LEGEND = (
+    "avg price: the books' price per BTC before fees; avg cost: total per BTC, fees in; "
+    "saved: vs the dearest venue."
+)
+
+
+class CsvPathError(ValueError):
+    """``--csv`` names something that cannot be written; the message says why."""
 
 
 def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
@@ -45,6 +73,13 @@ def history_command(
         _report_bad(report.bad, err)
         print(report, file=out)
         return exits.EXIT_OK
+    csv_path: Path | None = None
+    if ns.csv is not None:
+        try:
+            csv_path = csv_target(ns.csv, data_dir)
+        except CsvPathError as exc:
+            print(f"btc-dca: --csv: {exc}", file=err)
+            return exits.EXIT_INVALID
     history = History(data_dir)
     if ns.run:
         if history.run(ns.run) is None:
@@ -58,9 +93,13 @@ def history_command(
             return exits.EXIT_INVALID
         df = history.run_summaries(ns.offset, ns.limit or None)
     _report_bad(history.bad, err)
-    if ns.csv:
-        write_csv(df, ns.csv)
-        print(f"wrote {df.height} rows to {ns.csv}", file=out)
+    if csv_path is not None:
+        try:
+            write_csv(df, csv_path)
+        except OSError as exc:
+            print(f"btc-dca: --csv: cannot write {csv_path}: {exc.strerror or exc}", file=err)
+            return exits.EXIT_INVALID
+        print(f"wrote {plural(df.height, 'row')} to {csv_path}", file=out)
     elif ns.json:
         for row in df.iter_rows(named=True):
             print(json.dumps(jsonable(row)), file=out)
@@ -68,9 +107,36 @@ def history_command(
         print(_tranche_table(df), file=out)
     elif df.height:
         print(_run_table(df), file=out)
+        print(LEGEND, file=out)
+    elif ns.offset:
+        total = history.run_count()
+        print(
+            f"No runs from --offset {ns.offset:,}: there {'is' if total == 1 else 'are'} "
+            f"{plural(total, 'run')} in {data_dir}.",
+            file=out,
+        )
     else:
         print(f"No runs yet in {data_dir}.", file=out)
     return exits.EXIT_OK
+
+
+def csv_target(raw: str, data_dir: Path) -> Path:
+    """The file ``--csv`` should write, checked before anything is read or created.
+
+    A missing folder is created only inside the data dir; elsewhere it must exist
+    (a typo must not leave folders around the disk).
+    """
+    if not raw.strip():
+        raise CsvPathError("needs a file name, like runs.csv")
+    path = Path(raw).expanduser()
+    if path.is_dir():
+        raise CsvPathError(f"{path} is a folder; give a file name, like {path / 'runs.csv'}")
+    parent = path.parent
+    if not parent.is_dir():
+        inside = parent.resolve().is_relative_to(data_dir.resolve())
+        if parent.exists() or not inside:
+            raise CsvPathError(f"folder {parent} does not exist")
+    return path
 
 
 def _report_bad(bad: Iterable[object], err: TextIO) -> None:
@@ -99,13 +165,22 @@ def _cell(value: object) -> object:
 
 
 def write_csv(df: pl.DataFrame, path: Path) -> None:
-    """``df`` as CSV with exact decimals; nested columns (legs, alternatives) as JSON text."""
+    """``df`` as CSV with exact decimals; nested columns (legs, alternatives) as JSON text.
+
+    Raises ``OSError`` when it cannot be written (a file it created is removed again).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(df.columns)
-        for row in df.iter_rows():
-            writer.writerow([_cell(v) for v in row])
+    existed = path.exists()
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(df.columns)
+            for row in df.iter_rows():
+                writer.writerow([_cell(v) for v in row])
+    except OSError:
+        if not existed and path.is_file():
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _when(value: object) -> str:
@@ -128,20 +203,26 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], right: set[
     return "\n".join([line(header), line(tuple("─" * w for w in widths)), *map(line, rows)])
 
 
+def _per_btc(total: Decimal | None, qty: Decimal | None) -> Decimal | None:
+    return total / qty if total is not None and qty else None
+
+
 def _run_table(df: pl.DataFrame) -> str:
     rows = [
         (
             _when(r["created_at"]),
             str(r["run_id"]),
-            btc(_dec(r["amount_btc"])),
             str(r["status"]),
+            btc_col(_dec(r["qty_btc"])),
+            btc_col(_dec(r["amount_btc"])),
             money(_dec(r["avg_price"])),
+            money(_per_btc(_dec(r["total"]), _dec(r["qty_btc"]))),
             f"{money(_dec(r['total']))} {r['quote']}",
             money(_dec(r["saved_vs_worst"])),
         )
         for r in df.iter_rows(named=True)
     ]
-    return _table(RUN_TABLE, rows, {2, 4, 5, 6})
+    return _table(RUN_TABLE, rows, {3, 4, 5, 6, 7, 8})
 
 
 def _tranche_table(df: pl.DataFrame) -> str:
@@ -149,13 +230,14 @@ def _tranche_table(df: pl.DataFrame) -> str:
         (
             str(int(r["index"]) + 1),
             _when(r["executed_at"]),
-            str(r["status"]) if r["status"] == "filled" else f"skipped: {r['reason']}",
+            "filled" if r["status"] == "filled" else f"skipped: {skip_words(r['reason'])}",
             str(r["venue"] or "-"),
-            btc(_dec(r["qty_btc"])),
+            btc_col(_dec(r["qty_btc"]) if r["status"] == "filled" else _dec(r["requested_btc"])),
             money(_dec(r["avg_price"])),
             money(_dec(r["fee"])),
             money(_dec(r["total"])),
+            money(_dec(r["saved_vs_worst"])),
         )
         for r in df.iter_rows(named=True)
     ]
-    return _table(TRANCHE_TABLE, rows, {0, 4, 5, 6, 7})
+    return _table(TRANCHE_TABLE, rows, {0, 4, 5, 6, 7, 8})

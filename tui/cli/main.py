@@ -10,6 +10,7 @@ Exit codes: see ``tui.cli.exits``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -47,8 +48,22 @@ class _Launcher(Protocol):
     def __call__(self, options: Options, plan: object = None, run_id: str | None = None) -> int: ...
 
 
-def _dashboard(options: Options, request: OpenDashboard) -> int:
+def is_terminal() -> bool:
+    """Whether the dashboard can draw here: stdout is a terminal, or Textual has a driver
+    of its own (``serve``'s web driver)."""
+    return sys.stdout.isatty() or bool(os.environ.get("TEXTUAL_DRIVER"))
+
+
+def _dashboard(options: Options, request: OpenDashboard, command: str | None = None) -> int:
     """The dashboard, its form filled from the request's plan (or resuming its run)."""
+    if not is_terminal():
+        # A full-screen app drawn into a pipe never ends: say what works there instead.
+        hint = (
+            f"use btc-dca {command} --headless for a line per tranche"
+            if command in ("run", "resume")
+            else "use a command with --headless (run, resume), quote or history"
+        )
+        raise UsageError(f"the dashboard needs a terminal and stdout is not one; {hint}")
     # The app compacts in the background once its first frame is up (polars loads then).
     prepare_storage(options, compact=False)
     launch: _Launcher = importlib.import_module(DASHBOARD).launch
@@ -66,7 +81,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _dashboard(options, OpenDashboard())
         result = importlib.import_module(COMMANDS[ns.command]).command(ns, options, out)
         if isinstance(result, OpenDashboard):
-            return _dashboard(options, result)
+            return _dashboard(options, result, ns.command)
         return int(result)
     except PlanInvalid as exc:
         for error in exc.errors:
@@ -80,6 +95,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return exits.EXIT_NO_VENUE
     except KeyboardInterrupt:
         return exits.EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`btc-dca history --json | head -1`): stop quietly.
+        quiet_stdout(out)
+        return exits.EXIT_INTERRUPTED
+
+
+def quiet_stdout(out: TextIO) -> None:
+    """Point stdout at /dev/null after its reader went away, so the final flush stays quiet."""
+    if out is sys.stdout:
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

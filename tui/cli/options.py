@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from storage.journal import ParquetJournal
 
 
+# The demo clock's fastest speed: faster, a moment of real overhead is weeks of demo time.
+MAX_SPEED = 10_000.0
+
+
 class UsageError(Exception):
     """Bad input on the command line; the message names the option."""
 
@@ -45,6 +49,11 @@ def parse_options(ns: argparse.Namespace, env: Mapping[str, str]) -> Options:
             raise UsageError(f"--speed: {raw_speed!r} is not a number") from None
         if not speed > 0 or speed == float("inf"):
             raise UsageError("--speed: must be a number above 0")
+        if speed > MAX_SPEED:
+            raise UsageError(
+                f"--speed: at most {MAX_SPEED:,.0f} (a week of demo time a minute); "
+                f"{raw_speed} would date tranches years ahead"
+            )
     venues = getattr(ns, "venues", None)
     config = getattr(ns, "config", None) or (
         Path(env["BTC_DCA_CONFIG"]) if env.get("BTC_DCA_CONFIG") else None

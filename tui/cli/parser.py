@@ -16,8 +16,11 @@ from tui.wiring import DEFAULT_DEMO_SPEED
 
 EPILOG = f"""\
 venues: {", ".join(VENUE_IDS)}.  quote currencies: {", ".join(QUOTES)}.
-durations: 90s, 30m, 6h, 2d.  exit codes: 0 done, 2 invalid input, 3 no venue reachable,
-130 interrupted.  environment: BTC_DCA_CONFIG, BTC_DCA_DATA_DIR, BTC_DCA_LOG_DIR,
+durations: 90s, 30m, 6h, 2d, 2h30m.  exit codes: 0 done, 1 the run failed, 2 invalid input,
+3 no venue reachable, 4 short of the amount (run: incomplete; quote: cannot fill it),
+130 interrupted (Ctrl-C, or the reader of the output went away).
+run statuses: running; paused, interrupted, failed (resumable); cancelled, incomplete, finished.
+environment: BTC_DCA_CONFIG, BTC_DCA_DATA_DIR, BTC_DCA_LOG_DIR,
 BTC_DCA_<VENUE>_REST_URL / BTC_DCA_<VENUE>_WS_URL.
 default locations: {describe_locations()}
 """
@@ -37,7 +40,7 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         type=str,
         default=d,
         metavar="FACTOR",
-        help=f"demo clock speed (default {DEFAULT_DEMO_SPEED:g}x)",
+        help=f"demo clock speed (default {DEFAULT_DEMO_SPEED:g}x, at most 10000x)",
     )
     parser.add_argument(
         "--config", type=Path, default=d, metavar="PATH", help="config file (env BTC_DCA_CONFIG)"
@@ -90,7 +93,7 @@ def _history_parsers(
     common(h)
     h.add_argument("--run", metavar="RUN_ID", help="show this run's tranches")
     out = h.add_mutually_exclusive_group()
-    out.add_argument("--csv", type=Path, metavar="PATH", help="write the table as CSV to PATH")
+    out.add_argument("--csv", metavar="PATH", help="write the table as CSV to PATH")
     out.add_argument("--json", action="store_true", help="print one JSON object per row")
     out.add_argument(
         "--compact", action="store_true", help="merge small files of past days (keeps every row)"
@@ -182,7 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
     _rest_flag(r)
     r.add_argument("--amount", required=True, metavar="BTC", help="total BTC to buy")
-    r.add_argument("--duration", required=True, metavar="D", help="time window: 90s, 30m, 6h, 2d")
+    r.add_argument(
+        "--duration", required=True, metavar="D", help="time window: 90s, 30m, 6h, 2d, 2h30m"
+    )
     r.add_argument("--tranches", metavar="N", help="number of tranches (default: one per hour)")
     r.add_argument(
         "--jitter", action="store_true", help="shift each tranche at random within its slot"

@@ -29,11 +29,12 @@ from dca.events import (
 from dca.plan import format_duration
 from dca.pricing import Cost, InsufficientDepth
 from dca.routing import Mode, Route, price_all, rank_costs, route, venue_order
+from dca.status import RunStatus
 from dca.tca import RunReport, TrancheTca
 from exchanges.book import OrderBook
 from exchanges.errors import VenueError
 from exchanges.venues import VenueSpec, display_name
-from tui.fmt import btc, clock_time, exact, iso, money, pct
+from tui.fmt import btc, clock_time, exact, iso, money, pct, plural, skip_words
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ class QuoteResult:
     specs: Mapping[str, VenueSpec]
     costs: Mapping[str, Cost | InsufficientDepth]
     best: Route | None
+    # When no single venue can fill the amount: the split route, if the venues together can.
+    split: Route | None = None
 
     @classmethod
     def of(
@@ -92,7 +95,26 @@ class QuoteResult:
         costs = price_all(books, specs, amount)
         down = [v for v, r in results.items() if isinstance(r, VenueError)]
         best = route(books, specs, amount, mode, costs=costs, unavailable=down)
-        return cls(amount, quote, mode, results, specs, costs, best)
+        split = None
+        if best is None and mode is Mode.SINGLE:
+            split = route(books, specs, amount, Mode.SPLIT, costs=costs, unavailable=down)
+        return cls(amount, quote, mode, results, specs, costs, best, split)
+
+    @property
+    def filled(self) -> bool:
+        """Whether the whole amount can be bought in this mode."""
+        return self.best is not None
+
+    @property
+    def depth(self) -> Decimal:
+        """BTC the venues' books hold together (what a split could buy at most)."""
+        return sum(
+            (
+                c.available if isinstance(c, InsufficientDepth) else c.qty
+                for c in self.costs.values()
+            ),
+            Decimal(0),
+        )
 
     @property
     def reached(self) -> bool:
@@ -138,24 +160,32 @@ def quote_json(q: QuoteResult) -> dict[str, object]:
                 "fee_rate": fee_rate,
             }
         )
-    best: dict[str, object] | None = None
-    if q.best is not None:
-        best = {
-            "venue": q.best.venue,
-            "notional": exact(q.best.notional),
-            "fee": exact(q.best.fee),
-            "total": exact(q.best.total),
-            "avg_price": exact(q.best.avg_price),
-        }
-        if len(q.best.legs) > 1:
-            best["legs"] = _legs(q.best)
-    return {
+    out: dict[str, object] = {
         "amount_btc": exact(q.amount),
         "quote_currency": q.quote,
         "mode": q.mode.value,
-        "best": best,
+        "best": _route_json(q.best),
         "venues": rows,
     }
+    if q.split is not None:
+        # No single venue can fill it; --mode split can (additive key).
+        out["split"] = _route_json(q.split)
+    return out
+
+
+def _route_json(r: Route | None) -> dict[str, object] | None:
+    if r is None:
+        return None
+    obj: dict[str, object] = {
+        "venue": r.venue,
+        "notional": exact(r.notional),
+        "fee": exact(r.fee),
+        "total": exact(r.total),
+        "avg_price": exact(r.avg_price),
+    }
+    if len(r.legs) > 1:
+        obj["legs"] = _legs(r)
+    return obj
 
 
 def quote_text(q: QuoteResult, max_price: Decimal | None = None) -> str:
@@ -191,8 +221,16 @@ def quote_text(q: QuoteResult, max_price: Decimal | None = None) -> str:
     lines.append("")
     if not q.reached:
         lines.append("No venue could be reached (no network? --demo runs on the simulated market).")
+    elif chosen is None and q.split is not None:
+        lines.append(
+            f"No single venue can fill {btc(q.amount)} BTC right now; --mode split can: "
+            f"{money(q.split.total)} {cur} across {len(q.split.legs)} venues."
+        )
     elif chosen is None:
-        lines.append("No venue can fill this amount right now.")
+        lines.append(
+            f"No venue can fill {btc(q.amount)} BTC right now, even split across venues "
+            f"(their books hold {btc(q.depth)} BTC together)."
+        )
     elif len(chosen.legs) > 1:
         legs = ", ".join(f"{btc(leg.qty)} on {display_name(leg.venue)}" for leg in chosen.legs)
         saving = (
@@ -310,7 +348,7 @@ class Printer:
             obj = {
                 "event": "summary",
                 "run_id": event.run_id,
-                "status": "finished" if isinstance(event, RunFinished) else event.reason,
+                "status": event.status.value,
                 "qty": exact(s.qty),
                 "target": exact(s.target),
                 "notional": exact(s.notional),
@@ -332,11 +370,11 @@ class Printer:
         q = self.quote
         if isinstance(event, RunStarted):
             plan = event.plan
-            how = f"{plan.tranches} tranches" + (
+            how = plural(plan.tranches, "tranche") + (
                 f" ({plan.default_reason})" if plan.tranches_defaulted else ""
             )
             verb = (
-                f"Resuming run {event.run_id} ({event.done} tranches already done)"
+                f"Resuming run {event.run_id} ({plural(event.done, 'tranche')} already done)"
                 if event.resumed
                 else f"Run {event.run_id}"
             )
@@ -368,7 +406,7 @@ class Printer:
             carried = (
                 f"; {btc(event.carried)} BTC carried to the next tranche" if event.carried else ""
             )
-            reason = event.reason.value.replace("_", " ")
+            reason = skip_words(event.reason.value)
             return (
                 f"[{event.index + 1}/{event.of}] {clock_time(event.at, True)}  "
                 f"skipped ({reason}): {event.detail}{carried}"
@@ -378,22 +416,34 @@ class Printer:
         if isinstance(event, VenueRecovered):
             return f"  ✓ {display_name(event.venue)} is back"
         if isinstance(event, RunFinished | RunCancelled):
-            s = event.summary
-            head = "Finished" if isinstance(event, RunFinished) else "Stopped early"
-            tail = ""
-            if isinstance(event, RunCancelled) and event.reason == "interrupted" and self.resumable:
-                tail = f"\nResume it with: btc-dca resume {event.run_id} --headless"
-            if not s.qty:
-                return f"{head}: nothing bought ({s.skipped} tranches skipped).{tail}"
-            return (
-                f"{head}: bought {btc(s.qty)} of {btc(s.target)} BTC in {s.filled} tranches"
-                + (f" ({s.skipped} skipped)" if s.skipped else "")
-                + f" for {money(s.total)} {q}: avg {money(s.avg_price)} {q}/BTC, "
-                f"fees {money(s.fee)}; saved {money(s.saved_vs_worst)} vs the worst venue, "
-                f"{money(s.saved_vs_median)} vs the median."
-                + f"\n{quality_text(s.quality, q)}{tail}"
-            )
+            return summary_text(event, q, resumable=self.resumable)
         return None
+
+
+def summary_text(event: RunFinished | RunCancelled, q: str, *, resumable: bool = True) -> str:
+    """The last line of a run: its status, bought of target, and what it cost.
+
+    ``avg price`` is the order books' price per BTC (before fees); ``avg cost`` is what
+    each BTC cost with the fees in (total / BTC), so both are named.
+    """
+    s = event.summary
+    status = event.status
+    head = status.value.capitalize()
+    tail = ""
+    if status is RunStatus.INTERRUPTED and resumable:
+        tail = f"\nResume it with: btc-dca resume {event.run_id} --headless"
+    if not s.qty:
+        skipped = f" ({plural(s.skipped, 'tranche')} skipped)" if s.skipped else ""
+        return f"{head}: bought nothing of {btc(s.target)} BTC{skipped}.{tail}"
+    skipped = f" ({s.skipped:,} skipped)" if s.skipped else ""
+    return (
+        f"{head}: bought {btc(s.qty)} of {btc(s.target)} BTC in {plural(s.filled, 'tranche')}"
+        f"{skipped} for {money(s.total)} {q}: avg price {money(s.avg_price)} {q}/BTC, "
+        f"avg cost with fees {money(s.effective_price)} {q}/BTC, fees {money(s.fee)}; "
+        f"saved {money(s.saved_vs_worst)} vs the worst venue, "
+        f"{money(s.saved_vs_median)} vs the median."
+        f"\n{quality_text(s.quality, q)}{tail}"
+    )
 
 
 def _bps(value: Decimal | None) -> str | None:

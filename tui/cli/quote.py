@@ -16,7 +16,8 @@ from tui.wiring import Options, make_clock, make_market
 
 
 def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
-    """Price ``--amount`` on the chosen venues and print it (exit 3 when none answered)."""
+    """Price ``--amount`` on the chosen venues and print it (exit 3 when none answered, 4
+    when it cannot be filled in this mode)."""
     specs = load_specs(options)
     # A quote is a one-tranche plan: the same validation names the same fields.
     plan = build_plan(
@@ -40,7 +41,10 @@ async def quote_command(
     as_json: bool,
     out: TextIO,
 ) -> int:
-    """Price the plan's amount on every venue once and print it; exit 3 when no venue answered."""
+    """Price the plan's amount on every venue once and print it.
+
+    Exit 3 when no venue answered, 4 when no venue (in this mode) can fill the whole amount.
+    """
     try:
         results = await market.fresh_books(plan.venues, min_btc=plan.amount)
     finally:
@@ -48,4 +52,6 @@ async def quote_command(
     q = QuoteResult.of(plan.amount, market.quote, plan.mode, results, market.specs)
     text = json.dumps(quote_json(q)) if as_json else quote_text(q, plan.max_price)
     print(text, file=out)
-    return exits.EXIT_OK if q.reached else exits.EXIT_NO_VENUE
+    if not q.reached:
+        return exits.EXIT_NO_VENUE
+    return exits.EXIT_OK if q.filled else exits.EXIT_INCOMPLETE

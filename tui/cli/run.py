@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from dca.executor import Executor, ResumeState
+from dca.executor import Executor, ResumeState, State
 from dca.journal import FanOut, Journal, RecordsFailures
 from dca.plan import Plan, build_plan
 from exchanges.book import OrderBook
@@ -124,18 +124,23 @@ async def run_command(
     as_json: bool = False,
     journal: Journal | None = None,
     resume: ResumeState | None = None,
-    catch_up: bool = True,
+    catch_up: bool = False,
     handle_signals: bool = True,
     run_id: str | None = None,
     live: LiveRun | None = None,
     notifier: Notifier | None = None,
     stream: bool = False,
 ) -> int:
-    """Execute ``plan`` headless, printing every tranche; 130 when interrupted, 3 when no venue.
+    """Execute ``plan`` headless, printing every tranche.
 
+    Exit 0 when it bought the whole amount, 4 when it ended short of it, 3 when no venue
+    could be reached at the start, 130 when interrupted (it stays resumable).
     ``live`` (after ``journal``, which takes the run's lock) lets other processes see and
     steer the run; ``notifier`` sends its alerts. ``stream``: start the market's streams
     first (the dashboard's live market); else each tranche asks every venue afresh.
+    ``catch_up`` False (the default): a tranche whose slot passed while the run was
+    paused (``btc-dca pause``) is skipped, its BTC carried to the next, so purchases
+    are never bunched together.
     """
     printer = Printer(out, as_json, plan.quote)
     try:
@@ -192,6 +197,8 @@ async def run_command(
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     with contextlib.suppress(Exception):
                         loop.remove_signal_handler(sig)
-        return exits.EXIT_INTERRUPTED if interrupted else exits.EXIT_OK
+        if interrupted:
+            return exits.EXIT_INTERRUPTED
+        return exits.EXIT_INCOMPLETE if executor.state is State.INCOMPLETE else exits.EXIT_OK
     finally:
         await market.close()

@@ -80,7 +80,7 @@ class MemoryHistory:
         elif isinstance(event, RunPaused | RunResumed):
             run.status = "paused" if isinstance(event, RunPaused) else "running"
         elif isinstance(event, RunFinished | RunCancelled):
-            run.status = "finished" if isinstance(event, RunFinished) else "cancelled"
+            run.status = event.status.value
             run.summary = event.summary
 
     def runs(self, limit: int | None = None) -> pa.Table:

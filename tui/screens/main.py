@@ -30,6 +30,7 @@ from dca.events import (
 )
 from dca.plan import Plan
 from dca.pricing import Cost
+from dca.status import RunStatus
 from exchanges.clock import Clock
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.market import Health, MarketData, VenueStatus
@@ -56,6 +57,38 @@ ESTIMATE_S = 1.0
 NARROW_COLS = 110
 SHORT_ROWS = 32
 TALL_ROWS = 48
+
+
+def estimate_text(plan: Plan, views: Mapping[str, VenueView]) -> Text:
+    """The form's line under the preview: what the plan would cost now on its venues.
+
+    Only the plan's (ticked) venues count; when none can price it, it says which and
+    why; when the maximum price is below every one of them, it warns that the
+    tranches would be skipped.
+    """
+    best = next((v for v in views.values() if v.best), None)
+    cost = best.cost if best is not None else None
+    if not isinstance(cost, Cost):
+        down = [v for v in plan.venues if v in views and views[v].status.health is Health.DOWN]
+        if down and len(down) == len(plan.venues):
+            names = ", ".join(display_name(v) for v in down)
+            return Text(f"no ticked venue is reachable ({names} down)", "yellow")
+        return Text("none of the ticked venues can price it right now", "yellow")
+    total = cost.effective_price * plan.amount
+    venue = cost.venue
+    text = Text.assemble(
+        ("est. ", "dim"),
+        (f"{fmt.money(total)} {plan.quote}", "bold"),
+        (" at current prices, best ", "dim"),
+        (display_name(venue), venue_colour(venue)),
+    )
+    if plan.max_price is not None and cost.effective_price > plan.max_price:
+        text.append(
+            f"\nmax price {fmt.money(plan.max_price)} is below every ticked venue "
+            f"(best {fmt.money(cost.effective_price)} with fees): tranches would be skipped",
+            "yellow",
+        )
+    return text
 
 
 class MainScreen(Screen[None]):
@@ -207,7 +240,9 @@ class MainScreen(Screen[None]):
         for venue in changed:
             self._notify_health(self.latest[venue])
         qty = self.next_qty()
-        views = venue_views(self.latest, self.specs, qty, self.clock.now(), self.clock.speed)
+        views = venue_views(
+            self.latest, self.specs, qty, self.clock.now(), self.clock.speed, self.ticked()
+        )
         for venue, view in views.items():
             self._panels[venue].show(view)
         now = time.monotonic()
@@ -215,26 +250,20 @@ class MainScreen(Screen[None]):
             self._estimated_qty, self._estimated_at = qty, now
             self._estimate(views)
 
+    def ticked(self) -> tuple[str, ...]:
+        """The venues the plan uses: the running plan's, else the form's ticked ones."""
+        if self.run_plan is not None and self.run_state in ("running", "paused"):
+            return self.run_plan.venues
+        if self.form_plan is not None:
+            return self.form_plan.venues
+        return tuple(self._form.ticked()) if hasattr(self, "_form") else tuple(self.specs)
+
     def _estimate(self, views: Mapping[str, VenueView]) -> None:
         plan = self.form_plan
         if plan is None:
             self._form.show_estimate(Text())
             return
-        best = next((v for v in views.values() if v.best), None)
-        cost = best.cost if best is not None else None
-        if not isinstance(cost, Cost):
-            self._form.show_estimate(Text("no venue can price it right now", "yellow"))
-            return
-        total = cost.effective_price * plan.amount
-        venue = cost.venue
-        self._form.show_estimate(
-            Text.assemble(
-                ("est. ", "dim"),
-                (f"{fmt.money(total)} {plan.quote}", "bold"),
-                (" at current prices, best ", "dim"),
-                (display_name(venue), venue_colour(venue)),
-            )
-        )
+        self._form.show_estimate(estimate_text(plan, views))
 
     @on(PlanChanged)
     def plan_changed(self, message: PlanChanged) -> None:
@@ -312,14 +341,19 @@ class MainScreen(Screen[None]):
     def _finish(self, event: RunFinished | RunCancelled) -> None:
         s = event.summary
         quote = self.run_plan.quote if self.run_plan else ""
-        done = isinstance(event, RunFinished)
-        self._set_state("finished" if done else "cancelled")
+        status = event.status
+        self._set_state(status.value)
         self.query_one(PlanForm).disabled = False
-        line = (
-            f"bought {fmt.btc(s.qty)} BTC for {fmt.money(s.total)} {quote}, "
-            f"avg {fmt.money(s.avg_price)}"
-        )
-        title = "Run finished" if done else "Run cancelled"
+        line = f"bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC"
+        if s.qty:
+            line += (
+                f" for {fmt.money(s.total)} {quote}, avg price {fmt.money(s.avg_price)}, "
+                f"with fees {fmt.money(s.effective_price)}"
+            )
+        if s.skipped:
+            line += f" ({fmt.plural(s.skipped, 'tranche')} skipped)"
+        title = f"Run {status.value}"
+        done = status is RunStatus.FINISHED
         self.notify(line, title=title, severity="information" if done else "warning")
         self.query_one(RunPanel).set_status(Text(f"{title.upper()}: {line}", "bold"))
 

@@ -130,6 +130,10 @@ class PlanForm(VerticalScroll):
             "jitter": self.query_one("#jitter", Checkbox).value,
         }
 
+    def ticked(self) -> list[str]:
+        """The venues ticked in the list (whether or not the rest of the plan is valid)."""
+        return list(self.query_one("#venues", SelectionList).selected)
+
     def validate(self) -> Plan | None:
         """Build the plan from the fields, show per-field errors, enable Start when valid."""
         v = self.values()

@@ -19,19 +19,22 @@ if TYPE_CHECKING:  # the table (Textual's DataTable) loads after the first frame
 
 
 def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -> Text:
-    """Bought, spent, average price, saved vs the worst venue and vs one lump sum."""
+    """Bought of target, spent (fees in), average price before and after fees, fees, saved
+    vs the worst venue and vs one lump sum."""
     text = Text.assemble(
         ("bought ", "dim"),
         (f"{fmt.btc(summary.qty)}", "bold"),
         (f" of {fmt.btc(summary.target)} BTC", "dim"),
         ("  spent ", "dim"),
         (f"{fmt.money(summary.total)} {quote}", "bold"),
-        ("  avg ", "dim"),
-        fmt.money(summary.avg_price),
         ("  fees ", "dim"),
         fmt.money(summary.fee),
     )
-    text.append("\nsaved vs worst venue ", "dim")
+    text.append("\navg price ", "dim")
+    text.append(fmt.money(summary.avg_price))
+    text.append("  with fees ", "dim")
+    text.append(fmt.money(summary.effective_price))
+    text.append("  saved vs worst venue ", "dim")
     text.append(fmt.money(summary.saved_vs_worst), "green")
     if lump_sum_total is not None and summary.qty and summary.target:
         lump_price = lump_sum_total / summary.target
@@ -45,7 +48,7 @@ def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -
         else:
             text.append(f"DCA saved {amount} {quote}", "green")
     if summary.skipped:
-        text.append(f"  skipped {summary.skipped}", "yellow")
+        text.append(f"  {fmt.plural(summary.skipped, 'tranche')} skipped", "yellow")
     return text
 
 
