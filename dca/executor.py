@@ -114,6 +114,9 @@ class Executor:
         self.retry_base_s = retry_base_s
         self.retries = retries
         before = resume.before if resume else None
+        if resume is not None and before is None:
+            # Totals unknown: at least what was bought, so the run's end status is right.
+            before = Summary(target=plan.amount, qty=sum(resume.done.values(), ZERO))
         self.summary = (
             replace(
                 before, target=plan.amount, venue_qty=dict(before.venue_qty), tca=before.tca.copy()

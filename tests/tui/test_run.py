@@ -64,7 +64,7 @@ async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(
         assert panel.has_class("-filled")
         last_qty = history.tranches(run_id)["qty BTC"][-1].as_py()
         assert f"{fmt.btc(last_qty)} @ " in panel.text().splitlines()[-1]
-        assert any(m.startswith("Run finished: bought 0.50 BTC") for m in messages(app))
+        assert any(m.startswith("Run finished: bought 0.50 of 0.50 BTC") for m in messages(app))
         summary_line = str(app.main.query_one("#summary", Static).render())
         assert "bought 0.50 of 0.50 BTC" in summary_line
 

@@ -288,6 +288,8 @@ class MainScreen(Screen[None]):
             left = executor.next_at - self.clock.now()
             text.append("  next in ", "dim")
             text.append(display.countdown(left), "bold")
+        if self.run_state == "paused" and not executor.catch_up:
+            text.append("  missed slots are skipped", "dim")
         run.set_status(text)
 
     @on(RunEvent)
