@@ -579,14 +579,18 @@ class NotAcknowledged(Exception):
 
 def not_in_progress_reason(data_dir: Path, run_id: str) -> str:
     """Why ``run_id`` cannot be steered: unknown, over, or stopped (resumable)."""
+    from dca.status import RESUMABLE, current_status
     from storage.queries import History  # polars: only when the answer is no
-    from storage.resume import is_unfinished
 
     row = History(data_dir).run(run_id)
     if row is None:
         return f"no run {run_id} in {data_dir}"
-    status, detail = str(row["status"]), row["detail"]
-    if is_unfinished(status, detail if isinstance(detail, str) else None):
+    detail = row["detail"]
+    # No live process executes it, so a "running" row was left by one that died.
+    status = current_status(
+        str(row["status"]), detail if isinstance(detail, str) else None, held=False
+    )
+    if status in RESUMABLE:
         return (
             f"run {run_id} is not in progress: it stopped ({status}"
             + (f", {detail}" if isinstance(detail, str) and detail else "")
