@@ -22,8 +22,9 @@ DEFAULT_INTERVAL_S = 3600.0
 MAX_DURATION_S = 366 * 86400.0
 BTC_QUANTUM = Decimal("0.00000001")
 
-# Tranches closer together than this are refused: each one fetches fresh books first.
-MIN_INTERVAL_S = 1.0
+# Tranches closer together than this are refused: each one fetches fresh books first,
+# which takes a good part of that on live venues.
+MIN_INTERVAL_S = 0.5
 
 # One or more "<number><unit>" parts, largest unit first: 90s, 1.5h, 2h30m, 4d 4h.
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhd])", re.IGNORECASE)
@@ -113,6 +114,8 @@ def parse_duration(text: str) -> float:
 
 def format_duration(seconds: float) -> str:
     """A short human duration: ``45s``, ``12m 30s``, ``6h``, ``2d 3h``."""
+    if seconds < 10 and seconds != round(seconds):
+        return f"{seconds:.2g}s"  # 0.67s, 1.5s: never "0s" for a sub-second interval
     s = round(seconds)
     if s < 60:
         return f"{s}s"
@@ -273,8 +276,9 @@ def build_plan(
         errors.append(
             FieldError(
                 "tranches",
-                f"{n:,} tranches over {format_duration(dur)} would be {dur / n:.2g}s apart; "
-                f"at most {max(1, int(dur // MIN_INTERVAL_S)):,} (one a second)",
+                f"{n:,} tranches over {format_duration(dur)} would be "
+                f"{format_duration(dur / n)} apart; at most {max(1, int(dur // MIN_INTERVAL_S)):,} "
+                f"(one every {format_duration(MIN_INTERVAL_S)})",
             )
         )
 

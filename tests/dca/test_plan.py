@@ -190,11 +190,12 @@ def test_compound_durations_out_of_order_or_with_junk_are_refused(text: str) -> 
         parse_duration(text)
 
 
-def test_tranches_less_than_a_second_apart_are_refused_not_previewed_as_every_0s() -> None:
+def test_tranches_too_close_together_are_refused_not_previewed_as_every_0s() -> None:
     assert errors(amount="0.5", duration="1s", tranches="24") == {
-        "tranches": "24 tranches over 1s would be 0.042s apart; at most 1 (one a second)"
+        "tranches": "24 tranches over 1s would be 0.042s apart; at most 2 (one every 0.5s)"
     }
-    assert plan(amount="0.5", duration="24s", tranches="24").interval_s == 1
+    assert plan(amount="0.5", duration="2s", tranches="3").interval_s == pytest.approx(2 / 3)
+    assert format_duration(2 / 3) == "0.67s" and format_duration(1.5) == "1.5s"
 
 
 def test_a_tranche_of_nothing_reads_0_btc_not_0e_8() -> None:
