@@ -13,8 +13,8 @@ from enum import StrEnum
 from dca.plan import Plan
 from dca.pricing import ZERO, Cost, InsufficientDepth
 from dca.routing import Route
-from dca.tca import RunReport, RunTca, TrancheTca, best_mid, tranche_tca
 from dca.status import RunStatus, end_status, stop_status
+from dca.tca import RunReport, RunTca, TrancheTca, best_mid, tranche_tca
 from exchanges.errors import VenueError
 
 # Per venue, what the engine saw when it decided: a cost, a book too thin, or an error.

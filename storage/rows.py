@@ -19,8 +19,8 @@ from dca.events import (
 )
 from dca.plan import Plan
 from dca.pricing import Cost, InsufficientDepth
-from dca.tca import best_mid
 from dca.status import RunStatus
+from dca.tca import best_mid
 from exchanges.errors import VenueError
 from storage.schema import SCHEMA_VERSION, money, utc
 
