@@ -17,7 +17,7 @@ import asyncio
 import bisect
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, overload
 
@@ -31,15 +31,16 @@ DEFAULT_MAX_AGE_S = 60.0
 # The ``BookOrigin.source`` of a replayed book.
 RECORDED = "recorded"
 
-# Loads a snapshot's whole ask side (prices, sizes) when its stored prefix runs out.
-AskLoader = Callable[[], tuple[Sequence[int], Sequence[int]]]
+# Loads a snapshot's whole ask side (prices, sizes), by its capture time in µs, when the
+# levels read up front run out.
+AskLoader = Callable[[int], tuple[Sequence[int], Sequence[int]]]
 
 
 @dataclass(slots=True)
 class Snapshot:
     """One recorded book, still packed: capture time ``ts`` (clock seconds), the best bid and
-    the first ask levels as integers (``asks`` of ``ask_levels`` in all; ``more`` loads the
-    rest)."""
+    the first ask levels as integers (``asks`` of ``ask_levels`` in all; ``more(key)`` loads
+    the rest)."""
 
     ts: float
     book_ts: float
@@ -50,10 +51,11 @@ class Snapshot:
     ask_size: Sequence[int]
     ask_levels: int
     more: AskLoader | None = None
+    key: int = 0
     _book: OrderBook | None = field(default=None, repr=False)
 
-    def book(self, venue: str, quote: str) -> OrderBook:
-        """This snapshot as an ``OrderBook`` (built once)."""
+    def book(self, venue: str, quote: str, origin: BookOrigin | None = None) -> OrderBook:
+        """This snapshot as an ``OrderBook`` (its levels decoded once, however often asked)."""
         if self._book is None:
             pe, se = self.price_exp, self.size_exp
             bids = (
@@ -62,7 +64,10 @@ class Snapshot:
                 else ()
             )
             self._book = OrderBook(venue, quote, bids, PackedLevels(self), self.book_ts)
-        return self._book
+        if origin is None:
+            return self._book
+        b = self._book
+        return OrderBook(b.venue, b.quote, b.bids, b.asks, b.ts, origin)
 
 
 class PackedLevels(Sequence[Level]):
@@ -80,7 +85,7 @@ class PackedLevels(Sequence[Level]):
     def _decode_to(self, n: int) -> None:
         snap = self._snap
         if n > len(snap.ask_price) and snap.more is not None:
-            snap.ask_price, snap.ask_size = snap.more()
+            snap.ask_price, snap.ask_size = snap.more(snap.key)
             snap.more = None
         pe, se = snap.price_exp, snap.size_exp
         prices, sizes, out = snap.ask_price, snap.ask_size, self._decoded
@@ -105,13 +110,16 @@ class PackedLevels(Sequence[Level]):
         return self._decoded[index]
 
     def __iter__(self) -> Iterator[Level]:
+        decoded = self._decoded
+        total = self._snap.ask_levels
         i = 0
-        while i < len(self):
-            if i >= len(self._decoded):
-                # Decode in small steps: most walks stop within the first levels.
+        while i < total:
+            if i >= len(decoded):
+                # Decode in doubling steps: most walks stop within the first level or two.
                 self._decode_to(max(1, 2 * i))
-            yield self._decoded[i]
-            i += 1
+            for level in decoded[i:]:
+                yield level
+                i += 1
 
     def __repr__(self) -> str:
         return f"PackedLevels({self._snap.ask_levels} levels, {len(self._decoded)} decoded)"
@@ -124,7 +132,7 @@ class ReplayClock(SimClock):
     its cost. Yielding now and then still lets Ctrl-C (a signal handler on the loop) in.
     """
 
-    def __init__(self, start: float, yield_every: int = 64) -> None:
+    def __init__(self, start: float, yield_every: int = 1024) -> None:
         super().__init__(start)
         self.yield_every = yield_every
         self._sleeps = 0
@@ -182,6 +190,7 @@ class ReplayMarket:
         # The answers at the last time asked: the executor asks for books, then statuses.
         self._at: float | None = None
         self._answers: dict[str, tuple[OrderBook | VenueError, float | None]] = {}
+        self._statuses: dict[str, VenueStatus] = {}
 
     @property
     def quote(self) -> str:
@@ -212,6 +221,7 @@ class ReplayMarket:
         if t != self._at:
             self._at = t
             self._answers = {}
+            self._statuses = {}
         known = self._answers.get(venue)
         if known is not None:
             return known
@@ -233,17 +243,23 @@ class ReplayMarket:
         else:
             # The age the freshness columns record: how old the recorded book was then.
             origin = BookOrigin(RECORDED, t - snap.ts)
-            answer = (replace(snap.book(venue, self._quote), origin=origin), snap.ts)
+            answer = (snap.book(venue, self._quote, origin), snap.ts)
         self._answers[venue] = answer
         return answer
 
     def status(self, venue: str) -> VenueStatus:
         """The venue as the replay sees it at the clock's time."""
         result, received = self._answer(venue, self.clock.now())
+        known = self._statuses.get(venue)
+        if known is not None:
+            return known
         if isinstance(result, OrderBook):
-            return VenueStatus(venue, Health.LIVE, result, None, received)
-        health = Health.STALE if result.kind is ErrorKind.STALE else Health.DOWN
-        return VenueStatus(venue, health, None, result, received)
+            status = VenueStatus(venue, Health.LIVE, result, None, received)
+        else:
+            health = Health.STALE if result.kind is ErrorKind.STALE else Health.DOWN
+            status = VenueStatus(venue, health, None, result, received)
+        self._statuses[venue] = status
+        return status
 
     async def fresh_books(
         self, venues: Sequence[str], *, min_btc: Decimal | None = None

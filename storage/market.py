@@ -224,7 +224,7 @@ def bytes_of(paths: Iterable[Path]) -> int:
 # -- reading for a replay --------------------------------------------------------------
 
 # Ask levels read with every snapshot; a walk past them loads the rest of that book.
-ASK_PREFIX = 12
+ASK_PREFIX = 6
 _US = 1_000_000
 
 
@@ -251,6 +251,11 @@ class LakeTape:
         self._keys: list[int] = []  # capture times of the loaded snapshots, µs, sorted
         self._snaps: list[tuple[Snapshot, int]] = []  # (snapshot, next capture time µs)
         self.loaded_on_demand = 0
+
+    def fill(self, loaded: list[tuple[Snapshot, int, int]]) -> None:
+        """Take snapshots read in time order: (snapshot, capture µs, next capture µs)."""
+        self._keys = [key for _, key, _ in loaded]
+        self._snaps = [(snap, until) for snap, _, until in loaded]
 
     def _insert(self, snap: Snapshot, key: int, valid_until: int) -> None:
         i = bisect.bisect_left(self._keys, key)
@@ -337,9 +342,9 @@ def _snapshots(
         )
     ]
     for key, book_us, pe, se, bp, bs, ap, asz, an in zip(*cols, strict=True):
-        more = (lambda k=key: full_asks(k)) if an > len(ap) else None
+        more = full_asks if an > len(ap) else None
         bid = (bp, bs) if bp is not None else None
-        snap = Snapshot(key / _US, book_us / _US, pe, se, bid, ap, asz, an, more)
+        snap = Snapshot(key / _US, book_us / _US, pe, se, bid, ap, asz, an, more, key)
         out.append((snap, key))
     return out
 
@@ -410,8 +415,7 @@ def load_tapes(
         until = dict(zip(needed["ts_us"].to_list(), needed["next_us"].to_list(), strict=True))
         tape = LakeTape(venue, quote, files, in_quote)
         rows = _read_rows(files, quote, list(until))
-        for snap, key in _snapshots(rows, tape._full_asks):
-            tape._insert(snap, key, until[key])
+        tape.fill([(snap, key, until[key]) for snap, key in _snapshots(rows, tape._full_asks)])
         lake.tapes[venue] = tape
         lake.files_read += len(files)
         lake.snapshots += rows.height

@@ -140,7 +140,7 @@ async def test_a_walk_past_the_first_levels_reads_the_rest_of_the_book(tmp_path:
     assert book is not None
     asks = book.book("kraken", "USD").asks
     assert len(asks) == 50
-    assert list(asks)[49] == Level(D(149), D("0.5"))  # decoded beyond the 12 read up front
+    assert list(asks)[49] == Level(D(149), D("0.5"))  # decoded beyond the 6 read up front
     assert asks[-1] == Level(D(149), D("0.5")) and asks[2:4] == (
         Level(D(102), D("0.5")),
         Level(D(103), D("0.5")),
