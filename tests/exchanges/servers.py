@@ -35,7 +35,8 @@ class Reply:
     body: Body = "{}"
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
+    # Seconds before answering; a function is asked anew for each request (a slow venue).
+    delay: float | Callable[[], float] = 0.0
     # Send only this many bytes of the body, then drop the connection (a truncated body).
     cut_after: int | None = None
     content_type: str = "application/json"
@@ -80,7 +81,11 @@ PING = "<ping frame>"
 class VenueServer:
     """REST + WebSocket routes on a loopback port; an async context manager."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, autoping: bool = True, record: bool = True) -> None:
+        """``autoping``: custom socket handlers answer pings themselves when False;
+        ``record``: keep ``requests`` (a long soak keeps counts only)."""
+        self._autoping = autoping
+        self._record = record
         self._app = web.Application()
         self._app.router.add_route("GET", "/{tail:.*}", self._dispatch)
         self._rest: dict[str, list[Reply]] = {}
@@ -88,6 +93,7 @@ class VenueServer:
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
         self.connections: dict[str, int] = {}
+        self.rest_count: dict[str, int] = {}
         self.requests: list[tuple[str, dict[str, str], dict[str, str]]] = []
         self.received: list[str] = []
         self.beats = 0
@@ -113,7 +119,7 @@ class VenueServer:
 
     def count(self, path: str) -> int:
         """How many REST requests ``path`` has had."""
-        return sum(1 for p, _, _ in self.requests if p == path)
+        return self.rest_count.get(path, 0)
 
     async def __aenter__(self) -> VenueServer:
         self._runner = web.AppRunner(self._app, handle_signals=False, shutdown_timeout=0.5)
@@ -134,13 +140,16 @@ class VenueServer:
         path = request.path
         if path in self._ws and request.headers.get("Upgrade", "").lower() == "websocket":
             return await self._socket(request, self._ws[path])
-        self.requests.append((path, dict(request.query), dict(request.headers)))
+        self.rest_count[path] = self.rest_count.get(path, 0) + 1
+        if self._record:
+            self.requests.append((path, dict(request.query), dict(request.headers)))
         replies = self._rest.get(path)
         if not replies:
             return web.Response(status=404, text='{"message":"NotFound"}')
         reply = replies.pop(0) if len(replies) > 1 else replies[0]
-        if reply.delay:
-            await asyncio.sleep(reply.delay)
+        delay = reply.delay() if callable(reply.delay) else reply.delay
+        if delay:
+            await asyncio.sleep(delay)
         body = reply.body(request) if callable(reply.body) else reply.body
         data = body.encode() if isinstance(body, str) else body
         if reply.cut_after is not None:
@@ -167,7 +176,7 @@ class VenueServer:
         self.connections[request.path] = n + 1
         if isinstance(script, WsScript) and script.reject_status is not None:
             return web.Response(status=script.reject_status, text='{"msg":"rejected"}')
-        autoping = script.autoping if isinstance(script, WsScript) else True
+        autoping = script.autoping if isinstance(script, WsScript) else self._autoping
         ws = web.WebSocketResponse(autoping=autoping)
         await ws.prepare(request)
         self._sockets.add(ws)

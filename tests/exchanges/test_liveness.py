@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from aiohttp import web
 
 from dca.events import TrancheFilled, TrancheSkipped
 from dca.executor import Executor
@@ -294,3 +296,68 @@ def _binance() -> VenueAdapter:
     adapter = adapter_for("binance")
     assert adapter is not None
     return adapter
+
+
+@pytest.mark.parametrize(
+    ("v", "code"),
+    [(VENUES[IDS.index("binance")], 1000), (VENUES[IDS.index("kraken")], 1001),
+     (VENUES[IDS.index("coinbase")], 1001), (VENUES[IDS.index("okx")], 4004)],
+    ids=["binance-24h", "kraken-maintenance", "coinbase-maintenance", "okx-idle"],
+)  # fmt: skip
+async def test_a_venue_initiated_close_reconnects_and_no_decision_prices_the_old_stream(
+    srv: VenueServer, v: Venue, code: int
+) -> None:
+    srv.rest(v.rest_path, Reply(v.rest_body))
+    first = v.script(alive=True)
+    script = WsScript(
+        v.sync,
+        wait_for=v.subscribes,
+        interval=0.01,
+        hold=False,
+        delay=0.0,
+        close_code=code,
+    )
+    # The first session syncs and is closed by the venue; the next one syncs late.
+    sessions = iter([script, WsScript(v.sync, wait_for=v.subscribes, delay=0.6, hold=True,
+                                      beat=first.beat, beat_every=0.05, answers=first.answers)])  # fmt: skip
+
+    async def handler(ws: web.WebSocketResponse, request: web.Request) -> None:
+        await srv._play(ws, next(sessions), 0)
+
+    srv.ws(v.ws_path, handler)
+    market = market_for(v, srv)
+    await market.start()
+    try:
+        await wait_for(lambda: srv.connections.get(v.ws_path, 0) >= 2)
+        during = (await market.fresh_books([v.venue]))[v.venue]
+        await wait_for(lambda: market.status(v.venue).source == "stream", within=5)
+        after = (await market.fresh_books([v.venue]))[v.venue]
+        stats = market.stats()[v.venue]
+    finally:
+        await market.close()
+    # While the new session syncs, the tranche is priced from REST, never the old stream.
+    assert isinstance(during, OrderBook) and during.origin is not None
+    assert during.origin.source == "rest"
+    assert isinstance(after, OrderBook) and after.origin is not None
+    assert after.origin.source == "stream"
+    assert stats.reconnects == 1 and stats.resyncs == 0
+
+
+async def test_a_venue_that_keeps_closing_at_once_backs_off_longer_each_time(
+    srv: VenueServer,
+) -> None:
+    v = VENUES[IDS.index("kraken")]
+    srv.rest(v.rest_path, Reply(v.rest_body))
+    srv.ws("/", WsScript(v.sync, wait_for=1, close_code=1001))
+    settings = LiveSettings(timeout_s=1.0, stale_after_s=5.0, backoff_base_s=0.02,
+                            backoff_max_s=1.0, poll_interval_s=0.05)  # fmt: skip
+    market = LiveMarket({"kraken": spec_at("kraken", srv)}, "USD", adapters=v.adapters,
+                        settings=settings, rng=random.Random(3))  # fmt: skip
+    await market.start()
+    try:
+        await wait_for(lambda: srv.connections.get("/", 0) >= 5, within=5)
+        attempt = market._feeds["kraken"].attempt
+    finally:
+        await market.close()
+    # Sessions shorter than the longest backoff do not reset it: 0.02, 0.04, 0.08 ... s.
+    assert attempt >= 4
