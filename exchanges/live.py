@@ -525,6 +525,11 @@ class LiveMarket:
             # REST keeps the book fresh: the venue stays usable, the note says why.
             feed.event_note = f"polling REST; socket: {error.message}"
             self._set(feed)
+        elif feed.status.health is Health.CONNECTING and feed.status.book is not None:
+            # A live session ended (the venue closed it, a dead socket): routine, not down.
+            # The REST poll below serves the book until the socket is back, or says why not.
+            feed.event_note = f"reconnecting; socket: {error.message}"
+            self._set(feed, error=None)
         else:
             self._set(feed, health=Health.DOWN, error=error)
         await self._poll(feed, error, time.monotonic() + delay)
@@ -656,7 +661,7 @@ class LiveMarket:
 
     async def _publish(self, feed: _Feed, book: OrderBook) -> None:
         converted = await self._convert(feed, book)
-        if feed.event_note.startswith("polling"):
+        if feed.event_note.startswith(("polling", "reconnecting")):
             feed.event_note = ""  # the socket is back
         if feed.status.health is not Health.LIVE or feed.status.source != "stream":
             log.info("%s: live", feed.venue)

@@ -30,7 +30,7 @@ from exchanges.clock import RealClock
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.kraken import KrakenAdapter
 from exchanges.live import LiveMarket, LiveSettings
-from exchanges.market import Health
+from exchanges.market import Health, VenueStatus
 from storage.rows import quote_rows, tranche_row
 from tests.exchanges import test_coinbase as cb
 from tests.exchanges import test_kraken as kr
@@ -326,6 +326,8 @@ async def test_a_venue_initiated_close_reconnects_and_no_decision_prices_the_old
 
     srv.ws(v.ws_path, handler)
     market = market_for(v, srv)
+    seen: list[VenueStatus] = []
+    market.add_listener(seen.append)
     await market.start()
     try:
         await wait_for(lambda: srv.connections.get(v.ws_path, 0) >= 2)
@@ -341,6 +343,9 @@ async def test_a_venue_initiated_close_reconnects_and_no_decision_prices_the_old
     assert isinstance(after, OrderBook) and after.origin is not None
     assert after.origin.source == "stream"
     assert stats.reconnects == 1 and stats.resyncs == 0
+    # A routine close is never shown as the venue being down.
+    assert Health.DOWN not in {s.health for s in seen}
+    assert any(s.health is Health.CONNECTING and s.note.startswith("reconnecting") for s in seen)
 
 
 async def test_a_venue_that_keeps_closing_at_once_backs_off_longer_each_time(
