@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
-from statistics import median_low
 
 from dca.pricing import ZERO, Cost, InsufficientDepth, cost_to_buy
 from exchanges.book import OrderBook
@@ -88,6 +87,8 @@ class Route:
     @property
     def median_total(self) -> Decimal:
         """The median single-venue total, lower middle for an even count (this route if none)."""
+        from statistics import median_low  # with fractions: off the quote's start-up path
+
         return median_low(self._ok_totals())
 
     @property

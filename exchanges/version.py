@@ -1,13 +1,8 @@
-"""The installed btc-dca version (User-Agent, runs rows), read once at import."""
+"""The btc-dca version (User-Agent, runs rows): the one place it is written.
 
-from importlib import metadata
+``pyproject.toml`` reads it from here (hatch's dynamic version), so the installed
+package and this constant never disagree, and nothing parses package metadata at start.
+"""
 
-
-def _installed_version() -> str:
-    try:
-        return metadata.version("btc-dca")
-    except metadata.PackageNotFoundError:  # pragma: no cover - always installed in the venv
-        return "unknown"
-
-
-APP_VERSION = _installed_version()
+__version__ = "0.1.0"
+APP_VERSION = __version__

@@ -7,7 +7,6 @@ grep for a run id finds its whole story.
 from __future__ import annotations
 
 import logging
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 LOG_FILE = "btc-dca.log"
@@ -21,6 +20,8 @@ def setup_logging(log_dir: Path, *, verbose: bool = False) -> Path | None:
     """Send the app's logs to a rotating file (debug with ``verbose``); the file, or None if the
     folder cannot be written (logging is never a reason not to run).
     """
+    from logging.handlers import RotatingFileHandler  # only for the commands that log to a file
+
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() == _HANDLER_NAME:

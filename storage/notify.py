@@ -31,37 +31,16 @@ from dca.events import (
 )
 from dca.plan import Plan
 from exchanges.venues import display_name
+from storage.notify_config import NotifyConfig
 
 log = logging.getLogger(__name__)
 
-EVENTS = ("finished", "failed", "cancelled", "skipped", "venue_down")
-DEFAULT_EVENTS = ("finished", "failed", "cancelled")
 # Per URL: connect and read timeouts of apprise's request, and our wait for its answer.
 SEND_TIMEOUT_S = 10.0
 # A venue must stay unusable this long (real seconds) before it is worth an alert.
 VENUE_DOWN_AFTER_S = 60.0
 # ``cancel`` with this reason stops a run to be resumed (Ctrl-C, handed to another process).
 _INTERRUPTED = "interrupted"
-
-
-@dataclass(frozen=True, slots=True)
-class NotifyConfig:
-    """Where alerts go (apprise URLs) and which events send one."""
-
-    urls: tuple[str, ...] = ()
-    events: frozenset[str] = frozenset(DEFAULT_EVENTS)
-
-
-def url_problem(url: str) -> str | None:
-    """Why apprise cannot send to ``url`` (None when it can)."""
-    import apprise  # loaded only when the config has URLs
-
-    if apprise.Apprise.instantiate(url) is None:
-        return (
-            f"{url!r} is not a notification URL apprise can send to "
-            '(e.g. "ntfy://my-topic", "mailto://user:pass@example.com", "json://host:port/")'
-        )
-    return None
 
 
 @dataclass(frozen=True, slots=True)

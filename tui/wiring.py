@@ -8,7 +8,6 @@ from pathlib import Path
 
 from exchanges.clock import Clock, RealClock, ScaledClock
 from exchanges.market import MarketData
-from exchanges.simulated import SimulatedMarket, demo_faults
 from exchanges.venues import VenueSpec
 from storage.config import ConfigError, load_config
 from storage.paths import resolve_paths
@@ -59,6 +58,8 @@ def make_market(
 ) -> MarketData:
     """The simulated market for ``--demo``; live venues otherwise (URLs from config/env)."""
     if options.demo:
+        from exchanges.simulated import SimulatedMarket, demo_faults  # not on live paths
+
         return SimulatedMarket(
             clock,
             quote=quote,

@@ -19,11 +19,11 @@ from exchanges.simulated import SimulatedMarket
 from storage.config import ConfigError, load_config
 from storage.notify import (
     Notifier,
-    NotifyConfig,
     failed_alert,
     probe_alert,
     send_all,
 )
+from storage.notify_config import NotifyConfig
 from tests.storage.alert_server import AlertServer, refused_url
 from tests.storage.helpers import plan
 

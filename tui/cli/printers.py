@@ -13,28 +13,20 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from dca.events import (
-    Event,
-    QuoteSeen,
-    RunCancelled,
-    RunFinished,
-    RunStarted,
-    TrancheFilled,
-    TrancheSkipped,
-    VenueDegraded,
-    VenueRecovered,
-)
 from dca.plan import format_duration
 from dca.pricing import Cost, InsufficientDepth
 from dca.routing import Mode, Route, price_all, rank_costs, route, venue_order
 from dca.status import RunStatus
-from dca.tca import RunReport, TrancheTca
 from exchanges.book import OrderBook
 from exchanges.errors import VenueError
 from exchanges.venues import VenueSpec, display_name
 from tui.fmt import btc, clock_time, exact, iso, money, pct, plural, skip_words
+
+if TYPE_CHECKING:
+    from dca.events import Event, QuoteSeen, RunCancelled, RunFinished
+    from dca.tca import RunReport, TrancheTca
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +285,16 @@ class Printer:
 
     def json_line(self, event: Event) -> str | None:
         """The JSON line for ``event`` (DESIGN.md); None for events not printed."""
+        # Here, not at the top: ``quote`` uses this module and never sees a run's events.
+        from dca.events import (
+            RunCancelled,
+            RunFinished,
+            TrancheFilled,
+            TrancheSkipped,
+            VenueDegraded,
+            VenueRecovered,
+        )
+
         obj: dict[str, object]
         if isinstance(event, TrancheFilled):
             r = event.route
@@ -367,6 +369,16 @@ class Printer:
 
     def text_line(self, event: Event) -> str | None:
         """The readable line for ``event``; None for events not printed."""
+        from dca.events import (
+            RunCancelled,
+            RunFinished,
+            RunStarted,
+            TrancheFilled,
+            TrancheSkipped,
+            VenueDegraded,
+            VenueRecovered,
+        )
+
         q = self.quote
         if isinstance(event, RunStarted):
             plan = event.plan

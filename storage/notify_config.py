@@ -1,0 +1,32 @@
+"""What ``[notify]`` in the config says: the apprise URLs and the events that send.
+
+Apart from ``storage.notify`` (which builds and sends the alerts) so reading the config
+loads neither the run's events nor the sending machinery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EVENTS = ("finished", "failed", "cancelled", "skipped", "venue_down")
+DEFAULT_EVENTS = ("finished", "failed", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    """Where alerts go (apprise URLs) and which events send one."""
+
+    urls: tuple[str, ...] = ()
+    events: frozenset[str] = frozenset(DEFAULT_EVENTS)
+
+
+def url_problem(url: str) -> str | None:
+    """Why apprise cannot send to ``url`` (None when it can)."""
+    import apprise  # loaded only when the config has URLs
+
+    if apprise.Apprise.instantiate(url) is None:
+        return (
+            f"{url!r} is not a notification URL apprise can send to "
+            '(e.g. "ntfy://my-topic", "mailto://user:pass@example.com", "json://host:port/")'
+        )
+    return None
