@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -26,23 +26,23 @@ from textual.theme import Theme
 from textual.widgets import Input, Select
 from textual.worker import Worker, WorkerState
 
-from dca.events import Summary
-from dca.executor import Executor, ResumeState, State
-from dca.journal import FanOut, Journal, RecordsFailures
 from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import display_name
-from tui.files import write_file
-from tui.history.cache import HistoryCache
-from tui.history.memory import MemoryHistory
-from tui.history.source import HistorySource
 from tui.messages import RunFailed, StartRequested
 from tui.screens.main import MainScreen
-from tui.screens.quit import QuitScreen
-from tui.screens.resume import ResumeOffer, ResumeScreen
-from tui.ui_journal import UiJournal
 from tui.widgets.plan_form import FormDefaults, PlanForm
+
+if TYPE_CHECKING:
+    # The engine, history and dialogs load when first used, not before the first frame
+    # (tests/tui/test_start_imports.py keeps them off the start-up path).
+    from dca.events import Summary
+    from dca.executor import Executor, ResumeState
+    from dca.journal import Journal
+    from tui.history.cache import HistoryCache
+    from tui.history.source import HistorySource
+    from tui.screens.resume import ResumeOffer
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,10 @@ QUIT_WAIT_S = 10.0
 # the GIL, so the footer's keys and the first quotes are drawn first.
 SETTLE_S = 0.5
 
-JournalFactory = Callable[[], Journal]
+JournalFactory = Callable[[], "Journal"]
 # Builds the market for a quote currency (the same factory the launcher used at start).
 MarketFactory = Callable[[str], MarketData]
-OffersSource = Callable[[], Sequence[ResumeOffer]]
+OffersSource = Callable[[], Sequence["ResumeOffer"]]
 
 
 class DcaApp(App[int]):
@@ -103,9 +103,15 @@ class DcaApp(App[int]):
         self.market = market
         self.clock = clock
         self.journal_factory = journal_factory
-        self.history: HistorySource = history if history is not None else MemoryHistory()
-        # What History shows, read ahead in the background so it paints at once.
-        self.history_cache = HistoryCache(self.history)
+        if history is None:
+            from tui.history.memory import MemoryHistory
+
+            history = MemoryHistory()
+        self.history: HistorySource = history
+        # What History shows, read ahead in the background so it paints at once (built on
+        # first use: see ``history_cache``).
+        self._history_cache: HistoryCache | None = None
+        self._history_cache_lock = threading.Lock()
         self.defaults = defaults or FormDefaults(quote=market.quote)
         self.initial_theme = theme or DEFAULT_THEME
         self.on_theme_change = on_theme_change
@@ -143,6 +149,16 @@ class DcaApp(App[int]):
     def main(self) -> MainScreen:
         """The main screen (always at the bottom of the stack)."""
         return self._main
+
+    @property
+    def history_cache(self) -> HistoryCache:
+        """What History shows, read ahead; made on first use (from a thread or the loop)."""
+        with self._history_cache_lock:
+            if self._history_cache is None:
+                from tui.history.cache import HistoryCache
+
+                self._history_cache = HistoryCache(self.history)
+            return self._history_cache
 
     def on_mount(self) -> None:
         """Listen to the market, start it, apply the theme, offer unfinished runs."""
@@ -212,6 +228,8 @@ class DcaApp(App[int]):
         assert self.offers is not None
         offers = list(self.offers())
         if offers:
+            from tui.screens.resume import ResumeScreen
+
             self.call_from_thread(self.push_screen, ResumeScreen(offers), self._resume_chosen)
 
     def _resume_chosen(self, offer: ResumeOffer | None) -> None:
@@ -223,7 +241,11 @@ class DcaApp(App[int]):
     @property
     def run_active(self) -> bool:
         """Whether a run is going (running or paused)."""
-        return self.executor is not None and self.executor.state in (
+        if self.executor is None:
+            return False
+        from dca.executor import State
+
+        return self.executor.state in (
             State.PENDING,
             State.RUNNING,
             State.PAUSED,
@@ -254,6 +276,11 @@ class DcaApp(App[int]):
                 severity="error",
             )
             return
+        from dca.executor import Executor
+        from dca.journal import FanOut
+        from tui.history.memory import MemoryHistory
+        from tui.ui_journal import UiJournal
+
         journals: list[Journal] = []
         store = self.journal_factory() if self.journal_factory is not None else None
         if store is not None:
@@ -296,6 +323,8 @@ class DcaApp(App[int]):
             summary = await executor.run()
         except Exception as exc:
             # Mark the run failed in the history (it stays resumable), then report it.
+            from dca.journal import RecordsFailures
+
             if isinstance(store, RecordsFailures):
                 await store.fail(executor.run_id, str(exc))
             self._reread_history()
@@ -386,6 +415,8 @@ class DcaApp(App[int]):
         """Pause a running run, resume a paused one."""
         if self.executor is None:
             return
+        from dca.executor import State
+
         if self.executor.state is State.RUNNING:
             self.executor.pause()
         elif self.executor.state is State.PAUSED:
@@ -446,6 +477,8 @@ class DcaApp(App[int]):
         def write(to: Path) -> None:
             to.write_text(svg, encoding="utf-8")
 
+        from tui.files import write_file
+
         if await write_file(self, path, write, "Screenshot"):
             self.notify(str(path.resolve()), title="Screenshot saved")
 
@@ -470,6 +503,8 @@ class DcaApp(App[int]):
         if not self.run_active:
             self.exit(0)
             return
+        from tui.screens.quit import QuitScreen
+
         self.push_screen(QuitScreen(), self._quit_choice)
 
     async def _quit_choice(self, choice: str | None) -> None:

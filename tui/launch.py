@@ -6,8 +6,8 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dca.journal import Journal
 from dca.plan import Plan
 from exchanges.clock import Clock
 from storage.config import AppConfig, PlanDefaults, ensure_config, load_config, save_setting
@@ -16,9 +16,12 @@ from tui import fmt
 from tui.app import build_app
 from tui.cli import exits
 from tui.history.parquet import ParquetHistory
-from tui.screens.resume import ResumeOffer
 from tui.widgets.plan_form import FormDefaults
 from tui.wiring import LiveUnavailable, Options, make_clock, make_market
+
+if TYPE_CHECKING:
+    from dca.journal import Journal
+    from tui.screens.resume import ResumeOffer
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
     """
     # Polars loads here, in the offers worker after the first frame, not before it.
     from storage.resume import ResumeError, load_resumable, unfinished_runs
+    from tui.screens.resume import ResumeOffer
 
     offers: list[ResumeOffer] = []
     for run_id in [only] if only else unfinished_runs(data_dir):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from dca.events import Event
 from dca.plan import Plan
+
+if TYPE_CHECKING:
+    from dca.events import Event
 
 
 class RunEvent(Message):

@@ -17,17 +17,6 @@ from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from dca.events import (
-    RunCancelled,
-    RunFinished,
-    RunPaused,
-    RunResumed,
-    RunStarted,
-    TrancheFilled,
-    TrancheSkipped,
-    VenueDegraded,
-    VenueRecovered,
-)
 from dca.plan import Plan
 from dca.pricing import Cost
 from dca.status import RunStatus
@@ -44,6 +33,7 @@ from tui.widgets.run_panel import RunPanel
 from tui.widgets.venue_panel import VenuePanel
 
 if TYPE_CHECKING:
+    from dca.events import RunCancelled, RunFinished
     from tui.widgets.tranche_table import TrancheTable
 
 log = logging.getLogger(__name__)
@@ -295,6 +285,19 @@ class MainScreen(Screen[None]):
     @on(RunEvent)
     async def run_event(self, message: RunEvent) -> None:
         """Draw what the executor recorded."""
+        # The run's events load with the first run, not before the first frame.
+        from dca.events import (
+            RunCancelled,
+            RunFinished,
+            RunPaused,
+            RunResumed,
+            RunStarted,
+            TrancheFilled,
+            TrancheSkipped,
+            VenueDegraded,
+            VenueRecovered,
+        )
+
         event = message.event
         run = self.query_one(RunPanel)
         executor = getattr(self.app, "executor", None)
