@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
@@ -66,7 +67,7 @@ class PlanForm(VerticalScroll):
         self._estimate = Text()
 
     def compose(self) -> ComposeResult:
-        """Label, field and error line per field; then preview and Start."""
+        """Label and field per row; then preview and Start (error lines come with errors)."""
         d = self.defaults
         enabled = [v for v in self.specs if self.specs[v].enabled]
         chosen = set(d.venues or enabled)
@@ -99,7 +100,6 @@ class PlanForm(VerticalScroll):
             id="venues",
             compact=True,
         )
-        yield Static(classes="field-error", id="venues-error")
         yield TextLines(id="preview")
         yield Button("Start", id="start", variant="success", disabled=True, compact=True)
 
@@ -108,7 +108,6 @@ class PlanForm(VerticalScroll):
         with Horizontal(classes="form-row"):
             yield Label(label, classes="form-label")
             yield widget
-        yield Static(classes="field-error", id=f"{name}-error")
 
     def on_mount(self) -> None:
         """Validate the defaults so the preview and Start reflect them at once."""
@@ -168,9 +167,9 @@ class PlanForm(VerticalScroll):
     def _show(self, plan: Plan | None, errors: dict[str, str]) -> None:
         for name in FIELDS:
             shown = errors.get(name, "") if name in self.touched or name == "venues" else ""
-            self.query_one(f"#{name}-error", Static).update(shown)
-            self.query_one(f"#{name}-error").set_class(bool(shown), "-shown")
-            self.query_one(f"#{name}").set_class(bool(shown), "-invalid")
+            field = self.query_one(f"#{name}")
+            self._error_line(name, field, shown)
+            field.set_class(bool(shown), "-invalid")
         tranches = self.query_one("#tranches", Input)
         if plan is not None and plan.tranches_defaulted:
             tranches.placeholder = f"default: {plan.tranches}"
@@ -178,6 +177,22 @@ class PlanForm(VerticalScroll):
             tranches.placeholder = "default"
         self.query_one("#start", Button).disabled = plan is None
         self._draw_preview()
+
+    def _error_line(self, name: str, field: Widget, shown: str) -> None:
+        """Show ``shown`` under ``name``'s row (the venue list for venues); "" hides it.
+
+        A field's error line is mounted with its first error: a form without errors has
+        none, so the first frame styles and lays out seven widgets fewer.
+        """
+        found = self.query(f"#{name}-error").results(Static)
+        line = next(found, None)
+        if line is not None:
+            line.update(shown)
+            line.set_class(bool(shown), "-shown")
+        elif shown:
+            row = field if name == "venues" else field.parent
+            assert isinstance(row, Widget)
+            self.mount(Static(shown, classes="field-error -shown", id=f"{name}-error"), after=row)
 
     def _draw_preview(self) -> None:
         preview = self.query_one("#preview", TextLines)

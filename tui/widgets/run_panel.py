@@ -9,12 +9,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, ProgressBar, Static
+from textual.widgets import Button, Static
 
-from dca.events import Summary
 from tui import fmt
 
-if TYPE_CHECKING:  # the table (Textual's DataTable) loads after the first frame
+if TYPE_CHECKING:  # the table (Textual's DataTable) and the run's events load after the first frame
+    from dca.events import Summary
     from tui.widgets.tranche_table import TrancheTable
 
 
@@ -61,15 +61,29 @@ class RunPanel(Vertical):
         super().__init__(id=id, classes="-over -idle")
 
     def compose(self) -> ComposeResult:
-        """Status line, progress, buttons, summary and the tranche table."""
+        """Status line and the tranches' place; the run's controls come with the first run."""
         with Horizontal(id="run-head"):
             yield Static(Text("Fill in the plan and press Start", "dim"), id="run-status")
-            yield Button("Pause", id="pause", compact=True, disabled=True)
-            yield Button("Resume", id="resume", compact=True, disabled=True)
-            yield Button("Cancel", id="cancel", variant="error", compact=True, disabled=True)
-        yield ProgressBar(id="progress", show_eta=False)
-        yield Static(id="summary")
         yield Static(Text("Each tranche appears here as it fills.", "dim"), id="tranches-idle")
+
+    def _controls(self) -> None:
+        """Mount the buttons, progress bar and summary, once (before the first run's state).
+
+        Idle, they are hidden (``-over``, ``-idle``): left out of the first frame, they
+        cost it nothing to style and lay out.
+        """
+        if self.query("#pause"):
+            return
+        from textual.widgets import ProgressBar
+
+        self.query_one("#run-head").mount(
+            Button("Pause", id="pause", compact=True, disabled=True),
+            Button("Resume", id="resume", compact=True, disabled=True),
+            Button("Cancel", id="cancel", variant="error", compact=True, disabled=True),
+        )
+        self.mount(
+            ProgressBar(id="progress", show_eta=False), Static(id="summary"), after="#run-head"
+        )
 
     @on(Button.Pressed, "#pause, #resume, #cancel")
     async def _control(self, event: Button.Pressed) -> None:
@@ -81,6 +95,7 @@ class RunPanel(Vertical):
         """Enable the buttons that make sense in ``state`` (idle, running, paused, ...)."""
         running = state == "running"
         paused = state == "paused"
+        self._controls()
         self.query_one("#pause", Button).disabled = not running
         self.query_one("#resume", Button).disabled = not paused
         self.query_one("#cancel", Button).disabled = not (running or paused)
@@ -95,7 +110,10 @@ class RunPanel(Vertical):
 
     def show_summary(self, summary: Summary, quote: str, lump: Decimal | None) -> None:
         """Progress bar and summary lines."""
-        bar = self.query_one(ProgressBar)
+        from textual.widgets import ProgressBar
+
+        self._controls()
+        bar = self.query_one("#progress", ProgressBar)
         bar.update(total=float(summary.target), progress=float(summary.qty))
         self.query_one("#summary", Static).update(summary_text(summary, quote, lump))
 
