@@ -13,7 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.events import Resize
+from textual.events import Resize, ScreenResume
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
@@ -123,6 +123,7 @@ class MainScreen(Screen[None]):
         self._notes: dict[str, str] = {v: s.note for v, s in statuses.items()}
         # Venues the user has been told are down (by the feed or by the run), told once each.
         self._down: set[str] = set()
+        self._resumed = False
 
     def compose(self) -> ComposeResult:
         """Header, form | (venue grid over run area), footer."""
@@ -135,6 +136,18 @@ class MainScreen(Screen[None]):
                         yield VenuePanel(venue)
                 yield RunPanel(id="run")
         yield Footer()
+
+    def on_screen_resume(self, event: ScreenResume) -> None:
+        """The first resume skips Textual's restyle of the whole screen (Screen's own
+        handler runs after this one and reads ``refresh_styles``).
+
+        It comes right after the widgets were mounted, each styled as it was: restyling
+        them all again would only repeat that before the first frame. Later resumes (back
+        from a dialog or History) restyle as usual.
+        """
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     def on_mount(self) -> None:
         """Start the redraw and countdown timers."""
