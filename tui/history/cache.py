@@ -30,9 +30,19 @@ log = logging.getLogger(__name__)
 
 # The runs list shows the newest this many (a page read from storage, not every run ever).
 RUNS_PAGE = 500
-RUNS_SHOWN = ["started", "status", "bought BTC", "avg price", "total", "quote"]
+RUNS_SHOWN = ["started", "status", "bought BTC", "amount BTC", "avg price", "total", "quote"]
+# A run's tranches as the table shows them (the worst price is for the chart).
+TRANCHES_SHOWN = ["#", "time", "venue", "qty BTC", "avg price", "fee", "total", "saved vs worst"]
 # Column labels as the tables show them (times are UTC, as everywhere in the app).
-SHOWN_AS = {"started": "started (UTC)", "time": "time (UTC)"}
+SHOWN_AS = {
+    "started": "started (UTC)",
+    "time": "time (UTC)",
+    "amount BTC": "of BTC",
+    "qty BTC": "BTC",
+    "saved vs worst": "saved",  # vs the dearest venue, as the summary above says
+}
+# A tranche's time without the year (the run's date is in the runs list): 14 columns, not 19.
+TRANCHE_TIME = "%m-%d %H:%M:%S"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +74,31 @@ class HistoryView:
 
 
 def venue_names(venue: str) -> str:
-    """A venue id, or a split's ids joined by "+", as the user reads them."""
+    """A venue id, or a split's ids joined by "+", as the user reads them (a skipped
+    tranche's "skipped: why" as it is)."""
+    if venue.startswith("skipped"):
+        return venue
     return "+".join(display_name(v) for v in venue.split("+"))
 
 
 def _shown(table: pa.Table) -> SizedArrowBackend:
+    """The backend showing ``table``: money with thousands separators, BTC with 8 decimals
+    (a column reads alike, never ``0E-8``), venues by name."""
+    import pyarrow as pa
+
+    from tui import fmt
     from tui.widgets.arrow_table import SizedArrowBackend
 
     labels = [SHOWN_AS.get(name, name) for name in table.column_names]
-    return SizedArrowBackend(table.rename_columns(labels), formats={"venue": venue_names})
+    formats: dict[str, Callable[[Any], str]] = {
+        "venue": venue_names,
+        SHOWN_AS["time"]: lambda t: t.strftime(TRANCHE_TIME),
+    }
+    for field in table.schema:
+        if pa.types.is_decimal(field.type):
+            show = fmt.btc_col if field.type.scale == 8 else fmt.money
+            formats[SHOWN_AS.get(field.name, field.name)] = show
+    return SizedArrowBackend(table.rename_columns(labels), formats=formats)
 
 
 def read_runs(source: HistorySource) -> RunsData:
@@ -104,7 +130,7 @@ def read_run(source: HistorySource, run_id: str, row: dict[str, Any]) -> RunData
         avg_price=row["avg price"],
     )
     # Sized here, off the event loop: a million rows measured from Arrow's statistics.
-    return RunData(run_id, str(row["quote"]), table, detail, _shown(table))
+    return RunData(run_id, str(row["quote"]), table, detail, _shown(table.select(TRANCHES_SHOWN)))
 
 
 class HistoryCache:

@@ -21,6 +21,8 @@ from dca.events import (
     TrancheFilled,
     TrancheSkipped,
 )
+from dca.pricing import ZERO
+from tui.fmt import skip_words
 from tui.history.source import CENT
 
 if TYPE_CHECKING:  # Arrow loads with the history screen, not with the dashboard
@@ -73,10 +75,14 @@ class MemoryHistory:
                     r.total.quantize(CENT),
                     r.saved_vs_worst.quantize(CENT),
                     worst.quantize(CENT),
+                    "filled",
                 )
             )
         elif isinstance(event, TrancheSkipped):
-            return
+            why = f"skipped: {skip_words(event.reason.value, short=True)}"
+            run.rows.append(
+                (event.index + 1, _ts(event.at), why, ZERO, None, None, None, None, None, "skipped")
+            )
         elif isinstance(event, RunPaused | RunResumed):
             run.status = "paused" if isinstance(event, RunPaused) else "running"
         elif isinstance(event, RunFinished | RunCancelled):
@@ -123,7 +129,7 @@ class MemoryHistory:
         return runs_table(rows)
 
     def tranches(self, run_id: str) -> pa.Table:
-        """The filled tranches of ``run_id``."""
+        """The tranches of ``run_id`` (skipped ones say why where the venue would be)."""
         from tui.history.tables import tranches_table
 
         run = self._runs.get(run_id)

@@ -79,25 +79,33 @@ class ParquetHistory:
         return conform(out, RUNS_SCHEMA)
 
     def tranches(self, run_id: str) -> pa.Table:
-        """The filled tranches of ``run_id`` in order, with the dearest alternative per BTC."""
+        """The tranches of ``run_id`` in order, with the dearest alternative per BTC; a
+        skipped one says why in words where the venue would be."""
         import polars as pl
 
         from storage.queries import History
+        from tui.fmt import SKIP_SHORT
         from tui.history.tables import TRANCHES_SCHEMA
 
-        df = History(self.data_dir).run_tranches(run_id).filter(pl.col("status") == "filled")
+        df = History(self.data_dir).run_tranches(run_id)
         worst_total = (
             pl.col("alternatives").list.eval(pl.element().struct.field("total")).list.max()
         )
+        filled = pl.col("status") == "filled"
+        why = pl.col("reason").replace_strict(SKIP_SHORT, default=pl.col("reason"))
         out = df.select(
             (pl.col("index") + 1).alias("#"),
             pl.col("executed_at").alias("time"),
-            "venue",
+            pl.when(filled)
+            .then(pl.col("venue"))
+            .otherwise(pl.lit("skipped: ") + why)
+            .alias("venue"),
             pl.col("qty_btc").alias("qty BTC"),
             pl.col("avg_price").alias("avg price"),
             "fee",
             "total",
             pl.col("saved_vs_worst").alias("saved vs worst"),
-            (worst_total / pl.col("qty_btc")).alias("worst price"),
+            pl.when(filled).then(worst_total / pl.col("qty_btc")).alias("worst price"),
+            pl.col("status"),
         )
         return conform(out, TRANCHES_SCHEMA)

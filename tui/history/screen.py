@@ -35,6 +35,26 @@ from tui.widgets.arrow_table import SizedArrowBackend
 from tui.widgets.price_chart import PriceChart
 from tui.widgets.tranche_table import venue_label
 
+# Below this width the runs list goes above the run (side by side, the tranche table's
+# total and saved columns would be cut).
+STACK_BELOW = 160
+
+
+def plain_decimals(table: pa.Table) -> pa.Table:
+    """``table`` with its decimal columns as exact text (``0``, never Arrow's ``0E-8``)."""
+    columns = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_decimal(field.type):
+            text = [None if v is None else fmt.exact(v) for v in column.to_pylist()]
+            column = pa.chunked_array([pa.array(text, pa.string())])
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+def write_plain_csv(table: pa.Table, to: Path) -> None:
+    """Write ``table`` as CSV with exact decimals (in the export thread: a million rows)."""
+    pacsv.write_csv(plain_decimals(table), to)
+
 
 @dataclass
 class RunsLoaded(Message):
@@ -86,10 +106,12 @@ def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
         (f"{fmt.btc(d.qty)} BTC", "bold"),
         ("  total ", "dim"),
         (f"{fmt.money(d.total)} {quote}", "bold"),
-        ("  avg ", "dim"),
-        fmt.money(d.avg_price),
         ("  fees ", "dim"),
         fmt.money(d.fees),
+        ("\navg price ", "dim"),
+        fmt.money(d.avg_price),
+        ("  with fees ", "dim"),
+        fmt.money(d.total / d.qty if d.qty else None),
         ("  saved vs worst ", "dim"),
         (fmt.money(d.saved), "green"),
     )
@@ -114,6 +136,9 @@ class HistoryScreen(Screen[None]):
         Binding("escape,h", "app.pop_screen", "Back"),
         Binding("e", "export", "Export CSV"),
         Binding("r", "reload", "Reload"),
+        # The tables keep tab to themselves: here it moves between the runs and the tranches.
+        Binding("tab", "app.focus_next", "Next table", priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous table", show=False, priority=True),
     ]
 
     def __init__(self, cache: HistoryCache, export_dir: Path) -> None:
@@ -124,6 +149,8 @@ class HistoryScreen(Screen[None]):
         self.run_id: str | None = None
         self.tranches: pa.Table | None = None
         self.last_export: Path | None = None
+        # The newest run when the runs were last read (a re-read follows it if it was shown).
+        self._newest: str | None = None
 
     def compose(self) -> ComposeResult:
         """Runs on the left (or on top when narrow), the selected run on the right; filled
@@ -153,6 +180,7 @@ class HistoryScreen(Screen[None]):
         if view is not None:
             self.runs = view.runs.table
             if view.newest is not None:
+                self._newest = view.newest.run_id
                 self._show_run(view.newest)
             if view.runs.shown is not None:
                 self.query_one("#runs-table").focus()
@@ -162,8 +190,8 @@ class HistoryScreen(Screen[None]):
         self._refresh(force=False)
 
     def on_resize(self, event: Resize) -> None:
-        """Stack the panes on narrow terminals."""
-        self.set_class(event.size.width < 110, "-narrow")
+        """Stack the panes unless both tables fit side by side with every column."""
+        self.set_class(event.size.width < STACK_BELOW, "-narrow")
 
     def action_reload(self) -> None:
         """Read the runs again."""
@@ -184,16 +212,28 @@ class HistoryScreen(Screen[None]):
         runs = message.data
         self.runs = runs.table
         self.query_one("#runs-title", Label).update(runs_title(runs))
+        # A re-read keeps what the user is looking at: the run chosen, and the focus.
+        reading_tranches = self.focused is not None and self.focused.id == "tranches-table"
+        ids = [str(r) for r in runs.table["run"].to_pylist()]
+        # Following the newest run, the newest it stays; another run chosen, that one.
+        follow = self.run_id is None or self.run_id == self._newest
+        chosen = 0 if follow or self.run_id not in ids else ids.index(self.run_id)
+        self._newest = ids[0] if ids else None
         holder = self.query_one("#runs-holder")
         await holder.remove_children()
         if runs.shown is None:
             self.query_one("#run-summary", Static).update(summary_text(runs, None))
             return
         table = runs_table(runs.shown)
-        # The newest run's tranches come in the same view (see ``_view_read``).
-        self.run_id = str(runs.table["run"][0].as_py())
+        # The newest run's tranches come in the same view (see ``_view_read``); another
+        # run chosen before stays (its tranches are read again).
+        self.run_id = ids[chosen]
         await holder.mount(table)
-        table.focus()
+        if chosen:
+            table.move_cursor(row=chosen)
+            self._load_run(ids[chosen], runs.table.slice(chosen, 1).to_pylist()[0])
+        if not reading_tranches:
+            table.focus()
 
     def _select(self, row: int) -> None:
         if self.runs is None or not 0 <= row < self.runs.num_rows:
@@ -218,8 +258,12 @@ class HistoryScreen(Screen[None]):
             return
         self._show_run(message.data)
         holder = self.query_one("#tranches-holder")
+        had_focus = self.focused is not None and self.focused.id == "tranches-table"
         await holder.remove_children()
-        await holder.mount(tranches_table(message.data.shown))
+        table = tranches_table(message.data.shown)
+        await holder.mount(table)
+        if had_focus:
+            table.focus()
 
     def _show_run(self, run: RunData) -> None:
         """The run's summary and chart (its table is mounted by the caller)."""
@@ -248,7 +292,7 @@ class HistoryScreen(Screen[None]):
             return
         name, table = shown
         path = self.export_dir / f"{name}.csv"
-        if await write_file(self, path, partial(pacsv.write_csv, table), "Export"):
+        if await write_file(self, path, partial(write_plain_csv, table), "Export"):
             self.last_export = path
             n = table.num_rows
-            self.notify(f"{n} row{'s' if n != 1 else ''} → {path.resolve()}", title="Exported")
+            self.notify(f"{fmt.plural(n, 'row')} → {path.resolve()}", title="Exported")

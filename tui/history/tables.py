@@ -46,8 +46,11 @@ TRANCHES_SCHEMA = pa.schema(
         ("total", MONEY),
         ("saved vs worst", MONEY),
         ("worst price", MONEY),
+        # "filled", or "skipped" (then ``venue`` says why in words and nothing was bought).
+        ("status", pa.string()),
     ]
 )
+FILLED = "filled"
 
 
 def _dec(value: object) -> Decimal:
@@ -66,7 +69,9 @@ def _series(column: pa.ChunkedArray, points: int) -> list[float]:
 
 
 def run_detail(tranches: pa.Table, points: int = CHART_POINTS) -> RunDetail:
-    """Totals, per-venue share of BTC and the (sampled) price series of a run's tranches."""
+    """Totals, per-venue share of BTC and the (sampled) price series of a run's filled
+    tranches (skipped ones bought nothing and have no price)."""
+    tranches = tranches.filter(pc.equal(tranches["status"], FILLED))
     qty = _dec(pc.sum(tranches["qty BTC"]).as_py())
     total = _dec(pc.sum(tranches["total"]).as_py())
     fees = _dec(pc.sum(tranches["fee"]).as_py())

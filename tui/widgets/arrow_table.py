@@ -43,8 +43,16 @@ Format = Callable[[Any], str]
 
 
 def _formatted_width(column: pa.ChunkedArray, show: Format) -> int:
-    values = [v for v in pc.unique(column).to_pylist() if v is not None]
-    return max((len(show(v)) for v in values), default=1)
+    kind = column.type
+    if pa.types.is_decimal(kind) or pa.types.is_integer(kind) or pa.types.is_timestamp(kind):
+        # Formatted numbers are widest at an extreme: two values, not a million.
+        if len(column) == 0 or column.null_count == len(column):
+            return 1
+        bounds = pc.min_max(column)
+        values = [bounds["min"].as_py(), bounds["max"].as_py()]
+    else:
+        values = pc.unique(column).to_pylist()
+    return max((len(show(v)) for v in values if v is not None), default=1)
 
 
 def column_widths(table: pa.Table, formats: Mapping[str, Format] | None = None) -> list[int]:
