@@ -14,9 +14,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, Vertical
-from textual.events import Resize
+from textual.events import Click, Resize
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Label, Static
 from textual_fastdatatable import DataTable
 
@@ -137,8 +138,8 @@ class HistoryScreen(Screen[None]):
         Binding("e", "export", "Export CSV"),
         Binding("r", "reload", "Reload"),
         # The tables keep tab to themselves: here it moves between the runs and the tranches.
-        Binding("tab", "app.focus_next", "Next table", priority=True),
-        Binding("shift+tab", "app.focus_previous", "Previous table", show=False, priority=True),
+        Binding("tab", "other_table", "Other table", priority=True),
+        Binding("shift+tab", "other_table", "Other table", show=False, priority=True),
     ]
 
     def __init__(self, cache: HistoryCache, export_dir: Path) -> None:
@@ -151,6 +152,8 @@ class HistoryScreen(Screen[None]):
         self.last_export: Path | None = None
         # The newest run when the runs were last read (a re-read follows it if it was shown).
         self._newest: str | None = None
+        # The table the user put the focus on; a table mounted again gets it back.
+        self._want = "runs-table"
 
     def compose(self) -> ComposeResult:
         """Runs on the left (or on top when narrow), the selected run on the right; filled
@@ -213,27 +216,50 @@ class HistoryScreen(Screen[None]):
         self.runs = runs.table
         self.query_one("#runs-title", Label).update(runs_title(runs))
         # A re-read keeps what the user is looking at: the run chosen, and the focus.
-        reading_tranches = self.focused is not None and self.focused.id == "tranches-table"
         ids = [str(r) for r in runs.table["run"].to_pylist()]
         # Following the newest run, the newest it stays; another run chosen, that one.
         follow = self.run_id is None or self.run_id == self._newest
         chosen = 0 if follow or self.run_id not in ids else ids.index(self.run_id)
         self._newest = ids[0] if ids else None
-        holder = self.query_one("#runs-holder")
-        await holder.remove_children()
+        holder = self.query_one("#runs-holder", Container)
         if runs.shown is None:
+            await holder.remove_children()
             self.query_one("#run-summary", Static).update(summary_text(runs, None))
             return
         table = runs_table(runs.shown)
         # The newest run's tranches come in the same view (see ``_view_read``); another
         # run chosen before stays (its tranches are read again).
         self.run_id = ids[chosen]
-        await holder.mount(table)
+        await self._remount(holder, table)
         if chosen:
             table.move_cursor(row=chosen)
             self._load_run(ids[chosen], runs.table.slice(chosen, 1).to_pylist()[0])
-        if not reading_tranches:
-            table.focus()
+
+    async def _remount(self, holder: Container, table: DataTable) -> None:
+        """Put ``table`` in ``holder`` in place of the one there; the focus stays where the
+        user put it (Textual would move it on while the old table goes)."""
+        await holder.remove_children()
+        await holder.mount(table)
+        wanted = self.query(f"#{self._want}")
+        if wanted:
+            wanted.first().focus()
+
+    def on_click(self, event: Click) -> None:
+        """A click on a table puts the focus there for good (as Tab does)."""
+        node = event.widget
+        while node is not None:
+            if node.id in ("runs-table", "tranches-table"):
+                self._want = node.id
+                return
+            node = node.parent if isinstance(node.parent, Widget) else None
+
+    def action_other_table(self) -> None:
+        """Move the focus to the other table (runs <-> the run's tranches)."""
+        other = "tranches-table" if self._want == "runs-table" else "runs-table"
+        found = self.query(f"#{other}")
+        if found:
+            self._want = other
+            found.first().focus()
 
     def _select(self, row: int) -> None:
         if self.runs is None or not 0 <= row < self.runs.num_rows:
@@ -257,13 +283,8 @@ class HistoryScreen(Screen[None]):
         if message.data.run_id != self.run_id:
             return
         self._show_run(message.data)
-        holder = self.query_one("#tranches-holder")
-        had_focus = self.focused is not None and self.focused.id == "tranches-table"
-        await holder.remove_children()
-        table = tranches_table(message.data.shown)
-        await holder.mount(table)
-        if had_focus:
-            table.focus()
+        holder = self.query_one("#tranches-holder", Container)
+        await self._remount(holder, tranches_table(message.data.shown))
 
     def _show_run(self, run: RunData) -> None:
         """The run's summary and chart (its table is mounted by the caller)."""
