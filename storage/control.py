@@ -124,6 +124,8 @@ class TrancheLine:
     total: Decimal | None = None
     saved_vs_worst: Decimal | None = None
     reason: str | None = None
+    # Per venue of a fill: (venue, BTC, average price); one leg unless the tranche was split.
+    legs: tuple[tuple[str, Decimal, Decimal], ...] = ()
 
     @classmethod
     def of_event(cls, event: TrancheFilled | TrancheSkipped) -> TrancheLine:
@@ -141,6 +143,7 @@ class TrancheLine:
             fee=r.fee,
             total=r.total,
             saved_vs_worst=r.saved_vs_worst,
+            legs=tuple((leg.venue, leg.qty, leg.avg_price) for leg in r.legs),
         )
 
     def to_json(self) -> str:
@@ -156,6 +159,7 @@ class TrancheLine:
             "total": _str(self.total),
             "saved_vs_worst": _str(self.saved_vs_worst),
             "reason": self.reason,
+            "legs": [[v, str(q), str(p)] for v, q, p in self.legs],
         }
         return json.dumps(obj, separators=(",", ":"))
 
@@ -174,6 +178,7 @@ class TrancheLine:
             total=_dec(o["total"]),
             saved_vs_worst=_dec(o["saved_vs_worst"]),
             reason=o["reason"],
+            legs=tuple((str(v), Decimal(q), Decimal(p)) for v, q, p in o.get("legs") or ()),
         )
 
 
@@ -205,6 +210,21 @@ class RunState:
     last_venue: str | None = None
     acked: str | None = None
     down: tuple[str, ...] = ()
+    notional: Decimal = Decimal(0)
+    fee: Decimal = Decimal(0)
+
+    def summary(self) -> Summary:
+        """The run's totals as the executor counts them (for the dashboard's run area)."""
+        return Summary(
+            target=self.target,
+            qty=self.bought,
+            notional=self.notional,
+            fee=self.fee,
+            total=self.spent,
+            filled=self.filled,
+            skipped=self.skipped,
+            saved_vs_worst=self.saved_vs_worst,
+        )
 
     def next_in_s(self, wall_now: float) -> float | None:
         """Real seconds until the next tranche, from the time the state was written."""
@@ -218,7 +238,7 @@ class RunState:
     def to_json(self) -> str:
         """The state file's text (money as exact decimal strings)."""
         obj = asdict(self)
-        for key in ("bought", "target", "spent", "avg_price", "saved_vs_worst"):
+        for key in ("bought", "target", "spent", "avg_price", "saved_vs_worst", "notional", "fee"):
             obj[key] = _str(getattr(self, key))
         obj["venues"] = list(self.venues)
         obj["down"] = list(self.down)
@@ -258,6 +278,8 @@ class RunState:
             last_venue=o.get("last_venue"),
             acked=o.get("acked"),
             down=tuple(o.get("down") or ()),
+            notional=Decimal(o.get("notional") or 0),
+            fee=Decimal(o.get("fee") or 0),
         )
 
 
@@ -477,6 +499,8 @@ class LiveRun:
             last_venue=self._last_venue,
             acked=self._acked,
             down=tuple(sorted(self._down)),
+            notional=s.notional,
+            fee=s.fee,
         )
 
     async def _write(self, line: TrancheLine | None) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -30,7 +31,7 @@ from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import display_name
-from tui.messages import RunFailed, StartRequested
+from tui.messages import ElsewhereEnded, ElsewhereSeen, RunFailed, StartRequested
 from tui.screens.main import MainScreen
 from tui.widgets.plan_form import FormDefaults, PlanForm
 
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from dca.events import Summary
     from dca.executor import Executor, ResumeState
     from dca.journal import Journal
+    from storage.control import Followed, LiveRun
+    from storage.notify import Notifier
+    from tui.elsewhere import Elsewhere, Started
     from tui.history.cache import HistoryCache
     from tui.history.source import HistorySource
     from tui.screens.resume import ResumeOffer
@@ -59,6 +63,8 @@ QUIT_WAIT_S = 10.0
 # threads (resume offers, History's imports, compaction): they load polars and compete for
 # the GIL, so the footer's keys and the first quotes are drawn first.
 SETTLE_S = 0.5
+# How often the dashboard looks for, and at, a run executed by another process, seconds.
+ELSEWHERE_S = 1.0
 
 JournalFactory = Callable[[], "Journal"]
 # Builds the market for a quote currency (the same factory the launcher used at start).
@@ -97,8 +103,14 @@ class DcaApp(App[int]):
         background: Sequence[Callable[[], None]] = (),
         seed: int = 0,
         cursor_blink: bool = True,
+        elsewhere: Elsewhere | None = None,
     ) -> None:
         super().__init__()
+        # Runs in other processes: seen and steered through the data dir's live files.
+        self.elsewhere = elsewhere
+        # The run another process executes that this dashboard shows (None: none).
+        self.following: str | None = None
+        self._follow_offset = 0
         self.cursor_blink = cursor_blink
         self.market = market
         self.clock = clock
@@ -184,6 +196,9 @@ class DcaApp(App[int]):
         self._preload()
         for task in self.background:
             self.run_worker(task, thread=True, group="background", exit_on_error=False)
+        if self.elsewhere is not None:
+            self._look_elsewhere()
+            self.set_interval(ELSEWHERE_S, self._look_elsewhere, name="elsewhere")
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload(self) -> None:
@@ -281,10 +296,25 @@ class DcaApp(App[int]):
         from tui.history.memory import MemoryHistory
         from tui.ui_journal import UiJournal
 
+        self.following = None  # this dashboard's own run is shown from now on
         journals: list[Journal] = []
         store = self.journal_factory() if self.journal_factory is not None else None
         if store is not None:
             journals.append(store)
+        live: LiveRun | None = None
+        notifier: Notifier | None = None
+        if self.elsewhere is not None:
+            from storage.control import LiveRun
+            from storage.notify import Notifier
+
+            # Other processes see and steer this run; its alerts go out like a headless run's.
+            live = LiveRun(self.elsewhere.data_dir, where="dashboard")
+            market = self.market
+            notifier = Notifier(
+                self.elsewhere.notify,
+                still_down=lambda venue: market.status(venue).health is Health.DOWN,
+            )
+            journals += [live, notifier]
         if isinstance(self.history, MemoryHistory):
             journals.append(self.history)
         journals.append(UiJournal(self.main.post_message))
@@ -293,7 +323,9 @@ class DcaApp(App[int]):
         self.executor = Executor(
             plan, self.market, FanOut(*journals), self.clock, resume=resume, catch_up=False
         )
-        self.run_worker_ = self._execute(self.executor, store)
+        if live is not None:
+            live.bind(self.executor)
+        self.run_worker_ = self._execute(self.executor, store, live, notifier)
 
     def unreachable(self, plan: Plan) -> str:
         """Why none of ``plan``'s venues can be used now ("" when one can).
@@ -318,7 +350,13 @@ class DcaApp(App[int]):
             self.start_run(plan, resume)
 
     @work(exclusive=True, exit_on_error=False, group="run", name="run")
-    async def _execute(self, executor: Executor, store: Journal | None) -> Summary:
+    async def _execute(
+        self,
+        executor: Executor,
+        store: Journal | None,
+        live: LiveRun | None = None,
+        notifier: Notifier | None = None,
+    ) -> Summary:
         try:
             summary = await executor.run()
         except Exception as exc:
@@ -327,8 +365,15 @@ class DcaApp(App[int]):
 
             if isinstance(store, RecordsFailures):
                 await store.fail(executor.run_id, str(exc))
+            if notifier is not None:
+                await notifier.fail(executor.run_id, str(exc), executor.summary)
             self._reread_history()
             raise
+        finally:
+            if live is not None:
+                await live.aclose()
+            if notifier is not None:
+                await notifier.aclose()
         # History shows the run as it ended, without a re-read when it opens.
         self._reread_history()
         return summary
@@ -400,19 +445,65 @@ class DcaApp(App[int]):
 
     # -- actions ---------------------------------------------------------------------------
 
-    def action_start(self) -> None:
-        """Start the plan in the form, or say what is wrong with it."""
+    def _form_plan(self) -> Plan | None:
+        """The form's plan, or None after saying what is wrong with it."""
         form = self.main.query_one(PlanForm)
         form.touched.update(("amount", "duration", "tranches", "max_price"))
         plan = form.validate()
         if plan is None:
             wrong = "; ".join(f"{k}: {v}" for k, v in form.errors.items())
             self.notify(wrong or "the plan is not complete", title="Plan", severity="error")
+        return plan
+
+    def action_start(self) -> None:
+        """Start the plan in the form, or say what is wrong with it."""
+        plan = self._form_plan()
+        if plan is not None:
+            self.start_run(plan)
+
+    def action_start_background(self) -> None:
+        """Start the form's plan in a background process that goes on after quitting."""
+        if self.elsewhere is None or self.elsewhere.detach is None:
+            self.notify(
+                "This dashboard cannot start background processes; use btc-dca run --detach",
+                title="Run in background",
+                severity="warning",
+            )
             return
-        self.start_run(plan)
+        plan = self._form_plan()
+        if plan is not None:
+            self.notify("Starting the run in a background process…", title="Run in background")
+            self._start_detached(plan)
+
+    @work(thread=True, group="detach", exclusive=True, exit_on_error=False)
+    def _start_detached(self, plan: Plan) -> None:
+        assert self.elsewhere is not None and self.elsewhere.detach is not None
+        try:
+            started = self.elsewhere.detach(plan)
+        except Exception as exc:
+            log.error("could not start a run in the background: %s", exc)
+            self.call_from_thread(
+                self.notify, str(exc), title="Run in background failed", severity="error"
+            )
+            return
+        self.call_from_thread(self._detached, started)
+
+    def _detached(self, started: Started) -> None:
+        self.notify(
+            f"Run {started.run_id} runs in process {started.pid}; it goes on after you quit. "
+            "p and c steer it from here.",
+            title="Run in background",
+        )
+        if not self.run_active:
+            self.following, self._follow_offset = None, 0
+            self._look_elsewhere()
 
     def action_toggle_pause(self) -> None:
-        """Pause a running run, resume a paused one."""
+        """Pause a running run, resume a paused one (here or in the process shown)."""
+        if self._steering_elsewhere():
+            paused = self.main.run_state == "paused"
+            self._steer("unpause" if paused else "pause")
+            return
         if self.executor is None:
             return
         from dca.executor import State
@@ -424,18 +515,95 @@ class DcaApp(App[int]):
 
     def action_pause(self) -> None:
         """Pause the run."""
-        if self.executor is not None:
+        if self._steering_elsewhere():
+            self._steer("pause")
+        elif self.executor is not None:
             self.executor.pause()
 
     def action_resume(self) -> None:
         """Resume the run."""
-        if self.executor is not None:
+        if self._steering_elsewhere():
+            self._steer("unpause")
+        elif self.executor is not None:
             self.executor.resume()
 
     def action_cancel_run(self) -> None:
         """Cancel the run (the tranches bought so far stay recorded)."""
-        if self.run_active and self.executor is not None:
+        if self._steering_elsewhere():
+            self._steer("cancel")
+        elif self.run_active and self.executor is not None:
             self.executor.cancel()
+
+    def _steering_elsewhere(self) -> bool:
+        return not self.run_active and self.following is not None
+
+    @work(thread=True, group="steer", exit_on_error=False)
+    def _steer(self, name: str) -> None:
+        """Ask the process executing the run shown to ``pause``, ``unpause`` or ``cancel`` it."""
+        from storage.control import Command, NotAcknowledged, NotInProgress, steer
+
+        assert self.elsewhere is not None
+        command = Command(name)
+        run_id = self.following
+        if run_id is None:
+            return
+        try:
+            result = steer(self.elsewhere.data_dir, run_id, command)
+        except (NotInProgress, NotAcknowledged) as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title=f"Could not {command.value}", severity="error"
+            )
+            return
+        done = {"pause": "paused", "unpause": "running again", "cancel": "cancelled"}
+        word = f"already {result.state.state}" if result.already and result.state else None
+        self.call_from_thread(
+            self.notify,
+            f"Run {run_id} {word or done[command.value]}",
+            title="Run in another process",
+        )
+        self.call_from_thread(self._look_elsewhere)
+
+    # -- runs in other processes ---------------------------------------------------------
+
+    def _look_elsewhere(self) -> None:
+        """Look for a run in progress in another process, or again at the one shown."""
+        if self.elsewhere is not None and not self.run_active:
+            self._watch_elsewhere()
+
+    @work(thread=True, exclusive=True, group="elsewhere", exit_on_error=False)
+    def _watch_elsewhere(self) -> None:
+        from storage.control import follow, runs_in_progress
+
+        assert self.elsewhere is not None
+        data_dir = self.elsewhere.data_dir
+        run_id, offset, first = self.following, self._follow_offset, False
+        if run_id is None:
+            others = [s for s in runs_in_progress(data_dir) if s.pid != os.getpid()]
+            if not others:
+                return
+            run_id, offset, first = others[-1].run_id, 0, True  # the newest
+        look = follow(data_dir, run_id, offset)
+        if look.state is not None:
+            self.call_from_thread(self._elsewhere_seen, run_id, look, first)
+        elif not first:
+            from storage.queries import History  # polars: loaded by now, in this thread
+
+            row = History(data_dir).run(run_id)
+            status = str(row["status"]) if row is not None else "gone"
+            self.call_from_thread(self._elsewhere_ended, run_id, status)
+
+    def _elsewhere_seen(self, run_id: str, look: Followed, first: bool) -> None:
+        if self.run_active or (not first and self.following != run_id):
+            return  # a run started here meanwhile, or another run is shown
+        self.following, self._follow_offset = run_id, look.offset
+        self.main.post_message(ElsewhereSeen(look, first or look.restarted))
+
+    def _elsewhere_ended(self, run_id: str, status: str) -> None:
+        if self.following != run_id:
+            return
+        self.following, self._follow_offset = None, 0
+        self.main.post_message(ElsewhereEnded(run_id, status))
+        self._reread_history()
 
     def action_history(self) -> None:
         """Open the history screen."""
@@ -485,6 +653,11 @@ class DcaApp(App[int]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The app's commands in the palette, then Textual's own (theme, quit, keys)."""
         yield SystemCommand("Start", "Start the plan in the form", self.action_start)
+        yield SystemCommand(
+            "Run in background",
+            "Start the plan in a background process that goes on after quitting",
+            self.action_start_background,
+        )
         yield SystemCommand("Pause", "Pause the run (resume later)", self.action_pause)
         yield SystemCommand("Resume", "Resume the paused run", self.action_resume)
         yield SystemCommand(
@@ -505,11 +678,15 @@ class DcaApp(App[int]):
             return
         from tui.screens.quit import QuitScreen
 
-        self.push_screen(QuitScreen(), self._quit_choice)
+        can_hand_over = self.elsewhere is not None and self.elsewhere.hand_over is not None
+        self.push_screen(QuitScreen(background=can_hand_over), self._quit_choice)
 
     async def _quit_choice(self, choice: str | None) -> None:
         executor = self.executor
-        if choice not in ("pause", "cancel") or executor is None:
+        if choice not in ("pause", "cancel", "background") or executor is None:
+            return
+        if choice == "background":
+            await self._hand_over(executor)
             return
         if choice == "pause":
             executor.pause()
@@ -517,6 +694,27 @@ class DcaApp(App[int]):
         else:
             executor.cancel()
             await self._wait(lambda: not self.run_active)
+        self.exit(0)
+
+    async def _hand_over(self, executor: Executor) -> None:
+        """Stop the run here (resumable) and have a background process continue it, then quit."""
+        assert self.elsewhere is not None and self.elsewhere.hand_over is not None
+        executor.cancel("interrupted")
+        await self._wait(lambda: not self.run_active)
+        if self.run_active:
+            self.notify("The run did not stop in time; try again", severity="error")
+            return
+        try:
+            started = await asyncio.to_thread(self.elsewhere.hand_over, executor.run_id)
+        except Exception as exc:
+            log.error("could not hand run %s to a background process: %s", executor.run_id, exc)
+            self.notify(
+                f"{exc}. The run is stopped and can be resumed (btc-dca resume).",
+                title="Run in background failed",
+                severity="error",
+            )
+            return
+        log.info("run %s handed over to process %d", started.run_id, started.pid)
         self.exit(0)
 
     async def _wait(self, done: Callable[[], bool]) -> None:

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from dca.plan import Plan
 from exchanges.clock import Clock
 from storage.config import AppConfig, PlanDefaults, ensure_config, load_config, save_setting
-from storage.paths import resolve_paths
+from storage.paths import Paths, resolve_paths
 from tui import fmt
 from tui.app import build_app
 from tui.cli import exits
+from tui.elsewhere import Elsewhere, Started
 from tui.history.parquet import ParquetHistory
 from tui.widgets.plan_form import FormDefaults
 from tui.wiring import LiveUnavailable, Options, make_clock, make_market
@@ -103,6 +104,26 @@ def _compact(data_dir: Path) -> Callable[[], None]:
     return compact
 
 
+def _elsewhere(options: Options, paths: Paths, config: AppConfig) -> Elsewhere:
+    """Runs in other processes: the data dir's live files, and background processes to start."""
+    where = (paths.data_dir, paths.config_file, paths.log_dir)
+
+    # The command line's way of starting a background run, loaded when first used.
+    def start(plan: Plan) -> Started:
+        from tui.cli import detach
+
+        d = detach.detach_plan(plan, options, *where)
+        return Started(d.run_id, d.pid)
+
+    def hand_over(run_id: str) -> Started:
+        from tui.cli import detach
+
+        d = detach.hand_over(run_id, options, *where)
+        return Started(d.run_id, d.pid)
+
+    return Elsewhere(paths.data_dir, start, hand_over, config.notify)
+
+
 def launch(options: Options, plan: Plan | None = None, run_id: str | None = None) -> int:
     """Build config, storage and market for ``options`` and run the dashboard until quit.
 
@@ -150,6 +171,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         export_dir=data_dir / EXPORTS,
         seed=options.seed,
         background=[_compact(data_dir)],
+        elsewhere=_elsewhere(options, paths, config),
     )
     if config.theme not in app.available_themes:
         # Textual would raise at mount; the README promises the key and the reason instead.

@@ -11,6 +11,7 @@ from dca.plan import Plan
 
 if TYPE_CHECKING:
     from dca.events import Event
+    from storage.control import Followed
 
 
 class RunEvent(Message):
@@ -42,3 +43,21 @@ class RunFailed(Message):
     def __init__(self, error: BaseException) -> None:
         super().__init__()
         self.error = error
+
+
+class ElsewhereSeen(Message):
+    """A look at a run another process executes: its state and its tranche lines new since."""
+
+    def __init__(self, look: Followed, first: bool) -> None:
+        super().__init__()
+        self.look = look
+        self.first = first
+
+
+class ElsewhereEnded(Message):
+    """The run followed in another process is no longer in progress; ``status`` from history."""
+
+    def __init__(self, run_id: str, status: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.status = status

@@ -15,11 +15,12 @@ import subprocess  # nosec B404 - starts this very program again, with an argume
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
 from dca.executor import new_run_id
+from dca.plan import Plan
 from storage.control import RunState, in_progress
 from tui.cli import exits
 from tui.cli.options import prepare_storage
@@ -69,6 +70,19 @@ def common_args(options: Options, data_dir: Path, config_file: Path) -> list[str
     if options.verbose:
         args.append("--verbose")
     return args
+
+
+def plan_args(plan: Plan) -> list[str]:
+    """A plan as the ``run`` flags that build it again."""
+    args = ["--amount", str(plan.amount), "--duration", f"{plan.duration_s:.0f}s"]
+    if not plan.tranches_defaulted:
+        args += ["--tranches", str(plan.tranches)]
+    args += ["--quote", plan.quote, "--venues", ",".join(plan.venues), "--mode", plan.mode.value]
+    if plan.max_price is not None:
+        args += ["--max-price", str(plan.max_price)]
+    if plan.jitter:
+        args.append("--jitter")
+    return [*args, "--seed", str(plan.seed)]
 
 
 def start(
@@ -142,6 +156,27 @@ def report(d: Detached, as_json: bool, out: TextIO, verb: str = "Started") -> No
         f"  its output: {d.log_file}",
         file=out,
     )
+
+
+def detach_plan(
+    plan: Plan, options: Options, data_dir: Path, config: Path, log_dir: Path
+) -> Detached:
+    """Start ``plan`` in a background process (the dashboard's "Run in background")."""
+    run_id = new_run_id(time.time())
+    # The plan's own fields win over the options it was built from.
+    base = replace(options, quote=None, venues=None, mode=None, max_price=None)
+    args = ["run", "--headless", "--detached-child", "--run-id", run_id]
+    args += common_args(base, data_dir, config) + plan_args(plan)
+    return start(args, run_id, data_dir, log_dir)
+
+
+def hand_over(
+    run_id: str, options: Options, data_dir: Path, config: Path, log_dir: Path
+) -> Detached:
+    """Continue the stopped run ``run_id`` in a background process (quitting the dashboard)."""
+    args = ["resume", run_id, "--headless", "--detached-child"]
+    args += common_args(options, data_dir, config)
+    return start(args, run_id, data_dir, log_dir)
 
 
 def detach_run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:

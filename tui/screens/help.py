@@ -22,12 +22,16 @@ and its taker fee added. Paper execution: no orders are placed.
 | key | what it does |
 | --- | --- |
 | `s` | start the plan in the form |
-| `p` | pause / resume the run |
-| `c` | cancel the run |
+| `b` | start it in a background process instead: it goes on after you quit |
+| `p` | pause / resume the run (also one running in another process) |
+| `c` | cancel the run (also one running in another process) |
 | `h` | history of runs (`e` there exports the table shown to CSV) |
 | `ctrl+p` | command palette: start, pause, cancel, history, export, theme, screenshot |
 | `f1` | this help |
-| `q` | quit (during a run: pause it to resume later, or cancel it) |
+| `q` | quit (during a run: keep it running in the background, pause it, or cancel it) |
+
+A run in progress in another process (started with `b`, `btc-dca run --detach`,
+or by another dashboard) shows here when nothing runs in this one.
 
 ## Panels
 

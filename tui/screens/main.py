@@ -25,7 +25,7 @@ from exchanges.errors import ErrorKind, VenueError
 from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import VenueSpec, display_name
 from tui import display, fmt
-from tui.messages import PlanChanged, RunEvent, RunFailed
+from tui.messages import ElsewhereEnded, ElsewhereSeen, PlanChanged, RunEvent, RunFailed
 from tui.palette import venue_colour
 from tui.venue_view import VenueView, venue_views
 from tui.widgets.plan_form import FormDefaults, PlanForm
@@ -89,6 +89,8 @@ class MainScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "app.start", "Start"),
+        # Not in the footer (it would push Quit off an 80-column one): in Help and the palette.
+        Binding("b", "app.start_background", "Run in background", show=False),
         Binding("p", "app.toggle_pause", "Pause/Resume"),
         Binding("c", "app.cancel_run", "Cancel run"),
     ]
@@ -381,6 +383,50 @@ class MainScreen(Screen[None]):
         changed = getattr(self.app, "run_state_changed", None)
         if changed is not None:
             changed.set()
+
+    # -- a run in another process -----------------------------------------------------------
+
+    @on(ElsewhereSeen)
+    async def elsewhere_seen(self, message: ElsewhereSeen) -> None:
+        """Draw a run another process executes: its state, new tranches, the venue chosen."""
+        look = message.look
+        s = look.state
+        assert s is not None, "only runs in progress are seen"
+        run = self.query_one(RunPanel)
+        if message.first:
+            self._table = await run.reset()
+            self.notify(
+                f"Run {s.run_id} is in progress in process {s.pid} ({s.where}); "
+                "p pauses or resumes it, c cancels it",
+                title="Run in progress elsewhere",
+            )
+        for line in look.lines:
+            self._tranche_table().add_line(line)
+            for venue, qty, price in line.legs:
+                if venue in self._panels:
+                    self._panels[venue].show_fill(qty, price, line.at)
+        for venue in s.down:
+            self._venue_down(venue, "unavailable to the run in the other process")
+        if s.state != self.run_state:
+            self._set_state(s.state)
+        run.show_summary(s.summary(), s.quote, None)
+        text = Text()
+        text.append("PAUSED" if s.state == "paused" else "RUNNING", "bold")
+        text.append(f" pid {s.pid} ({s.where})", "dim")
+        text.append(f"  tranche {min(s.done + 1, s.of)}/{s.of}")
+        left = s.next_in_s(time.time())
+        if left is not None:
+            text.append("  next in ", "dim")
+            text.append(display.countdown(left), "bold")
+        run.set_status(text)
+
+    @on(ElsewhereEnded)
+    def elsewhere_ended(self, message: ElsewhereEnded) -> None:
+        """The run shown is no longer in progress in its process: say how it ended."""
+        self._set_state(message.status)
+        line = f"RUN {message.run_id} {message.status.upper()} (in its own process)"
+        self.query_one(RunPanel).set_status(Text(line, "bold"))
+        self.notify(f"Run {message.run_id}: {message.status}", title="Run in another process")
 
     @on(RunFailed)
     def run_failed(self, message: RunFailed) -> None:

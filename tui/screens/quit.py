@@ -1,4 +1,5 @@
-"""Asked when quitting during a run: pause it (resumable later), cancel it, or stay."""
+"""Asked when quitting during a run: keep it running in the background, pause it
+(resumable later), cancel it, or stay."""
 
 from __future__ import annotations
 
@@ -13,15 +14,24 @@ from textual.widgets import Button, Label
 
 
 class QuitScreen(ModalScreen[str]):
-    """Dismisses with ``pause``, ``cancel`` or ``stay``."""
+    """Dismisses with ``background``, ``pause``, ``cancel`` or ``stay``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss('stay')", "Stay")]
 
+    def __init__(self, *, background: bool = False) -> None:
+        super().__init__()
+        # Whether the run can be handed to a background process (the launcher can start one).
+        self.background = background
+
     def compose(self) -> ComposeResult:
-        """The question and three buttons."""
+        """The question and its buttons."""
         with Vertical(id="quit-box", classes="dialog"):
             yield Label("A run is in progress. Quit and…", classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
+                if self.background:
+                    yield Button(
+                        "Keep it running in the background", id="background", variant="success"
+                    )
                 yield Button("Pause (resume later)", id="pause", variant="primary")
                 yield Button("Cancel the run", id="cancel", variant="error")
                 yield Button("Stay", id="stay")

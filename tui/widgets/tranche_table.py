@@ -7,6 +7,7 @@ from textual.widgets import DataTable
 
 from dca.events import TrancheFilled, TrancheSkipped
 from exchanges.venues import display_name
+from storage.control import TrancheLine
 from tui import fmt
 from tui.palette import venue_colour
 
@@ -44,33 +45,38 @@ class TrancheTable(DataTable[str | Text]):
 
     def add_fill(self, event: TrancheFilled) -> None:
         """Append a filled tranche and keep it in view."""
-        r = event.route
-        self.add_row(
-            self._time(event.at),
-            f"{event.index + 1}/{event.of}",
-            venue_label(r.venue),
-            Text(fmt.btc_col(r.qty), justify="right"),
-            Text(fmt.money(r.avg_price), justify="right"),
-            Text(fmt.money(r.fee), justify="right"),
-            Text(fmt.money(r.total), justify="right"),
-            Text(fmt.money(r.saved_vs_worst), "green", justify="right"),
-            key=f"t{event.index}",
-        )
-        self._follow()
+        self.add_line(TrancheLine.of_event(event))
 
     def add_skip(self, event: TrancheSkipped) -> None:
         """Append a skipped tranche with its reason."""
-        self.add_row(
-            self._time(event.at),
-            f"{event.index + 1}/{event.of}",
-            Text("skipped", "yellow"),
-            Text(fmt.btc_col(event.qty), justify="right"),
-            Text(fmt.skip_words(event.reason.value, short=True), "yellow"),
-            "",
-            "",
-            "",
-            key=f"t{event.index}-skip",
-        )
+        self.add_line(TrancheLine.of_event(event))
+
+    def add_line(self, line: TrancheLine) -> None:
+        """Append a tranche (of this process's run, or one executed by another process)."""
+        if line.venue is None:
+            self.add_row(
+                self._time(line.at),
+                f"{line.index + 1}/{line.of}",
+                Text("skipped", "yellow"),
+                Text(fmt.btc_col(line.qty), justify="right"),
+                Text(fmt.skip_words(line.reason or "", short=True), "yellow"),
+                "",
+                "",
+                "",
+                key=f"t{line.index}-skip",
+            )
+        else:
+            self.add_row(
+                self._time(line.at),
+                f"{line.index + 1}/{line.of}",
+                venue_label(line.venue),
+                Text(fmt.btc_col(line.qty), justify="right"),
+                Text(fmt.money(line.avg_price), justify="right"),
+                Text(fmt.money(line.fee), justify="right"),
+                Text(fmt.money(line.total), justify="right"),
+                Text(fmt.money(line.saved_vs_worst), "green", justify="right"),
+                key=f"t{line.index}",
+            )
         self._follow()
 
     def _follow(self) -> None:

@@ -1,0 +1,176 @@
+"""The dashboard and runs in other processes: it shows them live, steers them, starts
+runs in the background and hands its own run over to one when quitting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dca.executor import Executor, State
+from dca.journal import FanOut, Journal
+from dca.plan import Plan
+from exchanges.clock import ScaledClock
+from exchanges.simulated import SimulatedMarket
+from storage.control import LiveRun, runs_in_progress
+from storage.journal import ParquetJournal
+from tests.storage.helpers import plan
+from tests.tui.helpers import make_app, messages, wait_for
+from tui.cli import detach
+from tui.elsewhere import Elsewhere, Started
+from tui.screens.quit import QuitScreen
+from tui.widgets.plan_form import FormDefaults
+from tui.widgets.run_panel import RunPanel
+from tui.widgets.tranche_table import TrancheTable
+from tui.widgets.venue_panel import VenuePanel
+from tui.wiring import Options
+
+DEMO = FormDefaults(amount="0.5", duration="6h", tranches="6")
+OTHER_PID = 4_000_001  # a pid that is not this process's: the run "executes elsewhere"
+
+
+class OtherProcess:
+    """A run executed beside the app as another process would: Parquet journal (its lock)
+    and live files under another pid, on a clock 120x faster than life."""
+
+    def __init__(self, data_dir: Path, p: Plan) -> None:
+        clock = ScaledClock(120.0)
+        self.parquet = ParquetJournal(data_dir, source="demo")
+        self.live = LiveRun(data_dir, where="detached", pid=OTHER_PID, poll_s=0.05)
+        journals: list[Journal] = [self.parquet, self.live]
+        market = SimulatedMarket(clock, venues=p.venues)
+        self.executor = Executor(p, market, FanOut(*journals), clock)
+        self.live.bind(self.executor)
+        self.task = asyncio.create_task(self.executor.run())
+
+    async def stop(self) -> None:
+        if not self.task.done():
+            self.executor.cancel()
+        await asyncio.wait_for(self.task, 20)
+        await self.live.aclose()
+        self.parquet.close()
+
+
+async def test_a_run_in_another_process_shows_live_and_obeys_pause_resume_cancel(
+    tmp_path: Path,
+) -> None:
+    other = OtherProcess(tmp_path, plan(amount="0.4", tranches=40, duration="40m"))
+    # A complete plan in the form: the focus is on Start, so p and c reach the screen.
+    app = make_app(tmp_path, elsewhere=Elsewhere(tmp_path), defaults=DEMO)
+    try:
+        async with app.run_test(size=(130, 42)) as pilot:
+            main = app.main
+            await wait_for(pilot, lambda: app.following == other.executor.run_id)
+            await wait_for(pilot, lambda: bool(main.query(TrancheTable)))
+            table = main.query_one(TrancheTable)
+            await wait_for(pilot, lambda: table.row_count >= 2)
+            assert main.run_state == "running"
+            status = str(main.query_one(RunPanel).query_one("#run-status").render())
+            assert status.startswith(f"RUNNING pid {OTHER_PID} (detached)  tranche ")
+            assert any(m.startswith("Run in progress elsewhere: Run ") for m in messages(app))
+            # The venue that took the latest tranche lights up, as for a run of this process.
+            # (No run ever ran in this dashboard: a fill shown came from the other process.)
+            assert any(p.fill is not None for p in main.query(VenuePanel))
+
+            await pilot.press("p")
+            await wait_for(pilot, lambda: other.executor.state is State.PAUSED)
+            await wait_for(pilot, lambda: main.run_state == "paused")
+            await pilot.press("p")
+            await wait_for(pilot, lambda: other.executor.state is State.RUNNING)
+            await pilot.click("#cancel")
+            await wait_for(pilot, lambda: other.task.done())
+            await wait_for(pilot, lambda: main.run_state == "cancelled")
+            assert app.following is None
+            assert any("Run in another process: Run " in m for m in messages(app))
+            # The app itself runs nothing: q quits at once, no dialog.
+            await pilot.press("q")
+    finally:
+        await other.stop()
+
+
+async def test_steering_a_run_that_ended_meanwhile_says_why(tmp_path: Path) -> None:
+    other = OtherProcess(tmp_path, plan(amount="0.4", tranches=40, duration="40m"))
+    app = make_app(tmp_path, elsewhere=Elsewhere(tmp_path))
+    async with app.run_test(size=(130, 42)) as pilot:
+        await wait_for(pilot, lambda: app.following == other.executor.run_id)
+        await other.stop()  # it ends in its process before the dashboard looks again
+        app.action_cancel_run()
+        await wait_for(pilot, lambda: any(m.startswith("Could not cancel") for m in messages(app)))
+
+
+@pytest.fixture
+def background(tmp_path: Path) -> Iterator[tuple[Elsewhere, Path]]:
+    """The launcher's real way to start background runs (demo market), over ``tmp_path``."""
+    data, config, logs = tmp_path / "data", tmp_path / "config.toml", tmp_path / "logs"
+    options = Options(demo=True, speed=3600.0)
+
+    def start(p: Plan) -> Started:
+        d = detach.detach_plan(p, options, data, config, logs)
+        return Started(d.run_id, d.pid)
+
+    def hand_over(run_id: str) -> Started:
+        d = detach.hand_over(run_id, options, data, config, logs)
+        return Started(d.run_id, d.pid)
+
+    yield Elsewhere(data, start, hand_over), data
+    for state in runs_in_progress(data):
+        os.kill(state.pid, signal.SIGTERM)
+
+
+async def test_b_starts_the_plan_in_a_background_process_and_shows_it(
+    tmp_path: Path, background: tuple[Elsewhere, Path]
+) -> None:
+    elsewhere, data = background
+    app = make_app(tmp_path, elsewhere=elsewhere, defaults=DEMO)
+    async with app.run_test(size=(130, 42)) as pilot:
+        await pilot.press("b")
+        await wait_for(pilot, lambda: app.following is not None)
+        [state] = runs_in_progress(data)
+        assert state.run_id == app.following and state.pid != os.getpid()
+        assert state.where == "detached" and state.of == 6
+        await wait_for(pilot, lambda: app.main.run_state == "running")
+        assert app.executor is None  # nothing runs in the dashboard's own process
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.main.run_state == "cancelled")
+    assert runs_in_progress(data) == []
+
+
+async def test_quitting_during_a_run_can_keep_it_running_in_the_background(
+    tmp_path: Path, background: tuple[Elsewhere, Path]
+) -> None:
+    elsewhere, data = background
+    clock = ScaledClock(3600.0)
+    market = SimulatedMarket(clock, seed=7)
+    app = make_app(
+        tmp_path,
+        elsewhere=elsewhere,
+        defaults=DEMO,
+        clock=None,
+        journal_factory=lambda: ParquetJournal(data, source="demo", speed=3600.0),
+    )
+    app.market, app.clock = market, clock
+    async with app.run_test(size=(130, 42)) as pilot:
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.executor is not None)
+        assert app.executor is not None
+        run_id = app.executor.run_id
+        await wait_for(pilot, lambda: [s.where for s in runs_in_progress(data)] == ["dashboard"])
+        await pilot.press("q")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
+        await pilot.click("#background")
+        await wait_for(pilot, lambda: not app.is_running)
+    [state] = runs_in_progress(data)
+    assert (state.run_id, state.where) == (run_id, "detached")
+    assert state.pid != os.getpid()
+
+
+async def test_without_a_launcher_background_runs_are_not_offered(tmp_path: Path) -> None:
+    app = make_app(tmp_path, defaults=DEMO)
+    async with app.run_test(size=(130, 42)) as pilot:
+        await pilot.press("b")
+        await wait_for(pilot, lambda: any("Run in background" in m for m in messages(app)))
+        assert "cannot start background processes" in messages(app)[-1]

@@ -1,0 +1,39 @@
+"""What the dashboard needs to reach runs in other processes (injected by the launcher).
+
+Runs executed by another process (a background run, another dashboard) are seen and
+steered through their live files in the data dir (``storage.control``); starting a
+run in the background, or handing this dashboard's run over to a background process,
+is the command line's job, so the launcher passes those in as plain callables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dca.plan import Plan
+from storage.notify_config import NotifyConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A run now executed by a background process."""
+
+    run_id: str
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Elsewhere:
+    """The data dir shared with other processes, and how to start background runs.
+
+    ``detach(plan)`` starts ``plan`` in a background process, ``hand_over(run_id)``
+    continues a stopped run there; both block until the run is recorded as started and
+    raise with the reason when it is not.
+    """
+
+    data_dir: Path
+    detach: Callable[[Plan], Started] | None = None
+    hand_over: Callable[[str], Started] | None = None
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
