@@ -152,13 +152,13 @@ def send_one(url: str, alert: Alert, timeout_s: float = SEND_TIMEOUT_S) -> Deliv
         return Delivery(url, False, "not a URL apprise can send to", 0.0)
     plugin.socket_connect_timeout = timeout_s
     plugin.socket_read_timeout = timeout_s
-    sender = apprise.Apprise()
-    sender.add(plugin)
     said = _ThreadLog()
     apprise_log = logging.getLogger("apprise")
     apprise_log.addHandler(said)
     try:
-        ok = bool(sender.notify(body=alert.body, title=alert.title))
+        # The plugin itself, in this thread (``Apprise.notify`` would hand it to a pool of its
+        # own), so what it logs about a failure is told apart from other sends by thread.
+        ok = bool(plugin.notify(body=alert.body, title=alert.title))
     except Exception as exc:  # a plugin's own bug: this alert is lost, never the run
         return Delivery(url, False, f"{type(exc).__name__}: {exc}", time.monotonic() - began)
     finally:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess  # nosec B404 - starts this very program again, with an argument list
+# Starts this very program again, with an argument list (no shell).
+import subprocess  # nosec B404
 import sys
 import time
 from collections.abc import Sequence
@@ -102,7 +103,8 @@ def start(
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"run-{run_id}.log"
     with log_file.open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603  # nosec B603 - our own interpreter, no shell
+        # Our own interpreter and module, an argument list, no shell.
+        proc = subprocess.Popen(  # noqa: S603  # nosec B603
             [sys.executable, "-m", "tui.cli", *args],
             stdin=subprocess.DEVNULL,
             stdout=log,
