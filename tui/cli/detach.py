@@ -5,13 +5,13 @@ same command runs headless in a new session (no controlling terminal, so closing
 terminal or killing its tmux session sends it no hang-up), stdin from /dev/null and
 its output to a log file of its own. This command returns once the run is recorded
 as started: the process holds the run's lock and has written its state file.
+(``subprocess`` starts this very program again, with an argument list, no shell.)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-# Starts this very program again, with an argument list (no shell).
 import subprocess  # nosec B404
 import sys
 import time
