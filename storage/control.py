@@ -528,11 +528,14 @@ class LiveRun:
         run_id = self.run_id
         while True:
             await asyncio.sleep(self.poll_s)
-            request = await asyncio.to_thread(read_command, self.data_dir, run_id)
-            if request is None or request.id == self._acked:
-                continue
-            self.apply(request)
-            await self._write(None)
+            try:
+                request = await asyncio.to_thread(read_command, self.data_dir, run_id)
+                if request is None or request.id == self._acked:
+                    continue
+                self.apply(request)
+                await self._write(None)
+            except Exception:  # steering from outside must never stop the run itself
+                log.exception("run %s: control file not handled", run_id)
 
     def apply(self, request: ControlRequest) -> None:
         """Carry out ``request`` through the executor's own entry points."""

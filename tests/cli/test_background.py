@@ -19,8 +19,8 @@ import pytest
 from storage.control import RunState, runs_in_progress
 from tui.cli.main import main
 
-# A tranche a second: 6 tranches over 6 demo hours at 3600x.
-PLAN = ("--demo", "--amount", "0.6", "--duration", "6h", "--tranches", "6", "--speed", "3600")
+# A tranche every 2 s: 6 tranches over 6 demo hours at 1800x (12 s in all).
+PLAN = ("--demo", "--amount", "0.6", "--duration", "6h", "--tranches", "6", "--speed", "1800")
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -75,9 +75,10 @@ def test_a_detached_run_is_seen_paused_unpaused_and_cancelled_from_here(data_dir
     code, out = run("pause", run_id)
     assert code == 0
     assert out.startswith(f"Run {run_id} paused: ")
+    time.sleep(0.5)  # a tranche already being priced when the pause came still lands
     paused = _state(data_dir, run_id)
     assert paused is not None and paused.state == "paused"
-    time.sleep(1.5)  # a tranche and a half
+    time.sleep(2.5)  # more than a tranche
     still = _state(data_dir, run_id)
     assert still is not None and still.done == paused.done
     code, out = run("pause", run_id)

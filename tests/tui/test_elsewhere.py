@@ -106,7 +106,8 @@ async def test_steering_a_run_that_ended_meanwhile_says_why(tmp_path: Path) -> N
 def background(tmp_path: Path) -> Iterator[tuple[Elsewhere, Path]]:
     """The launcher's real way to start background runs (demo market), over ``tmp_path``."""
     data, config, logs = tmp_path / "data", tmp_path / "config.toml", tmp_path / "logs"
-    options = Options(demo=True, speed=3600.0)
+    # 10 s a tranche: a 6-tranche plan is still going when the test steers it.
+    options = Options(demo=True, speed=360.0)
 
     def start(p: Plan) -> Started:
         d = detach.detach_plan(p, options, data, config, logs)
@@ -143,7 +144,8 @@ async def test_quitting_during_a_run_can_keep_it_running_in_the_background(
     tmp_path: Path, background: tuple[Elsewhere, Path]
 ) -> None:
     elsewhere, data = background
-    clock = ScaledClock(3600.0)
+    # 10 s a tranche here: the run is still going when the quit dialog is answered.
+    clock = ScaledClock(360.0)
     market = SimulatedMarket(clock, seed=7)
     app = make_app(
         tmp_path,
