@@ -30,6 +30,7 @@ from dca.events import (
     VenueRecovered,
 )
 from dca.plan import Plan
+from dca.status import INTERRUPTED
 from exchanges.venues import display_name
 from storage.notify_config import NotifyConfig
 
@@ -39,8 +40,6 @@ log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 10.0
 # A venue must stay unusable this long (real seconds) before it is worth an alert.
 VENUE_DOWN_AFTER_S = 60.0
-# ``cancel`` with this reason stops a run to be resumed (Ctrl-C, handed to another process).
-_INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +87,14 @@ def run_alert(event: RunFinished | RunCancelled, quote: str) -> Alert | None:
     """The message of a run that ended (None for an interrupt: the run goes on later)."""
     s = event.summary
     if isinstance(event, RunFinished):
+        # The schedule's end: "finished", or "incomplete" when it bought less than its amount.
         skipped = f" {s.skipped} tranches were skipped." if s.skipped else ""
         return Alert(
-            "finished", f"btc-dca: run {event.run_id} finished", _totals(s, quote) + skipped
+            "finished",
+            f"btc-dca: run {event.run_id} {event.status.value}",
+            _totals(s, quote) + skipped,
         )
-    if event.reason == _INTERRUPTED:
+    if event.reason == INTERRUPTED:
         return None
     return Alert(
         "cancelled",

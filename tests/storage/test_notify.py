@@ -76,6 +76,7 @@ async def test_skips_alert_only_when_asked_for() -> None:
         await quiet.aclose()
         # The run finished (every tranche skipped): its alert says so, and no skip alert came.
         [finished] = srv.received
+        assert finished["title"].endswith(" incomplete")  # its schedule ended, nothing bought
         assert finished["message"].startswith("Bought nothing of 0.50 BTC. 4 tranches were")
         srv.received.clear()
         loud = Notifier(NotifyConfig((srv.url,), frozenset({"skipped"})))
