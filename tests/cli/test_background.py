@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from storage.control import RunState, runs_in_progress
+from tui.cli import detach
 from tui.cli.main import main
 
 # A tranche every 2 s: 6 tranches over 6 demo hours at 1800x (12 s in all).
@@ -38,6 +39,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield data
     for state in runs_in_progress(data):
         os.kill(state.pid, signal.SIGTERM)
+    detach.reap()
 
 
 def _wait(check: Callable[[], bool], timeout_s: float = 20.0) -> None:

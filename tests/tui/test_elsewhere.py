@@ -120,6 +120,7 @@ def background(tmp_path: Path) -> Iterator[tuple[Elsewhere, Path]]:
     yield Elsewhere(data, start, hand_over), data
     for state in runs_in_progress(data):
         os.kill(state.pid, signal.SIGTERM)
+    detach.reap()
 
 
 async def test_b_starts_the_plan_in_a_background_process_and_shows_it(

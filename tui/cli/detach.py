@@ -54,6 +54,18 @@ class DetachFailed(Exception):
         self.code = code
 
 
+def reap(timeout_s: float = 10.0) -> None:
+    """Wait (at most ``timeout_s`` each) for the background processes this process started
+    and already told to stop (a test's clean-up); the ones still running are left as they are.
+    """
+    for proc in list(_children):
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            continue
+        _children.remove(proc)
+
+
 def common_args(options: Options, data_dir: Path, config_file: Path) -> list[str]:
     """The options every command takes, spelled out (absolute paths: the child's cwd is /)."""
     args = ["--data-dir", str(data_dir.resolve()), "--config", str(config_file.resolve())]
