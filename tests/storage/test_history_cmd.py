@@ -161,7 +161,7 @@ async def test_the_runs_table_shows_bought_of_target_both_averages_and_a_legend(
     lines = text.splitlines()
     assert lines[0].split() == [
         "when", "(UTC)", "run", "status", "bought", "BTC", "of", "BTC",
-        "avg", "price", "avg", "cost", "total", "saved",
+        "avg", "price", "avg", "cost", "total", "saved", "vs", "arrival",
     ]  # fmt: skip
     mine = next(line for line in lines if run_id in line)
     assert mine.split()[4:6] == ["0.30000000", "0.30000000"]
@@ -206,3 +206,35 @@ def test_a_closed_pipe_ends_every_command_quietly(tmp_path: Path) -> None:
             code = proc.wait(timeout=60)
         assert "Traceback" not in err and "BrokenPipe" not in err, (args, err)
         assert code in (0, 130), (args, code)
+
+
+async def test_backtests_are_listed_apart_with_their_cost_vs_arrival(tmp_path: Path) -> None:
+    from dca.plan import build_plan
+    from exchanges.clock import SimClock
+    from exchanges.simulated import SimulatedMarket
+    from exchanges.venues import DEFAULT_SPECS
+    from storage import backtest as bt
+    from storage.recorder import record_simulated
+
+    start = 1_767_225_600.0
+    data = tmp_path / "data"
+    record_simulated(
+        SimulatedMarket(SimClock(start)),
+        ["kraken", "okx"],
+        data,
+        start,
+        start + 3600,
+        interval_s=30,
+    )
+    plan = build_plan(
+        amount="0.2", duration="1h", tranches=2, venues=["kraken", "okx"], specs=DEFAULT_SPECS
+    )
+    prepared = bt.prepare(data, plan, start, max_age_s=60)
+    outcome = await bt.replay(prepared, DEFAULT_SPECS, bt.BatchJournal(data))
+    code, text = _main("history", "--data-dir", str(data))
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[0] == "Backtests (replayed over recorded books):"
+    row = next(line for line in lines if outcome.run_id in line)
+    shortfall = outcome.summary.quality.shortfall_bps
+    assert shortfall is not None and row.endswith(f"{float(shortfall):+.1f} bps")

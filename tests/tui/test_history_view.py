@@ -141,3 +141,73 @@ async def test_history_paints_from_what_was_read_ahead_and_rereads_what_changed(
         await wait_for(pilot, lambda: screen.runs is not None and screen.runs.num_rows == 2)
         assert app.executor is not None
         await wait_for(pilot, lambda: screen.run_id == app.executor.run_id)  # type: ignore[union-attr]
+
+
+async def _backtest(data: Path) -> str:
+    """A backtest over a demo lake of two hours, saved in ``data``."""
+    from storage import backtest as bt
+    from storage.recorder import record_simulated
+
+    market = SimulatedMarket(SimClock(START), seed=3)
+    record_simulated(market, list(DEFAULT_SPECS), data, START - 60, START + 7200, interval_s=30)
+    plan = build_plan(amount="0.3", duration="2h", tranches=4, specs=DEFAULT_SPECS)
+    prepared = bt.prepare(data, plan, START, max_age_s=60)
+    outcome = await bt.replay(prepared, DEFAULT_SPECS, bt.BatchJournal(data))
+    return outcome.run_id
+
+
+async def test_history_lists_backtests_apart_with_their_execution_quality(tmp_path: Path) -> None:
+    from textual.widgets import Label, Static
+
+    from tui.history.screen import quality_text
+
+    data = tmp_path / "data"
+    run_id = await _run(ParquetJournal(data))
+    backtest_id = await _backtest(data)
+    app = make_app(tmp_path, history=ParquetHistory(data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.runs is not None and screen.run_id == run_id)
+        assert screen.runs is not None and screen.runs["run"].to_pylist() == [run_id]
+        title = screen.query_one("#runs-title", Label)
+        assert str(title.render()) == "Runs, newest first"
+
+        await pilot.press("b")
+        await wait_for(pilot, lambda: screen.run_id == backtest_id and screen.tranches is not None)
+        assert screen.runs is not None and screen.runs["run"].to_pylist() == [backtest_id]
+        assert str(title.render()) == "Backtests (replayed over recorded books), newest first"
+        summary = str(screen.query_one("#run-summary", Static).render())
+        assert backtest_id in summary and "bps vs arrival " in summary and "  lump " in summary
+        assert screen.tranches is not None and screen.tranches.num_rows == 4
+        assert all(v is not None for v in screen.tranches["best mid"].to_pylist())
+
+        await pilot.press("b")
+        await wait_for(pilot, lambda: screen.run_id == run_id)
+        assert str(title.render()) == "Runs, newest first"
+    # No figures at all (a run before execution quality was recorded): no line.
+    from tui.history.source import RunDetail
+
+    empty = RunDetail(D(0), D(0), D(0), D(0), None, {})
+    assert quality_text(empty) is None
+
+
+async def test_the_backtests_list_says_when_there_are_none(tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    data = tmp_path / "data"
+    await _run(ParquetJournal(data))
+    app = make_app(tmp_path, history=ParquetHistory(data))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.run_id is not None)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: screen.tranches is None)
+        summary = str(screen.query_one("#run-summary", Static).render())
+        assert summary.startswith("No backtests yet: btc-dca backtest")
+        assert not screen.query("#tranches-table") and not screen.query("#runs-table")

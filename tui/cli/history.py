@@ -35,6 +35,7 @@ RUN_TABLE = (
     "avg cost",
     "total",
     "saved",
+    "vs arrival",
 )
 TRANCHE_TABLE = (
     "#",
@@ -49,7 +50,7 @@ TRANCHE_TABLE = (
 )
 LEGEND = (
     "avg price: the books' price per BTC before fees; avg cost: total per BTC, fees in; "
-    "saved: vs the dearest venue."
+    "saved: vs the dearest venue; vs arrival: cost above the best mid when the run began."
 )
 
 
@@ -106,7 +107,14 @@ def history_command(
     elif ns.run:
         print(_tranche_table(df), file=out)
     elif df.height:
-        print(_run_table(df), file=out)
+        backtest = pl.col("source").fill_null("") == "backtest"
+        runs, backtests = df.filter(~backtest), df.filter(backtest)
+        if runs.height:
+            print(_run_table(runs), file=out)
+        if backtests.height:
+            head = "Backtests (replayed over recorded books):"
+            print(("\n" if runs.height else "") + head, file=out)
+            print(_run_table(backtests), file=out)
         print(LEGEND, file=out)
     elif ns.offset:
         total = history.run_count()
@@ -219,10 +227,19 @@ def _run_table(df: pl.DataFrame) -> str:
             money(_per_btc(_dec(r["total"]), _dec(r["qty_btc"]))),
             f"{money(_dec(r['total']))} {r['quote']}",
             money(_dec(r["saved_vs_worst"])),
+            _bps(r.get("tca_shortfall_bps")),
         )
         for r in df.iter_rows(named=True)
     ]
-    return _table(RUN_TABLE, rows, {3, 4, 5, 6, 7, 8})
+    return _table(RUN_TABLE, rows, {3, 4, 5, 6, 7, 8, 9})
+
+
+def _bps(value: object) -> str:
+    """A cost above a benchmark in bps (``+12.3 bps``); ``-`` when not measured."""
+    if not isinstance(value, float):
+        return "-"
+    shown = round(value, 1) or 0.0
+    return f"{shown:+.1f} bps"
 
 
 def _tranche_table(df: pl.DataFrame) -> str:

@@ -47,10 +47,15 @@ TRANCHE_TIME = "%m-%d %H:%M:%S"
 
 @dataclass(frozen=True, slots=True)
 class RunsData:
-    """The runs table, and the backend that shows its chosen columns (None without runs)."""
+    """The runs table, and the backend that shows its chosen columns (None without runs).
+
+    Runs and backtests are listed apart: ``table``/``shown`` hold the runs, ``backtests``
+    the backtests (same shape; None when there are none).
+    """
 
     table: pa.Table
     shown: SizedArrowBackend | None
+    backtests: RunsData | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +110,24 @@ def read_runs(source: HistorySource) -> RunsData:
     """The newest page of runs (in a worker thread)."""
     import pyarrow.compute as pc
 
-    runs = source.runs(limit=RUNS_PAGE)
+    every = source.runs(limit=RUNS_PAGE)
+    backtest = pc.equal(pc.fill_null(every["kind"], "run"), "backtest")
+    runs = every.filter(pc.invert(backtest))
+    backtests = every.filter(backtest)
+    return RunsData(
+        runs,
+        _shown_runs(runs),
+        RunsData(backtests, _shown_runs(backtests)) if backtests.num_rows else None,
+    )
+
+
+def _shown_runs(runs: pa.Table) -> SizedArrowBackend | None:
+    import pyarrow.compute as pc
+
     if not runs.num_rows:
-        return RunsData(runs, None)
+        return None
     started = pc.strftime(runs["started"], "%Y-%m-%d %H:%M")
-    return RunsData(runs, _shown(runs.select(RUNS_SHOWN).set_column(0, "started", started)))
+    return _shown(runs.select(RUNS_SHOWN).set_column(0, "started", started))
 
 
 def read_run(source: HistorySource, run_id: str, row: dict[str, Any]) -> RunData:
@@ -118,7 +136,7 @@ def read_run(source: HistorySource, run_id: str, row: dict[str, Any]) -> RunData
     ``row`` is the run's row of the runs table: the totals come from it (exact sums
     rounded once), the venue share and the chart from the tranches.
     """
-    from tui.history.tables import run_detail
+    from tui.history.tables import QUALITY, run_detail
 
     table = source.tranches(run_id)
     detail = replace(
@@ -128,6 +146,7 @@ def read_run(source: HistorySource, run_id: str, row: dict[str, Any]) -> RunData
         fees=row["fees"],
         saved=row["saved vs worst"],
         avg_price=row["avg price"],
+        quality={name: row.get(name) for name in QUALITY},
     )
     # Sized here, off the event loop: a million rows measured from Arrow's statistics.
     return RunData(run_id, str(row["quote"]), table, detail, _shown(table.select(TRANCHES_SHOWN)))

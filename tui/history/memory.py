@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from dca.events import (
@@ -22,6 +23,7 @@ from dca.events import (
     TrancheSkipped,
 )
 from dca.pricing import ZERO
+from dca.tca import best_mid
 from tui.fmt import skip_words
 from tui.history.source import CENT
 
@@ -39,6 +41,27 @@ class _Run:
     status: str = "running"
     summary: Summary | None = None
     rows: list[tuple[object, ...]] = field(default_factory=list)
+
+
+def _cent(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(CENT)
+
+
+def quality_of(summary: Summary | None) -> dict[str, float | None]:
+    """A finished run's execution quality as the runs table's columns (none while running)."""
+    if summary is None:
+        return {}
+    q = summary.quality
+
+    def f(value: Decimal | None) -> float | None:
+        return None if value is None else float(value)
+
+    return {
+        "vs arrival bps": f(q.shortfall_bps),
+        "vs TWAP bps": f(q.vs_twap_bps),
+        "vs all at once bps": f(q.vs_lump_bps),
+        "fee share": f(q.fee_share),
+    }
 
 
 class MemoryHistory:
@@ -64,6 +87,7 @@ class MemoryHistory:
         if isinstance(event, TrancheFilled):
             r = event.route
             worst = r.worst_total / r.qty
+            tca = event.tca
             run.rows.append(
                 (
                     event.index + 1,
@@ -76,12 +100,27 @@ class MemoryHistory:
                     r.saved_vs_worst.quantize(CENT),
                     worst.quantize(CENT),
                     "filled",
+                    _cent(tca.mid_best),
+                    float(tca.slippage_fee_bps) if tca.slippage_fee_bps is not None else None,
                 )
             )
         elif isinstance(event, TrancheSkipped):
             why = f"skipped: {skip_words(event.reason.value, short=True)}"
             run.rows.append(
-                (event.index + 1, _ts(event.at), why, ZERO, None, None, None, None, None, "skipped")
+                (
+                    event.index + 1,
+                    _ts(event.at),
+                    why,
+                    ZERO,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    "skipped",
+                    _cent(best_mid(event.quotes)),
+                    None,
+                )
             )
         elif isinstance(event, RunPaused | RunResumed):
             run.status = "paused" if isinstance(event, RunPaused) else "running"
@@ -124,6 +163,8 @@ class MemoryHistory:
                     "fees": d.fees.quantize(CENT),
                     "saved vs worst": d.saved.quantize(CENT),
                     "tranches": plan.tranches,
+                    "kind": "run",
+                    **quality_of(run.summary),
                 }
             )
         return runs_table(rows)

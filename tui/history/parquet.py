@@ -75,6 +75,14 @@ class ParquetHistory:
             pl.col("fee").fill_null(0).alias("fees"),
             pl.col("saved_vs_worst").fill_null(0).alias("saved vs worst"),
             "tranches",
+            pl.when(pl.col("source") == "backtest")
+            .then(pl.lit("backtest"))
+            .otherwise(pl.lit("run"))
+            .alias("kind"),
+            pl.col("tca_shortfall_bps").alias("vs arrival bps"),
+            pl.col("tca_vs_twap_bps").alias("vs TWAP bps"),
+            pl.col("tca_vs_lump_bps").alias("vs all at once bps"),
+            pl.col("tca_fee_share").alias("fee share"),
         )
         return conform(out, RUNS_SCHEMA)
 
@@ -107,5 +115,7 @@ class ParquetHistory:
             pl.col("saved_vs_worst").alias("saved vs worst"),
             pl.when(filled).then(worst_total / pl.col("qty_btc")).alias("worst price"),
             pl.col("status"),
+            pl.col("tca_mid_best").alias("best mid"),
+            pl.col("tca_slippage_fee_bps").alias("slip bps"),
         )
         return conform(out, TRANCHES_SCHEMA)

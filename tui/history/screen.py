@@ -71,11 +71,22 @@ class RunLoaded(Message):
     data: RunData
 
 
-def runs_title(runs: RunsData | None) -> str:
-    """The runs pane's title, saying when only the latest page is listed."""
-    if runs is not None and runs.table.num_rows >= RUNS_PAGE:
-        return f"Runs, newest first (the latest {RUNS_PAGE}; `btc-dca history` lists all)"
-    return "Runs, newest first"
+def runs_title(runs: RunsData | None, kind: str = "run") -> str:
+    """The list's title (runs or backtests), saying when only the latest page is listed."""
+    what = "Runs" if kind == "run" else "Backtests (replayed over recorded books)"
+    listed = runs.table.num_rows if runs is not None else 0
+    if runs is not None and runs.backtests is not None:
+        listed += runs.backtests.table.num_rows
+    if listed >= RUNS_PAGE:
+        return f"{what}, newest first (the latest {RUNS_PAGE}; `btc-dca history` lists all)"
+    return f"{what}, newest first"
+
+
+def listed(runs: RunsData | None, kind: str) -> RunsData | None:
+    """The list shown for ``kind``: the runs, or the backtests."""
+    if runs is None or kind == "run":
+        return runs
+    return runs.backtests
 
 
 def summary_text(runs: RunsData | None, newest: RunData | None) -> Text:
@@ -99,6 +110,32 @@ def tranches_table(shown: SizedArrowBackend) -> DataTable:
     return DataTable(backend=shown, id="tranches-table", cursor_type="row", show_row_labels=False)
 
 
+def quality_text(d: RunDetail) -> Text | None:
+    """Execution quality in one line, in bps (+ is dearer): vs the arrival mid, the TWAP of
+    the best mid, buying it all at once; the median tranche's slippage; fees' share."""
+    q = d.quality
+    parts = [
+        ("vs arrival ", q.get("vs arrival bps")),
+        ("TWAP ", q.get("vs TWAP bps")),
+        ("lump ", q.get("vs all at once bps")),
+        ("slip ", d.slippage_bps),
+    ]
+    if all(value is None for _, value in parts):
+        return None
+    text = Text("bps ", "dim")
+    for label, value in parts:
+        if value is None:
+            continue
+        shown = round(value, 1) or 0.0  # never "-0.0"
+        text.append(label if text.plain == "bps " else f"  {label}", "dim")
+        text.append(f"{shown:+.1f}", "red" if shown > 0 else "green")
+    share = q.get("fee share")
+    if share is not None:
+        text.append("  fees ", "dim")
+        text.append(f"{share * 100:.2f}%")
+    return text
+
+
 def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
     """The run's totals and each venue's share of the BTC bought."""
     text = Text.assemble(
@@ -116,6 +153,10 @@ def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
         ("  saved vs worst ", "dim"),
         (fmt.money(d.saved), "green"),
     )
+    quality = quality_text(d)
+    if quality is not None:
+        text.append("\n")
+        text.append_text(quality)
     if d.venue_share:
         text.append("\nshare ", "dim")
         for i, (venue, share) in enumerate(d.venue_share.items()):
@@ -135,6 +176,7 @@ class HistoryScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,h", "app.pop_screen", "Back"),
+        Binding("b", "toggle_backtests", "Runs/Backtests"),
         Binding("e", "export", "Export CSV"),
         Binding("r", "reload", "Reload"),
         # The tables keep tab to themselves: here it moves between the runs and the tranches.
@@ -154,6 +196,9 @@ class HistoryScreen(Screen[None]):
         self._newest: str | None = None
         # The table the user put the focus on; a table mounted again gets it back.
         self._want = "runs-table"
+        # Which list is shown: "run" (runs) or "backtest" (backtests), kept apart.
+        self.kind = "run"
+        self._all_runs: RunsData | None = None
 
     def compose(self) -> ComposeResult:
         """Runs on the left (or on top when narrow), the selected run on the right; filled
@@ -164,7 +209,7 @@ class HistoryScreen(Screen[None]):
         yield Header()
         with Horizontal(id="history-body"):
             with Vertical(id="runs-pane"):
-                yield Label(runs_title(runs), classes="pane-title", id="runs-title")
+                yield Label(runs_title(runs, self.kind), classes="pane-title", id="runs-title")
                 with Container(id="runs-holder"):
                     if runs is not None and runs.shown is not None:
                         yield runs_table(runs.shown)
@@ -212,28 +257,54 @@ class HistoryScreen(Screen[None]):
 
     @on(RunsLoaded)
     async def _runs_loaded(self, message: RunsLoaded) -> None:
-        runs = message.data
+        self._all_runs = message.data
+        await self._show_list(message.data)
+
+    async def _show_list(self, every: RunsData, *, toggled: bool = False) -> None:
+        """Show the runs or the backtests of ``every`` (kept apart; ``toggled``: the user
+        switched lists, so the newest of the other list is shown)."""
+        runs = listed(every, self.kind)
+        self.query_one("#runs-title", Label).update(runs_title(every, self.kind))
+        holder = self.query_one("#runs-holder", Container)
+        if runs is None or runs.shown is None:
+            await holder.remove_children()
+            self.runs = runs.table if runs is not None else None
+            if self.kind == "run":
+                self.query_one("#run-summary", Static).update(summary_text(every, None))
+                return
+            self.query_one("#run-summary", Static).update(
+                Text("No backtests yet: btc-dca backtest --from -24h --amount 1", "dim")
+            )
+            self.run_id = None
+            self.tranches = None
+            self.query_one(PriceChart).set_data([], [], None)
+            await self.query_one("#tranches-holder").remove_children()
+            return
         self.runs = runs.table
-        self.query_one("#runs-title", Label).update(runs_title(runs))
         # A re-read keeps what the user is looking at: the run chosen, and the focus.
         ids = [str(r) for r in runs.table["run"].to_pylist()]
         # Following the newest run, the newest it stays; another run chosen, that one.
-        follow = self.run_id is None or self.run_id == self._newest
+        follow = toggled or self.run_id is None or self.run_id == self._newest
         chosen = 0 if follow or self.run_id not in ids else ids.index(self.run_id)
         self._newest = ids[0] if ids else None
-        holder = self.query_one("#runs-holder", Container)
-        if runs.shown is None:
-            await holder.remove_children()
-            self.query_one("#run-summary", Static).update(summary_text(runs, None))
-            return
         table = runs_table(runs.shown)
-        # The newest run's tranches come in the same view (see ``_view_read``); another
-        # run chosen before stays (its tranches are read again).
+        # The newest run's tranches come in the same view (see ``_view_read``); a backtest's,
+        # or another run chosen before, are read here.
         self.run_id = ids[chosen]
         await self._remount(holder, table)
         if chosen:
             table.move_cursor(row=chosen)
+        if chosen or toggled or self.kind != "run":
             self._load_run(ids[chosen], runs.table.slice(chosen, 1).to_pylist()[0])
+
+    async def action_toggle_backtests(self) -> None:
+        """Switch the list between runs and backtests (kept apart)."""
+        view = self.cache.view
+        every = self._all_runs or (view.runs if view is not None else None)
+        if every is None:
+            return
+        self.kind = "backtest" if self.kind == "run" else "run"
+        await self._show_list(every, toggled=True)
 
     async def _remount(self, holder: Container, table: DataTable) -> None:
         """Put ``table`` in ``holder`` in place of the one there; the focus stays where the
@@ -293,7 +364,7 @@ class HistoryScreen(Screen[None]):
         d = run.detail
         self.query_one("#run-summary", Static).update(detail_text(run.run_id, run.quote, d))
         self.query_one(PriceChart).set_data(
-            d.prices, d.worst, float(d.avg_price) if d.avg_price is not None else None
+            d.prices, d.worst, float(d.avg_price) if d.avg_price is not None else None, d.mids
         )
 
     def shown_table(self) -> tuple[str, pa.Table] | None:

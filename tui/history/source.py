@@ -49,3 +49,8 @@ class RunDetail:
     venue_share: dict[str, Decimal]
     prices: Sequence[float] = field(default_factory=list)
     worst: Sequence[float] = field(default_factory=list)
+    # The best mid at each decision (the chart's benchmark line) and the median slippage.
+    mids: Sequence[float] = field(default_factory=list)
+    slippage_bps: float | None = None
+    # The run's execution quality (``tables.QUALITY`` names → value; None: not measured).
+    quality: dict[str, float | None] = field(default_factory=dict)

@@ -32,8 +32,17 @@ RUNS_SCHEMA = pa.schema(
         ("fees", MONEY),
         ("saved vs worst", MONEY),
         ("tranches", pa.int32()),
+        # "run", or "backtest" (replayed over recorded books): listed apart.
+        ("kind", pa.string()),
+        # Execution quality (dca/tca.py): cost above each benchmark, in bps; fees / total.
+        ("vs arrival bps", pa.float64()),
+        ("vs TWAP bps", pa.float64()),
+        ("vs all at once bps", pa.float64()),
+        ("fee share", pa.float64()),
     ]
 )
+# The runs table's execution-quality columns, as the History summary names them.
+QUALITY = ("vs arrival bps", "vs TWAP bps", "vs all at once bps", "fee share")
 
 TRANCHES_SCHEMA = pa.schema(
     [
@@ -48,6 +57,10 @@ TRANCHES_SCHEMA = pa.schema(
         ("worst price", MONEY),
         # "filled", or "skipped" (then ``venue`` says why in words and nothing was bought).
         ("status", pa.string()),
+        # The lowest mid across venues at the decision, and what the tranche paid above it
+        # (fees in), in bps: the tranche's slippage.
+        ("best mid", MONEY),
+        ("slip bps", pa.float64()),
     ]
 )
 FILLED = "filled"
@@ -93,7 +106,14 @@ def run_detail(tranches: pa.Table, points: int = CHART_POINTS) -> RunDetail:
         venue_share=dict(sorted(share.items(), key=lambda kv: -kv[1])),
         prices=_series(tranches["avg price"], points),
         worst=_series(tranches["worst price"], points),
+        mids=_series(tranches["best mid"], points),
+        slippage_bps=_median(tranches["slip bps"]),
     )
+
+
+def _median(column: pa.ChunkedArray) -> float | None:
+    values = sorted(v for v in column.to_pylist() if v is not None)
+    return values[len(values) // 2] if values else None
 
 
 def runs_table(rows: Sequence[dict[str, object]]) -> pa.Table:

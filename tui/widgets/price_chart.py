@@ -1,4 +1,5 @@
-"""A small Line-API chart: each tranche's price against the run's average and the worst venue."""
+"""A small Line-API chart: each tranche's price against the best mid at its decision, the
+run's average and the worst venue."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ LABEL_W = 11
 _PRICE = Style(color="#5fd7ff", bold=True)
 _WORST = Style(color="#d75f5f")
 _AVG = Style(color="#ffd75f")
+_MID = Style(color="#87d787")
 _AXIS = Style(dim=True)
 
 
@@ -28,7 +30,8 @@ def _resample(values: Sequence[float], width: int) -> list[float]:
 
 
 class PriceChart(Widget):
-    """Rows of characters: ● tranche price, · the dearest venue's price, ─ the run average."""
+    """Rows of characters: ● tranche price, ◦ the best mid when it was decided (the gap is
+    its slippage), · the dearest venue's price, ─ the run average."""
 
     DEFAULT_CSS = """
     PriceChart { height: 8; }
@@ -38,17 +41,23 @@ class PriceChart(Widget):
         super().__init__(id=id)
         self.prices: list[float] = []
         self.worst: list[float] = []
+        self.mids: list[float] = []
         self.average: float | None = None
         self._lines: list[Strip] = []
         # The size the lines were built for: rebuilt when drawn at another size.
         self._built: Size | None = None
 
     def set_data(
-        self, prices: Sequence[float], worst: Sequence[float], average: float | None
+        self,
+        prices: Sequence[float],
+        worst: Sequence[float],
+        average: float | None,
+        mids: Sequence[float] = (),
     ) -> None:
-        """Plot a new run."""
+        """Plot a new run (``mids``: the best mid per tranche, 0 where unknown)."""
         self.prices = list(prices)
         self.worst = list(worst)
+        self.mids = list(mids)
         self.average = average
         self._built = None
         self.refresh()
@@ -66,7 +75,8 @@ class PriceChart(Widget):
             return
         prices = _resample(self.prices, width)
         worst = _resample(self.worst, width)
-        ys = [*prices, *(w for w in worst if w > 0)]
+        mids = _resample(self.mids, width)
+        ys = [*prices, *(w for w in worst if w > 0), *(m for m in mids if m > 0)]
         if self.average is not None:
             ys.append(self.average)
         lo, hi = min(ys), max(ys)
@@ -84,6 +94,9 @@ class PriceChart(Widget):
         for i, w in enumerate(worst):
             if w > 0:
                 grid[row(w)][round(i * step)] = ("·", _WORST)
+        for i, m in enumerate(mids):
+            if m > 0:
+                grid[row(m)][round(i * step)] = ("◦", _MID)
         for i, p in enumerate(prices):
             grid[row(p)][round(i * step)] = ("●", _PRICE)
         labels = {0: f"{hi:,.0f}", height - 1: f"{lo:,.0f}"}
