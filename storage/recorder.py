@@ -164,8 +164,14 @@ class Recorder:
                     tick = self.clock.now()  # fell behind: take the next look now
                     await asyncio.sleep(0)
         finally:
-            # Also on cancellation (Ctrl-C): what was taken is written, whole files only.
-            await asyncio.shield(self.flush())
+            # Also on cancellation (an app closing its workers): what was taken is written,
+            # in whole files, before the recording ends.
+            last = asyncio.ensure_future(self.flush())
+            try:
+                await asyncio.shield(last)
+            except asyncio.CancelledError:
+                await last
+                raise
         self.stats.now = self.clock.now()
         return self.stats
 

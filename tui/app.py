@@ -17,13 +17,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.timer import Timer
 from textual.widgets import Input, Select
 from textual.worker import Worker, WorkerState
 
@@ -72,6 +73,29 @@ MarketFactory = Callable[[str], MarketData]
 OffersSource = Callable[[], Sequence["ResumeOffer"]]
 
 
+class Recording(Protocol):
+    """A market recorder the dashboard can run (``storage.recorder.Recorder``)."""
+
+    @property
+    def stats(self) -> RecordingStats: ...
+
+    def stop(self) -> None: ...
+
+    async def run(self, duration_s: float | None = None) -> object: ...
+
+
+class RecordingStats(Protocol):
+    """What the header shows of a recording."""
+
+    snapshots: int
+    bytes: int
+    live: tuple[str, ...]
+
+
+# Builds a recorder for the market the dashboard shows (Polars loads only then).
+RecorderFactory = Callable[[MarketData], Recording]
+
+
 class DcaApp(App[int]):
     """The btc-dca dashboard."""
 
@@ -104,6 +128,7 @@ class DcaApp(App[int]):
         seed: int = 0,
         cursor_blink: bool = True,
         elsewhere: Elsewhere | None = None,
+        recorder_factory: RecorderFactory | None = None,
     ) -> None:
         super().__init__()
         # Runs in other processes: seen and steered through the data dir's live files.
@@ -146,6 +171,13 @@ class DcaApp(App[int]):
         self.background_started = False
         # Set by the main screen whenever the run's state changes (quitting waits on it).
         self.run_state_changed = asyncio.Event()
+        # Recording the books to market/ while the dashboard is open (key m).
+        self.recorder_factory = recorder_factory
+        self.recorder: Recording | None = None
+        # A plain task, not a worker: closing the app awaits it (its last books get written)
+        # instead of cancelling it.
+        self._recording: asyncio.Task[object] | None = None
+        self._recording_timer: Timer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -212,10 +244,69 @@ class DcaApp(App[int]):
         self.history_cache.load()
 
     async def on_unmount(self) -> None:
-        """Stop listening and close the market's connections."""
+        """Stop recording (its books are written), stop listening, close the connections."""
+        await self._stop_recording()
         if self._unlisten is not None:
             self._unlisten()
         await self.market.close()
+
+    # -- recording the market ----------------------------------------------------------
+
+    async def action_toggle_recording(self) -> None:
+        """Start or stop recording every venue's book to market/ (shown in the header)."""
+        if self.recorder is not None:
+            stats = self.recorder.stats
+            await self._stop_recording()
+            self.notify(f"Recorded {stats.snapshots:,} book snapshots", title="Recording stopped")
+            return
+        if self.recorder_factory is None:
+            self.notify("Recording needs the data dir (not in this session)", severity="warning")
+            return
+        self.recorder = self.recorder_factory(self.market)
+        self._recording = asyncio.create_task(self.recorder.run(), name="market-recorder")
+        self._recording.add_done_callback(self._recording_ended)
+        self._recording_timer = self.set_interval(1.0, self._show_recording)
+        self._show_recording()
+        self.notify("Every venue's book goes to market/ (m stops)", title="Recording")
+
+    def _recording_ended(self, task: asyncio.Task[object]) -> None:
+        """A recording that stopped on its own (it cannot write): say why, clear the header."""
+        if task is not self._recording or task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        log.error("market recording stopped: %s", error)
+        self.recorder = self._recording = None
+        if self._recording_timer is not None:
+            self._recording_timer.stop()
+            self._recording_timer = None
+        self.sub_title = self.SUB_TITLE
+        self.notify(f"{error}", title="Recording stopped", severity="error")
+
+    def _show_recording(self) -> None:
+        """The header's subtitle says what is being recorded."""
+        if self.recorder is None:
+            return
+        stats = self.recorder.stats
+        self.sub_title = (
+            f"● recording {len(stats.live) or len(self.market.specs)} venues: "
+            f"{stats.snapshots:,} snapshots"
+        )
+
+    async def _stop_recording(self) -> None:
+        """End the recording, waiting for its last snapshots to be written."""
+        recorder, worker = self.recorder, self._recording
+        self.recorder = self._recording = None
+        if self._recording_timer is not None:
+            self._recording_timer.stop()
+            self._recording_timer = None
+        self.sub_title = self.SUB_TITLE
+        if recorder is None or worker is None:
+            return
+        recorder.stop()
+        try:
+            await asyncio.wait_for(worker, timeout=10.0)
+        except Exception:
+            log.exception("the market recorder failed")
 
     def _on_status(self, status: VenueStatus) -> None:
         # Called by the market on every tick, on this loop: the screen stores it for its
@@ -662,6 +753,11 @@ class DcaApp(App[int]):
         yield SystemCommand("Resume", "Resume the paused run", self.action_resume)
         yield SystemCommand(
             "Cancel run", "Stop the run; bought tranches stay", self.action_cancel_run
+        )
+        yield SystemCommand(
+            "Record the market",
+            "Start or stop writing every venue's book to market/ (key m)",
+            self.action_toggle_recording,
         )
         yield SystemCommand("History", "Past runs and their tranches", self.action_history)
         yield SystemCommand("Export CSV", "Write the table shown to a CSV file", self.action_export)

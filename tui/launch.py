@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 from dca.plan import Plan
 from exchanges.clock import Clock
+from exchanges.market import MarketData
 from storage.config import AppConfig, PlanDefaults, ensure_config, load_config, save_setting
 from storage.paths import Paths, resolve_paths
 from tui import fmt
-from tui.app import build_app
+from tui.app import Recording, build_app
 from tui.cli import exits
 from tui.elsewhere import Elsewhere, Started
 from tui.history.parquet import ParquetHistory
@@ -124,6 +125,31 @@ def _elsewhere(options: Options, paths: Paths, config: AppConfig) -> Elsewhere:
     return Elsewhere(paths.data_dir, start, hand_over, config.notify)
 
 
+def _recorder(
+    data_dir: Path, clock: Clock, keep_days: int, source: str
+) -> Callable[[MarketData], Recording]:
+    """Recorders for the dashboard: one look a (real) second whatever the demo clock's speed,
+    written a file a minute per venue."""
+
+    def make(market: MarketData) -> Recording:
+        from storage.recorder import Recorder  # Polars: loaded when recording starts
+
+        per_second = clock.speed if clock.speed != float("inf") else 1.0
+        return Recorder(
+            market,
+            list(market.specs),
+            data_dir,
+            clock,
+            interval_s=max(1.0, per_second),
+            flush_s=60.0 * per_second,
+            keepalive_s=30.0 * per_second,
+            keep_days=keep_days,
+            source=source,
+        )
+
+    return make
+
+
 def launch(options: Options, plan: Plan | None = None, run_id: str | None = None) -> int:
     """Build config, storage and market for ``options`` and run the dashboard until quit.
 
@@ -172,6 +198,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         seed=options.seed,
         background=[_compact(data_dir)],
         elsewhere=_elsewhere(options, paths, config),
+        recorder_factory=_recorder(data_dir, clock, config.record_keep_days, source),
     )
     if config.theme not in app.available_themes:
         # Textual would raise at mount; the README promises the key and the reason instead.

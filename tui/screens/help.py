@@ -25,7 +25,8 @@ and its taker fee added. Paper execution: no orders are placed.
 | `b` | start it in a background process instead: it goes on after you quit |
 | `p` | pause / resume the run (also one running in another process) |
 | `c` | cancel the run (also one running in another process) |
-| `h` | history of runs (`e` there exports the table shown to CSV) |
+| `m` | record every venue's book to `market/` while open (again: stop); the header says so |
+| `h` | history of runs (`e` there exports the table shown to CSV; `b` switches to backtests) |
 | `ctrl+p` | command palette: start, pause, cancel, history, export, theme, screenshot |
 | `f1` | this help |
 | `q` | quit (during a run: keep it running in the background, pause it, or cancel it) |

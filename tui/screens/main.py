@@ -93,6 +93,9 @@ class MainScreen(Screen[None]):
         Binding("b", "app.start_background", "Run in background", show=False),
         Binding("p", "app.toggle_pause", "Pause/Resume"),
         Binding("c", "app.cancel_run", "Cancel run"),
+        # Not in the footer (80 columns hold the run keys and quit): the help and the palette
+        # name it, the header shows when it is on.
+        Binding("m", "app.toggle_recording", "Record the market", show=False),
     ]
 
     def __init__(
