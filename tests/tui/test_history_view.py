@@ -166,6 +166,7 @@ async def test_history_lists_backtests_apart_with_their_execution_quality(tmp_pa
     backtest_id = await _backtest(data)
     app = make_app(tmp_path, history=ParquetHistory(data))
     async with app.run_test(size=(120, 40)) as pilot:
+        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         screen = app.screen
@@ -201,6 +202,7 @@ async def test_the_backtests_list_says_when_there_are_none(tmp_path: Path) -> No
     await _run(ParquetJournal(data))
     app = make_app(tmp_path, history=ParquetHistory(data))
     async with app.run_test(size=(120, 40)) as pilot:
+        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         screen = app.screen
