@@ -30,9 +30,12 @@ class Mode(StrEnum):
     SPLIT = "split"
 
 
+_RANK = {v: i for i, v in enumerate(VENUE_IDS)}
+
+
 def venue_order(venue: str) -> tuple[int, str]:
     """The deterministic tie-break key for a venue."""
-    return (VENUE_IDS.index(venue) if venue in VENUE_IDS else len(VENUE_IDS), venue)
+    return (_RANK.get(venue, len(VENUE_IDS)), venue)
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,8 @@ class PackedLevels(Sequence[Level]):
     def __init__(self, snap: Snapshot) -> None:
         self._snap = snap
         self._decoded: list[Level] = []
+        if snap.ask_levels:
+            self._decode_to(1)  # the best ask: every use of a book reads it
 
     def __len__(self) -> int:
         return self._snap.ask_levels

@@ -60,6 +60,10 @@ def no_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        # What the block built is frozen out of the collector's sight: re-enabled, its first
+        # full pass would otherwise scan it all (seconds for a month of tranches). It is
+        # freed as usual by reference counting.
+        gc.freeze()
         if collecting:
             gc.enable()
 

@@ -199,11 +199,13 @@ class HistoryScreen(Screen[None]):
         # Which list is shown: "run" (runs) or "backtest" (backtests), kept apart.
         self.kind = "run"
         self._all_runs: RunsData | None = None
+        self._composed: HistoryView | None = None
 
     def compose(self) -> ComposeResult:
         """Runs on the left (or on top when narrow), the selected run on the right; filled
         at once from the cache's view when there is one."""
-        view = self.cache.view
+        # The view painted now: the cache may read a newer one before on_mount runs.
+        view = self._composed = self.cache.view
         runs = view.runs if view is not None else None
         newest = view.newest if view is not None else None
         yield Header()
@@ -224,7 +226,7 @@ class HistoryScreen(Screen[None]):
     def on_mount(self) -> None:
         """Show the cache's view, if any, and every view read later."""
         self.cache.subscribe(self._view_read)
-        view = self.cache.view
+        view = self._composed
         if view is not None:
             self.runs = view.runs.table
             if view.newest is not None:
