@@ -174,12 +174,15 @@ async def test_history_lists_backtests_apart_with_their_execution_quality(tmp_pa
         await wait_for(pilot, lambda: screen.runs is not None and screen.run_id == run_id)
         assert screen.runs is not None and screen.runs["run"].to_pylist() == [run_id]
         title = screen.query_one("#runs-title", Label)
-        assert str(title.render()) == "Runs, newest first"
+        assert str(title.render()) == "Runs, newest first · b: backtests"
 
         await pilot.press("b")
         await wait_for(pilot, lambda: screen.run_id == backtest_id and screen.tranches is not None)
         assert screen.runs is not None and screen.runs["run"].to_pylist() == [backtest_id]
-        assert str(title.render()) == "Backtests (replayed over recorded books), newest first"
+        assert (
+            str(title.render())
+            == "Backtests (replayed over recorded books), newest first · b: runs"
+        )
         summary = str(screen.query_one("#run-summary", Static).render())
         assert backtest_id in summary and "bps vs arrival " in summary and "  lump " in summary
         assert screen.tranches is not None and screen.tranches.num_rows == 4
@@ -187,7 +190,7 @@ async def test_history_lists_backtests_apart_with_their_execution_quality(tmp_pa
 
         await pilot.press("b")
         await wait_for(pilot, lambda: screen.run_id == run_id)
-        assert str(title.render()) == "Runs, newest first"
+        assert str(title.render()) == "Runs, newest first · b: backtests"
     # No figures at all (a run before execution quality was recorded): no line.
     from tui.history.source import RunDetail
 

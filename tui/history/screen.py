@@ -74,12 +74,13 @@ class RunLoaded(Message):
 def runs_title(runs: RunsData | None, kind: str = "run") -> str:
     """The list's title (runs or backtests), saying when only the latest page is listed."""
     what = "Runs" if kind == "run" else "Backtests (replayed over recorded books)"
+    key = "b: backtests" if kind == "run" else "b: runs"
     listed = runs.table.num_rows if runs is not None else 0
     if runs is not None and runs.backtests is not None:
         listed += runs.backtests.table.num_rows
     if listed >= RUNS_PAGE:
-        return f"{what}, newest first (the latest {RUNS_PAGE}; `btc-dca history` lists all)"
-    return f"{what}, newest first"
+        return f"{what}, newest first (the latest {RUNS_PAGE}; `btc-dca history` lists all) · {key}"
+    return f"{what}, newest first · {key}"
 
 
 def listed(runs: RunsData | None, kind: str) -> RunsData | None:
@@ -176,7 +177,8 @@ class HistoryScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,h", "app.pop_screen", "Back"),
-        Binding("b", "toggle_backtests", "Runs/Backtests"),
+        # Not in the footer (80 columns are full): the list's title names the key.
+        Binding("b", "toggle_backtests", "Runs/Backtests", show=False),
         Binding("e", "export", "Export CSV"),
         Binding("r", "reload", "Reload"),
         # The tables keep tab to themselves: here it moves between the runs and the tranches.
