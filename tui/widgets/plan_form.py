@@ -64,6 +64,7 @@ class PlanForm(VerticalScroll):
         self.plan: Plan | None = None
         self.errors: dict[str, str] = {}
         self.touched: set[str] = set()
+        self._validated: tuple[str, frozenset[str]] | None = None
         self._estimate = Text()
 
     def compose(self) -> ComposeResult:
@@ -136,6 +137,12 @@ class PlanForm(VerticalScroll):
     def validate(self) -> Plan | None:
         """Build the plan from the fields, show per-field errors, enable Start when valid."""
         v = self.values()
+        # Fields set at construction each report a change as they mount: the same values,
+        # validated once (the plan and what is shown depend on nothing else).
+        key = (repr(v), frozenset(self.touched))
+        if key == self._validated:
+            return self.plan
+        self._validated = key
         venues = v["venues"]
         assert isinstance(venues, list)
         try:
