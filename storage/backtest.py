@@ -246,8 +246,12 @@ async def replay(
     plan: Plan | None = None,
     run_id: str | None = None,
     stop: asyncio.Event | None = None,
+    keep_events: bool = False,
 ) -> Outcome:
-    """Run ``plan`` (default: the prepared one) over the prepared books; ``stop`` cancels."""
+    """Run ``plan`` (default: the prepared one) over the prepared books; ``stop`` cancels.
+
+    ``keep_events`` keeps every event in the outcome (a month of tranches: hundreds of MB).
+    """
     plan = plan or prepared.plan
     clock = ReplayClock(prepared.start)
     market = ReplayMarket(
@@ -258,7 +262,8 @@ async def replay(
         max_age_s=prepared.max_age_s,
     )
     keep = _Keep()
-    sink: Journal = FanOut(journal, keep) if journal is not None else keep
+    sinks = [j for j in (journal, keep if keep_events else None) if j is not None]
+    sink: Journal = FanOut(*sinks) if len(sinks) != 1 else sinks[0]
     executor = Executor(plan, market, sink, clock, run_id=run_id)
     watcher: asyncio.Task[None] | None = None
     if stop is not None:

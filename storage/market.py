@@ -376,7 +376,8 @@ def load_tapes(
     """
     lake = Lake({}, [], {})
     lo = start - max_age_s
-    lo_dt, hi_dt = utc(lo), utc(end)
+    # The window ends before ``end``: a window up to midnight reads nothing of the next day.
+    lo_dt, hi_dt = utc(lo), utc(max(lo, end - 1e-6))
     assert lo_dt is not None and hi_dt is not None
     sched = pl.DataFrame({"t": sorted({_us(t) for t in schedule})}, schema={"t": pl.Int64})
     for venue in venues:

@@ -109,7 +109,7 @@ async def test_recorded_local_books_replay_to_the_hand_computed_venue_and_total(
         amount="2", duration=240.0, tranches=4, venues=["binanceus", "bitstamp"], specs=specs
     )
     prepared = bt.prepare(tmp_path, plan, T0 + 10, max_age_s=50.0)
-    outcome = await bt.replay(prepared, specs, None)
+    outcome = await bt.replay(prepared, specs, None, keep_events=True)
     fills = [e for e in outcome.events if isinstance(e, TrancheFilled)]
     # +10: Binance.US A 0.5 × 100.00 + 0.1% = 50.05; Bitstamp A 0.5 × 100.50 + 0.2% = 50.3505
     # +70: Binance.US B 0.5 × 102.00 + 0.1% = 51.051; Bitstamp A (recorded at +60) 50.3505
