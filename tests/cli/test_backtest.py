@@ -253,3 +253,31 @@ def test_record_writes_the_demo_books_and_says_so(
     assert df["ask_price"].list.len().max() == 20
     assert 20 <= df.height <= 30  # ~12 looks a venue, written when the book changed
     assert run("record", "--depth", "0")[0] == 2
+
+
+def test_ctrl_c_stops_a_recording_with_every_snapshot_written_whole(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "rec"
+    env = {**os.environ, "BTC_DCA_DATA_DIR": str(data), "BTC_DCA_CONFIG": str(tmp_path / "c.toml")}
+    argv = [sys.executable, "-m", "tui.cli", "record", "--demo", "--speed", "60"]
+    argv += ["--venues", "kraken,okx", "--interval", "10s"]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("Recording Kraken, OKX in USD"), first
+        time.sleep(1.5)  # 90 s of the demo clock: a few looks, nothing flushed yet
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert rest.splitlines()[-1].startswith("Stopped: ")
+    files = list((data / "market").rglob("*"))
+    assert not [f for f in files if f.name.endswith(".tmp")]  # nothing torn
+    books = pl.read_parquet(data / "market" / "*" / "*" / "*.parquet")
+    assert set(books["venue"]) == {"kraken", "okx"} and books.height >= 2
