@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+from textual.app import ComposeResult
 
 from dca.executor import Executor
 from dca.journal import Journal
@@ -216,3 +217,27 @@ async def test_the_backtests_list_says_when_there_are_none(tmp_path: Path) -> No
         summary = str(screen.query_one("#run-summary", Static).render())
         assert summary.startswith("No backtests yet: btc-dca backtest")
         assert not screen.query("#tranches-table") and not screen.query("#runs-table")
+
+
+class _ReadAfterCompose(HistoryScreen):
+    """The read-ahead thread finishing between the screen's compose and its mount."""
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        self.cache.load()
+
+
+async def test_a_view_read_between_compose_and_mount_is_shown_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    history = MemoryHistory()
+    run_id = await _run(history)
+    app = make_app(tmp_path, history=history)
+    async with app.run_test(size=(120, 40)) as pilot:
+        cache = HistoryCache(history)
+        assert cache.view is None  # composed without tables
+        app.push_screen(_ReadAfterCompose(cache, tmp_path))
+        await wait_for(pilot, lambda: bool(app.screen.query("#runs-table")))
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: screen.run_id == run_id)

@@ -229,6 +229,12 @@ class HistoryScreen(Screen[None]):
         """Show the cache's view, if any, and every view read later."""
         self.cache.subscribe(self._view_read)
         view = self._composed
+        newer = self.cache.view
+        if newer is not None and newer is not view:
+            # Read (by the read-ahead thread) after compose but before the subscription:
+            # painted as any later read is, or History would show it only after a change.
+            self._view_read(newer)
+            return
         if view is not None:
             self.runs = view.runs.table
             if view.newest is not None:
