@@ -60,6 +60,11 @@ class ScaledClock:
         """Wait ``seconds`` of scaled time (``seconds / speed`` real seconds)."""
         await asyncio.sleep(max(0.0, seconds) / self.speed)
 
+    def jump_to(self, t: float) -> None:
+        """Go on from time ``t`` (a resumed demo run's clock had got there before)."""
+        self._origin_real = time.monotonic()
+        self._origin = t
+
 
 class SimClock:
     """Virtual time that jumps forward when slept on: a day passes in a microsecond.
@@ -80,6 +85,10 @@ class SimClock:
     def advance(self, seconds: float) -> None:
         """Move time forward without waiting."""
         self._t += max(0.0, seconds)
+
+    def jump_to(self, t: float) -> None:
+        """Go on from time ``t`` (as ``ScaledClock.jump_to``)."""
+        self._t = t
 
     async def sleep(self, seconds: float) -> None:
         """Jump ``seconds`` forward, yielding to the loop once."""

@@ -339,8 +339,14 @@ class DcaApp(App[int]):
             self.call_from_thread(self.push_screen, ResumeScreen(offers), self._resume_chosen)
 
     def _resume_chosen(self, offer: ResumeOffer | None) -> None:
-        if offer is not None:
-            self.start_run(offer.plan, resume=offer.state)
+        if offer is None:
+            return
+        jump = getattr(self.clock, "jump_to", None)
+        if offer.clock_at is not None and callable(jump) and self.clock.now() < offer.clock_at:
+            # A demo clock restarts at the wall clock, behind where the run had got to.
+            jump(offer.clock_at)
+        self.main.earlier = offer.earlier
+        self.start_run(offer.plan, resume=offer.state)
 
     # -- the run ---------------------------------------------------------------------------
 

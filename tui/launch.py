@@ -23,7 +23,7 @@ from tui.wiring import LiveUnavailable, Options, make_clock, make_market
 
 if TYPE_CHECKING:
     from dca.journal import Journal
-    from tui.screens.resume import ResumeOffer
+    from tui.screens.resume import EarlierTranche, ResumeOffer
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,47 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
             f"{run_id}  {r.status}  {fmt.btc(r.before.qty)} of {fmt.btc(r.plan.amount)} BTC "
             f"in {r.plan.quote}, {len(r.state.done)}/{r.plan.tranches} tranches"
         )
-        offers.append(ResumeOffer(r.plan, r.state, label))
+        earlier = earlier_tranches(data_dir, run_id)
+        # A demo run's clock ran ahead of the wall clock: go on from its last tranche.
+        clock_at = max((t.at for t in earlier), default=None) if r.source == "demo" else None
+        offers.append(ResumeOffer(r.plan, r.state, label, earlier, clock_at))
     return offers
+
+
+def earlier_tranches(data_dir: Path, run_id: str) -> tuple[EarlierTranche, ...]:
+    """The tranches ``run_id`` recorded, for its table when it is resumed."""
+    from storage.queries import History
+    from tui.screens.resume import EarlierTranche
+
+    out: list[EarlierTranche] = []
+    for row in History(data_dir).run_tranches(run_id).iter_rows(named=True):
+        at = row["executed_at"].timestamp()
+        if row["status"] == "filled":
+            out.append(
+                EarlierTranche(
+                    int(row["index"]),
+                    int(row["of"]),
+                    at,
+                    str(row["venue"]),
+                    row["qty_btc"],
+                    row["avg_price"],
+                    row["fee"],
+                    row["total"],
+                    row["saved_vs_worst"],
+                )
+            )
+        else:
+            out.append(
+                EarlierTranche(
+                    int(row["index"]),
+                    int(row["of"]),
+                    at,
+                    "",
+                    row["requested_btc"],
+                    skipped=str(row["reason"]),
+                )
+            )
+    return tuple(out)
 
 
 def _save_theme(config_file: Path) -> Callable[[str], None]:

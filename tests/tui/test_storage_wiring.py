@@ -27,6 +27,7 @@ from tui.history.parquet import ParquetHistory
 from tui.history.screen import HistoryScreen
 from tui.history.tables import run_detail
 from tui.widgets.plan_form import FormDefaults
+from tui.widgets.tranche_table import TrancheTable
 from tui.wiring import LiveUnavailable, Options
 
 
@@ -211,3 +212,26 @@ def test_a_plan_from_the_command_line_fills_the_form(tmp_path: Path) -> None:
     assert (d.amount, d.tranches, d.max_price) == ("0.3", "4", "95000")
     d = launch_mod.form_defaults(Options(quote="EUR"), config, None)
     assert d.quote == "EUR" and d.amount == config.plan.amount
+
+
+async def test_a_resumed_run_shows_its_earlier_tranches_and_goes_on_from_its_clock(
+    tmp_path: Path,
+) -> None:
+    run_id = await _paused_run(tmp_path)
+    [offer] = await asyncio.to_thread(launch_mod.resume_offers, tmp_path)
+    assert [t.index for t in offer.earlier] == [0, 1]
+    # The demo clock had got to its second tranche (an hour in): the schedule goes on there.
+    assert offer.clock_at == offer.earlier[-1].at
+    clock = SimClock(START - 3600)  # a clock restarted behind the schedule
+    app = make_app(tmp_path, clock=clock, offers=lambda: [offer])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.executor is None and len(app.screen_stack) > 1)
+        await pilot.pause()
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        table = app.main.query_one(TrancheTable)
+        assert table.row_count == 24  # the 2 recorded before, then the 22 of this session
+        assert app.executor is not None and app.executor.run_id == run_id
+        fills = app.executor.summary.filled
+        assert fills == 24 and app.executor.summary.qty == Decimal("0.5")
+        assert offer.clock_at is not None and clock.now() >= offer.clock_at

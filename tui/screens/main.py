@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
@@ -34,6 +34,7 @@ from tui.widgets.venue_panel import VenuePanel
 
 if TYPE_CHECKING:
     from dca.events import RunCancelled, RunFinished
+    from tui.screens.resume import EarlierTranche
     from tui.widgets.tranche_table import TrancheTable
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,8 @@ class MainScreen(Screen[None]):
         self.run_plan: Plan | None = None
         self.run_sizes: tuple[Decimal, ...] = ()
         self.run_state = "idle"
+        # A resumed run's recorded tranches, shown when it starts (set by the app).
+        self.earlier: Sequence[EarlierTranche] = ()
         self.next_index: int | None = None
         self._dirty = True
         self._changed: set[str] = set(statuses)
@@ -326,6 +329,11 @@ class MainScreen(Screen[None]):
             self.next_index = event.done
             self._set_state("running")
             self._table = await run.reset()
+            if event.resumed:
+                # What the run bought before it stopped stays in view above the new rows.
+                for earlier in self.earlier:
+                    self._table.add_earlier(earlier)
+            self.earlier = ()
             self.query_one(PlanForm).disabled = True
             verb = "Resumed" if event.resumed else "Started"
             run.set_status(Text(f"{verb} run {event.run_id}", "bold"))

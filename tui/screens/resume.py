@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import ClassVar
 
 from textual import on
@@ -18,12 +19,35 @@ from dca.plan import Plan
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierTranche:
+    """A tranche the run recorded before it stopped, as its table shows it."""
+
+    index: int
+    of: int
+    at: float
+    venue: str  # "" for a skipped one
+    qty: Decimal
+    avg_price: Decimal | None = None
+    fee: Decimal | None = None
+    total: Decimal | None = None
+    saved: Decimal | None = None
+    skipped: str | None = None  # the skip reason (``SkipReason`` value)
+
+
+@dataclass(frozen=True, slots=True)
 class ResumeOffer:
-    """An unfinished run that can be continued: its plan, progress, and a line describing it."""
+    """An unfinished run that can be continued: its plan, progress, and a line describing it.
+
+    ``earlier`` are its recorded tranches (the table shows them above the new ones);
+    ``clock_at`` is where a demo run's simulated clock had got to (its last tranche), so
+    the schedule goes on from there instead of from a clock restarted behind it.
+    """
 
     plan: Plan
     state: ResumeState
     label: str
+    earlier: tuple[EarlierTranche, ...] = ()
+    clock_at: float | None = None
 
 
 class ResumeScreen(ModalScreen[ResumeOffer | None]):
