@@ -23,6 +23,7 @@ class SteppedClock(SimClock):
     def __init__(self, start: float = START) -> None:
         super().__init__(start)
         self._steps = asyncio.Semaphore(0)
+        self.sleepers = 0
 
     def step(self, n: int = 1) -> None:
         """Let ``n`` sleeps through."""
@@ -31,8 +32,17 @@ class SteppedClock(SimClock):
 
     async def sleep(self, seconds: float) -> None:
         """Wait for a step, then jump."""
-        await self._steps.acquire()
+        self.sleepers += 1
+        try:
+            await self._steps.acquire()
+        finally:
+            self.sleepers -= 1
         await super().sleep(seconds)
+
+    @property
+    def idle(self) -> bool:
+        """Whether every step was taken and a sleeper waits for the next (the run is still)."""
+        return self._steps._value == 0 and self.sleepers > 0
 
 
 # Generous on purpose: a loaded CI machine runs a day-long plan slowly; a passing test never waits.

@@ -385,6 +385,8 @@ async def test_choosing_eur_reopens_the_market_in_eur_and_the_run_buys_there(
     app = make_app(tmp_path, clock=clock, defaults=DAY, market_factory=market)
     async with app.run_test(size=(120, 40)) as pilot:
         usd = app.market
+        kraken = app.main.query_one("#venue-kraken", VenuePanel)
+        await wait_for(pilot, lambda: bool(kraken.sparkline))  # USD asks drawn first
         app.main.query_one("#quote", Select).value = "EUR"
         await wait_for(pilot, lambda: app.market.quote == "EUR")
         assert app.market is markets[0] and usd is not app.market
@@ -394,6 +396,8 @@ async def test_choosing_eur_reopens_the_market_in_eur_and_the_run_buys_there(
         eur = app.market.status("kraken").book
         assert eur is not None
         await wait_for(pilot, lambda: f"ask    {fmt.money(eur.best_ask)}" in panel.text())
+        # The sparkline started afresh: no USD asks beside the EUR ones (no cliff).
+        assert panel.sparkline and all(a < float(eur.best_ask) * 1.05 for a in panel.sparkline)
         await pilot.click("#start")
         await wait_for(pilot, lambda: app.main.run_state == "finished")
         assert app.executor is not None and app.executor.plan.quote == "EUR"

@@ -23,11 +23,12 @@ from dca.plan import build_plan
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from tests.tui.helpers import START, make_app, settle, wait_for
+from tests.tui.helpers import START, SteppedClock, make_app, settle, wait_for
 from tui.app import DcaApp
 from tui.history.memory import MemoryHistory
 from tui.history.screen import HistoryScreen
 from tui.widgets.plan_form import FormDefaults
+from tui.widgets.tranche_table import TrancheTable
 from tui.widgets.venue_panel import VenuePanel
 
 SIZES = [(120, 40), (80, 24)]
@@ -93,3 +94,52 @@ def screen_text(svg: str) -> str:
     for y, text in re.findall(r'<text[^>]*y="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
         rows.setdefault(float(y), []).append(html.unescape(re.sub(r"<[^>]+>", "", text)))
     return "\n".join("".join(parts) for _, parts in sorted(rows.items()))
+
+
+RUNS = [
+    ("80x24", (80, 24), FormDefaults(amount="0.5", duration="2h", tranches="24")),
+    (
+        "split-120x40",
+        (120, 40),
+        FormDefaults(amount="200", duration="2h", tranches="24", mode="split"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "size", "defaults"), RUNS, ids=[r[0] for r in RUNS])
+async def test_a_run_in_progress(
+    snapshot: Any, tmp_path: Path, name: str, size: tuple[int, int], defaults: FormDefaults
+) -> None:
+    """Six tranches in: the status line (state, tranche n of m, countdown) and the buttons
+    fit, and so does every column of the tranche table, to the last digit of "saved"; a
+    split names its venues short enough. The prices move with the clock, so the snapshot
+    holds the status line and the table's header; the rows are checked for cut cells."""
+    clock = SteppedClock()
+    app = make_app(tmp_path, clock=clock, defaults=defaults)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.executor is not None)
+        executor = app.executor
+        assert executor is not None
+        while executor.summary.filled + executor.summary.skipped < 6:
+            clock.step(1)
+            await wait_for(pilot, lambda: clock.idle)
+        table = app.main.query_one(TrancheTable)
+        done = executor.summary.filled + executor.summary.skipped
+        await wait_for(pilot, lambda: table.row_count == done)
+        app.main.tick_countdown()
+        await settle(pilot)
+        text = screen_text(app.export_screenshot()).replace("\xa0", " ")
+        clock.step(1000)  # let the run end so the app can close
+    lines = text.splitlines()
+    status = next(line for line in lines if "RUNNING" in line)
+    assert f"tranche {done + 1} of 24" in status and "next in" in status and "Cancel" in status
+    header = next(line for line in lines if " saved" in line and "total" in line)
+    rows = [line for line in lines if re.search(r"\d/24 ", line)]
+    assert len(rows) >= min(done, 6)
+    for row in rows:
+        assert re.search(r"\d\.\d\d\s*│$", row), row  # "saved" ends in its cents, not cut
+    shown = re.sub(r"tranche \d+ of 24", "tranche N of 24", status[status.index("RUNNING") :])
+    columns = header[header.index("time") : header.index("saved") + len("saved")]
+    assert (shown.strip(), columns) == snapshot

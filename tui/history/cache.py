@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from exchanges.venues import display_name
 from tui.history.source import HistorySource, RunDetail
 
 if TYPE_CHECKING:
@@ -83,7 +82,9 @@ def venue_names(venue: str) -> str:
     tranche's "skipped: why" as it is)."""
     if venue.startswith("skipped"):
         return venue
-    return "+".join(display_name(v) for v in venue.split("+"))
+    from tui.widgets.tranche_table import venue_label
+
+    return venue_label(venue, fit=True).plain
 
 
 def _shown(table: pa.Table) -> SizedArrowBackend:

@@ -194,9 +194,19 @@ class MainScreen(Screen[None]):
         self._changed.add(status.venue)
         self._dirty = True
 
+    def market_changed_all(self) -> None:
+        """Redraw every panel from the market's statuses now (at the next redraw)."""
+        market = getattr(self.app, "market", None)
+        if market is not None:
+            for venue in self._panels:
+                if venue in market.specs:
+                    self.market_changed(market.status(venue))
+
     def market_switched(self, market: MarketData) -> None:
         """Show ``market``'s venues from now on; a venue it lacks is down with the reason."""
         self.specs = {**self.specs, **market.specs}
+        for panel in self._panels.values():
+            panel.restart()
         for venue in self._panels:
             if venue in market.specs:
                 status = market.status(venue)
@@ -390,6 +400,7 @@ class MainScreen(Screen[None]):
 
     def _set_state(self, state: str) -> None:
         self.run_state = state
+        self.set_class(state in ("running", "paused"), "-running")
         self.query_one(RunPanel).set_state(state)
         changed = getattr(self.app, "run_state_changed", None)
         if changed is not None:

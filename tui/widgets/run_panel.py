@@ -102,6 +102,7 @@ class RunPanel(Vertical):
         # No run going: no buttons at all (the status line gets their room).
         self.set_class(not (running or paused), "-over")
         self.set_class(paused, "-paused")
+        self.set_class(running, "-running")
         self.set_class(state == "idle", "-idle")
 
     def set_status(self, text: Text | str) -> None:

@@ -23,13 +23,32 @@ WIDE_COLUMNS = ("time", "#", "venue", "qty BTC", "avg price", "fee", "total", "s
 WIDE_W = 100
 
 
-def venue_label(venue: str) -> Text:
-    """A venue (or split "a+b") in its colour."""
+# A split's venues in a table cell: three letters each, in the venue's colour.
+SHORT_NAMES = {
+    "binance": "BNB",
+    "binanceus": "BUS",
+    "coinbase": "CB",
+    "kraken": "KRK",
+    "bitstamp": "BST",
+    "okx": "OKX",
+}
+# A split whose full names are longer than this shows the short ones (a table column;
+# one venue, "Binance.US", is 10).
+SPLIT_W = 12
+
+
+def venue_label(venue: str, *, fit: bool = False) -> Text:
+    """A venue (or split "a+b") in its colour; with ``fit``, a split too long for a table
+    column names its venues by their short names ("BNB+BUS+KRK+BST+OKX")."""
+    legs = venue.split("+")
+    names = [display_name(leg) for leg in legs]
+    if fit and len(legs) > 1 and len("+".join(names)) > SPLIT_W:
+        names = [SHORT_NAMES.get(leg, leg[:3].upper()) for leg in legs]
     text = Text()
-    for i, leg in enumerate(venue.split("+")):
+    for i, (leg, name) in enumerate(zip(legs, names, strict=True)):
         if i:
             text.append("+", "dim")
-        text.append(display_name(leg), venue_colour(leg))
+        text.append(name, venue_colour(leg))
     return text
 
 
@@ -74,7 +93,7 @@ class TrancheTable(DataTable[str | Text]):
             self.add_row(
                 self._time(line.at),
                 f"{line.index + 1}/{line.of}",
-                venue_label(line.venue),
+                venue_label(line.venue, fit=True),
                 Text(fmt.btc_col(line.qty), justify="right"),
                 Text(fmt.money(line.avg_price), justify="right"),
                 Text(fmt.money(line.fee), justify="right"),
@@ -102,7 +121,7 @@ class TrancheTable(DataTable[str | Text]):
             self.add_row(
                 Text(self._time(t.at), "dim"),
                 f"{t.index + 1}/{t.of}",
-                venue_label(t.venue),
+                venue_label(t.venue, fit=True),
                 Text(fmt.btc_col(t.qty), justify="right"),
                 Text(fmt.money(t.avg_price), justify="right"),
                 Text(fmt.money(t.fee), justify="right"),

@@ -265,6 +265,21 @@ class VenuePanel(Widget):
         self._asks.append(ask)
         self._samples += 1
 
+    @property
+    def sparkline(self) -> tuple[float, ...]:
+        """The asks the sparkline draws, oldest first."""
+        return tuple(self._asks)
+
+    def restart(self) -> None:
+        """Forget the sparkline's samples and the last fill: prices now come in another
+        currency, and one line mixing two would show a cliff."""
+        self._asks.clear()
+        self._last_sample = float("-inf")
+        self._last_ask = None
+        self._samples += 1  # the sparkline is rebuilt at the next draw
+        self.fill = None
+        self._redraw()
+
     def show_fill(self, qty: Decimal, price: Decimal, at: float) -> None:
         """Show a fill on this panel and highlight it for a moment."""
         self.fill = Fill(qty, price, at)
