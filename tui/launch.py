@@ -23,7 +23,8 @@ from tui.wiring import LiveUnavailable, Options, make_clock, make_market
 
 if TYPE_CHECKING:
     from dca.journal import Journal
-    from tui.screens.resume import EarlierTranche, ResumeOffer
+    from storage.control import TrancheLine
+    from tui.screens.resume import ResumeOffer
 
 log = logging.getLogger(__name__)
 
@@ -88,37 +89,36 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
     return offers
 
 
-def earlier_tranches(data_dir: Path, run_id: str) -> tuple[EarlierTranche, ...]:
+def earlier_tranches(data_dir: Path, run_id: str) -> tuple[TrancheLine, ...]:
     """The tranches ``run_id`` recorded, for its table when it is resumed."""
+    from storage.control import TrancheLine
     from storage.queries import History
-    from tui.screens.resume import EarlierTranche
 
-    out: list[EarlierTranche] = []
+    out: list[TrancheLine] = []
     for row in History(data_dir).run_tranches(run_id).iter_rows(named=True):
         at = row["executed_at"].timestamp()
         if row["status"] == "filled":
             out.append(
-                EarlierTranche(
+                TrancheLine(
                     int(row["index"]),
                     int(row["of"]),
                     at,
-                    str(row["venue"]),
                     row["qty_btc"],
-                    row["avg_price"],
-                    row["fee"],
-                    row["total"],
-                    row["saved_vs_worst"],
+                    venue=str(row["venue"]),
+                    avg_price=row["avg_price"],
+                    fee=row["fee"],
+                    total=row["total"],
+                    saved_vs_worst=row["saved_vs_worst"],
                 )
             )
         else:
             out.append(
-                EarlierTranche(
+                TrancheLine(
                     int(row["index"]),
                     int(row["of"]),
                     at,
-                    "",
                     row["requested_btc"],
-                    skipped=str(row["reason"]),
+                    reason=str(row["reason"]),
                 )
             )
     return tuple(out)

@@ -34,7 +34,7 @@ from tui.widgets.venue_panel import VenuePanel
 
 if TYPE_CHECKING:
     from dca.events import RunCancelled, RunFinished
-    from tui.screens.resume import EarlierTranche
+    from storage.control import TrancheLine
     from tui.widgets.tranche_table import TrancheTable
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class MainScreen(Screen[None]):
         self.run_sizes: tuple[Decimal, ...] = ()
         self.run_state = "idle"
         # A resumed run's recorded tranches, shown when it starts (set by the app).
-        self.earlier: Sequence[EarlierTranche] = ()
+        self.earlier: Sequence[TrancheLine] = ()
         self.next_index: int | None = None
         self._dirty = True
         self._changed: set[str] = set(statuses)
@@ -342,7 +342,7 @@ class MainScreen(Screen[None]):
             if event.resumed:
                 # What the run bought before it stopped stays in view above the new rows.
                 for earlier in self.earlier:
-                    self._table.add_earlier(earlier)
+                    self._table.add_line(earlier)
             self.earlier = ()
             self.query_one(PlanForm).disabled = True
             verb = "Resumed" if event.resumed else "Started"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import ClassVar
 
 from textual import on
@@ -16,22 +15,7 @@ from textual.widgets import Button, Label, OptionList
 
 from dca.executor import ResumeState
 from dca.plan import Plan
-
-
-@dataclass(frozen=True, slots=True)
-class EarlierTranche:
-    """A tranche the run recorded before it stopped, as its table shows it."""
-
-    index: int
-    of: int
-    at: float
-    venue: str  # "" for a skipped one
-    qty: Decimal
-    avg_price: Decimal | None = None
-    fee: Decimal | None = None
-    total: Decimal | None = None
-    saved: Decimal | None = None
-    skipped: str | None = None  # the skip reason (``SkipReason`` value)
+from storage.control import TrancheLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +30,7 @@ class ResumeOffer:
     plan: Plan
     state: ResumeState
     label: str
-    earlier: tuple[EarlierTranche, ...] = ()
+    earlier: tuple[TrancheLine, ...] = ()
     clock_at: float | None = None
 
 

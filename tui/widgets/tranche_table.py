@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -12,9 +10,6 @@ from exchanges.venues import display_name
 from storage.control import TrancheLine
 from tui import fmt
 from tui.palette import venue_colour
-
-if TYPE_CHECKING:
-    from tui.screens.resume import EarlierTranche
 
 # Short headers fit 120 columns (the venue's colour names it too); wide tables spell them out.
 COLUMNS = ("time", "#", "venue", "BTC", "avg price", "fee", "total", "saved")
@@ -100,34 +95,6 @@ class TrancheTable(DataTable[str | Text]):
                 Text(fmt.money(line.total), justify="right"),
                 Text(fmt.money(line.saved_vs_worst), "green", justify="right"),
                 key=f"t{line.index}",
-            )
-        self._follow()
-
-    def add_earlier(self, t: EarlierTranche) -> None:
-        """A tranche recorded before the run was resumed (dim: not of this session)."""
-        if t.skipped is not None:
-            self.add_row(
-                Text(self._time(t.at), "dim"),
-                f"{t.index + 1}/{t.of}",
-                Text("skipped", "yellow"),
-                Text(fmt.btc_col(t.qty), "dim", justify="right"),
-                Text(fmt.skip_words(t.skipped, short=True), "yellow"),
-                "",
-                "",
-                "",
-                key=f"t{t.index}-skip",
-            )
-        else:
-            self.add_row(
-                Text(self._time(t.at), "dim"),
-                f"{t.index + 1}/{t.of}",
-                venue_label(t.venue, fit=True),
-                Text(fmt.btc_col(t.qty), justify="right"),
-                Text(fmt.money(t.avg_price), justify="right"),
-                Text(fmt.money(t.fee), justify="right"),
-                Text(fmt.money(t.total), justify="right"),
-                Text(fmt.money(t.saved), "green", justify="right"),
-                key=f"t{t.index}",
             )
         self._follow()
 
