@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 
 from dca.events import TrancheFilled
 from dca.executor import Executor
@@ -231,6 +232,12 @@ async def test_a_resumed_run_shows_its_earlier_tranches_and_goes_on_from_its_clo
         await wait_for(pilot, lambda: app.main.run_state == "finished")
         table = app.main.query_one(TrancheTable)
         assert table.row_count == 24  # the 2 recorded before, then the 22 of this session
+        # The tranches recorded before the stop are drawn dim, this session's are not.
+        dims = [
+            all(isinstance(c, Text) and "dim" in str(c.spans or c.style) for c in row)
+            for row in (table.get_row_at(i) for i in range(table.row_count))
+        ]
+        assert dims == [True, True] + [False] * 22
         assert app.executor is not None and app.executor.run_id == run_id
         fills = app.executor.summary.filled
         assert fills == 24 and app.executor.summary.qty == Decimal("0.5")

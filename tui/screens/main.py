@@ -342,7 +342,7 @@ class MainScreen(Screen[None]):
             if event.resumed:
                 # What the run bought before it stopped stays in view above the new rows.
                 for earlier in self.earlier:
-                    self._table.add_line(earlier)
+                    self._table.add_line(earlier, dim=True)
             self.earlier = ()
             self.query_one(PlanForm).disabled = True
             verb = "Resumed" if event.resumed else "Started"

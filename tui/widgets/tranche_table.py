@@ -47,6 +47,13 @@ def venue_label(venue: str, *, fit: bool = False) -> Text:
     return text
 
 
+def _dimmed(cell: str | Text) -> Text:
+    """``cell`` drawn dim (its colours kept underneath)."""
+    text = Text(cell) if isinstance(cell, str) else cell.copy()
+    text.stylize("dim")
+    return text
+
+
 class TrancheTable(DataTable[str | Text]):
     """One row per tranche of the current run: fills and skips."""
 
@@ -70,10 +77,11 @@ class TrancheTable(DataTable[str | Text]):
         """Append a skipped tranche with its reason."""
         self.add_line(TrancheLine.of_event(event))
 
-    def add_line(self, line: TrancheLine) -> None:
-        """Append a tranche (of this process's run, or one executed by another process)."""
+    def add_line(self, line: TrancheLine, *, dim: bool = False) -> None:
+        """Append a tranche (of this process's run, or one executed by another process);
+        ``dim`` for a resumed run's tranches recorded before it stopped."""
         if line.venue is None:
-            self.add_row(
+            cells: tuple[str | Text, ...] = (
                 self._time(line.at),
                 f"{line.index + 1}/{line.of}",
                 Text("skipped", "yellow"),
@@ -82,10 +90,10 @@ class TrancheTable(DataTable[str | Text]):
                 "",
                 "",
                 "",
-                key=f"t{line.index}-skip",
             )
+            key = f"t{line.index}-skip"
         else:
-            self.add_row(
+            cells = (
                 self._time(line.at),
                 f"{line.index + 1}/{line.of}",
                 venue_label(line.venue, fit=True),
@@ -94,8 +102,11 @@ class TrancheTable(DataTable[str | Text]):
                 Text(fmt.money(line.fee), justify="right"),
                 Text(fmt.money(line.total), justify="right"),
                 Text(fmt.money(line.saved_vs_worst), "green", justify="right"),
-                key=f"t{line.index}",
             )
+            key = f"t{line.index}"
+        if dim:
+            cells = tuple(_dimmed(cell) for cell in cells)
+        self.add_row(*cells, key=key)
         self._follow()
 
     def _follow(self) -> None:
