@@ -103,6 +103,9 @@ def test_resume_headless_finishes_an_unfinished_run(
     code, text = _main("resume", "--headless", "--speed", "1000", "--missed", "skip")
     assert code == 0
     assert "Resuming run" in text and "2 of 4 tranches recorded" in text
+    # Said once; the next line is the plan, from the tranche it goes on with.
+    assert text.count("Resuming run") == 1
+    assert ", from tranche 3: buy " in text.splitlines()[1]
     # The run's time is long gone: tranche 3 is skipped as missed, the last one buys the rest.
     assert "skipped (its slot passed while stopped)" in text
     summaries = History(env).run_summaries()

@@ -385,10 +385,9 @@ class Printer:
             how = plural(plan.tranches, "tranche") + (
                 f" ({plan.default_reason})" if plan.tranches_defaulted else ""
             )
-            verb = (
-                f"Resuming run {event.run_id} ({plural(event.done, 'tranche')} already done)"
-                if event.resumed
-                else f"Run {event.run_id}"
+            # A resumed run: ``resume`` has said what was recorded; this line says the plan.
+            verb = f"Run {event.run_id}" + (
+                f", from tranche {event.done + 1}" if event.resumed else ""
             )
             return (
                 f"{verb}: buy {btc(plan.amount)} BTC in {q} "
