@@ -253,6 +253,10 @@ def test_record_writes_the_demo_books_and_says_so(
     assert df["ask_price"].list.len().max() == 20
     assert 20 <= df.height <= 30  # ~12 looks a venue, written when the book changed
     assert run("record", "--depth", "0")[0] == 2
+    capsys.readouterr()
+    for option in ("--interval", "--duration"):
+        assert run("record", "--demo", option, "-1")[0] == 2
+        assert capsys.readouterr().err.startswith(f"btc-dca: {option}: '-1' is not a duration")
 
 
 def test_ctrl_c_stops_a_recording_with_every_snapshot_written_whole(tmp_path: Path) -> None:

@@ -59,11 +59,8 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     )
     if ns.depth < 1 or ns.depth > 1000:
         raise UsageError("--depth: must be from 1 to 1000 levels")
-    try:
-        interval = parse_duration(ns.interval)
-        duration = parse_duration(ns.duration) if ns.duration else None
-    except ValueError as exc:
-        raise UsageError(f"--interval/--duration: {exc}") from None
+    interval = _duration("--interval", ns.interval)
+    duration = _duration("--duration", ns.duration) if ns.duration else None
     if interval < 0.05:
         raise UsageError("--interval: must be at least 0.05s")
     paths = prepare_storage(options)
@@ -121,3 +118,11 @@ async def _record(recorder: Recorder, duration: float | None, out: TextIO) -> in
         await recorder.market.close()
     print(("Stopped: " if interrupted else "Done: ") + stats_line(stats), file=out, flush=True)
     return exits.EXIT_INTERRUPTED if interrupted else exits.EXIT_OK
+
+
+def _duration(option: str, text: str) -> float:
+    """``text`` as seconds; a UsageError naming ``option`` when it is not a duration."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
