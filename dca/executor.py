@@ -127,7 +127,6 @@ class Executor:
         self.state = State.PENDING
         self.next_at: float | None = None
         self.next_index: int | None = None
-        self.lump_sum_total: Decimal | None = self.summary.tca.lump_total
         self._unpaused = asyncio.Event()
         self._unpaused.set()
         self._cancelled = asyncio.Event()
@@ -137,6 +136,11 @@ class Executor:
         # Set by a pause (and by resuming from disk) until a tranche is executed again:
         # only a stop makes a tranche "missed", never a slow book fetch on a fast clock.
         self._stopped = resume is not None
+
+    @property
+    def lump_sum_total(self) -> Decimal | None:
+        """The cost of the whole amount bought at the run's first decision (None until then)."""
+        return self.summary.tca.lump_total
 
     # -- control -------------------------------------------------------------------------
 
@@ -354,8 +358,7 @@ class Executor:
         if self.summary.tca.lump_amount is not None:
             return None, None
         lump = route(books, self.market.specs, self.plan.amount, self.plan.mode)
-        self.lump_sum_total = lump.total if lump else None
-        return self.lump_sum_total, self.plan.amount
+        return (lump.total if lump else None), self.plan.amount
 
     async def _look(self, qty: Decimal) -> tuple[dict[str, OrderBook], tuple[QuoteSeen, ...]]:
         """The usable books for the plan's venues and what each venue quoted for ``qty``."""
