@@ -17,7 +17,6 @@ from decimal import Decimal
 import polars as pl
 
 from dca.events import TrancheFilled, TrancheSkipped
-from dca.pricing import Cost
 from dca.tca import best_mid
 from storage.schema import (
     ALTERNATIVE,
@@ -98,10 +97,9 @@ def tranches_frame(
             for name in _FILLED_ONLY:
                 put[name](None)
             for q in e.quotes:
-                total = q.outcome.total if isinstance(q.outcome, Cost) else None
                 alts["row"].append(i)
                 alts["venue"].append(q.venue)
-                alts["total"].append(_text(total))
+                alts["total"].append(_text(q.total))
             continue
         r = e.route
         chosen = {leg.venue for leg in r.legs}

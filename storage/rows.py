@@ -190,9 +190,7 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
         "tca_lump_amount": money(event.lump_amount),
     }
     if isinstance(event, TrancheSkipped):
-        alts = {
-            q.venue: q.outcome.total if isinstance(q.outcome, Cost) else None for q in event.quotes
-        }
+        alts = {q.venue: q.total for q in event.quotes}
         row.update(
             status="skipped",
             reason=event.reason.value,
