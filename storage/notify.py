@@ -209,7 +209,6 @@ class Notifier:
     still_down: Callable[[str], bool] | None = None
     deliveries: list[Delivery] = field(default_factory=list)
     _plans: dict[str, Plan] = field(default_factory=dict)
-    _summaries: dict[str, Summary] = field(default_factory=dict)
     _timers: dict[tuple[str, str], asyncio.TimerHandle] = field(default_factory=dict)
     _pending: set[asyncio.Future[Delivery]] = field(default_factory=set)
 
@@ -227,7 +226,6 @@ class Notifier:
         if isinstance(event, RunStarted):
             self._plans[event.run_id] = event.plan
         elif isinstance(event, RunFinished | RunCancelled):
-            self._summaries[event.run_id] = event.summary
             self._stop_timers(event.run_id)
             alert = run_alert(event, self._quote(event.run_id))
             if alert is not None:
