@@ -32,7 +32,7 @@ Per run (``RunTca.report``):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -167,9 +167,7 @@ class RunTca:
 
     def copy(self) -> RunTca:
         """An independent copy (a resumed run goes on from a run's recorded state)."""
-        return RunTca(
-            self.arrival_mid, self.mid_sum, self.mid_count, self.lump_total, self.lump_amount
-        )
+        return replace(self)
 
     def report(
         self,
