@@ -55,6 +55,9 @@ RESYNC_NOTES: dict[ErrorKind, str] = {
     ErrorKind.EXCHANGE: "resynced after a venue error",
 }
 
+# The origin of a REST snapshot that has just arrived.
+_JUST_FETCHED = BookOrigin("rest", 0.0, 0.0)
+
 
 @dataclass(frozen=True, slots=True)
 class LiveSettings:
@@ -335,14 +338,14 @@ class LiveMarket:
                     deeper = await self._deeper(feed, status.book)
                     if deeper is not status.book:
                         feed.stats.rest_books += 1
-                        return replace(deeper, origin=self._fetched(deeper))
+                        return replace(deeper, origin=_JUST_FETCHED)
                 feed.stats.stream_books += 1
                 return replace(status.book, origin=origin)
             # Not started, or the stream cannot vouch for its book: a snapshot for this call.
             book = await self._rest_book(feed)
             if _thin(book, min_btc) and self._cut_short(feed, book):
                 book = await self._deeper(feed, book)
-            book = replace(book, origin=self._fetched(book))
+            book = replace(book, origin=_JUST_FETCHED)
             if streaming:
                 feed.stats.rest_books += 1
             else:
@@ -366,11 +369,6 @@ class LiveMarket:
         except Exception as exc:  # a bug must not take the other venues down with it
             log.exception("unexpected failure fetching %s", venue)
             return map_exception(venue, exc, self.settings.timeout_for(venue))
-
-    @staticmethod
-    def _fetched(book: OrderBook) -> BookOrigin:
-        """The origin of a REST snapshot that has just arrived."""
-        return BookOrigin("rest", 0.0, 0.0)
 
     def _cut_short(self, feed: _Feed, book: OrderBook) -> bool:
         """Whether a REST book filled the depth asked for and the venue serves deeper ones."""
