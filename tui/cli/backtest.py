@@ -27,7 +27,7 @@ from typing import TextIO
 
 from dca.events import Summary
 from dca.journal import FanOut
-from dca.plan import Plan, build_plan, format_duration, parse_duration
+from dca.plan import Plan, format_duration, parse_duration
 from dca.routing import Mode
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
@@ -37,7 +37,7 @@ from storage.market import files_for
 from storage.recorder import record_simulated
 from storage.schema import utc
 from tui.cli import exits
-from tui.cli.options import UsageError, load_specs, prepare_storage
+from tui.cli.options import UsageError, load_specs, plan_from_args, prepare_storage
 from tui.cli.printers import Printer
 from tui.fmt import btc, exact, money
 from tui.wiring import Options
@@ -83,18 +83,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         max_age = parse_duration(ns.max_age)
     except ValueError as exc:
         raise UsageError(f"--max-age: {exc}") from None
-    plan = build_plan(
-        amount=ns.amount,
-        duration=end - start,
-        tranches=ns.tranches,
-        quote=options.quote or "USD",
-        venues=options.venues,
-        mode=options.mode or "single",
-        max_price=options.max_price,
-        jitter=ns.jitter,
-        seed=options.seed,
-        specs=specs,
-    )
+    plan = plan_from_args(ns, options, specs, duration=end - start)
     paths = prepare_storage(options)
     if options.demo:
         _demo_lake(options, plan, paths.data_dir, start, end, max_age, out, ns.json)

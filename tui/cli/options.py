@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dca.plan import Plan
+from dca.plan import Plan, build_plan
 from exchanges.venues import VenueSpec
 from storage.config import AppConfig, ConfigError, ensure_config, load_config
 from storage.logs import setup_logging
@@ -83,6 +83,29 @@ def load_app_config(options: Options) -> AppConfig:
     except OSError as exc:
         raise ConfigError(f"{paths.config_file}: cannot be created: {exc.strerror}") from exc
     return load_config(paths.config_file)
+
+
+def plan_from_args(
+    ns: argparse.Namespace,
+    options: Options,
+    specs: Mapping[str, VenueSpec],
+    *,
+    duration: str | float,
+) -> Plan:
+    """The plan ``run`` and ``backtest`` build from ``--amount``, ``--tranches``, ``--jitter``
+    and the shared options, over ``duration``."""
+    return build_plan(
+        amount=ns.amount,
+        duration=duration,
+        tranches=ns.tranches,
+        quote=options.quote or "USD",
+        venues=options.venues,
+        mode=options.mode or "single",
+        max_price=options.max_price,
+        jitter=ns.jitter,
+        seed=options.seed,
+        specs=specs,
+    )
 
 
 def load_specs(options: Options) -> dict[str, VenueSpec]:

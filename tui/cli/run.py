@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from dca.executor import Executor, ResumeState, State
 from dca.journal import FanOut, Journal, RecordsFailures
-from dca.plan import Plan, build_plan
+from dca.plan import Plan
 from exchanges.book import OrderBook
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData
@@ -29,7 +29,13 @@ from storage.control import LiveRun
 from storage.journal import RunConflict
 from storage.notify import Notifier
 from tui.cli import exits
-from tui.cli.options import OpenDashboard, journal_for, load_app_config, prepare_storage
+from tui.cli.options import (
+    OpenDashboard,
+    journal_for,
+    load_app_config,
+    plan_from_args,
+    prepare_storage,
+)
 from tui.cli.printers import Printer
 from tui.wiring import Options, make_clock, make_market
 
@@ -43,18 +49,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
     """Validate the plan, then run it headless, detached, or open the dashboard on it."""
     config = load_app_config(options)
     specs = dict(config.specs)
-    plan = build_plan(
-        amount=ns.amount,
-        duration=ns.duration,
-        tranches=ns.tranches,
-        quote=options.quote or "USD",
-        venues=options.venues,
-        mode=options.mode or "single",
-        max_price=options.max_price,
-        jitter=ns.jitter,
-        seed=options.seed,
-        specs=specs,
-    )
+    plan = plan_from_args(ns, options, specs, duration=ns.duration)
     if ns.detach:
         from tui.cli.detach import detach_run
 
