@@ -194,14 +194,6 @@ class MainScreen(Screen[None]):
         self._changed.add(status.venue)
         self._dirty = True
 
-    def market_changed_all(self) -> None:
-        """Redraw every panel from the market's statuses now (at the next redraw)."""
-        market = getattr(self.app, "market", None)
-        if market is not None:
-            for venue in self._panels:
-                if venue in market.specs:
-                    self.market_changed(market.status(venue))
-
     def market_switched(self, market: MarketData) -> None:
         """Show ``market``'s venues from now on; a venue it lacks is down with the reason."""
         self.specs = {**self.specs, **market.specs}
