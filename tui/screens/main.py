@@ -269,7 +269,7 @@ class MainScreen(Screen[None]):
             return self.run_plan.venues
         if self.form_plan is not None:
             return self.form_plan.venues
-        return tuple(self._form.ticked()) if hasattr(self, "_form") else tuple(self.specs)
+        return tuple(self._form.ticked())
 
     def _estimate(self, views: Mapping[str, VenueView]) -> None:
         plan = self.form_plan
