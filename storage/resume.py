@@ -55,6 +55,8 @@ class Resumable:
     status: RunStatus
     source: str
     speed: float | None
+    # Its recorded tranches in schedule order (a resumed run's table shows them).
+    tranches: pl.DataFrame
 
     @property
     def run_id(self) -> str:
@@ -152,4 +154,5 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
         status=status,
         source=str(row["source"] or "live"),
         speed=float(speed) if isinstance(speed, float) else None,
+        tranches=tranches,
     )

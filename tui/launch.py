@@ -22,6 +22,8 @@ from tui.widgets.plan_form import FormDefaults
 from tui.wiring import LiveUnavailable, Options, make_clock, make_market
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from dca.journal import Journal
     from storage.control import TrancheLine
     from tui.screens.resume import ResumeOffer
@@ -82,20 +84,20 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
             f"{run_id}  {r.status}  {fmt.btc(r.before.qty)} of {fmt.btc(r.plan.amount)} BTC "
             f"in {r.plan.quote}, {len(r.state.done)}/{r.plan.tranches} tranches"
         )
-        earlier = earlier_tranches(data_dir, run_id)
+        earlier = earlier_tranches(r.tranches)
         # A demo run's clock ran ahead of the wall clock: go on from its last tranche.
         clock_at = max((t.at for t in earlier), default=None) if r.source == "demo" else None
         offers.append(ResumeOffer(r.plan, r.state, label, earlier, clock_at))
     return offers
 
 
-def earlier_tranches(data_dir: Path, run_id: str) -> tuple[TrancheLine, ...]:
-    """The tranches ``run_id`` recorded, for its table when it is resumed."""
+def earlier_tranches(tranches: pl.DataFrame) -> tuple[TrancheLine, ...]:
+    """A run's recorded tranches (``History.run_tranches``) as lines of its table, for
+    when it is resumed."""
     from storage.control import TrancheLine
-    from storage.queries import History
 
     out: list[TrancheLine] = []
-    for row in History(data_dir).run_tranches(run_id).iter_rows(named=True):
+    for row in tranches.iter_rows(named=True):
         at = row["executed_at"].timestamp()
         if row["status"] == "filled":
             out.append(
