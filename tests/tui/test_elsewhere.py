@@ -100,6 +100,10 @@ async def test_steering_a_run_that_ended_meanwhile_says_why(tmp_path: Path) -> N
         await other.stop()  # it ends in its process before the dashboard looks again
         app.action_cancel_run()
         await wait_for(pilot, lambda: any(m.startswith("Could not cancel") for m in messages(app)))
+        # The why: the run is named and said to be no longer in progress.
+        (note,) = [m for m in messages(app) if m.startswith("Could not cancel")]
+        assert note.startswith(f"Could not cancel: run {other.executor.run_id} is ")
+        assert "not in progress" in note
 
 
 @pytest.fixture
