@@ -195,4 +195,7 @@ def test_resume_detach_continues_an_interrupted_run_in_the_background(data_dir: 
     assert out.startswith(f"Resumed run {run_id} in the background (pid ")
     state = _state(data_dir, run_id)
     assert state is not None and state.done >= 1
+    assert state.where == "detached" and state.pid != os.getpid()
+    # It goes on buying in its own process, not just announced as resumed.
+    _wait(lambda: (s := _state(data_dir, run_id)) is not None and s.done > state.done)
     assert run("cancel", run_id)[0] == 0
