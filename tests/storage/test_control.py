@@ -109,6 +109,11 @@ async def test_pause_unpause_and_cancel_from_another_thread_act_through_the_file
     assert again.already
     unpaused = await asyncio.to_thread(steer, tmp_path, run_id, Command.UNPAUSE, timeout_s=2)
     assert unpaused.state is not None and unpaused.state.state == "running"
+    for _ in range(200):  # buying again: a tranche every 0.5 s
+        if r.filled() > held:
+            break
+        await asyncio.sleep(0.01)
+    assert r.filled() > held, "no tranche was bought after the unpause"
     began = time.monotonic()
     cancelled = await asyncio.to_thread(steer, tmp_path, run_id, Command.CANCEL, timeout_s=2)
     assert time.monotonic() - began < 2
