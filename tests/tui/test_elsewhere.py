@@ -81,6 +81,7 @@ async def test_a_run_in_another_process_shows_live_and_obeys_pause_resume_cancel
             await wait_for(pilot, lambda: main.run_state == "paused")
             await pilot.press("p")
             await wait_for(pilot, lambda: other.executor.state is State.RUNNING)
+            await wait_for(pilot, lambda: main.run_state == "running")
             await pilot.click("#cancel")
             await wait_for(pilot, lambda: other.task.done())
             await wait_for(pilot, lambda: main.run_state == "cancelled")
