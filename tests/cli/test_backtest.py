@@ -25,6 +25,11 @@ def run(*argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+def backtest(*argv: str) -> tuple[int, str]:
+    """``backtest`` over the recorded window FROM to TO."""
+    return run("backtest", "--from", FROM, "--to", TO, *argv)
+
+
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BTC_DCA_DATA_DIR", str(tmp_path / "data"))
@@ -51,13 +56,8 @@ def test_times_read_as_iso_utc_or_relative_to_now() -> None:
 def test_a_demo_backtest_replays_prints_like_a_run_and_is_saved_as_a_backtest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run(
-        "backtest",
+    code, out = backtest(
         "--demo",
-        "--from",
-        FROM,
-        "--to",
-        TO,
         "--amount",
         "0.4",
         "--tranches",
@@ -111,12 +111,7 @@ def test_a_demo_backtest_replays_prints_like_a_run_and_is_saved_as_a_backtest(
     assert not (tmp_path / "data" / "quotes").exists()  # the lake is the archive
 
     # The text output: the same lines as a run, then the comparison table.
-    code, text = run(
-        "backtest",
-        "--from",
-        FROM,
-        "--to",
-        TO,
+    code, text = backtest(
         "--amount",
         "0.4",
         "--tranches",
@@ -145,19 +140,14 @@ def test_bad_windows_and_venues_say_what_is_wrong_and_write_nothing(
         in capsys.readouterr().err
     )
 
-    code, _ = run("backtest", "--from", FROM, "--to", TO, "--amount", "1")
+    code, _ = backtest("--amount", "1")
     assert code == 2
     assert "no books are recorded in" in capsys.readouterr().err
 
     # Record a window for two venues, then ask for other things.
     assert (
-        run(
-            "backtest",
+        backtest(
             "--demo",
-            "--from",
-            FROM,
-            "--to",
-            TO,
             "--amount",
             "0.1",
             "--tranches",
@@ -169,7 +159,7 @@ def test_bad_windows_and_venues_say_what_is_wrong_and_write_nothing(
     )
     capsys.readouterr()
     before = sorted(p.name for p in (tmp_path / "data" / "runs").rglob("*.parquet"))
-    code, _ = run("backtest", "--from", FROM, "--to", TO, "--amount", "1", "--venues", "coinbase")
+    code, _ = backtest("--amount", "1", "--venues", "coinbase")
     assert code == 2
     assert "--venues: coinbase never recorded (recorded: kraken, okx)" in capsys.readouterr().err
     code, _ = run(
@@ -187,12 +177,7 @@ def test_bad_windows_and_venues_say_what_is_wrong_and_write_nothing(
     err = capsys.readouterr().err
     assert "no USD books recorded between 2026-10-01 00:00:00 and 2026-10-02 00:00:00" in err
     assert "market/ holds 2026-11-29 to 2026-11-30" in err
-    code, _ = run(
-        "backtest",
-        "--from",
-        FROM,
-        "--to",
-        TO,
+    code, _ = backtest(
         "--amount",
         "1",
         "--venues",
@@ -207,12 +192,7 @@ def test_bad_windows_and_venues_say_what_is_wrong_and_write_nothing(
     # A corrupt file is skipped with a warning naming it; the backtest still runs.
     part = next((tmp_path / "data" / "market").rglob("venue=okx/*.parquet")).parent
     (part / "part-0-broken.parquet").write_bytes(b"not parquet")
-    code, _ = run(
-        "backtest",
-        "--from",
-        FROM,
-        "--to",
-        TO,
+    code, _ = backtest(
         "--amount",
         "0.1",
         "--tranches",
