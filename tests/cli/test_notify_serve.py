@@ -42,6 +42,7 @@ def test_notify_test_sends_to_every_url_and_reports_each(config: Path) -> None:
     with AlertServer() as srv:
         config.write_text(f'[notify]\nurls = ["{srv.url}"]\n', encoding="utf-8")
         assert run("notify", "--test")[0] == 0
+        assert [a["title"] for a in srv.received] == ["btc-dca: test alert"]
 
 
 def test_notify_without_urls_or_with_a_malformed_one_exits_2(
@@ -64,6 +65,7 @@ def test_serve_refuses_a_public_host_without_public(
     assert "--host: 0.0.0.0 is not loopback and the page has no login" in err
     assert "ssh -L 8000:127.0.0.1:8000" in err
     assert run("serve", "--port", "70000")[0] == 2
+    assert "--port: 70000 is not a port number (1-65535)" in capsys.readouterr().err
 
 
 def test_serve_on_a_port_in_use_exits_3_with_the_reason(
