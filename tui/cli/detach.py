@@ -222,8 +222,6 @@ def detach_resume(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     args = ["resume", run.run_id, "--headless", "--detached-child", "--missed", ns.missed]
     if getattr(ns, "rest", False):
         args.append("--rest")
-    if getattr(ns, "rest", False):
-        args.append("--rest")
     args += common_args(options, paths.data_dir, paths.config_file)
     return _start(args, run.run_id, paths.data_dir, paths.log_dir, ns.json, out, "Resumed")
 
