@@ -239,8 +239,11 @@ class Executor:
         return self.summary
 
     async def _flush_pending(self) -> None:
+        # An event leaves the queue only once written: an empty queue means recorded,
+        # and a write cut short (the task cancelled) is not lost but tried again.
         while self._pending:
-            await self.journal.record(self._pending.pop(0))
+            await self.journal.record(self._pending[0])
+            self._pending.pop(0)
 
     async def _wait_until(self, when: float) -> bool:
         """Sleep until ``when`` (clock time), holding while paused; False if cancelled."""
