@@ -32,6 +32,7 @@ from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import display_name
+from tui import startup
 from tui.messages import ElsewhereEnded, ElsewhereSeen, RunFailed, StartRequested
 from tui.screens.main import MainScreen
 from tui.widgets.plan_form import FormDefaults, PlanForm
@@ -218,6 +219,7 @@ class DcaApp(App[int]):
 
     def _after_first_frame(self) -> None:
         self.first_frame_at = time.perf_counter()
+        startup.release()  # the collector runs as usual from here (see tui.startup)
         log.info("first frame drawn")
         self.set_timer(SETTLE_S, self._start_background, name="settle")
 

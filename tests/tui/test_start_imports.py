@@ -60,3 +60,44 @@ def test_the_dashboard_draws_its_first_frame_without_the_engine_or_history() -> 
         timeout=120,
     )
     assert out.stdout.strip().splitlines()[-1] == "loaded:", out.stdout + out.stderr
+
+
+COLLECTOR = """
+import asyncio, gc, tempfile
+from textual.app import App
+from tui import startup
+
+seen = []
+
+def first_frame(self, *a, **k):
+    async def go():
+        seen.append(gc.get_threshold()[0])  # started, nothing drawn yet
+        async with self.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            assert self.first_frame_at is not None
+            seen.append(gc.get_threshold()[0])
+    asyncio.run(go())
+    return 0
+
+App.run = first_frame
+import tui.cli.main
+tui.cli.main.is_terminal = lambda: True  # stdout is this test's pipe
+default = gc.get_threshold()
+d = tempfile.mkdtemp()
+assert tui.cli.main.main(["--demo", "--data-dir", d, "--config", d + "/c.toml"]) == 0
+assert gc.get_threshold() == default, gc.get_threshold()
+# A dashboard that never draws (a bad config) gives the collector back as well.
+open(d + "/bad.toml", "w").write('[ui]\\ntheme = "nope"\\n')
+assert tui.cli.main.main(["--demo", "--data-dir", d, "--config", d + "/bad.toml"]) == 2
+assert gc.get_threshold() == default, gc.get_threshold()
+print(seen, default[0], startup.START_THRESHOLD)
+"""
+
+
+def test_the_collector_runs_rarely_until_the_first_frame_then_as_before() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", COLLECTOR], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    seen, default, held = out.stdout.strip().splitlines()[-1].rsplit(" ", 2)
+    assert seen == f"[{held}, {default}]" and int(held) > int(default)

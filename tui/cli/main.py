@@ -20,6 +20,7 @@ from typing import Protocol, TextIO
 from dca.plan import PlanInvalid
 from storage.config import ConfigError
 from storage.paths import DataDirError
+from tui import startup
 from tui.cli import exits
 from tui.cli.options import OpenDashboard, UsageError, parse_options, prepare_storage
 from tui.cli.parser import build_parser, join_relative_times
@@ -64,10 +65,15 @@ def _dashboard(options: Options, request: OpenDashboard, command: str | None = N
             else "use a command with --headless (run, resume), quote or history"
         )
         raise UsageError(f"the dashboard needs a terminal and stdout is not one; {hint}")
-    # The app compacts in the background once its first frame is up (polars loads then).
-    prepare_storage(options, compact=False)
-    launch: _Launcher = importlib.import_module(DASHBOARD).launch
-    return launch(options, request.plan, request.run_id)
+    # Until the first frame the collector runs rarely: start-up objects live for good.
+    startup.hold()
+    try:
+        # The app compacts in the background once its first frame is up (polars loads then).
+        prepare_storage(options, compact=False)
+        launch: _Launcher = importlib.import_module(DASHBOARD).launch
+        return launch(options, request.plan, request.run_id)
+    finally:
+        startup.release()  # the app released it at its first frame, unless it never drew
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
