@@ -555,13 +555,18 @@ class DcaApp(App[int]):
         return plan
 
     def action_start(self) -> None:
-        """Start the plan in the form, or say what is wrong with it."""
+        """Start the plan in the form, or say what is wrong with it (on a narrow screen
+        still showing an ended run's results: bring the form back first)."""
+        if self.main.show_form():
+            return
         plan = self._form_plan()
         if plan is not None:
             self.start_run(plan)
 
     def action_start_background(self) -> None:
         """Start the form's plan in a background process that goes on after quitting."""
+        if self.main.show_form():
+            return
         if self.elsewhere is None or self.elsewhere.detach is None:
             self.notify(
                 "This dashboard cannot start background processes; use btc-dca run --detach",

@@ -64,7 +64,12 @@ async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(
         assert panel.has_class("-filled")
         last_qty = history.tranches(run_id)["qty BTC"][-1].as_py()
         assert f"{fmt.btc(last_qty)} @ " in panel.text().splitlines()[-1]
-        assert any(m.startswith("Run finished: bought 0.50 of 0.50 BTC") for m in messages(app))
+        assert any(
+            m.startswith("Run finished: bought 0.50 of 0.50 BTC for ") for m in messages(app)
+        )
+        # The status line leaves the figures to the summary below it, so it fits 80 columns.
+        status = str(app.main.query_one("#run-status", Static).render())
+        assert status == "RUN FINISHED: bought 0.50 of 0.50 BTC"
         summary_line = str(app.main.query_one("#summary", Static).render())
         assert "bought 0.50 of 0.50 BTC" in summary_line
 
@@ -370,6 +375,31 @@ async def test_narrow_terminal_puts_each_venue_on_one_line(tmp_path: Path) -> No
         # The tranche table (Textual's DataTable) is built when the first run starts.
         assert app.main.query_one(RunPanel).table is None
         assert app.main.query("#tranches-idle")
+
+
+async def test_a_narrow_screen_keeps_an_ended_run_in_view_until_s_brings_the_form(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path, defaults=FormDefaults(amount="0.5", duration="2h", tranches="4"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        form = app.main.query_one("#plan-form")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        await pilot.pause()
+        # The results keep the whole width: every column of the tranche table is in view.
+        assert not form.display
+        table = app.main.query_one(TrancheTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        # s brings the form back first, with the amount to edit; enter there starts the plan.
+        assert app.executor is not None
+        first = app.executor.run_id
+        await pilot.press("s")
+        await pilot.pause()
+        assert form.display and app.focused is app.main.query_one("#amount")
+        assert app.main.run_state == "finished" and app.executor.run_id == first
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.executor is not None and app.executor.run_id != first)
 
 
 async def test_choosing_eur_reopens_the_market_in_eur_and_the_run_buys_there(

@@ -377,22 +377,35 @@ class MainScreen(Screen[None]):
         status = event.status
         self._set_state(status.value)
         self.query_one(PlanForm).disabled = False
-        line = f"bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC"
-        if s.qty:
-            line += (
-                f" for {fmt.money(s.total)} {quote}, avg price {fmt.money(s.avg_price)}, "
-                f"with fees {fmt.money(s.effective_price)}"
-            )
-        if s.skipped:
-            line += f" ({fmt.plural(s.skipped, 'tranche')} skipped)"
+        bought = f"bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC"
+        skipped = f" ({fmt.plural(s.skipped, 'tranche')} skipped)" if s.skipped else ""
+        spent = (
+            f" for {fmt.money(s.total)} {quote}, avg price {fmt.money(s.avg_price)}, "
+            f"with fees {fmt.money(s.effective_price)}"
+            if s.qty
+            else ""
+        )
         title = f"Run {status.value}"
         done = status is RunStatus.FINISHED
+        line = bought + spent + skipped
         self.notify(line, title=title, severity="information" if done else "warning")
-        self.query_one(RunPanel).set_status(Text(f"{title.upper()}: {line}", "bold"))
+        # The panel's summary lines below show what was spent: the status line fits 80 columns.
+        self.query_one(RunPanel).set_status(Text(f"{title.upper()}: {bought}{skipped}", "bold"))
+
+    def show_form(self) -> bool:
+        """Bring back the form a narrow screen gave to an ended run's results; False when
+        it is on screen already (the plan can start)."""
+        if not (self.has_class("-ran") and self.has_class("-narrow")):
+            return False
+        self.remove_class("-ran")
+        self.query_one("#amount").focus()
+        return True
 
     def _set_state(self, state: str) -> None:
         self.run_state = state
         self.set_class(state in ("running", "paused"), "-running")
+        # An ended run's results keep the room they had on a narrow screen (``show_form``).
+        self.set_class(state not in ("idle", "running", "paused"), "-ran")
         self.query_one(RunPanel).set_state(state)
         changed = getattr(self.app, "run_state_changed", None)
         if changed is not None:
