@@ -123,9 +123,14 @@ class Recorder:
         rows, self._buffer = self._buffer, []
         if not rows:
             return
-        written = await asyncio.to_thread(write_snapshots, self.data_dir, rows)
+        written, size = await asyncio.to_thread(self._write, rows)
         self.stats.files += len(written)
-        self.stats.bytes += bytes_of(written)
+        self.stats.bytes += size
+
+    def _write(self, rows: list[dict[str, object]]) -> tuple[list[Path], int]:
+        """Write ``rows`` and measure the files (in the flush's thread: both touch the disk)."""
+        written = write_snapshots(self.data_dir, rows)
+        return written, bytes_of(written)
 
     async def run(self, duration_s: float | None = None) -> RecorderStats:
         """Record until ``duration_s`` (clock seconds) has passed or ``stop`` is called."""
