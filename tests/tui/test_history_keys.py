@@ -42,9 +42,11 @@ async def test_history_tables_read_like_the_panels_and_show_skips_in_words(
     statuses = sorted(str(r[1]) for r in rows)
     assert statuses == ["finished", "incomplete"]
     short = next(r for r in rows if r[1] == "incomplete")
-    assert short[2:4] == ["0.00000000", "0.50000000"]  # bought of target, never 0E-8
+    # Bought to the satoshi (never 0E-8) of the amount as asked; the total in its currency.
+    assert short[2:4] == ["0.00000000", "0.50"]
     done = next(r for r in rows if r[1] == "finished")
     assert "," in str(done[4]) and "," in str(done[5])  # 89,240.14, not 89240.14
+    assert str(done[5]).endswith(" USD") and len(done) == 6  # no quote column of its own
 
     # The dashboard on a history of the incomplete run alone (its tranches shown at once).
     only = tmp_path / "only"

@@ -144,6 +144,18 @@ async def test_history_paints_from_what_was_read_ahead_and_rereads_what_changed(
         await wait_for(pilot, lambda: screen.run_id == app.executor.run_id)  # type: ignore[union-attr]
 
 
+async def test_the_runs_list_shows_every_column_at_80_columns(tmp_path: Path) -> None:
+    await _run(ParquetJournal(tmp_path, source="demo"))
+    app = make_app(tmp_path, history=ParquetHistory(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        table = app.screen.query_one("#runs-table")
+        await wait_for(pilot, lambda: table.virtual_size.width > 0)
+        await pilot.pause()
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+
+
 async def _backtest(data: Path) -> str:
     """A backtest over a demo lake of two hours, saved in ``data``."""
     from storage import backtest as bt

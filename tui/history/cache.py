@@ -127,8 +127,24 @@ def _shown_runs(runs: pa.Table) -> SizedArrowBackend | None:
 
     if not runs.num_rows:
         return None
+    import pyarrow as pa
+
+    from tui import fmt
+
     started = pc.strftime(runs["started"], "%Y-%m-%d %H:%M")
-    return _shown(runs.select(RUNS_SHOWN).set_column(0, "started", started))
+    shown = runs.select(RUNS_SHOWN).set_column(0, "started", started)
+    # The total in its currency ("44,964.75 USD") and the amount as it was asked for
+    # ("0.5"): the list fits 80 columns with every column in view.
+    totals = [
+        f"{fmt.money(t)} {q}"
+        for t, q in zip(runs["total"].to_pylist(), runs["quote"].to_pylist(), strict=True)
+    ]
+    amounts = [fmt.btc(a) for a in runs["amount BTC"].to_pylist()]
+    shown = shown.set_column(shown.column_names.index("total"), "total", pa.array(totals))
+    shown = shown.set_column(
+        shown.column_names.index("amount BTC"), "amount BTC", pa.array(amounts)
+    )
+    return _shown(shown.drop_columns(["quote"]))
 
 
 def read_run(source: HistorySource, run_id: str, row: dict[str, Any]) -> RunData:
