@@ -19,7 +19,14 @@ from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from storage.journal import ParquetJournal
 from tests.tui.helpers import START, make_app, wait_for
-from tui.history.cache import HistoryCache, HistoryView, venue_names
+from tui.history.cache import (
+    TRANCHE_MINUTE,
+    TRANCHE_TIME,
+    HistoryCache,
+    HistoryView,
+    tranche_time_format,
+    venue_names,
+)
 from tui.history.memory import MemoryHistory
 from tui.history.parquet import ParquetHistory, conform
 from tui.history.screen import HistoryScreen
@@ -105,6 +112,16 @@ def test_times_show_in_utc_to_the_second_and_venues_by_name() -> None:
     assert shown.get_row_at(0) == ["2026-01-01 13:45:38", "OKX", D("0.1")]
     assert shown.get_cell_at(1, 1) == "BUS+KRK"  # a split too long for a column: short names
     assert shown.column_content_widths[:2] == [len("2026-01-01 13:45:38"), len("BUS+KRK")]
+
+
+def test_tranche_times_drop_the_seconds_only_when_each_tranche_has_its_own_minute() -> None:
+    def times(*seconds: int) -> pa.ChunkedArray:
+        at = [datetime.fromtimestamp(START + s, tz=UTC) for s in seconds]
+        return pa.chunked_array([pa.array(at, pa.timestamp("s", tz="UTC"))])
+
+    assert tranche_time_format(times(41, 3641, 7241)) == TRANCHE_MINUTE  # hourly, at :41
+    assert tranche_time_format(times(0, 30, 60)) == TRANCHE_TIME  # two in the first minute
+    assert datetime(2026, 1, 1, 13, 45, 38).strftime(TRANCHE_MINUTE) == "01-01 13:45"
 
 
 async def test_history_paints_from_what_was_read_ahead_and_rereads_what_changed(

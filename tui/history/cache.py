@@ -40,8 +40,10 @@ SHOWN_AS = {
     "qty BTC": "BTC",
     "saved vs worst": "saved",  # vs the dearest venue, as the summary above says
 }
-# A tranche's time without the year (the run's date is in the runs list): 14 columns, not 19.
+# A tranche's time without the year (the run's date is in the runs list): 14 columns, not 19;
+# without the seconds when no two tranches share a minute (the table fits 80 columns).
 TRANCHE_TIME = "%m-%d %H:%M:%S"
+TRANCHE_MINUTE = "%m-%d %H:%M"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,15 @@ def venue_names(venue: str) -> str:
     return venue_label(venue, fit=True).plain
 
 
-def _shown(table: pa.Table) -> SizedArrowBackend:
+def tranche_time_format(times: pa.ChunkedArray) -> str:
+    """``TRANCHE_MINUTE`` when each tranche has a minute of its own, else ``TRANCHE_TIME``."""
+    import pyarrow.compute as pc
+
+    minutes = pc.count_distinct(pc.floor_temporal(times, unit="minute")).as_py()
+    return TRANCHE_MINUTE if minutes == len(times) else TRANCHE_TIME
+
+
+def _shown(table: pa.Table, time_format: str = TRANCHE_TIME) -> SizedArrowBackend:
     """The backend showing ``table``: money with thousands separators, BTC with 8 decimals
     (a column reads alike, never ``0E-8``), venues by name."""
     import pyarrow as pa
@@ -98,7 +108,7 @@ def _shown(table: pa.Table) -> SizedArrowBackend:
     labels = [SHOWN_AS.get(name, name) for name in table.column_names]
     formats: dict[str, Callable[[Any], str]] = {
         "venue": venue_names,
-        SHOWN_AS["time"]: lambda t: t.strftime(TRANCHE_TIME),
+        SHOWN_AS["time"]: lambda t: t.strftime(time_format),
     }
     for field in table.schema:
         if pa.types.is_decimal(field.type):
@@ -166,7 +176,8 @@ def read_run(source: HistorySource, run_id: str, row: dict[str, Any]) -> RunData
         quality={name: row.get(name) for name in QUALITY},
     )
     # Sized here, off the event loop: a million rows measured from Arrow's statistics.
-    return RunData(run_id, str(row["quote"]), table, detail, _shown(table.select(TRANCHES_SHOWN)))
+    shown = _shown(table.select(TRANCHES_SHOWN), tranche_time_format(table["time"]))
+    return RunData(run_id, str(row["quote"]), table, detail, shown)
 
 
 class HistoryCache:
