@@ -227,7 +227,7 @@ class Notifier:
             self._plans[event.run_id] = event.plan
         elif isinstance(event, RunFinished | RunCancelled):
             self._stop_timers(event.run_id)
-            alert = run_alert(event, self._quote(event.run_id))
+            alert = run_alert(event, self._ended(event.run_id))
             if alert is not None:
                 self.send(alert)
         elif isinstance(event, TrancheSkipped):
@@ -245,10 +245,12 @@ class Notifier:
     async def fail(self, run_id: str, message: str, summary: Summary | None = None) -> None:
         """The run stopped on an error: send the ``failed`` alert."""
         self._stop_timers(run_id)
-        self.send(failed_alert(run_id, message, summary, self._quote(run_id)))
+        self.send(failed_alert(run_id, message, summary, self._ended(run_id)))
 
-    def _quote(self, run_id: str) -> str:
-        plan = self._plans.get(run_id)
+    def _ended(self, run_id: str) -> str:
+        """The ended run's quote currency ("" if unknown); its plan is dropped, so a
+        notifier that lives for days keeps no plan of a run gone."""
+        plan = self._plans.pop(run_id, None)
         return plan.quote if plan is not None else ""
 
     def _down_for_long(self, event: VenueDegraded) -> None:

@@ -52,6 +52,7 @@ async def test_a_finished_run_tells_what_it_bought_spent_and_saved() -> None:
     assert f"avg {s.avg_price.quantize(Decimal('0.01')):,} USD/BTC" in body  # type: ignore[union-attr]
     assert f"saved {s.saved_vs_worst.quantize(Decimal('0.01')):,} USD vs the worst venue" in body
     assert [d.ok for d in notifier.deliveries] == [True]
+    assert not notifier._plans  # a notifier that lives for days keeps no plan of a run gone
 
 
 async def test_a_cancelled_run_alerts_but_an_interrupted_one_does_not() -> None:
@@ -148,6 +149,7 @@ async def test_a_failed_run_says_why_and_how_to_resume() -> None:
         await n.record(RunStarted("r9", p, 0.0, (), ()))
         await n.fail("r9", "cannot write history to /full: No space left on device")
         await n.aclose()
+    assert not n._plans
     [alert] = srv.received
     assert alert["title"] == "btc-dca: run r9 failed"
     assert alert["message"] == (
