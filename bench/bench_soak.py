@@ -13,7 +13,8 @@ and suffers, at random:
 - quiet stretches: no diffs for 15-60 s, only the venue's liveness signal (Kraken and
   Coinbase heartbeats every second, Binance ping frames every 20 s, answers to OKX
   "ping" and Bitstamp "bts:heartbeat", pongs to WebSocket pings);
-- a lost message (not on Bitstamp, whose diff channel has no gap detector);
+- a lost message (not on Bitstamp, whose diff channel has no gap detector: its feed
+  re-seeds the book from REST every 5 minutes instead, counted among its resyncs);
 - a venue-initiated close with its own manner (Binance's 24-hour close, Kraken's and
   Coinbase's maintenance close codes, OKX's idle close 4004, Bitstamp's
   ``bts:request_reconnect``);

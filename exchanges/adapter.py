@@ -50,9 +50,15 @@ class BookSync(Protocol):
     long without a message, and the answer proves the connection (and so the book)
     current. None: a WebSocket ping frame asks instead (Binance), or the venue sends
     heartbeats unasked (Kraken, Coinbase's ``heartbeats`` channel).
+
+    ``resync_every`` is seconds between re-seeds of a synced book from a fresh REST
+    snapshot, for a stream that cannot show a lost message (Bitstamp): the driver
+    passes the snapshot to ``on_snapshot`` while the socket stays open. None: the
+    stream shows every loss (update ids, sequence numbers, checksums).
     """
 
     keepalive: tuple[float, str] | None
+    resync_every: float | None
 
     def subscribe_messages(self) -> list[str]:
         """JSON texts to send right after the socket connects (may be empty)."""
@@ -64,7 +70,10 @@ class BookSync(Protocol):
         ...
 
     def on_snapshot(self, book: OrderBook, raw: Mapping[str, object]) -> OrderBook | None:
-        """Seed the local book from a REST snapshot (Binance, Bitstamp); returns the synced book."""
+        """Seed the local book from a REST snapshot (Binance, Bitstamp); returns the synced book.
+
+        None when the snapshot is too old to use (the book is then left as it was).
+        """
         ...
 
     def on_message(self, text: str, received: float) -> OrderBook | None:

@@ -80,6 +80,8 @@ class BinanceSync:
 
     # The WebSocket protocol's own pings keep the socket open.
     keepalive: tuple[float, str] | None = None
+    # The U/u update ids show every lost diff: no periodic resync.
+    resync_every: float | None = None
 
     def __init__(self, venue: str, symbol: str, quote: str, levels: int = STREAM_LEVELS) -> None:
         self.venue = venue

@@ -4,11 +4,14 @@ The diff channel sends no snapshot and no sequence numbers. The sync buffers dif
 seeds the book from the REST order book, drops diffs whose ``microtimestamp`` is
 not after the snapshot's, and applies the rest in order; a diff that goes back in
 time, or a book that comes out crossed, means the local book cannot be trusted.
+A diff lost on the way shows nothing at all, so the driver re-seeds the book from
+a fresh REST order book every ``RESYNC_S`` seconds, by the same rule.
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Mapping
 
 from exchanges.adapter import RestRequest
@@ -22,6 +25,17 @@ from exchanges.wire import decode_json, json_message, status_error, try_json
 # Idle seconds before asking Bitstamp for a heartbeat (the driver may ask sooner).
 KEEPALIVE_S = 20.0
 HEARTBEAT = '{"event":"bts:heartbeat"}'
+# Seconds between REST re-seeds of a streamed book. Nothing on the diff channel can
+# show a lost diff, so without them a wrong level could stay in the book for as long
+# as the socket lives (days). Every 5 minutes bounds that at the cost of one REST
+# request (the whole book) per 5 minutes, far inside the 10,000 per 10 minutes allowed.
+RESYNC_S = 300.0
+# The newest diffs applied, kept to catch up a re-seed from a REST book that is older
+# than the stream.
+RECENT_DIFFS = 500
+
+# A diff: its microtimestamp and its bid and ask levels.
+Diff = tuple[int, list[Update], list[Update]]
 
 
 class BitstampAdapter:
@@ -96,6 +110,8 @@ class BitstampSync:
     # ``{"event":"bts:heartbeat","channel":"","data":{"status":"success"}}``. The driver
     # sends it on a quiet socket (a quiet diff channel says nothing for a while).
     keepalive: tuple[float, str] | None = (KEEPALIVE_S, HEARTBEAT)
+    # No sequence number to find a lost diff by: the driver re-seeds from REST this often.
+    resync_every: float | None = RESYNC_S
 
     def __init__(self, venue: str, symbol: str, quote: str, levels: int = STREAM_LEVELS) -> None:
         self.venue = venue
@@ -104,7 +120,9 @@ class BitstampSync:
         self.quote = quote
         self.levels = levels
         self.book = PricedBook(venue, quote)
-        self._buffer: list[tuple[int, list[Update], list[Update]]] = []
+        self._buffer: list[Diff] = []
+        # The latest diffs applied since the last seed: a re-seed replays the newer ones.
+        self._recent: deque[Diff] = deque(maxlen=RECENT_DIFFS)
         self._last: int | None = None
         self._snapshot_micro = 0
 
@@ -118,8 +136,23 @@ class BitstampSync:
         return self._last is None
 
     def on_snapshot(self, book: OrderBook, raw: Mapping[str, object]) -> OrderBook | None:
-        """Seed from the REST book and replay the buffered diffs that are newer than it."""
+        """Seed from the REST book and replay the diffs that are newer than it.
+
+        On the first sync: the diffs buffered before it. On a periodic re-seed of a
+        synced book: the diffs already applied (the REST book may be older than the
+        stream); the ones not yet read wait on the socket, and ``on_message`` drops
+        those the snapshot holds. A snapshot older than the diffs remembered is
+        refused (None) and the book left as it was.
+        """
         micro = _micro(raw.get("microtimestamp"), self.venue)
+        if self._last is None:
+            pending = self._buffer
+        elif self._remembers_after(micro):
+            pending = list(self._recent)
+        else:
+            return None
+        self._buffer = []
+        self._recent.clear()
         self.book.clear()
         self.book.update(
             level_updates(raw.get("bids"), self.venue, "bids"),
@@ -127,11 +160,17 @@ class BitstampSync:
         )
         self.book.ts = book.ts
         self._last = self._snapshot_micro = micro
-        pending, self._buffer = self._buffer, []
         for diff_micro, bids, asks in pending:
             if diff_micro > micro:
                 self._step(diff_micro, bids, asks)
         return self.book.snapshot(self.levels)
+
+    def _remembers_after(self, micro: int) -> bool:
+        """Whether every diff applied after ``micro`` is still in ``_recent``."""
+        if micro < self._snapshot_micro:
+            return False  # older than the book's own seed
+        full = len(self._recent) == self._recent.maxlen
+        return not full or micro >= self._recent[0][0]
 
     def on_message(self, text: str, received: float) -> OrderBook | None:
         """Buffer or apply one diff; acks and other channels change nothing."""
@@ -174,3 +213,4 @@ class BitstampSync:
         self.book.update(bids, asks)
         self.book.ts = micro / 1_000_000
         self._last = micro
+        self._recent.append((micro, bids, asks))

@@ -166,6 +166,8 @@ class SocketBookSync:
     needs_snapshot = False
     # The WebSocket protocol's own pings keep the socket open unless a venue says otherwise.
     keepalive: tuple[float, str] | None = None
+    # Sequence numbers or checksums show every lost message: no periodic resync.
+    resync_every: float | None = None
 
     def __init__(self, book: PricedBook, levels: int | None) -> None:
         self.book = book

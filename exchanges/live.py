@@ -4,8 +4,10 @@ One driver serves every venue: the adapters (``binance.py``, ``kraken.py``, ...)
 say what to send and what answers mean; this module does the I/O. ``start`` runs
 one socket task per venue that keeps a local book in sync, resynchronises on a gap
 or bad checksum, reconnects with capped exponential backoff and jitter, and polls
-REST while the socket cannot connect. Health per venue (connecting, live, stale,
-down — with the reason and the book's age) goes to listeners on every change.
+REST while the socket cannot connect. A stream that cannot show a lost message
+(Bitstamp's) is re-seeded from a REST snapshot every ``resync_every`` seconds on the
+same socket. Health per venue (connecting, live, stale, down — with the reason and
+the book's age) goes to listeners on every change.
 
 Proof of life, not proof of change: a streamed book is current while its socket is
 heard from — any frame counts (a diff, Kraken's ``heartbeat``, Coinbase's
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -101,7 +104,8 @@ class FeedStats:
     connects: int = 0
     # Connections opened after the first (the venue closed, the socket broke, a resync).
     reconnects: int = 0
-    # Sessions ended because the local book was found wrong (gap, checksum, crossed book).
+    # Sessions ended because the local book was found wrong (gap, checksum, crossed book),
+    # and periodic re-seeds from REST on the same socket (a stream without a gap detector).
     resyncs: int = 0
     # Proof-of-life requests sent on a quiet socket.
     pings: int = 0
@@ -130,6 +134,8 @@ class _Feed:
     event_note: str = ""
     quick_resyncs: int = 0
     attempt: int = 0
+    # A periodic REST re-seed is in flight: the streamed book is not priced meanwhile.
+    resyncing: bool = False
     stats: FeedStats = field(default_factory=FeedStats)
 
     @property
@@ -326,7 +332,12 @@ class LiveMarket:
         streaming = feed.task is not None and not feed.task.done()
         status = self._aged(feed)
         try:
-            if streaming and status.health is Health.LIVE and status.book is not None:
+            if (
+                streaming
+                and status.health is Health.LIVE
+                and status.book is not None
+                and not feed.resyncing
+            ):
                 now = self.clock.now()
                 origin = BookOrigin(
                     status.source or "stream",
@@ -365,7 +376,7 @@ class LiveMarket:
                 if feed.task is None:
                     self._set(feed, health=Health.DOWN, error=exc)
                 return exc
-            return _also_stream(exc, status)
+            return _also_stream(exc, status, feed.resyncing)
         except Exception as exc:  # a bug must not take the other venues down with it
             log.exception("unexpected failure fetching %s", venue)
             return map_exception(venue, exc, self.settings.timeout_for(venue))
@@ -578,6 +589,8 @@ class LiveMarket:
         ping_after = self.settings.ping_after(keepalive[0] if keepalive else None)
         heard = asked = time.monotonic()
         synced = False
+        # When to re-seed the synced book from REST (a stream that cannot show a loss).
+        resync_at = math.inf
         while True:
             now = time.monotonic()
             silent = now - heard
@@ -597,7 +610,11 @@ class LiveMarket:
                     await ws.ping()
                 feed.stats.pings += 1
                 asked = now
-            wait = min(silent_limit / 2, max(heard, asked) + ping_after - now)
+            if now >= resync_at:
+                await self._resync(feed, sync)
+                resync_at = time.monotonic() + (sync.resync_every or math.inf)
+                continue
+            wait = min(silent_limit / 2, max(heard, asked) + ping_after - now, resync_at - now)
             try:
                 async with asyncio.timeout(max(0.05, wait)):
                     msg = await ws.receive()
@@ -627,6 +644,8 @@ class LiveMarket:
             book = sync.on_message(text, self.clock.now())
             if sync.needs_snapshot:
                 book = await self._snapshot(feed, sync) or book
+                if sync.resync_every is not None:
+                    resync_at = time.monotonic() + sync.resync_every
             if book is not None:
                 feed.stats.applied += 1
                 synced = True
@@ -656,6 +675,37 @@ class LiveMarket:
         raise VenueError(
             feed.venue, ErrorKind.SEQUENCE_GAP, "the REST snapshot never caught up with the stream"
         )
+
+    async def _resync(self, feed: _Feed, sync: BookSync) -> None:
+        """Re-seed a synced book from a fresh REST snapshot; the socket stays open.
+
+        The socket is not read meanwhile: its diffs wait there, and the sync drops the
+        ones the snapshot holds. Decisions take a REST snapshot of their own until the
+        re-seeded book is published. A failed fetch keeps the streamed book until the
+        next time; a sync that fails on the snapshot ends the session (its book is wrong).
+        """
+        feed.resyncing = True
+        try:
+            try:
+                book, raw, _ms = await self._rest_raw(feed)
+            except VenueError as exc:
+                log.warning("%s: periodic resync failed (%s)", feed.venue, exc.message)
+                return
+            synced = sync.on_snapshot(book, raw)
+            if synced is None:
+                log.warning(
+                    "%s: periodic resync skipped: REST book older than the stream", feed.venue
+                )
+                return
+            feed.stats.resyncs += 1
+            log.info(
+                "%s: resynced from a fresh REST snapshot (periodic, every %gs)",
+                feed.venue,
+                sync.resync_every,
+            )
+            await self._publish(feed, synced)
+        finally:
+            feed.resyncing = False
 
     async def _publish(self, feed: _Feed, book: OrderBook) -> None:
         converted = await self._convert(feed, book)
@@ -702,11 +752,13 @@ class LiveMarket:
             await asyncio.sleep(max(0.0, min(until, started + interval) - time.monotonic()))
 
 
-def _also_stream(error: VenueError, status: VenueStatus) -> VenueError:
+def _also_stream(error: VenueError, status: VenueStatus, resyncing: bool = False) -> VenueError:
     """The REST error of a decision's fallback, also saying why the stream could not serve."""
     why = status.error.message if status.error is not None else status.health.value
     if status.health is Health.CONNECTING and status.error is None:
         why = "reconnecting" if status.book is not None else "not yet synced"
+    elif resyncing and status.health is Health.LIVE:
+        why = "resyncing"
     return VenueError(
         error.venue,
         error.kind,
