@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pty
@@ -17,17 +16,11 @@ from pathlib import Path
 import pytest
 
 from storage.control import RunState, runs_in_progress
+from tests.cli.helpers import run
 from tui.cli import detach
-from tui.cli.main import main
 
 # A tranche every 2 s: 6 tranches over 6 demo hours at 1800x (12 s in all).
 PLAN = ("--demo", "--amount", "0.6", "--duration", "6h", "--tranches", "6", "--speed", "1800")
-
-
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = main(list(argv), out=out)
-    return code, out.getvalue()
 
 
 @pytest.fixture

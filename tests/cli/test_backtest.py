@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -10,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.cli.helpers import run
 from tui.cli.backtest import parse_time
-from tui.cli.main import main
 from tui.cli.options import UsageError
 from tui.cli.parser import join_relative_times
 
@@ -19,21 +18,9 @@ D = Decimal
 FROM, TO = "2026-11-30T00:00:00Z", "2026-11-30T04:00:00Z"
 
 
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = main(list(argv), out=out)
-    return code, out.getvalue()
-
-
 def backtest(*argv: str) -> tuple[int, str]:
     """``backtest`` over the recorded window FROM to TO."""
     return run("backtest", "--from", FROM, "--to", TO, *argv)
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("BTC_DCA_CONFIG", str(tmp_path / "config.toml"))
 
 
 def test_times_read_as_iso_utc_or_relative_to_now() -> None:

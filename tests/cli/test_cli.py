@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import select
@@ -15,21 +14,10 @@ from typing import IO
 
 import pytest
 
+from tests.cli.helpers import run
 from tui.cli.main import main
 
 D = Decimal
-
-
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = main(list(argv), out=out)
-    return code, out.getvalue()
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("BTC_DCA_CONFIG", str(tmp_path / "config.toml"))
 
 
 def test_quote_json_has_every_venue_and_the_best_with_exact_decimal_strings() -> None:

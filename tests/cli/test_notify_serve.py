@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import socket
 from pathlib import Path
 
 import pytest
 
+from tests.cli.helpers import run
 from tests.storage.alert_server import AlertServer, refused_url
-from tui.cli.main import main
 from tui.cli.serve import dashboard_command, is_loopback, port_problem
 from tui.wiring import Options
-
-
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    code = main(list(argv), out=out)
-    return code, out.getvalue()
 
 
 @pytest.fixture
