@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
+from decimal import Decimal
 from pathlib import Path
 
-from textual.widgets import Static
+from textual.widgets import Select, Static
 
 from dca.events import TrancheFilled, TrancheSkipped
 from dca.journal import FanOut, MemoryJournal
 from exchanges.errors import ErrorKind
 from exchanges.market import Health
 from exchanges.simulated import Fault
+from exchanges.venues import DEFAULT_SPECS, display_name
 from tests.tui.helpers import START, SteppedClock, make_app, messages, wait_for
 from tui.history.memory import MemoryHistory
 from tui.widgets.plan_form import FormDefaults
@@ -110,3 +113,29 @@ async def test_pausing_in_the_dashboard_skips_missed_slots_and_says_so(tmp_path:
         # Never two purchases back to back: at least half a slot apart.
         assert all(b - a >= 1800 for a, b in itertools.pairwise(times))
         assert executor.summary.qty == 1
+
+
+NAMES = {display_name(v) for v in DEFAULT_SPECS}
+
+
+def _estimated_total(text: str) -> Decimal:
+    match = re.search(r"est\. ([\d,.]+) USD at current prices, (best|split) ", text)
+    assert match is not None, text
+    return Decimal(match.group(1).replace(",", ""))
+
+
+async def test_a_split_plan_is_estimated_as_the_router_would_split_it(tmp_path: Path) -> None:
+    # 2.5 BTC a tranche: deeper than the best venue's cheap levels, so a split is cheaper.
+    app = make_app(tmp_path, defaults=FormDefaults(amount="5", duration="2h", tranches="2"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: "at current prices, best " in _estimate(app))
+        single = _estimated_total(_estimate(app))
+        best = next(p.venue for p in app.main.query(VenuePanel) if p.has_class("-best"))
+        app.main.query_one("#mode", Select).value = "split"
+        await wait_for(pilot, lambda: "at current prices, split " in _estimate(app))
+        text = _estimate(app)
+        assert _estimated_total(text) < single
+        legs = text.split("at current prices, split ", 1)[1].split("\n")[0].split("+")
+        assert len(legs) > 1 and all(leg in NAMES for leg in legs)
+        # The panels still mark the cheapest single venue.
+        assert next(p.venue for p in app.main.query(VenuePanel) if p.has_class("-best")) == best

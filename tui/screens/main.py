@@ -19,6 +19,7 @@ from textual.widgets import Footer, Header
 
 from dca.plan import Plan
 from dca.pricing import Cost
+from dca.routing import Mode, route
 from dca.status import RunStatus
 from exchanges.clock import Clock
 from exchanges.errors import ErrorKind, VenueError
@@ -50,12 +51,15 @@ SHORT_ROWS = 32
 TALL_ROWS = 48
 
 
-def estimate_text(plan: Plan, views: Mapping[str, VenueView]) -> Text:
+def estimate_text(
+    plan: Plan, views: Mapping[str, VenueView], specs: Mapping[str, VenueSpec]
+) -> Text:
     """The form's line under the preview: what the plan would cost now on its venues.
 
     Only the plan's (ticked) venues count; when none can price it, it says which and
     why; when the maximum price is below every one of them, it warns that the
-    tranches would be skipped.
+    tranches would be skipped. A split plan is priced as the router would split the
+    next tranche (its legs named), not at the best single venue's price.
     """
     best = next((v for v in views.values() if v.best), None)
     cost = best.cost if best is not None else None
@@ -65,14 +69,24 @@ def estimate_text(plan: Plan, views: Mapping[str, VenueView]) -> Text:
             names = ", ".join(display_name(v) for v in down)
             return Text(f"no ticked venue is reachable ({names} down)", "yellow")
         return Text("none of the ticked venues can price it right now", "yellow")
-    total = cost.effective_price * plan.amount
-    venue = cost.venue
+    price, legs = cost.effective_price, [cost.venue]
+    if plan.mode is Mode.SPLIT:
+        books = {
+            v: view.status.book
+            for v, view in views.items()
+            if v in plan.venues and view.status.book is not None and view.status.error is None
+        }
+        split = route(books, specs, cost.qty, Mode.SPLIT)
+        if split is not None:
+            price, legs = split.effective_price, [leg.venue for leg in split.legs]
     text = Text.assemble(
         ("est. ", "dim"),
-        (f"{fmt.money(total)} {plan.quote}", "bold"),
-        (" at current prices, best ", "dim"),
-        (display_name(venue), venue_colour(venue)),
+        (f"{fmt.money(price * plan.amount)} {plan.quote}", "bold"),
+        (" at current prices, " + ("split " if len(legs) > 1 else "best "), "dim"),
     )
+    for i, venue in enumerate(legs):
+        text.append("+" if i else "", "dim")
+        text.append(display_name(venue), venue_colour(venue))
     if plan.max_price is not None and cost.effective_price > plan.max_price:
         text.append(
             f"\nmax price {fmt.money(plan.max_price)} is below every ticked venue "
@@ -276,7 +290,7 @@ class MainScreen(Screen[None]):
         if plan is None:
             self._form.show_estimate(Text())
             return
-        self._form.show_estimate(estimate_text(plan, views))
+        self._form.show_estimate(estimate_text(plan, views, self.specs))
 
     @on(PlanChanged)
     def plan_changed(self, message: PlanChanged) -> None:
