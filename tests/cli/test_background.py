@@ -129,6 +129,10 @@ def test_a_detached_run_survives_its_terminal_closing(data_dir: Path, tmp_path: 
     exe = str(Path(sys.executable).with_name("btc-dca"))
     pid, fd = pty.fork()
     if pid == 0:  # the shell on the terminal: start the run, then wait to be hung up on
+        # A shell on a terminal dies of its hang-up; this process may have been started
+        # ignoring SIGHUP (nohup, some CI runners), which the shell would inherit and then
+        # outlive the terminal, leaving waitpid below to wait for its `sleep 60`.
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         os.execv(
             "/bin/sh",
             ["sh", "-c", f"{exe} run --detach --json {' '.join(PLAN)} > {tmp_path}/out; sleep 60"],
