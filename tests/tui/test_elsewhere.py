@@ -16,10 +16,11 @@ from dca.journal import FanOut, Journal
 from dca.plan import Plan
 from exchanges.clock import ScaledClock
 from exchanges.simulated import SimulatedMarket
-from storage.control import LiveRun, runs_in_progress
+from storage.control import LiveRun, in_progress, runs_in_progress
 from storage.journal import ParquetJournal
 from tests.storage.helpers import plan
-from tests.tui.helpers import make_app, messages, wait_for
+from tests.tui.helpers import WAIT_S, make_app, messages, wait_for
+from tui import app as app_module
 from tui.cli import detach
 from tui.elsewhere import Elsewhere, Started
 from tui.screens.quit import QuitScreen
@@ -39,6 +40,7 @@ class OtherProcess:
 
     def __init__(self, data_dir: Path, p: Plan) -> None:
         clock = ScaledClock(120.0)
+        self.data_dir = data_dir
         self.parquet = ParquetJournal(data_dir, source="demo")
         self.live = LiveRun(data_dir, where="detached", pid=OTHER_PID, poll_s=0.05)
         journals: list[Journal] = [self.parquet, self.live]
@@ -46,6 +48,15 @@ class OtherProcess:
         self.executor = Executor(p, market, FanOut(*journals), clock)
         self.live.bind(self.executor)
         self.task = asyncio.create_task(self.executor.run())
+
+    async def started(self) -> None:
+        """Wait until the run shows as in progress (its lock held, its state file written)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_S
+        run_id = self.executor.run_id
+        while await asyncio.to_thread(in_progress, self.data_dir, run_id) is None:
+            assert loop.time() < deadline, "the run never showed as in progress"
+            await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         if not self.task.done():
@@ -93,8 +104,15 @@ async def test_a_run_in_another_process_shows_live_and_obeys_pause_resume_cancel
         await other.stop()
 
 
-async def test_steering_a_run_that_ended_meanwhile_says_why(tmp_path: Path) -> None:
+async def test_steering_a_run_that_ended_meanwhile_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dashboard looks once when it starts, then not again on its own: the run can end
+    # unseen, as between two looks. (Looking every second, it could notice the end while
+    # the run stops and then have nothing to steer.)
+    monkeypatch.setattr(app_module, "ELSEWHERE_S", 3600.0)
     other = OtherProcess(tmp_path, plan(amount="0.4", tranches=40, duration="40m"))
+    await other.started()  # in progress before that one look
     app = make_app(tmp_path, elsewhere=Elsewhere(tmp_path))
     async with app.run_test(size=(130, 42)) as pilot:
         await wait_for(pilot, lambda: app.following == other.executor.run_id)
