@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dca.events import TrancheFilled, TrancheSkipped
+from dca.events import RunPaused, TrancheFilled, TrancheSkipped
 from dca.executor import Executor
 from dca.journal import FanOut, MemoryJournal
 from exchanges.clock import ScaledClock, SimClock
@@ -37,6 +37,9 @@ from storage.journal import ParquetJournal
 from storage.locks import FileLock, run_lock
 from tests.storage.helpers import plan, run
 
+# Generous on purpose: a loaded machine is slow to get there; a passing test never waits.
+WAIT_S = 60.0
+
 
 class Running:
     """A 6-tranche run on a clock 60x faster than life: a tranche every 0.5 s."""
@@ -55,7 +58,9 @@ class Running:
         self.task = asyncio.create_task(self.executor.run())
 
     async def started(self, data_dir: Path) -> RunState:
-        for _ in range(200):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_S
+        while loop.time() < deadline:
             state = await asyncio.to_thread(in_progress, data_dir, self.executor.run_id)
             if state is not None:
                 return state
@@ -68,6 +73,14 @@ class Running:
         finally:
             await self.live.aclose()
             self.parquet.close()
+
+    async def holding(self) -> None:
+        """Wait until the run holds for its pause (its ``RunPaused`` is journaled)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAIT_S
+        while not any(isinstance(e, RunPaused) for e in self.memory.events):
+            assert loop.time() < deadline, "the run never held for its pause"
+            await asyncio.sleep(0.01)
 
     def filled(self) -> int:
         return sum(isinstance(e, TrancheFilled) for e in self.memory.events)
@@ -101,7 +114,9 @@ async def test_pause_unpause_and_cancel_from_another_thread_act_through_the_file
     paused = await asyncio.to_thread(steer, tmp_path, run_id, Command.PAUSE, timeout_s=2)
     assert paused.state is not None and paused.state.state == "paused"
     assert not paused.already
-    await asyncio.sleep(0.3)  # a tranche already being priced when the pause came still lands
+    # A tranche already being priced when the pause came still lands; the pause is
+    # journaled once the run holds, after that tranche.
+    await r.holding()
     held = r.filled()
     await asyncio.sleep(1.2)  # more than two tranche slots
     assert r.filled() == held  # nothing bought while paused
@@ -109,11 +124,10 @@ async def test_pause_unpause_and_cancel_from_another_thread_act_through_the_file
     assert again.already
     unpaused = await asyncio.to_thread(steer, tmp_path, run_id, Command.UNPAUSE, timeout_s=2)
     assert unpaused.state is not None and unpaused.state.state == "running"
-    for _ in range(200):  # buying again: a tranche every 0.5 s
-        if r.filled() > held:
-            break
+    deadline = time.monotonic() + WAIT_S
+    while r.filled() <= held:  # buying again: a tranche every 0.5 s
+        assert time.monotonic() < deadline, "no tranche was bought after the unpause"
         await asyncio.sleep(0.01)
-    assert r.filled() > held, "no tranche was bought after the unpause"
     began = time.monotonic()
     cancelled = await asyncio.to_thread(steer, tmp_path, run_id, Command.CANCEL, timeout_s=2)
     assert time.monotonic() - began < 2
@@ -169,9 +183,9 @@ async def test_a_crashed_run_left_its_state_file_but_is_not_in_progress(tmp_path
     # Start it, then "die": the lock goes with the process, the files stay behind.
     task = asyncio.create_task(executor.run())
     await asyncio.sleep(0)
-    for _ in range(1000):
-        if state_path(tmp_path, executor.run_id).exists():
-            break
+    deadline = time.monotonic() + WAIT_S
+    while not state_path(tmp_path, executor.run_id).exists():
+        assert time.monotonic() < deadline, "the run never wrote its state file"
         await asyncio.sleep(0.001)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
