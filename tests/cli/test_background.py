@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from storage.control import RunState, runs_in_progress
+from storage.queries import History
 from tests.cli.helpers import run
 from tui.cli import detach
 
@@ -46,6 +47,11 @@ def _state(data: Path, run_id: str) -> RunState | None:
     return next((s for s in runs_in_progress(data) if s.run_id == run_id), None)
 
 
+def _status(data: Path, run_id: str) -> str | None:
+    row = History(data).run(run_id)
+    return None if row is None else str(row["status"])
+
+
 def test_a_detached_run_is_seen_paused_unpaused_and_cancelled_from_here(data_dir: Path) -> None:
     began = time.monotonic()
     code, out = run("run", "--detach", "--json", *PLAN)
@@ -70,7 +76,9 @@ def test_a_detached_run_is_seen_paused_unpaused_and_cancelled_from_here(data_dir
     code, out = run("pause", run_id)
     assert code == 0
     assert out.startswith(f"Run {run_id} paused: ")
-    time.sleep(0.5)  # a tranche already being priced when the pause came still lands
+    # A tranche already being priced when the pause came still lands; the run records
+    # its pause in its history once it holds, after that tranche.
+    _wait(lambda: _status(data_dir, run_id) == "paused")
     paused = _state(data_dir, run_id)
     assert paused is not None and paused.state == "paused"
     time.sleep(2.5)  # more than a tranche
