@@ -207,7 +207,6 @@ class Executor:
                 self.next_at = times[i]
                 if not await self._wait_until(times[i]):
                     break
-                await self._flush_pending()
                 qty = sizes[i] + carry
                 carry = ZERO
                 is_last = pos == len(remaining_idx) - 1
@@ -246,19 +245,23 @@ class Executor:
             self._pending.pop(0)
 
     async def _wait_until(self, when: float) -> bool:
-        """Sleep until ``when`` (clock time), holding while paused; False if cancelled."""
+        """Sleep until ``when`` (clock time), holding while paused; False if cancelled.
+
+        Pause and resume events are journaled first, then the state is read with no await
+        before returning: a pause that came while they were written holds here, so a
+        recorded pause is never followed by a purchase.
+        """
         while True:
+            await self._flush_pending()
             if self._cancelled.is_set():
                 return False
             if not self._unpaused.is_set():
-                await self._flush_pending()
                 await self._unpaused.wait()
                 continue
             remaining = when - self.clock.now()
             if remaining <= 0:
-                return not self._cancelled.is_set()
+                return True
             await self.clock.sleep(min(remaining, _POLL_REAL_S * self.clock.speed))
-            await self._flush_pending()
 
     async def _tranche(
         self, i: int, scheduled: float, qty: Decimal, slot_end: float, is_last: bool

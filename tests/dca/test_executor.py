@@ -225,6 +225,43 @@ async def test_pause_holds_the_schedule_and_resume_catches_up() -> None:
     assert state_of(executor) is State.FINISHED
 
 
+async def test_a_pause_that_comes_while_earlier_control_events_are_written_holds_at_once() -> None:
+    # A pause and an unpause during tranche 2, then tranche 3 already due: their events
+    # are still being journaled when another pause comes. Nothing is bought after it.
+    clock = SimClock(START)
+    journal = MemoryJournal()
+    executor: Executor
+    held = asyncio.Event()
+
+    class PauseTwice:
+        async def record(self, event: Event) -> None:
+            if isinstance(event, TrancheFilled) and event.index == 2:
+                executor.pause()
+                executor.resume()
+                clock.advance(3600)  # tranche 3 falls due (its slot has not ended)
+            elif isinstance(event, RunResumed) and not held.is_set():
+                await asyncio.sleep(0)  # the write takes a moment; the pause comes meanwhile
+                executor.pause()
+            elif isinstance(event, RunPaused) and of(journal, RunResumed):
+                held.set()
+
+    executor = Executor(
+        make("1", "10h", 10), SimulatedMarket(clock), FanOut(journal, PauseTwice()), clock
+    )
+    task = asyncio.create_task(executor.run())
+    await asyncio.wait_for(held.wait(), timeout=5)
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert executor.state is State.PAUSED
+    assert type(journal.events[-1]) is RunPaused  # journaled, and nothing after it
+    assert len(of(journal, TrancheFilled)) == 3
+    executor.resume()
+    summary = await task
+    assert summary.qty == D("1")
+    kinds = [type(e) for e in journal.events]
+    assert kinds.count(RunPaused) == kinds.count(RunResumed) == 2
+
+
 async def test_cancel_stops_with_a_summary_of_what_was_done() -> None:
     clock = SimClock(START)
     journal = MemoryJournal()
