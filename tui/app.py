@@ -219,11 +219,11 @@ class DcaApp(App[int]):
 
     def _after_first_frame(self) -> None:
         self.first_frame_at = time.perf_counter()
-        startup.release()  # the collector runs as usual from here (see tui.startup)
         log.info("first frame drawn")
         self.set_timer(SETTLE_S, self._start_background, name="settle")
 
     def _start_background(self) -> None:
+        startup.release()  # the collector runs as usual from here (see tui.startup)
         self.background_started = True
         if self.offers is not None:
             self._load_offers()

@@ -1,12 +1,14 @@
-"""The garbage collector while the dashboard starts: rare collections until the first frame.
+"""The garbage collector while the dashboard starts: rare collections until it has settled.
 
 Start-up creates objects that live as long as the process: modules, classes, the widget
 tree, parsed CSS. With the collector's default thresholds Python walks them again and
 again before anything is drawn: about 25 ms of CPU in a dashboard start-up of 260 ms
-(``bench/bench_startup.py``). ``hold()`` makes first-generation collections rare while
-starting; ``release()``, once the first frame is on screen, puts the thresholds back.
-Nothing is kept longer than that: reference counting frees as usual meanwhile, and the
-next collections after ``release`` find any cycles made while starting.
+(``bench/bench_startup.py``), and a full collection between the first frame and the
+footer's keys delayed those by another ~17 ms. ``hold()`` makes first-generation
+collections rare while starting; ``release()``, once the app has settled (its keys are
+on screen and its background work begins), puts the thresholds back. Nothing is kept
+longer than that: reference counting frees as usual meanwhile, and the next collections
+after ``release`` find any cycles made while starting.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def _dashboard(options: Options, request: OpenDashboard, command: str | None = N
             else "use a command with --headless (run, resume), quote or history"
         )
         raise UsageError(f"the dashboard needs a terminal and stdout is not one; {hint}")
-    # Until the first frame the collector runs rarely: start-up objects live for good.
+    # Until the app has settled the collector runs rarely: start-up objects live for good.
     startup.hold()
     try:
         # The app compacts in the background once its first frame is up (polars loads then).
@@ -73,7 +73,7 @@ def _dashboard(options: Options, request: OpenDashboard, command: str | None = N
         launch: _Launcher = importlib.import_module(DASHBOARD).launch
         return launch(options, request.plan, request.run_id)
     finally:
-        startup.release()  # the app released it at its first frame, unless it never drew
+        startup.release()  # the app released it once settled, unless it never got there
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
