@@ -21,7 +21,7 @@ and its taker fee added. Paper execution: no orders are placed.
 
 | key | what it does |
 | --- | --- |
-| `s` | start the plan in the form |
+| `s` | start the plan in the form (below 110 columns, after a run: show the form first) |
 | `b` | start it in a background process instead: it goes on after you quit |
 | `p` | pause / resume the run (also one running in another process) |
 | `c` | cancel the run (also one running in another process) |
@@ -38,8 +38,9 @@ or by another dashboard) shows here when nothing runs in this one.
 
 Each venue shows its health, best bid and ask, spread, what the **next tranche**
 would cost there with the fee (and how far that is from the best venue), the fee
-rate, the book's age and the recent asks. ★ marks the venue the next tranche
-would go to; a panel lights up when a tranche fills there.
+rate, the book's age and the recent asks. ★ marks the cheapest venue for the
+next tranche on its own (a split plan's estimate, under the form, names the venues
+it would split across); a panel lights up when a tranche fills there.
 """
 
 
