@@ -165,6 +165,7 @@ async def test_the_runs_list_shows_every_column_at_80_columns(tmp_path: Path) ->
     await _run(ParquetJournal(tmp_path, source="demo"))
     app = make_app(tmp_path, history=ParquetHistory(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
+        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
         await pilot.press("h")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
         table = app.screen.query_one("#runs-table")
