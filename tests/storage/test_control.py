@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dca.events import RunPaused, TrancheFilled, TrancheSkipped
+from dca.events import Event, RunPaused, RunStarted, TrancheFilled, TrancheSkipped
 from dca.executor import Executor
 from dca.journal import FanOut, MemoryJournal
 from exchanges.clock import ScaledClock, SimClock
@@ -41,18 +41,38 @@ from tests.storage.helpers import plan, run
 WAIT_S = 60.0
 
 
-class Running:
-    """A 6-tranche run on a clock 60x faster than life: a tranche every 0.5 s."""
+class HoldAtStart:
+    """A journal that holds the run once its start is recorded, until ``go`` is set."""
 
-    def __init__(self, data_dir: Path, tranches: int = 6, poll_s: float = 0.05) -> None:
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+
+    async def record(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            await self.go.wait()
+
+
+class Running:
+    """A 6-tranche run on a clock 60x faster than life: a tranche every 0.5 s.
+
+    With ``hold_at_start`` the run waits after its start is recorded (and its state file
+    written) until ``hold.go`` is set: its first tranche, due at once, cannot land first.
+    """
+
+    def __init__(
+        self, data_dir: Path, tranches: int = 6, poll_s: float = 0.05, hold_at_start: bool = False
+    ) -> None:
         clock = ScaledClock(60.0)
         self.plan = plan(amount="0.6", tranches=tranches, duration=f"{tranches * 30}s")
         market = SimulatedMarket(clock, venues=self.plan.venues)
         self.parquet = ParquetJournal(data_dir, source="demo")
         self.memory = MemoryJournal()
         self.live = LiveRun(data_dir, where="headless", poll_s=poll_s)
+        self.hold = HoldAtStart()
+        if not hold_at_start:
+            self.hold.go.set()
         self.executor = Executor(
-            self.plan, market, FanOut(self.parquet, self.live, self.memory), clock
+            self.plan, market, FanOut(self.parquet, self.live, self.memory, self.hold), clock
         )
         self.live.bind(self.executor)
         self.task = asyncio.create_task(self.executor.run())
@@ -87,7 +107,7 @@ class Running:
 
 
 async def test_a_run_in_progress_shows_its_state_until_it_ends(tmp_path: Path) -> None:
-    r = Running(tmp_path)
+    r = Running(tmp_path, hold_at_start=True)
     state = await r.started(tmp_path)
     assert state.run_id == r.executor.run_id
     assert state.state == "running"
@@ -100,6 +120,7 @@ async def test_a_run_in_progress_shows_its_state_until_it_ends(tmp_path: Path) -
     assert [s.run_id for s in await asyncio.to_thread(runs_in_progress, tmp_path)] == [
         r.executor.run_id
     ]
+    r.hold.go.set()
     await r.done()
     assert await asyncio.to_thread(runs_in_progress, tmp_path) == []
     assert not state_path(tmp_path, r.executor.run_id).exists()
