@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from tui.history.source import HistorySource, RunDetail
+from tui.palette import venue_label
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -84,8 +85,6 @@ def venue_names(venue: str) -> str:
     tranche's "skipped: why" as it is)."""
     if venue.startswith("skipped"):
         return venue
-    from tui.widgets.tranche_table import venue_label
-
     return venue_label(venue, fit=True).plain
 
 

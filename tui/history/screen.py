@@ -32,9 +32,9 @@ from tui.history.cache import (
     read_run,
 )
 from tui.history.source import RunDetail
+from tui.palette import venue_label
 from tui.widgets.arrow_table import SizedArrowBackend
 from tui.widgets.price_chart import PriceChart
-from tui.widgets.tranche_table import venue_label
 
 # Below this width the runs list goes above the run (side by side, the tranche table's
 # total and saved columns would be cut).

@@ -27,7 +27,7 @@ from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import VenueSpec, display_name
 from tui import display, fmt
 from tui.messages import ElsewhereEnded, ElsewhereSeen, PlanChanged, RunEvent, RunFailed
-from tui.palette import venue_colour
+from tui.palette import venue_label
 from tui.venue_view import VenueView, venue_views
 from tui.widgets.plan_form import FormDefaults, PlanForm
 from tui.widgets.run_panel import RunPanel
@@ -69,7 +69,7 @@ def estimate_text(
             names = ", ".join(display_name(v) for v in down)
             return Text(f"no ticked venue is reachable ({names} down)", "yellow")
         return Text("none of the ticked venues can price it right now", "yellow")
-    price, legs = cost.effective_price, [cost.venue]
+    price, venue = cost.effective_price, cost.venue
     if plan.mode is Mode.SPLIT:
         books = {
             v: view.status.book
@@ -78,15 +78,13 @@ def estimate_text(
         }
         split = route(books, specs, cost.qty, Mode.SPLIT)
         if split is not None:
-            price, legs = split.effective_price, [leg.venue for leg in split.legs]
+            price, venue = split.effective_price, split.venue
     text = Text.assemble(
         ("est. ", "dim"),
         (f"{fmt.money(price * plan.amount)} {plan.quote}", "bold"),
-        (" at current prices, " + ("split " if len(legs) > 1 else "best "), "dim"),
+        (" at current prices, " + ("split " if "+" in venue else "best "), "dim"),
+        venue_label(venue),
     )
-    for i, venue in enumerate(legs):
-        text.append("+" if i else "", "dim")
-        text.append(display_name(venue), venue_colour(venue))
     if plan.max_price is not None and cost.effective_price > plan.max_price:
         text.append(
             f"\nmax price {fmt.money(plan.max_price)} is below every ticked venue "

@@ -6,45 +6,15 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from dca.events import TrancheFilled, TrancheSkipped
-from exchanges.venues import display_name
 from storage.control import TrancheLine
 from tui import fmt
-from tui.palette import venue_colour
+from tui.palette import venue_label
 
 # Short headers fit 120 columns (the venue's colour names it too); wide tables spell them out.
 COLUMNS = ("time", "#", "venue", "BTC", "avg price", "fee", "total", "saved")
 WIDE_COLUMNS = ("time", "#", "venue", "qty BTC", "avg price", "fee", "total", "saved vs worst")
 # Table width from which the long headers and seconds in the time fit.
 WIDE_W = 100
-
-
-# A split's venues in a table cell: three letters each, in the venue's colour.
-SHORT_NAMES = {
-    "binance": "BNB",
-    "binanceus": "BUS",
-    "coinbase": "CB",
-    "kraken": "KRK",
-    "bitstamp": "BST",
-    "okx": "OKX",
-}
-# A split whose full names are longer than this shows the short ones (a table column;
-# one venue, "Binance.US", is 10).
-SPLIT_W = 12
-
-
-def venue_label(venue: str, *, fit: bool = False) -> Text:
-    """A venue (or split "a+b") in its colour; with ``fit``, a split too long for a table
-    column names its venues by their short names ("BNB+BUS+KRK+BST+OKX")."""
-    legs = venue.split("+")
-    names = [display_name(leg) for leg in legs]
-    if fit and len(legs) > 1 and len("+".join(names)) > SPLIT_W:
-        names = [SHORT_NAMES.get(leg, leg[:3].upper()) for leg in legs]
-    text = Text()
-    for i, (leg, name) in enumerate(zip(legs, names, strict=True)):
-        if i:
-            text.append("+", "dim")
-        text.append(name, venue_colour(leg))
-    return text
 
 
 def _dimmed(cell: str | Text) -> Text:
