@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 # The runs list shows the newest this many (a page read from storage, not every run ever).
 RUNS_PAGE = 500
-RUNS_SHOWN = ["started", "status", "bought BTC", "amount BTC", "avg price", "total", "quote"]
+# The total is shown in its currency ("44,964.75 USD"): no quote column of its own.
+RUNS_SHOWN = ["started", "status", "bought BTC", "amount BTC", "avg price", "total"]
 # A run's tranches as the table shows them (the worst price is for the chart).
 TRANCHES_SHOWN = ["#", "time", "venue", "qty BTC", "avg price", "fee", "total", "saved vs worst"]
 # Column labels as the tables show them (times are UTC, as everywhere in the app).
@@ -153,7 +154,7 @@ def _shown_runs(runs: pa.Table) -> SizedArrowBackend | None:
     shown = shown.set_column(
         shown.column_names.index("amount BTC"), "amount BTC", pa.array(amounts)
     )
-    return _shown(shown.drop_columns(["quote"]))
+    return _shown(shown)
 
 
 def read_run(source: HistorySource, run_id: str, row: dict[str, Any]) -> RunData:
