@@ -4,9 +4,10 @@ show a lost message, against a local server in Bitstamp's wire format."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 
 import pytest
@@ -94,6 +95,43 @@ def socket(script: Callable[[web.WebSocketResponse], Awaitable[None]]) -> WsHand
     return handler
 
 
+def one_diff(truth: Truth) -> Callable[[web.WebSocketResponse], Awaitable[None]]:
+    """A socket script sending one diff (the ask at 91010 becomes 0.8), then nothing."""
+
+    async def script(ws: web.WebSocketResponse) -> None:
+        await ws.send_str(truth.step(1100, {}, {"91010": "0.8"}))
+
+    return script
+
+
+def slow_fetch(started: asyncio.Event, seconds: float) -> Callable[[], float]:
+    """A REST reply's delay that first says the fetch has started."""
+
+    def delay() -> float:
+        started.set()
+        return seconds
+
+    return delay
+
+
+@contextlib.asynccontextmanager
+async def streaming(
+    srv: VenueServer,
+    script: Callable[[web.WebSocketResponse], Awaitable[None]],
+    listener: Callable[[VenueStatus], None] | None = None,
+) -> AsyncIterator[LiveMarket]:
+    """A live market on the server's Bitstamp, its socket running ``script``; closed after."""
+    srv.ws("/", socket(script))
+    market = LiveMarket({"bitstamp": spec_at("bitstamp", srv)}, "USD", settings=FAST)
+    if listener is not None:
+        market.add_listener(listener)
+    await market.start()
+    try:
+        yield market
+    finally:
+        await market.close()
+
+
 @pytest.fixture
 def fast_resync(monkeypatch: pytest.MonkeyPatch) -> float:
     """Resync every 0.1 s instead of every 5 minutes."""
@@ -123,16 +161,12 @@ async def test_a_lost_diff_is_repaired_by_the_periodic_resync_on_the_same_socket
         truth.step(1600, {"90985": "0.3"}, {}),
     ]
     fetching = asyncio.Event()
-
-    def fetch_starts() -> float:
-        fetching.set()
-        return 0.1  # the REST answer takes a while: the diffs above arrive meanwhile
-
     srv.rest(
         BOOK,
         [
             Reply(truth.body(1000)),
-            Reply(lambda _r: truth.body(1500), delay=fetch_starts),
+            # The REST answer takes a while: the diffs above arrive meanwhile.
+            Reply(lambda _r: truth.body(1500), delay=slow_fetch(fetching, 0.1)),
             Reply(lambda _r: truth.body()),
         ],
     )
@@ -144,17 +178,11 @@ async def test_a_lost_diff_is_repaired_by_the_periodic_resync_on_the_same_socket
         for text in during:
             await ws.send_str(text)
 
-    srv.ws("/", socket(script))
-    market = LiveMarket({"bitstamp": spec_at("bitstamp", srv)}, "USD", settings=FAST)
     seen: list[VenueStatus] = []
-    market.add_listener(seen.append)
     caplog.set_level(logging.INFO, logger="exchanges.live")
-    await market.start()
-    try:
+    async with streaming(srv, script, seen.append) as market:
         await wait_for(lambda: truth.matches(market.status("bitstamp").book))
         stats = market.stats()["bitstamp"]
-    finally:
-        await market.close()
     # Before the resync the local book was wrong: 91015 came, the lost 90990 2.5 did not.
     drifted = ({"90990": "1.0"}, {"91010": "0.9", "91015": "0.4", "91020": "3.1"})
     assert drifted in [_levels(s.book) for s in seen if s.book is not None]
@@ -172,32 +200,18 @@ async def test_a_decision_during_the_resync_prices_a_rest_snapshot(
 ) -> None:
     truth = Truth(1000, {"90990": "1.0"}, {"91010": "0.7"})
     fetching = asyncio.Event()
-
-    def fetch_starts() -> float:
-        fetching.set()
-        return 0.3
-
     srv.rest(
         BOOK,
         [
             Reply(truth.body()),
-            Reply(lambda _r: truth.body(), delay=fetch_starts),
+            Reply(lambda _r: truth.body(), delay=slow_fetch(fetching, 0.3)),
             Reply(lambda _r: truth.body()),
         ],
     )
-
-    async def script(ws: web.WebSocketResponse) -> None:
-        await ws.send_str(truth.step(1100, {}, {"91010": "0.8"}))
-
-    srv.ws("/", socket(script))
-    market = LiveMarket({"bitstamp": spec_at("bitstamp", srv)}, "USD", settings=FAST)
-    await market.start()
-    try:
+    async with streaming(srv, one_diff(truth)) as market:
         await asyncio.wait_for(fetching.wait(), 3.0)  # the resync is in flight
         during = (await market.fresh_books(["bitstamp"]))["bitstamp"]
         await wait_for(lambda: market.stats()["bitstamp"].resyncs >= 1)
-    finally:
-        await market.close()
     assert isinstance(during, OrderBook)
     assert during.origin is not None and during.origin.source == "rest"
     assert during.best_ask == Decimal("91010")
@@ -208,34 +222,24 @@ async def test_a_failed_resync_keeps_the_socket_and_its_book(
 ) -> None:
     truth = Truth(1000, {"90990": "1.0"}, {"91010": "0.7"})
     srv.rest(BOOK, [Reply(truth.body()), Reply("", status=503), Reply(lambda _r: truth.body())])
-
-    async def script(ws: web.WebSocketResponse) -> None:
-        await ws.send_str(truth.step(1100, {}, {"91010": "0.8"}))
-
-    srv.ws("/", socket(script))
-    market = LiveMarket({"bitstamp": spec_at("bitstamp", srv)}, "USD", settings=FAST)
-    await market.start()
-    try:
+    async with streaming(srv, one_diff(truth)) as market:
         await wait_for(lambda: market.stats()["bitstamp"].resyncs >= 1)
         book = market.status("bitstamp").book
-    finally:
-        await market.close()
     assert "bitstamp: periodic resync failed (HTTP 503" in caplog.text
     assert srv.connections["/"] == 1 and truth.matches(book)
 
 
-def _seeded(micro: int = 1000) -> BitstampSync:
-    sync = BitstampSync("bitstamp", "btcusd", "USD")
-    raw = {"microtimestamp": str(micro), "bids": [["99.00", "1"]], "asks": [["101.00", "2"]]}
-    book = BitstampAdapter().parse_rest(200, {}, json.dumps(raw).encode(), "USD", 0)[0]
-    assert sync.on_snapshot(book, raw) is not None
-    return sync
-
-
 def _reseed(sync: BitstampSync, micro: int, ask: str) -> OrderBook | None:
+    """Hand ``sync`` a REST book as of ``micro``: bid 99.00 x 1, ask ``ask`` x 2."""
     raw = {"microtimestamp": str(micro), "bids": [["99.00", "1"]], "asks": [[ask, "2"]]}
     book = BitstampAdapter().parse_rest(200, {}, json.dumps(raw).encode(), "USD", 0)[0]
     return sync.on_snapshot(book, raw)
+
+
+def _seeded(micro: int = 1000) -> BitstampSync:
+    sync = BitstampSync("bitstamp", "btcusd", "USD")
+    assert _reseed(sync, micro, "101.00") is not None
+    return sync
 
 
 def test_a_rest_book_older_than_the_stream_is_caught_up_from_the_diffs_remembered() -> None:
