@@ -25,11 +25,10 @@ PLAN = ("--demo", "--amount", "0.6", "--duration", "6h", "--tranches", "6", "--s
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An isolated data dir; any run still in progress at the end is stopped."""
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """The test's data dir (conftest.py points the commands at it); any run still in
+    progress at the end is stopped."""
     data = tmp_path / "data"
-    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(data))
-    monkeypatch.setenv("BTC_DCA_CONFIG", str(tmp_path / "config.toml"))
     yield data
     for state in runs_in_progress(data):
         os.kill(state.pid, signal.SIGTERM)

@@ -14,11 +14,9 @@ from tui.wiring import Options
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("BTC_DCA_DATA_DIR", str(tmp_path / "data"))
-    cfg = tmp_path / "config.toml"
-    monkeypatch.setenv("BTC_DCA_CONFIG", str(cfg))
-    return cfg
+def config(tmp_path: Path) -> Path:
+    """The test's config file (conftest.py points the commands at it)."""
+    return tmp_path / "config.toml"
 
 
 def test_notify_test_sends_to_every_url_and_reports_each(config: Path) -> None:
