@@ -19,6 +19,7 @@ from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from storage.journal import ParquetJournal
 from tests.tui.helpers import START, make_app, wait_for
+from tui import fmt
 from tui.history.cache import (
     TRANCHE_MINUTE,
     TRANCHE_TIME,
@@ -34,6 +35,7 @@ from tui.widgets.arrow_table import SizedArrowBackend
 from tui.widgets.plan_form import FormDefaults
 
 D = Decimal
+CENT = D("0.01")
 
 
 async def _run(journal: Journal, tranches: int = 6, start: float = START) -> str:
@@ -225,7 +227,7 @@ async def test_history_lists_backtests_apart_with_their_execution_quality(tmp_pa
     # No figures at all (a run before execution quality was recorded): no line.
     from tui.history.source import RunDetail
 
-    empty = RunDetail(D(0), D(0), D(0), D(0), None, {})
+    empty = RunDetail(D(0), D(0), D(0), D(0), None, None, {})
     assert quality_text(empty) is None
 
 
@@ -271,3 +273,26 @@ async def test_a_view_read_between_compose_and_mount_is_shown_not_a_crash(
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
         await wait_for(pilot, lambda: screen.run_id == run_id)
+
+
+async def test_avg_cost_with_fees_is_the_exact_total_per_btc_rounded_once(tmp_path: Path) -> None:
+    """As `run` prints it: not the total rounded to the cent and then divided (dividing by
+    0.3 BTC makes a rounded cent 3.3 cents)."""
+    from dca.events import RunFinished
+    from dca.journal import FanOut, MemoryJournal
+    from tui.history.screen import detail_text
+
+    data = tmp_path / "data"
+    memory, events = MemoryHistory(), MemoryJournal()
+    run_id = await _run(FanOut(ParquetJournal(data), memory, events), tranches=5)
+    summary = next(e.summary for e in events.events if isinstance(e, RunFinished))
+    exact = (summary.total / summary.qty).quantize(CENT)
+    rounded_first = (summary.total.quantize(CENT) / summary.qty).quantize(CENT)
+    assert rounded_first != exact  # this run's total is not a whole number of cents
+    for source in (ParquetHistory(data), memory):
+        view = HistoryCache(source).load()
+        assert view is not None and view.newest is not None
+        assert view.newest.detail.avg_cost == exact
+        assert (
+            f"with fees {fmt.money(exact)}" in detail_text(run_id, "USD", view.newest.detail).plain
+        )

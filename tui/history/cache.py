@@ -173,6 +173,7 @@ def read_run(source: HistorySource, run_id: str, row: dict[str, Any]) -> RunData
         fees=row["fees"],
         saved=row["saved vs worst"],
         avg_price=row["avg price"],
+        avg_cost=row["avg cost"],
         quality={name: row.get(name) for name in QUALITY},
     )
     # Sized here, off the event loop: a million rows measured from Arrow's statistics.

@@ -160,6 +160,7 @@ class MemoryHistory:
                     "quote": plan.quote,
                     "total": d.total.quantize(CENT),
                     "avg price": d.avg_price.quantize(CENT) if d.avg_price else None,
+                    "avg cost": (d.total / d.qty).quantize(CENT) if d.qty else None,
                     "fees": d.fees.quantize(CENT),
                     "saved vs worst": d.saved.quantize(CENT),
                     "tranches": plan.tranches,

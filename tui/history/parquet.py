@@ -72,6 +72,9 @@ class ParquetHistory:
             "quote",
             pl.col("total").fill_null(0),
             pl.col("avg_price").alias("avg price"),
+            pl.when(pl.col("qty_btc") > 0)
+            .then(pl.col("total") / pl.col("qty_btc"))
+            .alias("avg cost"),
             pl.col("fee").fill_null(0).alias("fees"),
             pl.col("saved_vs_worst").fill_null(0).alias("saved vs worst"),
             "tranches",

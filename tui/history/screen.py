@@ -150,7 +150,7 @@ def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
         ("\navg price ", "dim"),
         fmt.money(d.avg_price),
         ("  with fees ", "dim"),
-        fmt.money(d.total / d.qty if d.qty else None),
+        fmt.money(d.avg_cost),
         ("  saved vs worst ", "dim"),
         (fmt.money(d.saved), "green"),
     )

@@ -46,6 +46,8 @@ class RunDetail:
     fees: Decimal
     saved: Decimal
     avg_price: Decimal | None
+    # The total per BTC, fees in (the total rounded once, not a sum of rounded tranches).
+    avg_cost: Decimal | None
     venue_share: dict[str, Decimal]
     prices: Sequence[float] = field(default_factory=list)
     worst: Sequence[float] = field(default_factory=list)

@@ -29,6 +29,8 @@ RUNS_SCHEMA = pa.schema(
         ("quote", pa.string()),
         ("total", MONEY),
         ("avg price", MONEY),
+        # The total per BTC bought, fees in: exact total / exact BTC, rounded once.
+        ("avg cost", MONEY),
         ("fees", MONEY),
         ("saved vs worst", MONEY),
         ("tranches", pa.int32()),
@@ -103,6 +105,7 @@ def run_detail(tranches: pa.Table, points: int = CHART_POINTS) -> RunDetail:
         fees=fees,
         saved=saved,
         avg_price=notional / qty if qty else None,
+        avg_cost=total / qty if qty else None,
         venue_share=dict(sorted(share.items(), key=lambda kv: -kv[1])),
         prices=_series(tranches["avg price"], points),
         worst=_series(tranches["worst price"], points),
