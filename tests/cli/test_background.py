@@ -103,6 +103,36 @@ def test_a_detached_run_is_seen_paused_unpaused_and_cancelled_from_here(data_dir
     assert "Cancelled: bought" in log
 
 
+def test_without_a_run_id_the_one_run_in_progress_that_it_can_change_is_steered(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("pause")[0] == 2
+    assert capsys.readouterr().err == "btc-dca: pause: no run is in progress\n"
+    first = json.loads(run("run", "--detach", "--json", *PLAN)[1])["run_id"]
+    code, out = run("pause")
+    assert (code, out.split(":")[0]) == (0, f"Run {first} paused")
+    _wait(lambda: (s := _state(data_dir, first)) is not None and s.state == "paused")
+    assert run("pause") == (0, f"Run {first} is already paused.\n")  # the only one there is
+    second = json.loads(run("run", "--detach", "--json", *PLAN)[1])["run_id"]
+    capsys.readouterr()
+    # Two in progress: unpause means the paused one, pause the running one.
+    code, out = run("unpause")
+    assert (code, out.split(":")[0]) == (0, f"Run {first} running again")
+    _wait(lambda: (s := _state(data_dir, first)) is not None and s.state == "running")
+    # Both running: which one to pause or cancel is the user's to say.
+    for verb in ("pause", "cancel"):
+        assert run(verb) == (2, "")
+        err = capsys.readouterr().err.splitlines()
+        assert err[0] == f"btc-dca: {verb}: 2 runs are in progress; name one:"
+        assert sorted(err[1:]) == sorted(
+            f"  btc-dca {verb} {run_id}  (running)" for run_id in (first, second)
+        )
+    assert all(s.state == "running" for s in runs_in_progress(data_dir))
+    assert run("cancel", second)[0] == 0
+    assert run("cancel") == (0, f"Run {first} cancelled.\n")
+    assert run("status") == (0, "no run in progress\n")
+
+
 def test_steering_a_run_that_is_not_in_progress_exits_2_and_changes_nothing(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

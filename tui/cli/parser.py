@@ -137,7 +137,12 @@ def _background_parsers(
     ):
         c = sub.add_parser(name, help=what)
         common(c)
-        c.add_argument("run_id", metavar="RUN_ID", help="the run (see btc-dca status)")
+        c.add_argument(
+            "run_id",
+            metavar="RUN_ID",
+            nargs="?",
+            help="the run (see btc-dca status); may be left out while only one is in progress",
+        )
     n = sub.add_parser("notify", help="alerts: send a test message to every [notify] URL")
     common(n)
     n.add_argument("--test", action="store_true", required=True, help="send a test message")

@@ -1,18 +1,20 @@
-"""``btc-dca pause|unpause|cancel RUN_ID``: steer a run that another process executes.
+"""``btc-dca pause|unpause|cancel [RUN_ID]``: steer a run that another process executes.
 
 The command goes through the run's control file; the executing process acts on it
 within a second and says so in its state file (``storage.control``). A run that no
 live process executes (unknown, over, or stopped and resumable) exits 2 with the
-reason and nothing is written.
+reason and nothing is written. Without RUN_ID it steers the one run in progress; with
+none or several in progress it exits 2 and lists them.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import TextIO
 
-from storage.control import Command, NotAcknowledged, NotInProgress, steer
+from storage.control import Command, NotAcknowledged, NotInProgress, runs_in_progress, steer
 from tui.cli import exits
 from tui.cli.options import prepare_storage
 from tui.fmt import btc, money
@@ -22,10 +24,37 @@ _COMMANDS = {"pause": Command.PAUSE, "unpause": Command.UNPAUSE, "cancel": Comma
 _DONE = {Command.PAUSE: "paused", Command.UNPAUSE: "running again", Command.CANCEL: "cancelled"}
 
 
+# The state a run must be in for the command to change it (cancel: any).
+_FROM = {Command.PAUSE: "running", Command.UNPAUSE: "paused"}
+
+
+def only_run(data_dir: Path, what: Command, verb: str) -> str | None:
+    """The run ``verb`` means when none is named: the one run in progress it can change
+    (or else the one run in progress). None, after saying why, when that is not one run."""
+    states = runs_in_progress(data_dir)
+    fitting = [s for s in states if _FROM.get(what, s.state) == s.state]
+    candidates = fitting or states
+    if len(candidates) == 1:
+        return candidates[0].run_id
+    if not candidates:
+        print(f"btc-dca: {verb}: no run is in progress", file=sys.stderr)
+        return None
+    names = "".join(f"\n  btc-dca {verb} {s.run_id}  ({s.state})" for s in candidates)
+    print(
+        f"btc-dca: {verb}: {len(candidates)} runs are in progress; name one:{names}",
+        file=sys.stderr,
+    )
+    return None
+
+
 def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     """Pause, unpause or cancel ``ns.run_id``; 0 once done, 2 if it is not in progress."""
     paths = prepare_storage(options, compact=False)
     what = _COMMANDS[ns.command]
+    if ns.run_id is None:
+        ns.run_id = only_run(paths.data_dir, what, ns.command)
+        if ns.run_id is None:
+            return exits.EXIT_INVALID
     try:
         result = steer(paths.data_dir, ns.run_id, what)
     except NotInProgress as exc:
