@@ -87,6 +87,11 @@ class Plan:
         return tranche_sizes(self.amount, self.tranches, self.lot_btc)
 
 
+# What an empty required field says (the form shows it once the field was touched).
+BLANK_AMOUNT = "enter an amount of BTC, e.g. 0.5"
+BLANK_DURATION = "enter a time window like 90s, 30m, 6h, 2d or 2h30m"
+
+
 def parse_duration(text: str) -> float:
     """``90s``, ``30m``, ``6h``, ``2d``, ``1.5h``, ``2h30m``, ``4d 4h`` → seconds.
 
@@ -189,7 +194,10 @@ def build_plan(
             errors.append(FieldError("amount", "has more than 8 decimal places"))
             amt = None
     except (InvalidOperation, ValueError):
-        errors.append(FieldError("amount", f"{amount!r} is not a number of BTC"))
+        blank = isinstance(amount, str) and not amount.strip()
+        errors.append(
+            FieldError("amount", BLANK_AMOUNT if blank else f"{amount!r} is not a number of BTC")
+        )
 
     dur: float | None = None
     try:
@@ -201,7 +209,8 @@ def build_plan(
             errors.append(FieldError("duration", "must be at most 366d"))
             dur = None
     except ValueError as exc:
-        errors.append(FieldError("duration", str(exc)))
+        blank = isinstance(duration, str) and not duration.strip()
+        errors.append(FieldError("duration", BLANK_DURATION if blank else str(exc)))
 
     q = (quote or "").strip().upper()
     if q not in QUOTES:

@@ -118,6 +118,8 @@ def test_every_field_is_checked_and_named() -> None:
         ({"amount": "5000"}, "amount", "must be at most 1000 BTC"),
         ({"amount": "0.000000001"}, "amount", "has more than 8 decimal places"),
         ({"amount": "NaN"}, "amount", "'NaN' is not a number of BTC"),
+        ({"amount": " "}, "amount", "enter an amount of BTC, e.g. 0.5"),
+        ({"duration": ""}, "duration", "enter a time window like 90s, 30m, 6h, 2d or 2h30m"),
         ({"duration": "0s"}, "duration", "must be longer than 0s"),
         ({"duration": "400d"}, "duration", "must be at most 366d"),
         ({"tranches": "0"}, "tranches", "must be at least 1"),
