@@ -32,6 +32,7 @@ from tui.history.memory import MemoryHistory
 from tui.history.parquet import ParquetHistory, conform
 from tui.history.screen import HistoryScreen
 from tui.widgets.arrow_table import SizedArrowBackend
+from tui.widgets.pair_lines import PairLines, pack
 from tui.widgets.plan_form import FormDefaults
 
 D = Decimal
@@ -190,9 +191,9 @@ async def _backtest(data: Path) -> str:
 
 
 async def test_history_lists_backtests_apart_with_their_execution_quality(tmp_path: Path) -> None:
-    from textual.widgets import Label, Static
+    from textual.widgets import Label
 
-    from tui.history.screen import quality_text
+    from tui.history.screen import quality_pairs
 
     data = tmp_path / "data"
     run_id = await _run(ParquetJournal(data))
@@ -216,7 +217,7 @@ async def test_history_lists_backtests_apart_with_their_execution_quality(tmp_pa
             str(title.render())
             == "Backtests (replayed over recorded books), newest first · b: runs"
         )
-        summary = str(screen.query_one("#run-summary", Static).render())
+        summary = str(screen.query_one("#run-summary", PairLines).render())
         assert backtest_id in summary and "bps vs arrival " in summary and "  lump " in summary
         assert screen.tranches is not None and screen.tranches.num_rows == 4
         assert all(v is not None for v in screen.tranches["best mid"].to_pylist())
@@ -228,11 +229,10 @@ async def test_history_lists_backtests_apart_with_their_execution_quality(tmp_pa
     from tui.history.source import RunDetail
 
     empty = RunDetail(D(0), D(0), D(0), D(0), None, None, {})
-    assert quality_text(empty) is None
+    assert quality_pairs(empty) == []
 
 
 async def test_the_backtests_list_says_when_there_are_none(tmp_path: Path) -> None:
-    from textual.widgets import Static
 
     data = tmp_path / "data"
     await _run(ParquetJournal(data))
@@ -246,7 +246,7 @@ async def test_the_backtests_list_says_when_there_are_none(tmp_path: Path) -> No
         await wait_for(pilot, lambda: screen.run_id is not None)
         await pilot.press("b")
         await wait_for(pilot, lambda: screen.tranches is None)
-        summary = str(screen.query_one("#run-summary", Static).render())
+        summary = str(screen.query_one("#run-summary", PairLines).render())
         assert summary.startswith("No backtests yet: btc-dca backtest")
         assert not screen.query("#tranches-table") and not screen.query("#runs-table")
 
@@ -280,7 +280,7 @@ async def test_avg_cost_with_fees_is_the_exact_total_per_btc_rounded_once(tmp_pa
     0.3 BTC makes a rounded cent 3.3 cents)."""
     from dca.events import RunFinished
     from dca.journal import FanOut, MemoryJournal
-    from tui.history.screen import detail_text
+    from tui.history.screen import detail_lines
 
     data = tmp_path / "data"
     memory, events = MemoryHistory(), MemoryJournal()
@@ -294,5 +294,34 @@ async def test_avg_cost_with_fees_is_the_exact_total_per_btc_rounded_once(tmp_pa
         assert view is not None and view.newest is not None
         assert view.newest.detail.avg_cost == exact
         assert (
-            f"with fees {fmt.money(exact)}" in detail_text(run_id, "USD", view.newest.detail).plain
+            f"with fees {fmt.money(exact)}"
+            in pack(detail_lines(run_id, "USD", view.newest.detail)).plain
         )
+
+
+async def test_on_a_short_terminal_the_tranches_get_the_chart_s_rows_until_g(
+    tmp_path: Path,
+) -> None:
+    history = MemoryHistory()
+    await _run(history, tranches=6)
+    app = make_app(tmp_path, history=history)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        await wait_for(pilot, lambda: bool(screen.query("#tranches-table")))
+        chart, table = screen.query_one("#chart"), screen.query_one("#tranches-table")
+        # Every one of the six tranches in view, below the header; no chart.
+        await wait_for(pilot, lambda: table.size.height >= 7 and not chart.display)
+        await pilot.press("g")
+        assert chart.display and chart.size.height > 0
+        # The user's choice stands when the terminal changes size, both ways.
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert chart.display
+        await pilot.press("g")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not chart.display

@@ -29,6 +29,7 @@ from tui.history.memory import MemoryHistory
 from tui.history.screen import HistoryScreen
 from tui.screens.quit import QuitScreen
 from tui.screens.resume import ResumeOffer, ResumeScreen
+from tui.widgets.pair_lines import PairLines
 from tui.widgets.plan_form import FormDefaults
 from tui.widgets.run_panel import RunPanel
 from tui.widgets.tranche_table import TrancheTable
@@ -82,7 +83,7 @@ async def test_a_day_long_plan_runs_and_lands_in_history_with_its_totals(
         await wait_for(
             pilot, lambda: screen.tranches is not None and screen.tranches.num_rows == 24
         )
-        text = str(screen.query_one("#run-summary", Static).render())
+        text = str(screen.query_one("#run-summary", PairLines).render())
         assert run_id in text
         assert f"total {summary.total.quantize(Decimal('0.01')):,} USD" in text
         assert screen.runs is not None and screen.runs.num_rows == 1

@@ -18,7 +18,7 @@ from textual.events import Click, Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Footer, Header, Label
 from textual_fastdatatable import DataTable
 
 from tui import fmt
@@ -34,11 +34,14 @@ from tui.history.cache import (
 from tui.history.source import RunDetail
 from tui.palette import venue_label
 from tui.widgets.arrow_table import SizedArrowBackend
+from tui.widgets.pair_lines import Lines, Pair, PairLines
 from tui.widgets.price_chart import PriceChart
 
 # Below this width the runs list goes above the run (side by side, the tranche table's
 # total and saved columns would be cut).
 STACK_BELOW = 160
+# Below this height the chart is hidden unless asked for (``g``): the tranches need the rows.
+CHART_FROM_ROWS = 32
 
 
 def plain_decimals(table: pa.Table) -> pa.Table:
@@ -90,13 +93,13 @@ def listed(runs: RunsData | None, kind: str) -> RunsData | None:
     return runs.backtests
 
 
-def summary_text(runs: RunsData | None, newest: RunData | None) -> Text:
+def summary_lines(runs: RunsData | None, newest: RunData | None) -> Lines:
     """The summary before a run is shown: loading, no runs, or the run's totals."""
     if runs is None:
-        return Text("Loading…", "dim")
+        return [[("", Text("Loading…", "dim"))]]
     if newest is None:
-        return Text("No runs yet. Start one from the main screen.", "dim")
-    return detail_text(newest.run_id, newest.quote, newest.detail)
+        return [[("", Text("No runs yet. Start one from the main screen.", "dim"))]]
+    return detail_lines(newest.run_id, newest.quote, newest.detail)
 
 
 def runs_table(shown: SizedArrowBackend) -> DataTable:
@@ -111,9 +114,10 @@ def tranches_table(shown: SizedArrowBackend) -> DataTable:
     return DataTable(backend=shown, id="tranches-table", cursor_type="row", show_row_labels=False)
 
 
-def quality_text(d: RunDetail) -> Text | None:
-    """Execution quality in one line, in bps (+ is dearer): vs the arrival mid, the TWAP of
-    the best mid, buying it all at once; the median tranche's slippage; fees' share."""
+def quality_pairs(d: RunDetail) -> list[Pair]:
+    """Execution quality in bps (+ is dearer): vs the arrival mid, the TWAP of the best
+    mid, buying it all at once; the median tranche's slippage; fees' share. Empty when
+    none was measured."""
     q = d.quality
     parts = [
         ("vs arrival ", q.get("vs arrival bps")),
@@ -121,51 +125,47 @@ def quality_text(d: RunDetail) -> Text | None:
         ("lump ", q.get("vs all at once bps")),
         ("slip ", d.slippage_bps),
     ]
-    if all(value is None for _, value in parts):
-        return None
-    text = Text("bps ", "dim")
+    pairs: list[Pair] = []
     for label, value in parts:
         if value is None:
             continue
         shown = round(value, 1) or 0.0  # never "-0.0"
-        text.append(label if text.plain == "bps " else f"  {label}", "dim")
-        text.append(f"{shown:+.1f}", "red" if shown > 0 else "green")
+        figure = Text(f"{shown:+.1f}", "red" if shown > 0 else "green")
+        pairs.append((label if pairs else f"bps {label}", figure))
+    if not pairs:
+        return []
     share = q.get("fee share")
     if share is not None:
-        text.append("  fees ", "dim")
-        text.append(f"{share * 100:.2f}%")
-    return text
+        pairs.append(("fees ", Text(f"{share * 100:.2f}%")))
+    return pairs
 
 
-def detail_text(run_id: str, quote: str, d: RunDetail) -> Text:
-    """The run's totals and each venue's share of the BTC bought."""
-    text = Text.assemble(
-        (f"{run_id}  ", "bold"),
-        ("bought ", "dim"),
-        (f"{fmt.btc(d.qty)} BTC", "bold"),
-        ("  total ", "dim"),
-        (f"{fmt.money(d.total)} {quote}", "bold"),
-        ("  fees ", "dim"),
-        fmt.money(d.fees),
-        ("\navg price ", "dim"),
-        fmt.money(d.avg_price),
-        ("  with fees ", "dim"),
-        fmt.money(d.avg_cost),
-        ("  saved vs worst ", "dim"),
-        (fmt.money(d.saved), "green"),
-    )
-    quality = quality_text(d)
-    if quality is not None:
-        text.append("\n")
-        text.append_text(quality)
+def detail_lines(run_id: str, quote: str, d: RunDetail) -> Lines:
+    """The run's totals, its execution quality and each venue's share of the BTC bought."""
+    lines: list[list[Pair]] = [
+        [
+            ("", Text(run_id, "bold")),
+            ("bought ", Text(f"{fmt.btc(d.qty)} BTC", "bold")),
+            ("total ", Text(f"{fmt.money(d.total)} {quote}", "bold")),
+            ("fees ", Text(fmt.money(d.fees))),
+        ],
+        [
+            ("avg price ", Text(fmt.money(d.avg_price))),
+            ("with fees ", Text(fmt.money(d.avg_cost))),
+            ("saved vs worst ", Text(fmt.money(d.saved), "green")),
+        ],
+    ]
+    quality = quality_pairs(d)
+    if quality:
+        lines.append(quality)
     if d.venue_share:
-        text.append("\nshare ", "dim")
-        for i, (venue, share) in enumerate(d.venue_share.items()):
-            if i:
-                text.append("  ")
-            text.append_text(venue_label(venue))
-            text.append(f" {share * 100:.0f}%")
-    return text
+        lines.append(
+            [
+                ("" if i else "share ", venue_label(venue) + f" {share * 100:.0f}%")
+                for i, (venue, share) in enumerate(d.venue_share.items())
+            ]
+        )
+    return lines
 
 
 class HistoryScreen(Screen[None]):
@@ -179,6 +179,7 @@ class HistoryScreen(Screen[None]):
         Binding("escape,h", "app.pop_screen", "Back"),
         # Not in the footer (80 columns are full): the list's title names the key.
         Binding("b", "toggle_backtests", "Runs/Backtests", show=False),
+        Binding("g", "toggle_chart", "Chart on/off", show=False),
         Binding("e", "export", "Export CSV"),
         Binding("r", "reload", "Reload"),
         # The tables keep tab to themselves: here it moves between the runs and the tranches.
@@ -202,6 +203,8 @@ class HistoryScreen(Screen[None]):
         self.kind = "run"
         self._all_runs: RunsData | None = None
         self._composed: HistoryView | None = None
+        # The chart as the user last asked for it with g (None: by the screen's height).
+        self.chart_wanted: bool | None = None
 
     def compose(self) -> ComposeResult:
         """Runs on the left (or on top when narrow), the selected run on the right; filled
@@ -218,7 +221,7 @@ class HistoryScreen(Screen[None]):
                     if runs is not None and runs.shown is not None:
                         yield runs_table(runs.shown)
             with Vertical(id="detail-pane"):
-                yield Static(summary_text(runs, newest), id="run-summary")
+                yield PairLines(summary_lines(runs, newest), id="run-summary")
                 yield PriceChart(id="chart")
                 with Container(id="tranches-holder"):
                     if newest is not None:
@@ -248,8 +251,22 @@ class HistoryScreen(Screen[None]):
         self._refresh(force=False)
 
     def on_resize(self, event: Resize) -> None:
-        """Stack the panes unless both tables fit side by side with every column."""
+        """Stack the panes unless both tables fit side by side with every column; on a
+        short terminal give the chart's rows to the tranches (unless ``g`` asked for it)."""
         self.set_class(event.size.width < STACK_BELOW, "-narrow")
+        self.set_class(event.size.height < CHART_FROM_ROWS, "-short")
+        self._show_chart()
+
+    def action_toggle_chart(self) -> None:
+        """Show or hide the price chart (it stays so until asked again)."""
+        self.chart_wanted = not self.query_one("#chart").display
+        self._show_chart()
+
+    def _show_chart(self) -> None:
+        wanted = self.chart_wanted
+        self.query_one("#chart").display = (
+            not self.has_class("-short") if wanted is None else wanted
+        )
 
     def action_reload(self) -> None:
         """Read the runs again."""
@@ -280,10 +297,10 @@ class HistoryScreen(Screen[None]):
             await holder.remove_children()
             self.runs = runs.table if runs is not None else None
             if self.kind == "run":
-                self.query_one("#run-summary", Static).update(summary_text(every, None))
+                self.query_one("#run-summary", PairLines).set(summary_lines(every, None))
                 return
-            self.query_one("#run-summary", Static).update(
-                Text("No backtests yet: btc-dca backtest --from -24h --amount 1", "dim")
+            self.query_one("#run-summary", PairLines).set(
+                [[("", Text("No backtests yet: btc-dca backtest --from -24h --amount 1", "dim"))]]
             )
             self.run_id = None
             self.tranches = None
@@ -372,7 +389,7 @@ class HistoryScreen(Screen[None]):
         self.run_id = run.run_id
         self.tranches = run.table
         d = run.detail
-        self.query_one("#run-summary", Static).update(detail_text(run.run_id, run.quote, d))
+        self.query_one("#run-summary", PairLines).set(detail_lines(run.run_id, run.quote, d))
         self.query_one(PriceChart).set_data(
             d.prices, d.worst, float(d.avg_price) if d.avg_price is not None else None, d.mids
         )

@@ -26,7 +26,7 @@ and its taker fee added. Paper execution: no orders are placed.
 | `p` | pause / resume the run (also one running in another process) |
 | `c` | cancel the run (also one running in another process) |
 | `m` | record every venue's book to `market/` while open (again: stop); the header says so |
-| `h` | history of runs (`e` there exports the table shown to CSV; `b` switches to backtests) |
+| `h` | history of runs (there `e` exports the table shown to CSV, `b` backtests, `g` the chart) |
 | `ctrl+p` | command palette: start, pause, cancel, history, export, theme, screenshot |
 | `f1` | this help |
 | `q` | quit (during a run: keep it running in the background, pause it, or cancel it) |
