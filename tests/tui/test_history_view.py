@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
 from textual.app import ComposeResult
+from textual.pilot import Pilot
 
 from dca.executor import Executor
 from dca.journal import Journal
@@ -20,6 +22,7 @@ from exchanges.venues import DEFAULT_SPECS
 from storage.journal import ParquetJournal
 from tests.tui.helpers import START, make_app, wait_for
 from tui import fmt
+from tui.app import DcaApp
 from tui.history.cache import (
     TRANCHE_MINUTE,
     TRANCHE_TIME,
@@ -45,6 +48,16 @@ async def _run(journal: Journal, tranches: int = 6, start: float = START) -> str
     executor = Executor(plan, SimulatedMarket(clock, seed=3), journal, clock)
     await executor.run()
     return executor.run_id
+
+
+async def _open_history(app: DcaApp, pilot: Pilot[Any]) -> HistoryScreen:
+    """History opened with its key, as a user does (from a field that is not text)."""
+    app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
+    await pilot.press("h")
+    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
+    screen = app.screen
+    assert isinstance(screen, HistoryScreen)
+    return screen
 
 
 def test_money_is_rounded_half_even_on_the_exact_decimal_and_times_to_seconds() -> None:
@@ -168,10 +181,7 @@ async def test_the_runs_list_shows_every_column_at_80_columns(tmp_path: Path) ->
     await _run(ParquetJournal(tmp_path, source="demo"))
     app = make_app(tmp_path, history=ParquetHistory(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
-        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
-        await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        table = app.screen.query_one("#runs-table")
+        table = (await _open_history(app, pilot)).query_one("#runs-table")
         await wait_for(pilot, lambda: table.virtual_size.width > 0)
         await pilot.pause()
         assert table.virtual_size.width <= table.scrollable_content_region.width
@@ -200,11 +210,7 @@ async def test_history_lists_backtests_apart_with_their_execution_quality(tmp_pa
     backtest_id = await _backtest(data)
     app = make_app(tmp_path, history=ParquetHistory(data))
     async with app.run_test(size=(120, 40)) as pilot:
-        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
-        await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        screen = app.screen
-        assert isinstance(screen, HistoryScreen)
+        screen = await _open_history(app, pilot)
         await wait_for(pilot, lambda: screen.runs is not None and screen.run_id == run_id)
         assert screen.runs is not None and screen.runs["run"].to_pylist() == [run_id]
         title = screen.query_one("#runs-title", Label)
@@ -238,11 +244,7 @@ async def test_the_backtests_list_says_when_there_are_none(tmp_path: Path) -> No
     await _run(ParquetJournal(data))
     app = make_app(tmp_path, history=ParquetHistory(data))
     async with app.run_test(size=(120, 40)) as pilot:
-        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
-        await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        screen = app.screen
-        assert isinstance(screen, HistoryScreen)
+        screen = await _open_history(app, pilot)
         await wait_for(pilot, lambda: screen.run_id is not None)
         await pilot.press("b")
         await wait_for(pilot, lambda: screen.tranches is None)
@@ -306,11 +308,7 @@ async def test_on_a_short_terminal_the_tranches_get_the_chart_s_rows_until_g(
     await _run(history, tranches=6)
     app = make_app(tmp_path, history=history)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
-        await pilot.press("h")
-        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        screen = app.screen
-        assert isinstance(screen, HistoryScreen)
+        screen = await _open_history(app, pilot)
         await wait_for(pilot, lambda: bool(screen.query("#tranches-table")))
         chart, table = screen.query_one("#chart"), screen.query_one("#tranches-table")
         # Every one of the six tranches in view, below the header; no chart.
