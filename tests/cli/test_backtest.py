@@ -224,6 +224,9 @@ def test_record_writes_the_demo_books_and_says_so(
     for option in ("--interval", "--duration"):
         assert run("record", "--demo", option, "-1")[0] == 2
         assert capsys.readouterr().err.startswith(f"btc-dca: {option}: '-1' is not a duration")
+    # A window of nothing is refused, not read as "until Ctrl-C" and ended at once.
+    assert run("record", "--demo", "--duration", "0s") == (2, "")
+    assert capsys.readouterr().err.startswith("btc-dca: --duration: must be longer than 0s")
 
 
 def test_ctrl_c_stops_a_recording_with_every_snapshot_written_whole(tmp_path: Path) -> None:

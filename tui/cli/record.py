@@ -63,6 +63,8 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     duration = _duration("--duration", ns.duration) if ns.duration else None
     if interval < 0.05:
         raise UsageError("--interval: must be at least 0.05s")
+    if duration is not None and duration <= 0:
+        raise UsageError("--duration: must be longer than 0s (leave it out to record until Ctrl-C)")
     paths = prepare_storage(options)
     clock = make_clock(options)
     market = make_market(options, specs, clock, plan.quote, plan.venues)
@@ -86,7 +88,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         f"Recording {', '.join(display_name(v) for v in plan.venues)} in {plan.quote}: "
         f"top {ns.depth} levels a side every {format_duration(interval)} when changed, to "
         f"{paths.data_dir / 'market'}"
-        + (f", for {format_duration(duration)}" if duration else "; Ctrl-C stops"),
+        + (f", for {format_duration(duration)}" if duration is not None else "; Ctrl-C stops"),
         file=out,
         flush=True,
     )
