@@ -130,6 +130,10 @@ def test_bad_windows_and_venues_say_what_is_wrong_and_write_nothing(
     code, _ = backtest("--amount", "1")
     assert code == 2
     assert "no books are recorded in" in capsys.readouterr().err
+    # No book is ever 0 s old; with --demo that limit would have no lake to generate.
+    assert backtest("--demo", "--amount", "1", "--max-age", "0s") == (2, "")
+    assert capsys.readouterr().err.startswith("btc-dca: --max-age: must be longer than 0s")
+    assert not (tmp_path / "data" / "market").exists()
 
     # Record a window for two venues, then ask for other things.
     assert (

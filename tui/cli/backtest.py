@@ -83,6 +83,8 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         max_age = parse_duration(ns.max_age)
     except ValueError as exc:
         raise UsageError(f"--max-age: {exc}") from None
+    if max_age <= 0:
+        raise UsageError("--max-age: must be longer than 0s (a recorded book is never that new)")
     plan = plan_from_args(ns, options, specs, duration=end - start)
     paths = prepare_storage(options)
     if options.demo:
