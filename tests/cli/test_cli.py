@@ -139,6 +139,11 @@ def test_an_amount_only_a_split_can_fill_points_to_mode_split_and_exits_4() -> N
             ["run", "--headless", "--demo", "--amount", "1", "--duration", "1h", "--speed", "1e9"],
             "--speed: at most 10,000 (a week of demo time a minute); 1e9 would date",
         ),
+        (
+            # A frozen demo clock: the simulated venues would never answer.
+            ["quote", "--demo", "--amount", "1", "--speed", "1e-9"],
+            "--speed: at least 0.1 (1 is real time)",
+        ),
     ],
 )
 def test_invalid_input_names_the_field_and_exits_2(

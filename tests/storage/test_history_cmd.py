@@ -189,6 +189,15 @@ async def test_an_offset_past_the_end_says_how_many_runs_there_are(env: Path) ->
         await run(env, plan(tranches=2))
     code, text = _main("history", "--offset", "100")
     assert (code, text.strip()) == (0, f"No runs from --offset 100: there are 2 runs in {env}.")
+    # Numbers past any count of runs mean "past the end" and "all", not an overflow.
+    huge = "99999999999999999999"
+    code, text = _main("history", "--offset", huge)
+    assert (code, text.strip()) == (
+        0,
+        f"No runs from --offset {int(huge):,}: there are 2 runs in {env}.",
+    )
+    code, text = _main("history", "--json", "--limit", huge)
+    assert code == 0 and len(text.splitlines()) == 2
 
 
 def test_a_closed_pipe_ends_every_command_quietly(tmp_path: Path) -> None:

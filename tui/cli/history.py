@@ -92,7 +92,9 @@ def history_command(
         if ns.limit < 0 or ns.offset < 0:
             print("btc-dca: --limit/--offset: must be 0 or more", file=err)
             return exits.EXIT_INVALID
-        df = history.run_summaries(ns.offset, ns.limit or None)
+        # Past any number of runs there can be (and within what Polars counts in).
+        most = 2**31
+        df = history.run_summaries(min(ns.offset, most), min(ns.limit, most) or None)
     _report_bad(history.bad, err)
     if csv_path is not None:
         try:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 # The demo clock's fastest speed: faster, a moment of real overhead is weeks of demo time.
 MAX_SPEED = 10_000.0
+# Its slowest: slower, the simulated venues' answers (and timeouts) take minutes of real time.
+MIN_SPEED = 0.1
 
 
 class UsageError(Exception):
@@ -49,6 +51,11 @@ def parse_options(ns: argparse.Namespace, env: Mapping[str, str]) -> Options:
             raise UsageError(f"--speed: {raw_speed!r} is not a number") from None
         if not speed > 0 or speed == float("inf"):
             raise UsageError("--speed: must be a number above 0")
+        if speed < MIN_SPEED:
+            raise UsageError(
+                f"--speed: at least {MIN_SPEED} (1 is real time); slower, the simulated "
+                "venues would take minutes to answer"
+            )
         if speed > MAX_SPEED:
             raise UsageError(
                 f"--speed: at most {MAX_SPEED:,.0f} (a week of demo time a minute); "

@@ -40,7 +40,7 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         type=str,
         default=d,
         metavar="FACTOR",
-        help=f"demo clock speed (default {DEFAULT_DEMO_SPEED:g}x, at most 10000x)",
+        help=f"demo clock speed (default {DEFAULT_DEMO_SPEED:g}x, from 0.1x to 10000x)",
     )
     parser.add_argument(
         "--config", type=Path, default=d, metavar="PATH", help="config file (env BTC_DCA_CONFIG)"
