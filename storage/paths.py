@@ -85,6 +85,10 @@ def ensure_writable(folder: Path) -> Path:
             os.fsync(probe.fileno())
     except OSError as exc:
         reason = exc.strerror or str(exc)
+        # "File exists" (mkdir's words) says nothing useful about a file in the way.
+        blocker = next((p for p in (folder, *folder.parents) if p.is_file()), None)
+        if blocker is not None:
+            reason = f"{blocker} is a file, not a folder"
         raise DataDirError(f"data dir {folder} is not writable: {reason}") from exc
     return folder
 

@@ -43,8 +43,12 @@ def test_a_read_only_data_dir_is_refused_at_start(tmp_path: Path) -> None:
 
 def test_a_data_dir_under_a_file_is_refused_at_start(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    with pytest.raises(DataDirError, match="is not writable"):
-        ensure_writable(tmp_path / "file" / "data")
+    for where in (tmp_path / "file", tmp_path / "file" / "data"):
+        with pytest.raises(DataDirError) as refused:
+            ensure_writable(where)
+        assert str(refused.value) == (
+            f"data dir {where} is not writable: {tmp_path / 'file'} is a file, not a folder"
+        )
     assert ensure_writable(tmp_path / "ok") == tmp_path / "ok"
     assert list((tmp_path / "ok").iterdir()) == []
 

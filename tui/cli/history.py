@@ -82,7 +82,7 @@ def history_command(
             print(f"btc-dca: --csv: {exc}", file=err)
             return exits.EXIT_INVALID
     history = History(data_dir)
-    if ns.run:
+    if ns.run is not None:
         if history.run(ns.run) is None:
             _report_bad(history.bad, err)
             print(f"btc-dca: --run: no run {ns.run!r} in {data_dir}", file=err)
@@ -106,7 +106,7 @@ def history_command(
     elif ns.json:
         for row in df.iter_rows(named=True):
             print(json.dumps(jsonable(row)), file=out)
-    elif ns.run:
+    elif ns.run is not None:
         print(_tranche_table(df), file=out)
     elif df.height:
         backtest = pl.col("source").fill_null("") == "backtest"
