@@ -182,7 +182,11 @@ async def test_the_runs_list_shows_every_column_at_80_columns(tmp_path: Path) ->
     app = make_app(tmp_path, history=ParquetHistory(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
         table = (await _open_history(app, pilot)).query_one("#runs-table")
-        await wait_for(pilot, lambda: table.virtual_size.width > 0)
+        # Measured and laid out (on a busy machine the two come in either order).
+        await wait_for(
+            pilot,
+            lambda: table.virtual_size.width > 0 and table.scrollable_content_region.width > 0,
+        )
         await pilot.pause()
         assert table.virtual_size.width <= table.scrollable_content_region.width
 
