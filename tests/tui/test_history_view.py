@@ -130,14 +130,18 @@ def test_times_show_in_utc_to_the_second_and_venues_by_name() -> None:
     assert shown.column_content_widths[:2] == [len("2026-01-01 13:45:38"), len("BUS+KRK")]
 
 
-def test_tranche_times_drop_the_seconds_only_when_each_tranche_has_its_own_minute() -> None:
+def test_tranche_times_drop_the_seconds_when_each_has_its_own_minute_and_a_lone_day() -> None:
     def times(*seconds: int) -> pa.ChunkedArray:
         at = [datetime.fromtimestamp(START + s, tz=UTC) for s in seconds]
         return pa.chunked_array([pa.array(at, pa.timestamp("s", tz="UTC"))])
 
-    assert tranche_time_format(times(41, 3641, 7241)) == TRANCHE_MINUTE  # hourly, at :41
-    assert tranche_time_format(times(0, 30, 60)) == TRANCHE_TIME  # two in the first minute
+    day = 86_400
+    assert tranche_time_format(times(41, day + 41)) == TRANCHE_MINUTE  # daily, at :41
+    assert tranche_time_format(times(0, 30, day)) == TRANCHE_TIME  # two in the first minute
     assert datetime(2026, 1, 1, 13, 45, 38).strftime(TRANCHE_MINUTE) == "01-01 13:45"
+    # All on one day: the date is the runs list's, not repeated on every row.
+    assert tranche_time_format(times(41, 3641, 7241)) == "%H:%M"
+    assert tranche_time_format(times(0, 30, 60)) == "%H:%M:%S"
 
 
 async def test_history_paints_from_what_was_read_ahead_and_rereads_what_changed(

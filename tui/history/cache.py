@@ -43,9 +43,12 @@ SHOWN_AS = {
     "saved vs worst": "saved",  # vs the dearest venue, as the summary above says
 }
 # A tranche's time without the year (the run's date is in the runs list): 14 columns, not 19;
-# without the seconds when no two tranches share a minute (the table fits 80 columns).
+# without the seconds when no two tranches share a minute, and without the date (under the
+# label "UTC") when all are on one day: the table fits 80 columns.
 TRANCHE_TIME = "%m-%d %H:%M:%S"
 TRANCHE_MINUTE = "%m-%d %H:%M"
+# Left out of both when a run's tranches are all on one day.
+DATE = "%m-%d "
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +93,15 @@ def venue_names(venue: str) -> str:
 
 
 def tranche_time_format(times: pa.ChunkedArray) -> str:
-    """``TRANCHE_MINUTE`` when each tranche has a minute of its own, else ``TRANCHE_TIME``."""
+    """``TRANCHE_MINUTE`` when each tranche has a minute of its own, else ``TRANCHE_TIME``;
+    without the date when every tranche is on one UTC day (the runs list has it): the
+    table then fits 80 columns even with six-figure totals."""
     import pyarrow.compute as pc
 
     minutes = pc.count_distinct(pc.floor_temporal(times, unit="minute")).as_py()
-    return TRANCHE_MINUTE if minutes == len(times) else TRANCHE_TIME
+    shown = TRANCHE_MINUTE if minutes == len(times) else TRANCHE_TIME
+    days = pc.count_distinct(pc.floor_temporal(times, unit="day")).as_py()
+    return shown.removeprefix(DATE) if days <= 1 else shown
 
 
 def _shown(table: pa.Table, time_format: str = TRANCHE_TIME) -> SizedArrowBackend:
@@ -105,15 +112,16 @@ def _shown(table: pa.Table, time_format: str = TRANCHE_TIME) -> SizedArrowBacken
     from tui import fmt
     from tui.widgets.arrow_table import SizedArrowBackend
 
-    labels = [SHOWN_AS.get(name, name) for name in table.column_names]
+    shown_as = SHOWN_AS if DATE in time_format else {**SHOWN_AS, "time": "UTC"}
+    labels = [shown_as.get(name, name) for name in table.column_names]
     formats: dict[str, Callable[[Any], str]] = {
         "venue": venue_names,
-        SHOWN_AS["time"]: lambda t: t.strftime(time_format),
+        shown_as["time"]: lambda t: t.strftime(time_format),
     }
     for field in table.schema:
         if pa.types.is_decimal(field.type):
             show = fmt.btc_col if field.type.scale == 8 else fmt.money
-            formats[SHOWN_AS.get(field.name, field.name)] = show
+            formats[shown_as.get(field.name, field.name)] = show
     return SizedArrowBackend(table.rename_columns(labels), formats=formats)
 
 
