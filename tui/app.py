@@ -32,7 +32,7 @@ from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import display_name
-from tui import startup
+from tui import fmt, startup
 from tui.messages import ElsewhereEnded, ElsewhereSeen, RunFailed, StartRequested
 from tui.screens.main import MainScreen
 from tui.widgets.plan_form import FormDefaults, PlanForm
@@ -170,6 +170,8 @@ class DcaApp(App[int]):
         self.first_frame_at: float | None = None
         # Whether the background threads have been started (SETTLE_S after the first frame).
         self.background_started = False
+        # Printed by the launcher once the app has quit: what became of a run in progress.
+        self.farewell = ""
         # Set by the main screen whenever the run's state changes (quitting waits on it).
         self.run_state_changed = asyncio.Event()
         # Recording the books to market/ while the dashboard is open (key m).
@@ -803,6 +805,7 @@ class DcaApp(App[int]):
         else:
             executor.cancel()
             await self._wait(lambda: not self.run_active)
+        self.farewell = farewell(executor, self.main.run_state)
         self.exit(0)
 
     async def _hand_over(self, executor: Executor) -> None:
@@ -824,6 +827,7 @@ class DcaApp(App[int]):
             )
             return
         log.info("run %s handed over to process %d", started.run_id, started.pid)
+        self.farewell = handed_over(started)
         self.exit(0)
 
     async def _wait(self, done: Callable[[], bool]) -> None:
@@ -837,6 +841,30 @@ class DcaApp(App[int]):
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.run_state_changed.wait(), remaining)
+
+
+def farewell(executor: Executor, state: str) -> str:
+    """What the terminal says after quitting during a run: how far it got, what next."""
+    s, run_id = executor.summary, executor.run_id
+    bought = f"bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC"
+    if state in ("running", "paused"):
+        # Paused, or still running when the app quits (its worker is stopped: resumable).
+        how = "paused" if state == "paused" else "stopped"
+        return f"Run {run_id} {how} ({bought}). Continue it with: btc-dca resume {run_id}"
+    return f"Run {run_id} {state} ({bought})."
+
+
+def handed_over(started: Started) -> str:
+    """What the terminal says after quitting with the run handed to a background process."""
+    lines = [
+        f"Run {started.run_id} keeps running in the background (pid {started.pid}); it goes "
+        "on after this terminal closes.",
+        "  see it:    btc-dca status",
+        f"  steer it:  btc-dca pause|unpause|cancel {started.run_id}",
+    ]
+    if started.log_file is not None:
+        lines.append(f"  its output: {started.log_file}")
+    return "\n".join(lines)
 
 
 def build_app(

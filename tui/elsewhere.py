@@ -22,6 +22,8 @@ class Started:
 
     run_id: str
     pid: int
+    # Where the background process writes its output (its log file), when known.
+    log_file: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

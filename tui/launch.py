@@ -155,13 +155,13 @@ def _elsewhere(options: Options, paths: Paths, config: AppConfig) -> Elsewhere:
         from tui.cli import detach
 
         d = detach.detach_plan(plan, options, *where)
-        return Started(d.run_id, d.pid)
+        return Started(d.run_id, d.pid, d.log_file)
 
     def hand_over(run_id: str) -> Started:
         from tui.cli import detach
 
         d = detach.hand_over(run_id, options, *where)
-        return Started(d.run_id, d.pid)
+        return Started(d.run_id, d.pid, d.log_file)
 
     return Elsewhere(paths.data_dir, start, hand_over, config.notify)
 
@@ -251,4 +251,6 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         )
         return exits.EXIT_INVALID
     result = app.run()
+    if app.farewell:
+        print(app.farewell)  # after the full screen is gone: what became of the run
     return result if result is not None else app.return_code or 0

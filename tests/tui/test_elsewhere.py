@@ -138,7 +138,7 @@ def background(tmp_path: Path) -> Iterator[tuple[Elsewhere, Path]]:
 
     def hand_over(run_id: str) -> Started:
         d = detach.hand_over(run_id, options, data, config, logs)
-        return Started(d.run_id, d.pid)
+        return Started(d.run_id, d.pid, d.log_file)
 
     yield Elsewhere(data, start, hand_over), data
     for state in runs_in_progress(data):
@@ -192,6 +192,14 @@ async def test_quitting_during_a_run_can_keep_it_running_in_the_background(
     [state] = runs_in_progress(data)
     assert (state.run_id, state.where) == (run_id, "detached")
     assert state.pid != os.getpid()
+    # The terminal, once the dashboard is gone: where the run went and how to reach it.
+    assert app.farewell.splitlines() == [
+        f"Run {run_id} keeps running in the background (pid {state.pid}); it goes on after "
+        "this terminal closes.",
+        "  see it:    btc-dca status",
+        f"  steer it:  btc-dca pause|unpause|cancel {run_id}",
+        f"  its output: {tmp_path / 'logs' / f'run-{run_id}.log'}",
+    ]
 
 
 async def test_without_a_launcher_background_runs_are_not_offered(tmp_path: Path) -> None:

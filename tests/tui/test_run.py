@@ -239,6 +239,12 @@ async def test_quitting_during_a_run_can_pause_it_for_later(tmp_path: Path) -> N
     history = app.history
     assert isinstance(history, MemoryHistory)
     assert history.runs()["status"][0].as_py() == "paused"
+    # What the terminal says once the dashboard is gone (the launcher prints it).
+    run_id = history.runs()["run"][0].as_py()
+    assert app.farewell == (
+        f"Run {run_id} paused (bought 0.02083 of 0.50 BTC). "
+        f"Continue it with: btc-dca resume {run_id}"
+    )
 
 
 async def test_quitting_during_a_run_can_cancel_it_or_stay(tmp_path: Path) -> None:
@@ -257,6 +263,8 @@ async def test_quitting_during_a_run_can_cancel_it_or_stay(tmp_path: Path) -> No
     history = app.history
     assert isinstance(history, MemoryHistory)
     assert history.runs()["status"][0].as_py() == "cancelled"
+    run_id = history.runs()["run"][0].as_py()
+    assert app.farewell == f"Run {run_id} cancelled (bought 0.02083 of 0.50 BTC)."
 
 
 class BrokenJournal:

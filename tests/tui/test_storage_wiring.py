@@ -151,17 +151,20 @@ def test_parquet_history_matches_the_executor_to_the_cent(tmp_path: Path) -> Non
 
 
 def test_launch_builds_the_demo_and_returns_the_apps_exit_code(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seen: list[DcaApp] = []
 
     def fake_run(self: DcaApp) -> int:
         seen.append(self)
+        self.farewell = "Run 20260101-000000-abcdef paused (bought 0.1 of 0.5 BTC)."
         return 0
 
     monkeypatch.setattr(DcaApp, "run", fake_run)
     options = Options(demo=True, data_dir=tmp_path, config=tmp_path / "config.toml")
     assert launch_mod.launch(options) == 0
+    # What became of the run is printed once the full screen is gone.
+    assert capsys.readouterr().out == "Run 20260101-000000-abcdef paused (bought 0.1 of 0.5 BTC).\n"
     app = seen[0]
     assert app.defaults.amount == "0.5" and app.defaults.tranches == "24"
     assert isinstance(app.history, ParquetHistory)
