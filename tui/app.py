@@ -785,6 +785,11 @@ class DcaApp(App[int]):
     async def action_quit(self) -> None:
         """Quit; during a run, ask whether to pause it (resumable) or cancel it."""
         if not self.run_active:
+            if self.following is not None:  # shown here, executed by another process
+                self.farewell = (
+                    f"Run {self.following} goes on in another process: btc-dca status shows "
+                    f"it, btc-dca pause|unpause|cancel {self.following} steers it."
+                )
             self.exit(0)
             return
         from tui.screens.quit import QuitScreen

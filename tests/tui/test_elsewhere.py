@@ -164,6 +164,24 @@ async def test_b_starts_the_plan_in_a_background_process_and_shows_it(
     assert runs_in_progress(data) == []
 
 
+async def test_quitting_while_a_background_run_is_shown_says_where_it_goes_on(
+    tmp_path: Path, background: tuple[Elsewhere, Path]
+) -> None:
+    elsewhere, data = background
+    app = make_app(tmp_path, elsewhere=elsewhere, defaults=DEMO)
+    async with app.run_test(size=(130, 42)) as pilot:
+        await pilot.press("b")
+        await wait_for(pilot, lambda: app.main.run_state == "running")
+        run_id = app.following
+        await pilot.press("q")  # nothing runs in this process: no question, it quits
+        await wait_for(pilot, lambda: not app.is_running)
+    assert [s.run_id for s in runs_in_progress(data)] == [run_id]
+    assert app.farewell == (
+        f"Run {run_id} goes on in another process: btc-dca status shows it, "
+        f"btc-dca pause|unpause|cancel {run_id} steers it."
+    )
+
+
 async def test_quitting_during_a_run_can_keep_it_running_in_the_background(
     tmp_path: Path, background: tuple[Elsewhere, Path]
 ) -> None:
