@@ -46,6 +46,8 @@ async def test_history_lists_runs_and_a_runs_tranches(env: Path) -> None:
     assert len(text.strip().splitlines()) == 2 + 3
     code, _ = _main("history", "--run", "nope")
     assert code == 2
+    code, text = _main("history", "--run", "")  # an empty id is no run, not "every run"
+    assert (code, text) == (2, "")
 
 
 async def test_csv_and_json_exports_match_the_table(env: Path, tmp_path: Path) -> None:
