@@ -759,10 +759,16 @@ def _also_stream(error: VenueError, status: VenueStatus, resyncing: bool = False
         why = "reconnecting" if status.book is not None else "not yet synced"
     elif resyncing and status.health is Health.LIVE:
         why = "resyncing"
+    # The same failure on both paths (no network: a DNS lookup) is said once.
+    said = (
+        f"{error.message} (stream too)"
+        if why == error.message
+        else f"{error.message} (stream: {why})"
+    )
     return VenueError(
         error.venue,
         error.kind,
-        f"{error.message} (stream: {why})",
+        said,
         status=error.status,
         retry_after=error.retry_after,
     )

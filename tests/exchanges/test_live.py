@@ -572,3 +572,22 @@ async def test_custom_ws_handler_exercises_server_disconnect(srv: VenueServer) -
         await wait_for(lambda: "code 1011" in market.status("binance").note)
     finally:
         await market.close()
+
+
+async def test_the_same_failure_on_rest_and_stream_is_said_once() -> None:
+    # No network: the stream and the REST fallback both fail to look the host up.
+    spec = DEFAULT_SPECS["binance"].with_overrides(
+        rest_url="http://api.binance.invalid", ws_url="ws://api.binance.invalid"
+    )
+    market = LiveMarket({"binance": spec}, "USDT", settings=FAST)
+    await market.start()
+    try:
+        deadline = time.monotonic() + 10
+        while market.status("binance").error is None:
+            assert time.monotonic() < deadline, "the stream never failed"
+            await asyncio.sleep(0.02)
+        book = (await market.fresh_books(["binance"]))["binance"]
+    finally:
+        await market.close()
+    assert isinstance(book, VenueError) and book.kind is ErrorKind.DNS
+    assert book.message == "DNS lookup failed: api.binance.invalid:80 (stream too)"
