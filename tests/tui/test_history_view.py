@@ -254,11 +254,14 @@ async def test_the_backtests_list_says_when_there_are_none(tmp_path: Path) -> No
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _open_history(app, pilot)
         await wait_for(pilot, lambda: screen.run_id is not None)
+        chart = screen.query_one("#chart")
+        await wait_for(pilot, lambda: chart.display)  # the run's prices, plotted
         await pilot.press("b")
         await wait_for(pilot, lambda: screen.tranches is None)
         summary = str(screen.query_one("#run-summary", PairLines).render())
         assert summary.startswith("No backtests yet: btc-dca backtest")
         assert not screen.query("#tranches-table") and not screen.query("#runs-table")
+        assert not chart.display  # nothing to plot: no empty box
 
 
 class _ReadAfterCompose(HistoryScreen):

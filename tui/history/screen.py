@@ -259,14 +259,17 @@ class HistoryScreen(Screen[None]):
 
     def action_toggle_chart(self) -> None:
         """Show or hide the price chart (it stays so until asked again)."""
-        self.chart_wanted = not self.query_one("#chart").display
+        self.chart_wanted = not self._chart_preferred()
         self._show_chart()
 
-    def _show_chart(self) -> None:
+    def _chart_preferred(self) -> bool:
         wanted = self.chart_wanted
-        self.query_one("#chart").display = (
-            not self.has_class("-short") if wanted is None else wanted
-        )
+        return not self.has_class("-short") if wanted is None else wanted
+
+    def _show_chart(self) -> None:
+        """The chart where it is wanted and has prices to plot (never an empty box)."""
+        chart = self.query_one(PriceChart)
+        chart.display = self._chart_preferred() and bool(chart.prices)
 
     def action_reload(self) -> None:
         """Read the runs again."""
@@ -305,6 +308,7 @@ class HistoryScreen(Screen[None]):
             self.run_id = None
             self.tranches = None
             self.query_one(PriceChart).set_data([], [], None)
+            self._show_chart()
             await self.query_one("#tranches-holder").remove_children()
             return
         self.runs = runs.table
@@ -393,6 +397,7 @@ class HistoryScreen(Screen[None]):
         self.query_one(PriceChart).set_data(
             d.prices, d.worst, float(d.avg_price) if d.avg_price is not None else None, d.mids
         )
+        self._show_chart()
 
     def shown_table(self) -> tuple[str, pa.Table] | None:
         """The table the user is looking at: the run's tranches, or the runs list."""
