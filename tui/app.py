@@ -610,14 +610,15 @@ class DcaApp(App[int]):
             paused = self.main.run_state == "paused"
             self._steer("unpause" if paused else "pause")
             return
-        if self.executor is None:
-            return
         from dca.executor import State
 
-        if self.executor.state is State.RUNNING:
-            self.executor.pause()
-        elif self.executor.state is State.PAUSED:
-            self.executor.resume()
+        executor = self.executor
+        if executor is None or executor.state not in (State.PENDING, State.RUNNING, State.PAUSED):
+            self.notify("No run in progress to pause or resume", severity="warning")
+        elif executor.state is State.RUNNING:
+            executor.pause()
+        elif executor.state is State.PAUSED:
+            executor.resume()
 
     def action_pause(self) -> None:
         """Pause the run."""
@@ -639,6 +640,8 @@ class DcaApp(App[int]):
             self._steer("cancel")
         elif self.run_active and self.executor is not None:
             self.executor.cancel()
+        else:
+            self.notify("No run in progress to cancel", severity="warning")
 
     def _steering_elsewhere(self) -> bool:
         return not self.run_active and self.following is not None

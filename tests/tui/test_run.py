@@ -493,3 +493,14 @@ async def test_the_quote_currency_stays_while_a_run_is_going(tmp_path: Path) -> 
         for button in ("#pause", "#resume", "#cancel"):
             widget = app.main.query_one(button, Button)
             assert (widget.disabled and not widget.display) or not widget.is_on_screen
+
+
+async def test_pause_and_cancel_with_no_run_say_there_is_none(tmp_path: Path) -> None:
+    app = make_app(tmp_path, defaults=DAY)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.main.query_one("#jitter").focus()  # keys go to the screen, not a text field
+        await pilot.press("p")
+        await wait_for(pilot, lambda: ": No run in progress to pause or resume" in messages(app))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: ": No run in progress to cancel" in messages(app))
+        assert app.executor is None and app.main.run_state == "idle"
