@@ -245,7 +245,8 @@ class DcaApp(App[int]):
         preload = getattr(self.history, "preload", None)
         if callable(preload):
             preload()
-        self.history_cache.load()
+        # History opened already has read it: unchanged, it is not read (and redrawn) again.
+        self.history_cache.load(only_if_changed=True)
 
     async def on_unmount(self) -> None:
         """Stop recording (its books are written), stop listening, close the connections."""

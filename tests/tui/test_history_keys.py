@@ -64,7 +64,7 @@ async def test_history_tables_read_like_the_panels_and_show_skips_in_words(
         assert screen.tranches is not None
         venues = screen.tranches["venue"].to_pylist()
         assert venues == ["skipped: above max"] * 4
-        # The read-ahead lands once (the tables are mounted again then): let it settle.
+        # Let the read-ahead finish (it reads nothing again when History has read it).
         await wait_for(pilot, lambda: app.background_started and app.history_cache.view is not None)
         await pilot.pause(0.5)
         await pilot.press("tab")

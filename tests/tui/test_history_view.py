@@ -185,13 +185,23 @@ async def test_the_runs_list_shows_every_column_at_80_columns(tmp_path: Path) ->
     await _run(ParquetJournal(tmp_path, source="demo"))
     app = make_app(tmp_path, history=ParquetHistory(tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
-        table = (await _open_history(app, pilot)).query_one("#runs-table")
-        # Measured and laid out (on a busy machine the two come in either order).
-        await wait_for(
-            pilot,
-            lambda: table.virtual_size.width > 0 and table.scrollable_content_region.width > 0,
-        )
+        screen = await _open_history(app, pilot)
+
+        def laid_out() -> bool:
+            # The table on screen now, measured and laid out (in either order when busy).
+            tables = screen.query("#runs-table")
+            return (
+                bool(tables)
+                and min(
+                    tables.first().scrollable_content_region.width,
+                    tables.first().virtual_size.width,
+                )
+                > 0
+            )
+
+        await wait_for(pilot, laid_out)
         await pilot.pause()
+        table = screen.query_one("#runs-table")
         assert table.virtual_size.width <= table.scrollable_content_region.width
 
 
@@ -334,3 +344,21 @@ async def test_on_a_short_terminal_the_tranches_get_the_chart_s_rows_until_g(
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert not chart.display
+
+
+async def test_history_opened_before_the_read_ahead_is_not_read_and_redrawn_again(
+    tmp_path: Path,
+) -> None:
+    await _run(ParquetJournal(tmp_path, source="demo"))
+    app = make_app(tmp_path, history=ParquetHistory(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_history(app, pilot)  # before the app's read-ahead
+        await wait_for(pilot, lambda: bool(screen.query("#runs-table")))
+        table = screen.query_one("#runs-table")
+        assert not app.background_started
+        await wait_for(pilot, lambda: app.background_started)
+        await wait_for(
+            pilot, lambda: all(w.is_finished for w in app.workers if w.group == "preload")
+        )
+        await pilot.pause()
+        assert screen.query_one("#runs-table") is table  # the same table, not mounted again
