@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pytest
 from textual.app import ComposeResult
 from textual.pilot import Pilot
 
@@ -347,18 +348,19 @@ async def test_on_a_short_terminal_the_tranches_get_the_chart_s_rows_until_g(
 
 
 async def test_history_opened_before_the_read_ahead_is_not_read_and_redrawn_again(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "SETTLE_S", 3600.0)  # the read-ahead starts when told below
     await _run(ParquetJournal(tmp_path, source="demo"))
     app = make_app(tmp_path, history=ParquetHistory(tmp_path))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_history(app, pilot)  # before the app's read-ahead
+        screen = await _open_history(app, pilot)
         await wait_for(pilot, lambda: bool(screen.query("#runs-table")))
         table = screen.query_one("#runs-table")
-        assert not app.background_started
-        await wait_for(pilot, lambda: app.background_started)
-        await wait_for(
-            pilot, lambda: all(w.is_finished for w in app.workers if w.group == "preload")
-        )
+        app._start_background()  # what the app does once settled: the read-ahead among it
+        [read_ahead] = [w for w in app.workers if w.group == "preload"]
+        await wait_for(pilot, lambda: read_ahead.is_finished)
         await pilot.pause()
         assert screen.query_one("#runs-table") is table  # the same table, not mounted again
