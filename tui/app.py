@@ -33,6 +33,7 @@ from exchanges.clock import Clock
 from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import display_name
 from tui import fmt, startup
+from tui.elsewhere import how_to_reach
 from tui.messages import ElsewhereEnded, ElsewhereSeen, RunFailed, StartRequested
 from tui.screens.main import MainScreen
 from tui.widgets.plan_form import FormDefaults, PlanForm
@@ -865,15 +866,10 @@ def farewell(executor: Executor, state: str) -> str:
 
 def handed_over(started: Started) -> str:
     """What the terminal says after quitting with the run handed to a background process."""
-    lines = [
+    return (
         f"Run {started.run_id} keeps running in the background (pid {started.pid}); it goes "
-        "on after this terminal closes.",
-        "  see it:    btc-dca status",
-        f"  steer it:  btc-dca pause|unpause|cancel {started.run_id}",
-    ]
-    if started.log_file is not None:
-        lines.append(f"  its output: {started.log_file}")
-    return "\n".join(lines)
+        f"on after this terminal closes.\n{how_to_reach(started.run_id, started.log_file)}"
+    )
 
 
 def build_app(

@@ -26,6 +26,15 @@ class Started:
     log_file: Path | None = None
 
 
+def how_to_reach(run_id: str, log_file: Path | None) -> str:
+    """The lines under "... in the background (pid N)": how to see and steer the run, and
+    where its output goes (said alike by ``run --detach`` and a dashboard that hands over)."""
+    lines = ["  see it:    btc-dca status", f"  steer it:  btc-dca pause|unpause|cancel {run_id}"]
+    if log_file is not None:
+        lines.append(f"  its output: {log_file}")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True, slots=True)
 class Elsewhere:
     """The data dir shared with other processes, and how to start background runs.

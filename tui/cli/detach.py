@@ -25,6 +25,7 @@ from dca.plan import Plan
 from storage.control import RunState, in_progress
 from tui.cli import exits
 from tui.cli.options import prepare_storage
+from tui.elsewhere import how_to_reach
 from tui.wiring import Options
 
 # The background processes this process started. Kept so they are reaped (``poll``) once
@@ -164,10 +165,7 @@ def report(d: Detached, as_json: bool, out: TextIO, verb: str = "Started") -> No
         return
     print(
         f"{verb} run {d.run_id} in the background (pid {d.pid}); it keeps running after "
-        f"this terminal closes.\n"
-        f"  see it:    btc-dca status\n"
-        f"  steer it:  btc-dca pause|unpause|cancel {d.run_id}\n"
-        f"  its output: {d.log_file}",
+        f"this terminal closes.\n{how_to_reach(d.run_id, d.log_file)}",
         file=out,
     )
 

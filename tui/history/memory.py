@@ -149,6 +149,7 @@ class MemoryHistory:
                     fees=sm.fee,
                     saved=sm.saved_vs_worst,
                     avg_price=sm.avg_price,
+                    avg_cost=sm.effective_price,
                 )
             rows.append(
                 {
@@ -160,7 +161,7 @@ class MemoryHistory:
                     "quote": plan.quote,
                     "total": d.total.quantize(CENT),
                     "avg price": d.avg_price.quantize(CENT) if d.avg_price else None,
-                    "avg cost": (d.total / d.qty).quantize(CENT) if d.qty else None,
+                    "avg cost": d.avg_cost.quantize(CENT) if d.avg_cost else None,
                     "fees": d.fees.quantize(CENT),
                     "saved vs worst": d.saved.quantize(CENT),
                     "tranches": plan.tranches,
