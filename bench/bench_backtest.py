@@ -33,9 +33,9 @@ from dca.plan import build_plan
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS, VENUE_IDS
-from storage import backtest as bt
-from storage.dataset import write_atomic
-from storage.market import frame, partition_dir, snapshot_row
+from storage.backtest import replay as bt
+from storage.history.dataset import write_atomic
+from storage.market.lake import frame, partition_dir, snapshot_row
 from tui.cli.printers import Printer
 
 DAY = 86400.0

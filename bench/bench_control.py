@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from storage.control import Command, steer
+from storage.runs.control import Command, steer
 
 ROUNDS = 10
 DETACHES = 5

@@ -27,9 +27,9 @@ from pathlib import Path
 from exchanges.clock import RealClock, SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import VENUE_IDS
-from storage.compaction import compact
-from storage.market import bytes_of
-from storage.recorder import Recorder, record_simulated
+from storage.history.compaction import compact
+from storage.market.lake import bytes_of
+from storage.market.recorder import Recorder, record_simulated
 
 HOUR = 3600.0
 START = 1_767_225_600.0  # 2026-01-01T00:00Z

@@ -24,12 +24,12 @@ from dca.plan import build_plan
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from storage.compaction import compact
-from storage.dataset import write_atomic
-from storage.journal import ParquetJournal
-from storage.queries import History
-from storage.rows import run_row, tranche_row
-from storage.schema import frame
+from storage.history.compaction import compact
+from storage.history.dataset import write_atomic
+from storage.history.journal import ParquetJournal
+from storage.history.queries import History
+from storage.history.rows import run_row, tranche_row
+from storage.history.schema import frame
 
 APPENDS = 30
 PER_RUN = 1000

@@ -4,7 +4,7 @@ At clock time ``t`` each venue serves its newest recorded book captured at or be
 ``t``; a book older than ``max_age_s`` is not served (the venue is out of that tranche,
 with the book's age as the reason), nor is a venue with nothing recorded before ``t``.
 
-Recorded levels are integers with a decimal exponent (``storage/market.py``). A book
+Recorded levels are integers with a decimal exponent (``storage/market/lake.py``). A book
 decodes its asks lazily (``PackedLevels``): pricing a small tranche walks two or three
 levels, so a 43,200-tranche backtest decodes a few hundred thousand Decimals, not
 thirteen million, and every figure is still exact. Of the bids only the best is kept:

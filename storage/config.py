@@ -19,7 +19,7 @@ from typing import Any
 from dca.plan import parse_duration
 from dca.routing import Mode
 from exchanges.venues import DEFAULT_SPECS, QUOTES, VenueSpec
-from storage.notify_config import DEFAULT_EVENTS, EVENTS, NotifyConfig, url_problem
+from storage.alerts.config import DEFAULT_EVENTS, EVENTS, NotifyConfig, url_problem
 
 DEFAULT_THEME = "textual-dark"
 # No venue charges a taker fee anywhere near this: a larger value is a percentage typed

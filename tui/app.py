@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from dca.events import Summary
     from dca.executor import Executor, ResumeState
     from dca.journal import Journal
-    from storage.control import Followed, LiveRun
-    from storage.notify import Notifier
+    from storage.alerts.send import Notifier
+    from storage.runs.control import Followed, LiveRun
     from tui.elsewhere import Elsewhere, Started
     from tui.history.cache import HistoryCache
     from tui.history.source import HistorySource
@@ -76,7 +76,7 @@ OffersSource = Callable[[], Sequence["ResumeOffer"]]
 
 
 class Recording(Protocol):
-    """A market recorder the dashboard can run (``storage.recorder.Recorder``)."""
+    """A market recorder the dashboard can run (``storage.market.recorder.Recorder``)."""
 
     @property
     def stats(self) -> RecordingStats: ...
@@ -407,8 +407,8 @@ class DcaApp(App[int]):
         live: LiveRun | None = None
         notifier: Notifier | None = None
         if self.elsewhere is not None:
-            from storage.control import LiveRun
-            from storage.notify import Notifier
+            from storage.alerts.send import Notifier
+            from storage.runs.control import LiveRun
 
             # Other processes see and steer this run; its alerts go out like a headless run's.
             live = LiveRun(self.elsewhere.data_dir, where="dashboard")
@@ -651,7 +651,7 @@ class DcaApp(App[int]):
     @work(thread=True, group="steer", exit_on_error=False)
     def _steer(self, name: str) -> None:
         """Ask the process executing the run shown to ``pause``, ``unpause`` or ``cancel`` it."""
-        from storage.control import Command, NotAcknowledged, NotInProgress, steer
+        from storage.runs.control import Command, NotAcknowledged, NotInProgress, steer
 
         assert self.elsewhere is not None
         command = Command(name)
@@ -683,7 +683,7 @@ class DcaApp(App[int]):
 
     @work(thread=True, exclusive=True, group="elsewhere", exit_on_error=False)
     def _watch_elsewhere(self) -> None:
-        from storage.control import follow, runs_in_progress
+        from storage.runs.control import follow, runs_in_progress
 
         assert self.elsewhere is not None
         data_dir = self.elsewhere.data_dir
@@ -697,7 +697,7 @@ class DcaApp(App[int]):
         if look.state is not None:
             self.call_from_thread(self._elsewhere_seen, run_id, look, first)
         elif not first:
-            from storage.queries import History  # polars: loaded by now, in this thread
+            from storage.history.queries import History  # polars: loaded by now, in this thread
 
             row = History(data_dir).run(run_id)
             status = str(row["status"]) if row is not None else "gone"

@@ -1,7 +1,7 @@
 """What the dashboard needs to reach runs in other processes (injected by the launcher).
 
 Runs executed by another process (a background run, another dashboard) are seen and
-steered through their live files in the data dir (``storage.control``); starting a
+steered through their live files in the data dir (``storage.runs.control``); starting a
 run in the background, or handing this dashboard's run over to a background process,
 is the command line's job, so the launcher passes those in as plain callables.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dca.plan import Plan
-from storage.notify_config import NotifyConfig
+from storage.alerts.config import NotifyConfig
 
 
 @dataclass(frozen=True, slots=True)

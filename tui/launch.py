@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from dca.journal import Journal
-    from storage.control import TrancheLine
+    from storage.runs.control import TrancheLine
     from tui.screens.resume import ResumeOffer
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
     ``only`` narrows the offer to one run (``btc-dca resume RUN_ID``).
     """
     # Polars loads here, in the offers worker after the first frame, not before it.
-    from storage.resume import ResumeError, load_resumable, unfinished_runs
+    from storage.history.resume import ResumeError, load_resumable, unfinished_runs
     from tui.screens.resume import ResumeOffer
 
     offers: list[ResumeOffer] = []
@@ -94,7 +94,7 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
 def earlier_tranches(tranches: pl.DataFrame) -> tuple[TrancheLine, ...]:
     """A run's recorded tranches (``History.run_tranches``) as lines of its table, for
     when it is resumed."""
-    from storage.control import TrancheLine
+    from storage.runs.control import TrancheLine
 
     out: list[TrancheLine] = []
     for row in tranches.iter_rows(named=True):
@@ -139,7 +139,7 @@ def _save_theme(config_file: Path) -> Callable[[str], None]:
 def _compact(data_dir: Path) -> Callable[[], None]:
     def compact() -> None:
         # Polars loads here, in the app's background thread after the first frame.
-        from storage.compaction import compact_logged
+        from storage.history.compaction import compact_logged
 
         compact_logged(data_dir)
 
@@ -173,7 +173,7 @@ def _recorder(
     written a file a minute per venue."""
 
     def make(market: MarketData) -> Recording:
-        from storage.recorder import Recorder  # Polars: loaded when recording starts
+        from storage.market.recorder import Recorder  # Polars: loaded when recording starts
 
         per_second = clock.speed if clock.speed != float("inf") else 1.0
         return Recorder(
@@ -200,7 +200,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
     ensure_config(paths.config_file)
     config = load_config(paths.config_file)
     if run_id is not None:
-        from storage.resume import ResumeError, load_resumable
+        from storage.history.resume import ResumeError, load_resumable
 
         try:
             plan = load_resumable(paths.data_dir, run_id).plan
@@ -221,7 +221,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
     speed = options.demo_speed if options.demo else None
 
     def journal() -> Journal:
-        from storage.journal import ParquetJournal  # Polars: loaded when a run starts
+        from storage.history.journal import ParquetJournal  # Polars: loaded when a run starts
 
         return ParquetJournal(data_dir, source=source, speed=speed)
 

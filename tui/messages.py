@@ -11,7 +11,7 @@ from dca.plan import Plan
 
 if TYPE_CHECKING:
     from dca.events import Event
-    from storage.control import Followed
+    from storage.runs.control import Followed
 
 
 class RunEvent(Message):

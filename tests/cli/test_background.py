@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.control import RunState, runs_in_progress
-from storage.queries import History
+from storage.history.queries import History
+from storage.runs.control import RunState, runs_in_progress
 from tests.cli.helpers import run
 from tui.cli import detach
 

@@ -25,7 +25,7 @@ NOT_FOR_QUOTE = (
     "tomlkit",
     "dca.events",
     "dca.executor",
-    "storage.notify",
+    "storage.alerts.send",
     "exchanges.simulated",
     "logging.handlers",
     "importlib.metadata",

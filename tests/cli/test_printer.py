@@ -21,7 +21,7 @@ from exchanges.errors import ErrorKind
 from exchanges.market import Health
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from storage.journal import RunConflict
+from storage.history.journal import RunConflict
 from tui.cli.printers import Printer, QuoteResult, quote_json, quote_text
 from tui.cli.run import run_command
 from tui.fmt import btc, money

@@ -31,7 +31,7 @@ from exchanges.errors import ErrorKind, VenueError
 from exchanges.kraken import KrakenAdapter
 from exchanges.live import LiveMarket, LiveSettings
 from exchanges.market import Health, VenueStatus
-from storage.rows import quote_rows, tranche_row
+from storage.history.rows import quote_rows, tranche_row
 from tests.exchanges import test_coinbase as cb
 from tests.exchanges import test_kraken as kr
 from tests.exchanges import test_okx as ok

@@ -12,7 +12,7 @@ from dca.plan import Plan, build_plan
 from exchanges.clock import SimClock
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from storage.journal import ParquetJournal
+from storage.history.journal import ParquetJournal
 
 
 def plan(

@@ -12,9 +12,9 @@ from exchanges.clock import SimClock
 from exchanges.market import Health
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from storage import rows as R
-from storage.batch import tranches_frame
-from storage.schema import frame
+from storage.history import rows as R
+from storage.history.batch import tranches_frame
+from storage.history.schema import frame
 
 START = 1_767_225_600.0
 

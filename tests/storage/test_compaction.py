@@ -11,11 +11,11 @@ from pathlib import Path
 
 import polars as pl
 
-from storage.compaction import compact, compact_in_background
-from storage.dataset import scan, table_files
-from storage.locks import COMPACTION_LOCK, flocked
-from storage.queries import History
-from storage.schema import TABLES
+from storage.history.compaction import compact, compact_in_background
+from storage.history.dataset import scan, table_files
+from storage.history.queries import History
+from storage.history.schema import TABLES
+from storage.runs.locks import COMPACTION_LOCK, flocked
 from tests.storage.helpers import plan, run
 
 TOMORROW = datetime.now(UTC) + timedelta(days=1)

@@ -16,7 +16,8 @@ from dca.executor import Executor
 from dca.journal import FanOut, MemoryJournal
 from exchanges.clock import ScaledClock, SimClock
 from exchanges.simulated import SimulatedMarket
-from storage.control import (
+from storage.history.journal import ParquetJournal
+from storage.runs.control import (
     Command,
     LiveRun,
     NotAcknowledged,
@@ -33,8 +34,7 @@ from storage.control import (
     state_path,
     steer,
 )
-from storage.journal import ParquetJournal
-from storage.locks import FileLock, run_lock
+from storage.runs.locks import FileLock, run_lock
 from tests.storage.helpers import plan, run
 
 # Generous on purpose: a loaded machine is slow to get there; a passing test never waits.

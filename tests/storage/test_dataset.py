@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from storage.dataset import scan, table_files, write_atomic
-from storage.queries import History
+from storage.history.dataset import scan, table_files, write_atomic
+from storage.history.queries import History
 from tests.storage.helpers import plan, run
 
 
@@ -25,7 +25,7 @@ async def test_a_crash_between_temp_write_and_rename_leaves_a_readable_table(
         raise KeyboardInterrupt
 
     folder = table_files(tmp_path, "tranches")[0].parent
-    monkeypatch.setattr("storage.dataset.os.replace", die)
+    monkeypatch.setattr("storage.history.dataset.os.replace", die)
     with pytest.raises(KeyboardInterrupt):
         write_atomic(before, folder)
     monkeypatch.undo()
@@ -67,7 +67,7 @@ async def test_truncated_and_foreign_files_are_reported_and_skipped(tmp_path: Pa
 def test_a_file_with_a_wrong_column_type_is_named(tmp_path: Path) -> None:
     folder = tmp_path / "runs" / "date=2026-01-01"
     folder.mkdir(parents=True)
-    from storage.schema import RUNS
+    from storage.history.schema import RUNS
 
     df = pl.DataFrame(schema=RUNS).with_columns(pl.col("rev").cast(pl.Utf8))
     df.write_parquet(folder / "part-1.parquet")

@@ -11,10 +11,10 @@ import polars as pl
 from dca.events import QuoteSeen, SkipReason, TrancheSkipped
 from dca.pricing import cost_to_buy
 from exchanges.errors import ErrorKind, VenueError
-from storage.compaction import compact
-from storage.dataset import scan, table_files, write_atomic
-from storage.rows import quote_rows, tranche_row
-from storage.schema import ADDED, frame
+from storage.history.compaction import compact
+from storage.history.dataset import scan, table_files, write_atomic
+from storage.history.rows import quote_rows, tranche_row
+from storage.history.schema import ADDED, frame
 from tests.dca.helpers import book
 from tests.storage.helpers import plan, run
 

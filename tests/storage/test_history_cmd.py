@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.dataset import table_files
-from storage.queries import History
+from storage.history.dataset import table_files
+from storage.history.queries import History
 from tests.storage.helpers import Crash, CrashAfter, plan, run
 from tui.cli.main import main
 
@@ -227,8 +227,8 @@ async def test_backtests_are_listed_apart_with_their_cost_vs_arrival(tmp_path: P
     from exchanges.clock import SimClock
     from exchanges.simulated import SimulatedMarket
     from exchanges.venues import DEFAULT_SPECS
-    from storage import backtest as bt
-    from storage.recorder import record_simulated
+    from storage.backtest import replay as bt
+    from storage.market.recorder import record_simulated
 
     start = 1_767_225_600.0
     data = tmp_path / "data"

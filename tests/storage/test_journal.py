@@ -12,11 +12,11 @@ import pytest
 from dca.events import RunFinished, RunStarted, TrancheFilled, VenueDegraded, VenueRecovered
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.version import APP_VERSION
-from storage import journal as journal_module
-from storage.dataset import scan, table_files
-from storage.journal import JournalError, ParquetJournal, RunConflict
-from storage.locks import is_held, run_lock
-from storage.queries import History
+from storage.history import journal as journal_module
+from storage.history.dataset import scan, table_files
+from storage.history.journal import JournalError, ParquetJournal, RunConflict
+from storage.history.queries import History
+from storage.runs.locks import is_held, run_lock
 from tests.storage.helpers import plan, run
 
 

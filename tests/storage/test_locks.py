@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from storage import locks
-from storage.locks import FileLock, flocked, is_held, reading, run_lock
+from storage.runs import locks
+from storage.runs.locks import FileLock, flocked, is_held, reading, run_lock
 
 
 def test_a_run_lock_has_one_holder_and_goes_with_its_file(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from exchanges.clock import SimClock
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.replay import ReplayMarket
 from exchanges.venues import DEFAULT_SPECS
-from storage.compaction import compact
-from storage.market import (
+from storage.history.compaction import compact
+from storage.market.lake import (
     book_of,
     bytes_of,
     files_for,
@@ -168,8 +168,8 @@ def test_a_corrupt_file_is_skipped_and_named(tmp_path: Path) -> None:
 
 
 def test_files_written_before_the_quality_columns_still_read(tmp_path: Path) -> None:
-    from storage.dataset import scan, write_atomic
-    from storage.schema import ADDED, SCHEMAS, frame
+    from storage.history.dataset import scan, write_atomic
+    from storage.history.schema import ADDED, SCHEMAS, frame
 
     for table in ("runs", "tranches"):
         old = frame(table, [{"run_id": "old", "rev": 0, "index": 0, "status": "finished"}])

@@ -16,14 +16,14 @@ from dca.journal import FanOut, MemoryJournal
 from exchanges.clock import SimClock
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.simulated import SimulatedMarket
-from storage.config import ConfigError, load_config
-from storage.notify import (
+from storage.alerts.config import NotifyConfig
+from storage.alerts.send import (
     Notifier,
     failed_alert,
     probe_alert,
     send_all,
 )
-from storage.notify_config import NotifyConfig
+from storage.config import ConfigError, load_config
 from tests.storage.alert_server import AlertServer, refused_url
 from tests.storage.helpers import plan
 
@@ -95,7 +95,7 @@ async def test_skips_alert_only_when_asked_for() -> None:
 async def test_a_refused_and_a_hanging_service_never_hold_up_the_run(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="storage.notify")
+    caplog.set_level(logging.WARNING, logger="storage.alerts.send")
     with AlertServer(hang=True) as hanging, AlertServer() as fine:
         urls = (refused_url(), hanging.url, fine.url)
         notifier = Notifier(NotifyConfig(urls), timeout_s=0.5)

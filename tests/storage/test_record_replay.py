@@ -21,8 +21,8 @@ from dca.events import TrancheFilled
 from dca.plan import build_plan
 from exchanges.live import LiveMarket, LiveSettings
 from exchanges.venues import DEFAULT_SPECS
-from storage import backtest as bt
-from storage.recorder import Recorder
+from storage.backtest import replay as bt
+from storage.market.recorder import Recorder
 from tests.exchanges.servers import Reply, VenueServer
 
 D = Decimal

@@ -21,11 +21,11 @@ from dca.executor import Executor
 from dca.journal import FanOut
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
-from storage.dataset import table_files
-from storage.journal import ParquetJournal, RunConflict
-from storage.queries import History
-from storage.resume import ResumeError, load_resumable, unfinished_runs
-from storage.schema import money
+from storage.history.dataset import table_files
+from storage.history.journal import ParquetJournal, RunConflict
+from storage.history.queries import History
+from storage.history.resume import ResumeError, load_resumable, unfinished_runs
+from storage.history.schema import money
 from tests.storage.helpers import Crash, CrashAfter, plan, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,8 +183,8 @@ HOLD = """
 import asyncio, sys, time
 from pathlib import Path
 from dca.events import RunStarted
-from storage.journal import ParquetJournal
-from storage.resume import load_resumable
+from storage.history.journal import ParquetJournal
+from storage.history.resume import load_resumable
 
 data = Path(sys.argv[1])
 r = load_resumable(data)

@@ -11,10 +11,10 @@ from dca.events import TrancheFilled, TrancheSkipped
 from exchanges.errors import ErrorKind
 from exchanges.market import Health
 from exchanges.simulated import Fault
-from storage.dataset import scan
-from storage.queries import History
-from storage.resume import plan_from_row
-from storage.schema import MONEY, SCHEMA_VERSION, SCHEMAS, money, plain
+from storage.history.dataset import scan
+from storage.history.queries import History
+from storage.history.resume import plan_from_row
+from storage.history.schema import MONEY, SCHEMA_VERSION, SCHEMAS, money, plain
 from tests.storage.helpers import plan, run
 
 START = 1_767_225_600.0

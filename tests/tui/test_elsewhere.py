@@ -16,8 +16,8 @@ from dca.journal import FanOut, Journal
 from dca.plan import Plan
 from exchanges.clock import ScaledClock
 from exchanges.simulated import SimulatedMarket
-from storage.control import LiveRun, in_progress, runs_in_progress
-from storage.journal import ParquetJournal
+from storage.history.journal import ParquetJournal
+from storage.runs.control import LiveRun, in_progress, runs_in_progress
 from tests.storage.helpers import plan
 from tests.tui.helpers import WAIT_S, make_app, messages, wait_for
 from tui import app as app_module

@@ -13,7 +13,7 @@ from dca.plan import build_plan
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from storage.journal import ParquetJournal
+from storage.history.journal import ParquetJournal
 from tests.tui.helpers import START, make_app, messages, wait_for
 from tui.history.cache import read_runs
 from tui.history.parquet import ParquetHistory

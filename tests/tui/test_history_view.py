@@ -20,7 +20,7 @@ from dca.plan import build_plan
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from storage.journal import ParquetJournal
+from storage.history.journal import ParquetJournal
 from tests.tui.helpers import START, make_app, wait_for
 from tui import fmt
 from tui.app import DcaApp
@@ -208,8 +208,8 @@ async def test_the_runs_list_shows_every_column_at_80_columns(tmp_path: Path) ->
 
 async def _backtest(data: Path) -> str:
     """A backtest over a demo lake of two hours, saved in ``data``."""
-    from storage import backtest as bt
-    from storage.recorder import record_simulated
+    from storage.backtest import replay as bt
+    from storage.market.recorder import record_simulated
 
     market = SimulatedMarket(SimClock(START), seed=3)
     record_simulated(market, list(DEFAULT_SPECS), data, START - 60, START + 7200, interval_s=30)

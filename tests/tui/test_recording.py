@@ -9,7 +9,7 @@ import polars as pl
 
 from exchanges.clock import RealClock
 from exchanges.market import MarketData
-from storage.recorder import Recorder
+from storage.market.recorder import Recorder
 from tests.tui.helpers import make_app, messages, wait_for
 
 

@@ -20,7 +20,7 @@ from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from storage.config import load_config
-from storage.journal import ParquetJournal
+from storage.history.journal import ParquetJournal
 from tests.tui.helpers import START, SteppedClock, make_app, wait_for
 from tui import launch as launch_mod
 from tui.app import DcaApp
@@ -174,7 +174,7 @@ def test_launch_builds_the_demo_and_returns_the_apps_exit_code(
     assert load_config(tmp_path / "config.toml").theme == "nord"
     # Compaction is handed to the app, which runs it in a thread after its first frame.
     compacted: list[Path] = []
-    monkeypatch.setattr("storage.compaction.compact_logged", compacted.append)
+    monkeypatch.setattr("storage.history.compaction.compact_logged", compacted.append)
     (compact_after_first_frame,) = app.background
     compact_after_first_frame()
     assert compacted == [tmp_path]

@@ -2,7 +2,7 @@
 
 The window is ``--from``/``--to`` (ISO 8601, UTC unless the text says otherwise, or
 relative to now: ``-24h``); the plan spans it. The same executor and router as a live
-run buy each tranche on the books recorded at its time (``storage.backtest``). The
+run buy each tranche on the books recorded at its time (``storage.backtest.replay``). The
 backtest is saved in the history as one (``source`` = ``backtest``). ``--compare``
 then replays variants over the same books and prints them side by side. ``--demo``
 first writes the simulated market's books for the window into ``market/``.
@@ -32,10 +32,10 @@ from dca.routing import Mode
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import VenueSpec, display_name
-from storage import backtest as bt
-from storage.market import files_for
-from storage.recorder import record_simulated
-from storage.schema import utc
+from storage.backtest import replay as bt
+from storage.history.schema import utc
+from storage.market.lake import files_for
+from storage.market.recorder import record_simulated
 from tui.cli import exits
 from tui.cli.options import UsageError, load_specs, plan_from_args, prepare_storage
 from tui.cli.printers import Printer

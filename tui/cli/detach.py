@@ -22,7 +22,7 @@ from typing import TextIO
 
 from dca.executor import new_run_id
 from dca.plan import Plan
-from storage.control import RunState, in_progress
+from storage.runs.control import RunState, in_progress
 from tui.cli import exits
 from tui.cli.options import prepare_storage
 from tui.elsewhere import how_to_reach
@@ -209,7 +209,7 @@ def detach_run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
 
 def detach_resume(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     """``resume --detach``: an unfinished run continued by a background process."""
-    from storage.resume import ResumeError, load_resumable
+    from storage.history.resume import ResumeError, load_resumable
 
     paths = prepare_storage(options, compact=False)
     try:

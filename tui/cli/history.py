@@ -18,8 +18,8 @@ from typing import TextIO
 
 import polars as pl
 
-from storage.compaction import compact
-from storage.queries import History
+from storage.history.compaction import compact
+from storage.history.queries import History
 from tui.cli import exits
 from tui.cli.options import prepare_storage
 from tui.fmt import btc_col, exact, money, plural, skip_words

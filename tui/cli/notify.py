@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import TextIO
 
-from storage.notify import probe_alert, send_all
+from storage.alerts.send import probe_alert, send_all
 from tui.cli import exits
 from tui.cli.options import load_app_config, prepare_storage
 from tui.wiring import Options

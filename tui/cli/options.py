@@ -19,7 +19,7 @@ from storage.paths import Paths, ensure_writable, resolve_paths
 from tui.wiring import Options
 
 if TYPE_CHECKING:
-    from storage.journal import ParquetJournal
+    from storage.history.journal import ParquetJournal
 
 
 # The demo clock's fastest speed: faster, a moment of real overhead is weeks of demo time.
@@ -129,7 +129,7 @@ def prepare_storage(options: Options, *, compact: bool = True) -> Paths:
     ensure_writable(paths.data_dir)
     setup_logging(paths.log_dir, verbose=options.verbose)
     if compact:
-        from storage.compaction import compact_in_background
+        from storage.history.compaction import compact_in_background
 
         compact_in_background(paths.data_dir)
     return paths
@@ -137,7 +137,7 @@ def prepare_storage(options: Options, *, compact: bool = True) -> Paths:
 
 def journal_for(options: Options, paths: Paths) -> ParquetJournal:
     """The Parquet journal a run of these options records to (polars loads here)."""
-    from storage.journal import ParquetJournal
+    from storage.history.journal import ParquetJournal
 
     source = "demo" if options.demo else "live"
     return ParquetJournal(

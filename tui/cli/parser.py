@@ -108,7 +108,7 @@ def _history_parsers(
     _rest_flag(r)
     r.add_argument(
         "--missed",
-        # storage.resume.Missed's values (spelled out: that module loads polars).
+        # storage.history.resume.Missed's values (spelled out: that module loads polars).
         choices=["catch-up", "skip"],
         default="catch-up",
         help="tranches whose time passed while stopped: run them now (default) or skip them",

@@ -16,7 +16,7 @@ from typing import TextIO
 
 from dca.plan import build_plan, format_duration, parse_duration
 from exchanges.venues import display_name
-from storage.recorder import Recorder, RecorderStats
+from storage.market.recorder import Recorder, RecorderStats
 from tui.cli import exits
 from tui.cli.options import UsageError, load_app_config, prepare_storage
 from tui.wiring import Options, make_clock, make_market

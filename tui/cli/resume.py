@@ -18,9 +18,9 @@ from typing import TextIO
 
 from exchanges.clock import Clock, ScaledClock
 from exchanges.venues import VenueSpec
-from storage.journal import ParquetJournal
-from storage.queries import History
-from storage.resume import Missed, Resumable, ResumeError, load_resumable
+from storage.history.journal import ParquetJournal
+from storage.history.queries import History
+from storage.history.resume import Missed, Resumable, ResumeError, load_resumable
 from tui.cli import exits
 from tui.cli.options import OpenDashboard, load_app_config, load_specs, prepare_storage
 from tui.cli.run import run_command, run_extras, streams

@@ -24,10 +24,10 @@ from dca.plan import Plan
 from exchanges.book import OrderBook
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData
+from storage.alerts.send import Notifier
 from storage.config import AppConfig
-from storage.control import LiveRun
-from storage.journal import RunConflict
-from storage.notify import Notifier
+from storage.history.journal import RunConflict
+from storage.runs.control import LiveRun
 from tui.cli import exits
 from tui.cli.options import (
     OpenDashboard,

@@ -1,7 +1,7 @@
 """``btc-dca status``: the runs in progress in any process, dashboard or background.
 
 A run is in progress while a live process holds its lock and keeps its state file
-(``storage.control``); a run whose process died is resumable, and not listed here.
+(``storage.runs.control``); a run whose process died is resumable, and not listed here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import time
 from typing import TextIO
 
-from storage.control import RunState, runs_in_progress
+from storage.runs.control import RunState, runs_in_progress
 from tui import display
 from tui.cli import exits
 from tui.cli.options import prepare_storage

@@ -1,7 +1,7 @@
 """``btc-dca pause|unpause|cancel [RUN_ID]``: steer a run that another process executes.
 
 The command goes through the run's control file; the executing process acts on it
-within a second and says so in its state file (``storage.control``). A run that no
+within a second and says so in its state file (``storage.runs.control``). A run that no
 live process executes (unknown, over, or stopped and resumable) exits 2 with the
 reason and nothing is written. Without RUN_ID it steers the one run in progress; with
 none or several in progress it exits 2 and lists them.
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from storage.control import Command, NotAcknowledged, NotInProgress, runs_in_progress, steer
+from storage.runs.control import Command, NotAcknowledged, NotInProgress, runs_in_progress, steer
 from tui.cli import exits
 from tui.cli.options import prepare_storage
 from tui.fmt import btc, money

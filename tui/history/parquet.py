@@ -47,11 +47,11 @@ class ParquetHistory:
 
     def preload(self) -> None:
         """Import Polars and storage's queries now (the app calls this in a thread)."""
-        import storage.queries  # noqa: F401
+        import storage.history.queries  # noqa: F401
 
     def version(self) -> tuple[tuple[str, int, int], ...]:
         """The runs' and tranches' files, with their sizes and mtimes."""
-        from storage.dataset import tables_version
+        from storage.history.dataset import tables_version
 
         return tables_version(self.data_dir, ("runs", "tranches"))
 
@@ -59,7 +59,7 @@ class ParquetHistory:
         """The newest ``limit`` runs (all when None), newest first, with their totals."""
         import polars as pl
 
-        from storage.queries import History
+        from storage.history.queries import History
         from tui.history.tables import RUNS_SCHEMA
 
         df = History(self.data_dir).run_summaries(limit=limit)
@@ -94,7 +94,7 @@ class ParquetHistory:
         skipped one says why in words where the venue would be."""
         import polars as pl
 
-        from storage.queries import History
+        from storage.history.queries import History
         from tui.fmt import SKIP_SHORT
         from tui.history.tables import TRANCHES_SCHEMA
 

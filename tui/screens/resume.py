@@ -15,7 +15,7 @@ from textual.widgets import Button, Label, OptionList
 
 from dca.executor import ResumeState
 from dca.plan import Plan
-from storage.control import TrancheLine
+from storage.runs.control import TrancheLine
 
 
 @dataclass(frozen=True, slots=True)

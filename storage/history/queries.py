@@ -17,9 +17,9 @@ import polars as pl
 
 from dca.events import Summary
 from dca.status import ENDED, RESUMABLE, RunStatus, current_status
-from storage.dataset import BadFile, scan
-from storage.locks import is_held, run_lock
-from storage.schema import MONEY, money
+from storage.history.dataset import BadFile, scan
+from storage.history.schema import MONEY, money
+from storage.runs.locks import is_held, run_lock
 
 # A run's execution quality (dca/tca.py), in its runs row once it has ended.
 QUALITY_COLUMNS = (

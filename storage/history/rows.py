@@ -22,7 +22,7 @@ from dca.pricing import Cost, InsufficientDepth
 from dca.status import RunStatus
 from dca.tca import best_mid
 from exchanges.errors import VenueError
-from storage.schema import SCHEMA_VERSION, money, utc
+from storage.history.schema import SCHEMA_VERSION, money, utc
 
 Row = dict[str, object]
 RunEvent = RunStarted | RunPaused | RunResumed | RunFinished | RunCancelled

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import polars as pl
 
-from storage.locks import reading
-from storage.schema import ADDED, KEYS, SCHEMAS
+from storage.history.schema import ADDED, KEYS, SCHEMAS
+from storage.runs.locks import reading
 
 log = logging.getLogger(__name__)
 

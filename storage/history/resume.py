@@ -26,9 +26,9 @@ from dca.executor import ResumeState
 from dca.plan import Plan
 from dca.routing import Mode
 from dca.status import INTERRUPTED, RESUMABLE, RunStatus, current_status
-from storage.locks import is_held, run_lock
-from storage.queries import History, latest_runs, summary_of
-from storage.schema import plain
+from storage.history.queries import History, latest_runs, summary_of
+from storage.history.schema import plain
+from storage.runs.locks import is_held, run_lock
 
 # Stored statuses a resumable run's last row may have (``cancelled`` only with the
 # detail ``interrupted``, as earlier versions stored an interruption).

@@ -35,12 +35,12 @@ from dca.plan import Plan
 from exchanges.replay import ReplayClock, ReplayMarket
 from exchanges.venues import VenueSpec
 from exchanges.version import APP_VERSION
-from storage import rows as R
-from storage.batch import tranches_frame
-from storage.dataset import BadFile, partition_of, table_dir, write_atomic
-from storage.journal import write_batch
-from storage.market import Lake, load_tapes, recorded
-from storage.schema import utc
+from storage.history import rows as R
+from storage.history.batch import tranches_frame
+from storage.history.dataset import BadFile, partition_of, table_dir, write_atomic
+from storage.history.journal import write_batch
+from storage.history.schema import utc
+from storage.market.lake import Lake, load_tapes, recorded
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What ``[notify]`` in the config says: the apprise URLs and the events that send.
 
-Apart from ``storage.notify`` (which builds and sends the alerts) so reading the config
+Apart from ``storage.alerts.send`` (which builds and sends the alerts) so reading the config
 loads neither the run's events nor the sending machinery.
 """
 

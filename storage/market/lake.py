@@ -28,7 +28,7 @@ import polars as pl
 
 from exchanges.book import Level, OrderBook
 from exchanges.replay import Snapshot
-from storage.dataset import (
+from storage.history.dataset import (
     BadFile,
     check_file,
     fsync_dir,
@@ -37,8 +37,8 @@ from storage.dataset import (
     table_dir,
     write_atomic,
 )
-from storage.locks import READERS_LOCK, flocked
-from storage.schema import MARKET, SCHEMA_VERSION, utc
+from storage.history.schema import MARKET, SCHEMA_VERSION, utc
+from storage.runs.locks import READERS_LOCK, flocked
 
 log = logging.getLogger(__name__)
 

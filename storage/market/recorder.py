@@ -25,7 +25,7 @@ from exchanges.book import Level, OrderBook
 from exchanges.clock import Clock
 from exchanges.market import MarketData
 from exchanges.simulated import SimulatedMarket
-from storage.market import DEFAULT_DEPTH, bytes_of, prune, snapshot_row, write_snapshots
+from storage.market.lake import DEFAULT_DEPTH, bytes_of, prune, snapshot_row, write_snapshots
 
 log = logging.getLogger(__name__)
 

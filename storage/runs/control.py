@@ -47,7 +47,7 @@ from dca.events import (
 )
 from dca.executor import State
 from exchanges.clock import Clock
-from storage.locks import is_held, run_lock
+from storage.runs.locks import is_held, run_lock
 
 log = logging.getLogger(__name__)
 
@@ -607,7 +607,7 @@ class NotAcknowledged(Exception):
 def not_in_progress_reason(data_dir: Path, run_id: str) -> str:
     """Why ``run_id`` cannot be steered: unknown, over, or stopped (resumable)."""
     from dca.status import RESUMABLE, current_status
-    from storage.queries import History  # polars: only when the answer is no
+    from storage.history.queries import History  # polars: only when the answer is no
 
     row = History(data_dir).run(run_id)
     if row is None:

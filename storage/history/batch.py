@@ -18,7 +18,7 @@ import polars as pl
 
 from dca.events import TrancheFilled, TrancheSkipped
 from dca.tca import best_mid
-from storage.schema import (
+from storage.history.schema import (
     ALTERNATIVE,
     BOOK,
     LEG,

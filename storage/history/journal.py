@@ -40,11 +40,11 @@ from dca.events import (
 from dca.schedule import tranche_times
 from dca.status import is_resumable
 from exchanges.version import APP_VERSION
-from storage import rows as R
-from storage.dataset import partition_of, scan, table_dir, write_atomic
-from storage.locks import FileLock, run_lock
-from storage.queries import History, summary_of
-from storage.schema import frame, utc
+from storage.history import rows as R
+from storage.history.dataset import partition_of, scan, table_dir, write_atomic
+from storage.history.queries import History, summary_of
+from storage.history.schema import frame, utc
+from storage.runs.locks import FileLock, run_lock
 
 log = logging.getLogger(__name__)
 

@@ -192,7 +192,7 @@ QUOTES = _schema(
     }
 )
 
-# One row per recorded book snapshot (btc-dca record); see storage/market.py for the
+# One row per recorded book snapshot (btc-dca record); see storage/market/lake.py for the
 # integer-and-exponent encoding of prices and sizes. (venue, ts) is the key.
 MARKET = _schema(
     {

@@ -32,7 +32,7 @@ from dca.events import (
 from dca.plan import Plan
 from dca.status import INTERRUPTED
 from exchanges.venues import display_name
-from storage.notify_config import NotifyConfig
+from storage.alerts.config import NotifyConfig
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.dataset import (
+from storage.history.dataset import (
     BadFile,
     dedupe,
     fsync_dir,
@@ -28,8 +28,8 @@ from storage.dataset import (
     table_dir,
     write_atomic,
 )
-from storage.locks import COMPACTION_LOCK, READERS_LOCK, flocked
-from storage.schema import TABLES
+from storage.history.schema import TABLES
+from storage.runs.locks import COMPACTION_LOCK, READERS_LOCK, flocked
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Alerts: what the config says, and sending them through apprise."""

@@ -1,0 +1,1 @@
+"""Backtests: plans replayed over the recorded books."""

@@ -1,0 +1,1 @@
+"""The Parquet history: runs, tranches and quotes, written and read."""

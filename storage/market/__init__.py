@@ -1,0 +1,1 @@
+"""The market lake: recorded order books, and the recorder that writes them."""
