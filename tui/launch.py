@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from dca.journal import Journal
-    from storage.runs.control import TrancheLine
+    from dca.lines import TrancheLine
     from tui.screens.resume import ResumeOffer
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
 def earlier_tranches(tranches: pl.DataFrame) -> tuple[TrancheLine, ...]:
     """A run's recorded tranches (``History.run_tranches``) as lines of its table, for
     when it is resumed."""
-    from storage.runs.control import TrancheLine
+    from dca.lines import TrancheLine
 
     out: list[TrancheLine] = []
     for row in tranches.iter_rows(named=True):

@@ -46,6 +46,7 @@ from dca.events import (
     VenueRecovered,
 )
 from dca.executor import State
+from dca.lines import TrancheLine, decimal_or_none, text_or_none
 from exchanges.clock import Clock
 from storage.runs.locks import is_held, run_lock
 
@@ -100,86 +101,6 @@ def control_path(data_dir: Path, run_id: str) -> Path:
 def lines_path(data_dir: Path, run_id: str) -> Path:
     """The tranche lines of ``run_id`` handled by the process executing it now."""
     return live_dir(data_dir) / f"{run_id}.tranches.jsonl"
-
-
-def _dec(value: object) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
-def _str(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-@dataclass(frozen=True, slots=True)
-class TrancheLine:
-    """One row of a run's tranche table: a fill (``venue`` set) or a skip (``reason`` set)."""
-
-    index: int  # 0-based
-    of: int
-    at: float  # the run's clock, epoch seconds
-    qty: Decimal
-    venue: str | None = None
-    avg_price: Decimal | None = None
-    fee: Decimal | None = None
-    total: Decimal | None = None
-    saved_vs_worst: Decimal | None = None
-    reason: str | None = None
-    # Per venue of a fill: (venue, BTC, average price); one leg unless the tranche was split.
-    legs: tuple[tuple[str, Decimal, Decimal], ...] = ()
-
-    @classmethod
-    def of_event(cls, event: TrancheFilled | TrancheSkipped) -> TrancheLine:
-        """The line of a recorded tranche."""
-        if isinstance(event, TrancheSkipped):
-            return cls(event.index, event.of, event.at, event.qty, reason=event.reason.value)
-        r = event.route
-        return cls(
-            event.index,
-            event.of,
-            event.at,
-            r.qty,
-            venue=r.venue,
-            avg_price=r.avg_price,
-            fee=r.fee,
-            total=r.total,
-            saved_vs_worst=r.saved_vs_worst,
-            legs=tuple((leg.venue, leg.qty, leg.avg_price) for leg in r.legs),
-        )
-
-    def to_json(self) -> str:
-        """One JSON line; money as exact decimal strings."""
-        obj = {
-            "index": self.index,
-            "of": self.of,
-            "at": self.at,
-            "qty": str(self.qty),
-            "venue": self.venue,
-            "avg_price": _str(self.avg_price),
-            "fee": _str(self.fee),
-            "total": _str(self.total),
-            "saved_vs_worst": _str(self.saved_vs_worst),
-            "reason": self.reason,
-            "legs": [[v, str(q), str(p)] for v, q, p in self.legs],
-        }
-        return json.dumps(obj, separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, text: str) -> TrancheLine:
-        """Parse a line written by ``to_json``; ValueError/KeyError/TypeError if it is not one."""
-        o = json.loads(text)
-        return cls(
-            index=int(o["index"]),
-            of=int(o["of"]),
-            at=float(o["at"]),
-            qty=Decimal(o["qty"]),
-            venue=o["venue"],
-            avg_price=_dec(o["avg_price"]),
-            fee=_dec(o["fee"]),
-            total=_dec(o["total"]),
-            saved_vs_worst=_dec(o["saved_vs_worst"]),
-            reason=o["reason"],
-            legs=tuple((str(v), Decimal(q), Decimal(p)) for v, q, p in o.get("legs") or ()),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +160,7 @@ class RunState:
         """The state file's text (money as exact decimal strings)."""
         obj = asdict(self)
         for key in ("bought", "target", "spent", "avg_price", "saved_vs_worst", "notional", "fee"):
-            obj[key] = _str(getattr(self, key))
+            obj[key] = text_or_none(getattr(self, key))
         obj["venues"] = list(self.venues)
         obj["down"] = list(self.down)
         obj["speed"] = None if self.speed == float("inf") else self.speed
@@ -249,8 +170,12 @@ class RunState:
     def from_json(cls, text: str) -> RunState:
         """Parse a state file; ValueError/KeyError/TypeError if it is not one."""
         o = json.loads(text)
-        bought, target, spent = _dec(o["bought"]), _dec(o["target"]), _dec(o["spent"])
-        saved = _dec(o["saved_vs_worst"])
+        bought, target, spent = (
+            decimal_or_none(o["bought"]),
+            decimal_or_none(o["target"]),
+            decimal_or_none(o["spent"]),
+        )
+        saved = decimal_or_none(o["saved_vs_worst"])
         assert bought is not None and target is not None and spent is not None
         assert saved is not None
         return cls(
@@ -265,7 +190,7 @@ class RunState:
             bought=bought,
             target=target,
             spent=spent,
-            avg_price=_dec(o["avg_price"]),
+            avg_price=decimal_or_none(o["avg_price"]),
             saved_vs_worst=saved,
             quote=str(o["quote"]),
             venues=tuple(o["venues"]),

@@ -14,6 +14,7 @@ import pytest
 from dca.events import Event, RunPaused, RunStarted, TrancheFilled, TrancheSkipped
 from dca.executor import Executor
 from dca.journal import FanOut, MemoryJournal
+from dca.lines import TrancheLine
 from exchanges.clock import ScaledClock, SimClock
 from exchanges.simulated import SimulatedMarket
 from storage.history.journal import ParquetJournal
@@ -23,7 +24,6 @@ from storage.runs.control import (
     NotAcknowledged,
     NotInProgress,
     RunState,
-    TrancheLine,
     control_path,
     follow,
     in_progress,

@@ -35,7 +35,7 @@ from tui.widgets.venue_panel import VenuePanel
 
 if TYPE_CHECKING:
     from dca.events import RunCancelled, RunFinished
-    from storage.runs.control import TrancheLine
+    from dca.lines import TrancheLine
     from tui.widgets.tranche_table import TrancheTable
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList
 
 from dca.executor import ResumeState
+from dca.lines import TrancheLine
 from dca.plan import Plan
-from storage.runs.control import TrancheLine
 
 
 @dataclass(frozen=True, slots=True)

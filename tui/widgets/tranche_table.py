@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from dca.events import TrancheFilled, TrancheSkipped
-from storage.runs.control import TrancheLine
+from dca.lines import TrancheLine
 from tui import fmt
 from tui.palette import venue_label
 
