@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from dca.orders import OrderRecord
 from dca.plan import Plan
 from dca.pricing import ZERO, Cost, InsufficientDepth
 from dca.routing import Route
@@ -28,6 +29,12 @@ class SkipReason(StrEnum):
     NO_VENUE = "no_venue_available"
     INSUFFICIENT_DEPTH = "insufficient_depth_everywhere"
     MISSED = "missed_while_stopped"
+    # Real orders only:
+    BALANCE = "balance"  # the free balance could not cover the tranche's worst case
+    BELOW_MINIMUM = "below_minimum"  # under every venue's minimum order or notional
+    MAX_SPEND = "max_spend"  # the run's [live] max_spend would be passed
+    NOT_FILLED = "not_filled"  # the orders went out and bought nothing
+    ORDER_REFUSED = "order_refused"  # the venue refused the order
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +98,17 @@ class TrancheFilled:
     # run's first decision only (the lump sum of the execution-quality figures).
     lump_total: Decimal | None = None
     lump_amount: Decimal | None = None
+    # Real orders: what was sent and charged (``route`` is then what the venues charged,
+    # ``decision`` the paper decision it came from, ``carried`` the BTC a partial fill
+    # left to the next tranche). Empty on paper.
+    orders: tuple[OrderRecord, ...] = ()
+    decision: Route | None = None
+    carried: Decimal = ZERO
+
+    @property
+    def live(self) -> bool:
+        """True when real orders bought this tranche."""
+        return bool(self.orders)
 
     @property
     def qty(self) -> Decimal:
@@ -119,6 +137,8 @@ class TrancheSkipped:
     quotes: tuple[QuoteSeen, ...] = ()
     lump_total: Decimal | None = None
     lump_amount: Decimal | None = None
+    # Real orders tried for it (refused or unfilled); empty on paper.
+    orders: tuple[OrderRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

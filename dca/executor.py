@@ -1,8 +1,9 @@
 """The executor: runs a plan's schedule, pricing and routing each tranche at its time.
 
-It never places an order: a "fill" is the cost of the tranche on the live books at
-that moment. Everything that varies — market, clock, journal — is injected, so a
-day-long plan runs in milliseconds under a ``SimClock``.
+It decides; an ``Execution`` (``dca.execution``) carries the decision out: on paper
+(the default) a "fill" is the cost of the tranche on the live books at that moment.
+Everything that varies (market, clock, journal, execution) is injected, so a day-long
+plan runs in milliseconds under a ``SimClock``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from dca.events import (
     VenueDegraded,
     VenueRecovered,
 )
+from dca.execution import Execution, NotExecuted, PaperExecution
 from dca.journal import Journal
+from dca.orders import OrderRecord
 from dca.plan import Plan
 from dca.pricing import ZERO, Cost, InsufficientDepth
 from dca.routing import price_all, route
@@ -100,8 +103,11 @@ class Executor:
         catch_up: bool = False,
         retry_base_s: float = 1.0,
         retries: int = 4,
+        execution: Execution | None = None,
     ) -> None:
         self.plan = plan
+        # Paper unless told otherwise: the decision is the fill.
+        self.execution: Execution = execution if execution is not None else PaperExecution()
         self.market = market
         self.journal = journal
         self.clock = clock
@@ -322,12 +328,30 @@ class Executor:
                 lump,
             )
             return carry
+        done = await self.execution.execute(self.run_id, i, chosen)
+        if isinstance(done, NotExecuted):
+            await self._skip(
+                i, scheduled, qty, done.reason, done.detail, carry, quotes, lump, done.orders
+            )
+            return carry
+        # A partial fill's remainder rides on the next tranche like a skip's.
+        short = ZERO if is_last else qty - done.route.qty
         event = TrancheFilled(
-            self.run_id, i, self.plan.tranches, scheduled, now, chosen, quotes, *lump
+            self.run_id,
+            i,
+            self.plan.tranches,
+            scheduled,
+            now,
+            done.route,
+            quotes,
+            *lump,
+            orders=done.orders,
+            decision=done.decision,
+            carried=short,
         )
         self.summary.add(event)
         await self.journal.record(event)
-        return ZERO
+        return short
 
     async def _skip(
         self,
@@ -339,6 +363,7 @@ class Executor:
         carry: Decimal,
         quotes: tuple[QuoteSeen, ...] = (),
         lump: tuple[Decimal | None, Decimal | None] = (None, None),
+        orders: tuple[OrderRecord, ...] = (),
     ) -> None:
         self.summary.skipped += 1
         log.warning("run %s tranche %d skipped: %s (%s)", self.run_id, i, reason.value, detail)
@@ -354,6 +379,7 @@ class Executor:
             carry,
             quotes,
             *lump,
+            orders=orders,
         )
         self.summary.see(event)
         await self.journal.record(event)
