@@ -1,8 +1,8 @@
 """What each venue panel shows, computed from the market's statuses in plain Python.
 
-The cost of the *next tranche* is priced on every venue the same way the executor
-will price it (walk the asks, add the taker fee), so the panel marked best is the
-venue the tranche would go to if it ran now.
+The cost of the *next tranche* is the engine's quote (``dca/quote.py``) on the usable
+books, the same pricing the executor uses (walk the asks, add the taker fee), so the
+panel marked best is the venue the tranche would go to if it ran now.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from dca.pricing import Cost, InsufficientDepth, cost_to_buy
-from dca.routing import venue_order
+from dca.pricing import Cost, InsufficientDepth
+from dca.quote import quote
+from exchanges.book import OrderBook
 from exchanges.market import VenueStatus
 from exchanges.venues import VenueSpec
 
@@ -45,18 +46,13 @@ def venue_views(
     None means every venue. Book ages are shown in real seconds: a demo clock running
     ``speed`` times faster would otherwise make every book look old.
     """
-    costs: dict[str, Cost | InsufficientDepth | None] = {}
-    for venue, status in statuses.items():
-        usable = status.book is not None and status.error is None
-        if qty is not None and qty > 0 and usable and status.book is not None:
-            costs[venue] = cost_to_buy(status.book, qty, specs[venue].taker_fee)
-        else:
-            costs[venue] = None
-    ok = [c for v, c in costs.items() if isinstance(c, Cost) and (among is None or v in among)]
-    best = min(ok, key=lambda c: (c.total, venue_order(c.venue))) if ok else None
+    q = None
+    if qty is not None and qty > 0:
+        q = quote(usable_books(statuses), specs, qty, among=among)
+    best = q.cheapest if q is not None else None
     views: dict[str, VenueView] = {}
     for venue, status in statuses.items():
-        cost = costs[venue]
+        cost = q.costs.get(venue) if q is not None else None
         distance = None
         if best is not None and isinstance(cost, Cost):
             distance = (cost.total - best.total) / best.total * 10_000
@@ -70,6 +66,17 @@ def venue_views(
             age_s=_real_age(status.age(now), speed),
         )
     return views
+
+
+def usable_books(
+    statuses: Mapping[str, VenueStatus], among: Collection[str] | None = None
+) -> dict[str, OrderBook]:
+    """The book of each venue (in ``among``; None: all) that has one and no error."""
+    return {
+        v: s.book
+        for v, s in statuses.items()
+        if s.book is not None and s.error is None and (among is None or v in among)
+    }
 
 
 def _real_age(age: float | None, speed: float) -> float | None:

@@ -15,6 +15,7 @@ import pytest
 from dca.executor import Executor
 from dca.journal import FanOut, MemoryJournal
 from dca.plan import build_plan
+from dca.quote import quote
 from dca.routing import Mode
 from exchanges.clock import SimClock
 from exchanges.errors import ErrorKind
@@ -22,7 +23,7 @@ from exchanges.market import Health
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from storage.history.journal import RunConflict
-from tui.cli.printers import Printer, QuoteResult, quote_json, quote_text
+from tui.cli.printers import Printer, quote_json, quote_text
 from tui.cli.run import run_command
 from tui.fmt import btc, money
 
@@ -99,17 +100,17 @@ async def test_split_quote_shows_its_legs_and_what_it_saved() -> None:
     clock = SimClock(T0)
     market = SimulatedMarket(clock)
     books = await market.fresh_books(list(DEFAULT_SPECS))
-    q = QuoteResult.of(D("3"), "USD", Mode.SPLIT, books, market.specs)
-    single = QuoteResult.of(D("3"), "USD", Mode.SINGLE, books, market.specs)
+    q = quote(books, market.specs, D("3"), Mode.SPLIT)
+    single = quote(books, market.specs, D("3"), Mode.SINGLE)
     assert q.best is not None and single.best is not None
-    obj = quote_json(q)
+    obj = quote_json(q, "USD")
     best = obj["best"]
     assert isinstance(best, dict)
     assert len(best["legs"]) >= 2
     assert sum(D(leg["qty"]) for leg in best["legs"]) == D("3")
     assert D(best["total"]) == q.best.total < single.best.total
     saved = money(single.best.total - q.best.total)
-    text = quote_text(q, max_price=D("1000"))
+    text = quote_text(q, "USD", max_price=D("1000"))
     assert f"Best: split {btc(q.best.legs[0].qty)} on " in text
     assert f"{saved} USD less than the best single venue" in text
     assert text.splitlines()[-1].startswith("Above your maximum price: ")

@@ -10,18 +10,17 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
 from dca.plan import format_duration
-from dca.pricing import Cost, InsufficientDepth
-from dca.routing import Mode, Route, price_all, rank_costs, route, venue_order
+from dca.pricing import InsufficientDepth
+from dca.quote import Quote
+from dca.routing import Route, venue_order
 from dca.status import RunStatus
-from exchanges.book import OrderBook
 from exchanges.errors import VenueError
-from exchanges.venues import VenueSpec, display_name
+from exchanges.venues import display_name
 from tui.fmt import btc, clock_time, exact, iso, money, pct, plural, skip_words
 
 if TYPE_CHECKING:
@@ -59,69 +58,15 @@ def books_json(quotes: tuple[QuoteSeen, ...]) -> dict[str, dict[str, object]]:
 # -- quote ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteResult:
-    """One pricing of ``amount`` on every venue: what each answered, cost and the best route."""
-
-    amount: Decimal
-    quote: str
-    mode: Mode
-    results: Mapping[str, OrderBook | VenueError]
-    specs: Mapping[str, VenueSpec]
-    costs: Mapping[str, Cost | InsufficientDepth]
-    best: Route | None
-    # When no single venue can fill the amount: the split route, if the venues together can.
-    split: Route | None = None
-
-    @classmethod
-    def of(
-        cls,
-        amount: Decimal,
-        quote: str,
-        mode: Mode,
-        results: Mapping[str, OrderBook | VenueError],
-        specs: Mapping[str, VenueSpec],
-    ) -> QuoteResult:
-        """Price and route ``amount`` over the books among ``results``."""
-        books = {v: r for v, r in results.items() if isinstance(r, OrderBook)}
-        costs = price_all(books, specs, amount)
-        down = [v for v, r in results.items() if isinstance(r, VenueError)]
-        best = route(books, specs, amount, mode, costs=costs, unavailable=down)
-        split = None
-        if best is None and mode is Mode.SINGLE:
-            split = route(books, specs, amount, Mode.SPLIT, costs=costs, unavailable=down)
-        return cls(amount, quote, mode, results, specs, costs, best, split)
-
-    @property
-    def filled(self) -> bool:
-        """Whether the whole amount can be bought in this mode."""
-        return self.best is not None
-
-    @property
-    def depth(self) -> Decimal:
-        """BTC the venues' books hold together (what a split could buy at most)."""
-        return sum(
-            (
-                c.available if isinstance(c, InsufficientDepth) else c.qty
-                for c in self.costs.values()
-            ),
-            Decimal(0),
-        )
-
-    @property
-    def reached(self) -> bool:
-        """Whether any venue answered with a book."""
-        return any(isinstance(r, OrderBook) for r in self.results.values())
-
-
 def _legs(r: Route) -> list[dict[str, object]]:
     return [
         {"venue": leg.venue, "qty": exact(leg.qty), "total": exact(leg.total)} for leg in r.legs
     ]
 
 
-def quote_json(q: QuoteResult) -> dict[str, object]:
-    """The ``quote --json`` object of DESIGN.md (fee rates as configured, e.g. "0.0040")."""
+def quote_json(q: Quote, currency: str) -> dict[str, object]:
+    """The ``quote --json`` object (README) for ``q`` priced in ``currency`` (fee rates as
+    configured, e.g. "0.0040")."""
     rows: list[dict[str, object]] = []
     for venue in sorted(q.results, key=venue_order):
         result = q.results[venue]
@@ -154,7 +99,7 @@ def quote_json(q: QuoteResult) -> dict[str, object]:
         )
     out: dict[str, object] = {
         "amount_btc": exact(q.amount),
-        "quote_currency": q.quote,
+        "quote_currency": currency,
         "mode": q.mode.value,
         "best": _route_json(q.best),
         "venues": rows,
@@ -180,12 +125,12 @@ def _route_json(r: Route | None) -> dict[str, object] | None:
     return obj
 
 
-def quote_text(q: QuoteResult, max_price: Decimal | None = None) -> str:
+def quote_text(q: Quote, currency: str, max_price: Decimal | None = None) -> str:
     """A readable table: venue, status, avg price, fee, total, difference to the best."""
-    ranked = rank_costs(q.costs)
+    ranked = q.ranked
     chosen = q.best
     best_total = chosen.total if chosen else None
-    cur = q.quote
+    cur = currency
     lines = [
         f"Cost to buy {btc(q.amount)} BTC in {cur}, "
         "walking each order book and adding the taker fee:",

@@ -8,10 +8,11 @@ import json
 from typing import TextIO
 
 from dca.plan import Plan, build_plan
+from dca.quote import quote
 from exchanges.market import MarketData
 from tui.cli import exits
 from tui.cli.options import load_specs
-from tui.cli.printers import QuoteResult, quote_json, quote_text
+from tui.cli.printers import quote_json, quote_text
 from tui.wiring import Options, make_clock, make_market
 
 
@@ -49,8 +50,9 @@ async def quote_command(
         results = await market.fresh_books(plan.venues, min_btc=plan.amount)
     finally:
         await market.close()
-    q = QuoteResult.of(plan.amount, market.quote, plan.mode, results, market.specs)
-    text = json.dumps(quote_json(q)) if as_json else quote_text(q, plan.max_price)
+    q = quote(results, market.specs, plan.amount, plan.mode, split_if_unfilled=True)
+    cur = market.quote
+    text = json.dumps(quote_json(q, cur)) if as_json else quote_text(q, cur, plan.max_price)
     print(text, file=out)
     if not q.reached:
         return exits.EXIT_NO_VENUE

@@ -19,7 +19,8 @@ from textual.widgets import Footer, Header
 
 from dca.plan import Plan
 from dca.pricing import Cost
-from dca.routing import Mode, route
+from dca.quote import quote
+from dca.routing import Mode
 from dca.status import RunStatus
 from exchanges.clock import Clock
 from exchanges.errors import ErrorKind, VenueError
@@ -28,7 +29,7 @@ from exchanges.venues import VenueSpec, display_name
 from tui import display, fmt
 from tui.messages import ElsewhereEnded, ElsewhereSeen, PlanChanged, RunEvent, RunFailed
 from tui.palette import venue_label
-from tui.venue_view import VenueView, venue_views
+from tui.venue_view import VenueView, usable_books, venue_views
 from tui.widgets.plan_form import FormDefaults, PlanForm
 from tui.widgets.run_panel import RunPanel
 from tui.widgets.venue_panel import VenuePanel
@@ -71,12 +72,8 @@ def estimate_text(
         return Text("none of the ticked venues can price it right now", "yellow")
     price, venue = cost.effective_price, cost.venue
     if plan.mode is Mode.SPLIT:
-        books = {
-            v: view.status.book
-            for v, view in views.items()
-            if v in plan.venues and view.status.book is not None and view.status.error is None
-        }
-        split = route(books, specs, cost.qty, Mode.SPLIT)
+        books = usable_books({v: view.status for v, view in views.items()}, plan.venues)
+        split = quote(books, specs, cost.qty, Mode.SPLIT).best
         if split is not None:
             price, venue = split.effective_price, split.venue
     text = Text.assemble(
