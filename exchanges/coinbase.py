@@ -22,17 +22,17 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 
-from exchanges.adapter import RestRequest
+from exchanges.adapter import BookSync, RestRequest, VenueAdapter
 from exchanges.book import OrderBook, parse_levels
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook, SocketBookSync, amount
+from exchanges.levels import PricedBook, amount
 from exchanges.localbook import Update
 from exchanges.venues import VenueSpec
 from exchanges.wire import decode_answer, decode_json, json_message, refusal, status_error
 
 VENUE = "coinbase"
-# Levels parsed per side from the full level-2 book.
-REST_MAX_LEVELS = 1000
+# Levels parsed per side from the full level-2 book (the endpoint has no depth parameter).
+REST_MAX_DEPTH = 1000
 # Public REST limit: 10 requests/s per IP (bursts of 15).
 REST_RATE_PER_S = 10.0
 # Levels per side kept from a socket snapshot. Coinbase sends the whole book (tens
@@ -40,13 +40,15 @@ REST_RATE_PER_S = 10.0
 # 2,000 keep the top levels we price on exact unless the market runs through
 # about 1,800 levels before the next resync. Deeper levels appear once updated.
 SNAPSHOT_LEVELS = 2000
+# HTTP statuses whose body says why Coinbase refused the request.
+REFUSALS = (400, 401, 409, 422)
 
 
-class CoinbaseAdapter:
+class CoinbaseAdapter(VenueAdapter):
     """Coinbase Exchange REST book and Advanced Trade ``level2`` socket."""
 
     venue = VENUE
-    max_depth = REST_MAX_LEVELS
+    max_depth = REST_MAX_DEPTH
     rest_rate_per_s = REST_RATE_PER_S
 
     def __init__(self, levels: int | None = 200) -> None:
@@ -60,46 +62,63 @@ class CoinbaseAdapter:
     def parse_rest(
         self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
     ) -> tuple[OrderBook, Mapping[str, object]]:
-        """The best ``max_depth`` levels per side of a level-2 answer; errors typed."""
+        """The best ``REST_MAX_DEPTH`` levels per side of a level-2 answer; errors typed."""
         payload = decode_answer(VENUE, status, headers, body)
-        message = json_message(payload, "message")
-        if status == 404:
-            raise VenueError(
-                VENUE,
-                ErrorKind.UNSUPPORTED_PAIR,
-                f"Coinbase lists no BTC-{quote} product ({message or 'HTTP 404'})",
-                status=status,
-            )
-        if status in (400, 401, 409, 422) and message:
-            # Coinbase's own refusals, e.g. "User-Agent header is required."
-            raise VenueError(
-                VENUE, ErrorKind.EXCHANGE, f"HTTP {status}: {message:.160}", status=status
-            )
+        message = error_text(payload)
+        if status == 404 or (status in REFUSALS and message):
+            raise venue_error(message, quote, status)
         if status != 200:
             raise status_error(VENUE, status, headers, message)
         if not isinstance(payload, dict):
             raise VenueError(VENUE, ErrorKind.MALFORMED, "book: expected a JSON object")
         if message and "asks" not in payload:
-            raise VenueError(VENUE, ErrorKind.EXCHANGE, f"Coinbase: {message:.160}")
+            raise venue_error(message, quote, status)
         bids, asks = payload.get("bids"), payload.get("asks")
         if not isinstance(bids, list) or not isinstance(asks, list):
             raise VenueError(VENUE, ErrorKind.MALFORMED, "book: bids and asks must be lists")
         book = OrderBook.build(
             VENUE,
             quote,
-            parse_levels(bids[:REST_MAX_LEVELS], VENUE, "bids"),
-            parse_levels(asks[:REST_MAX_LEVELS], VENUE, "asks"),
+            parse_levels(bids[:REST_MAX_DEPTH], VENUE, "bids"),
+            parse_levels(asks[:REST_MAX_DEPTH], VENUE, "asks"),
             received,
         )
         return book, payload
 
-    def ws_url(self, spec: VenueSpec, symbol: str) -> str:
-        """Advanced Trade serves every product on one URL."""
-        return spec.ws_url
-
     def new_sync(self, symbol: str, quote: str) -> CoinbaseSync:
         """A fresh ``level2`` state for ``symbol`` (a product id like BTC-USD)."""
         return CoinbaseSync(symbol, quote, self.levels)
+
+
+def error_text(payload: object) -> str:
+    """Coinbase's own words in an error answer (its ``message``); "" when it has none."""
+    return json_message(payload, "message")
+
+
+def venue_error(message: str, quote: str, status: int) -> VenueError:
+    """The typed error for an answer carrying Coinbase's ``message``: an unknown product
+    (404), a refused request (e.g. 400 "User-Agent header is required."), or a message
+    instead of a book (HTTP 200)."""
+    if status == 404:
+        return VenueError(
+            VENUE,
+            ErrorKind.UNSUPPORTED_PAIR,
+            f"Coinbase lists no BTC-{quote} product ({message or 'HTTP 404'})",
+            status=status,
+        )
+    if status != 200:
+        return VenueError(
+            VENUE, ErrorKind.EXCHANGE, f"HTTP {status}: {message:.160}", status=status
+        )
+    return VenueError(VENUE, ErrorKind.EXCHANGE, f"Coinbase: {message:.160}")
+
+
+def socket_error(msg: Mapping[str, object]) -> VenueError:
+    """The typed error for an ``"type": "error"`` message on the socket."""
+    text = json_message(msg, "message", "reason") or "error"
+    low = text.lower()
+    unknown = "product" in low and ("not" in low or "invalid" in low)
+    return refusal(VENUE, "Coinbase socket", text, unknown_pair=unknown)
 
 
 def _updates(raw: object) -> tuple[list[Update], list[Update]]:
@@ -145,14 +164,13 @@ def _best_levels(raw: list[object], n: int) -> list[object]:
     return [entry for _, entry in best]
 
 
-class CoinbaseSync(SocketBookSync):
+class CoinbaseSync(BookSync):
     """One Advanced Trade connection's ``level2`` book, checked by ``sequence_num``."""
 
     def __init__(self, symbol: str, quote: str, levels: int | None = 200) -> None:
         # The whole book is kept (no fixed depth on this channel: truncating would
         # lose levels that become the top again after the ones above are taken).
-        super().__init__(PricedBook(VENUE, quote), levels)
-        self.symbol = symbol
+        super().__init__(VENUE, symbol, quote, PricedBook(VENUE, quote), levels)
         self.seq: int | None = None
 
     def subscribe_messages(self) -> list[str]:
@@ -168,7 +186,7 @@ class CoinbaseSync(SocketBookSync):
         if not isinstance(msg, dict):
             raise VenueError(VENUE, ErrorKind.MALFORMED, "expected a JSON object")
         if msg.get("type") == "error":
-            raise self._socket_error(msg)
+            raise socket_error(msg)
         self._check_sequence(msg)
         if msg.get("channel") != "l2_data":
             return False  # heartbeats, subscriptions
@@ -181,23 +199,27 @@ class CoinbaseSync(SocketBookSync):
                 raise VenueError(VENUE, ErrorKind.MALFORMED, "l2_data: bad event")
             if event.get("product_id") != self.symbol:
                 continue
-            kind = event.get("type")
-            raw = event.get("updates")
-            if kind == "snapshot" and isinstance(raw, list) and len(raw) > 2 * SNAPSHOT_LEVELS:
-                raw = _best_levels(raw, SNAPSHOT_LEVELS)
-            bids, asks = _updates(raw)
-            if kind == "snapshot":
-                self.book.clear()
-                self.synced = True
-            elif kind != "update":
-                raise VenueError(VENUE, ErrorKind.MALFORMED, f"l2_data: event type {kind!r:.20}")
-            elif not self.synced:
-                raise VenueError(VENUE, ErrorKind.SEQUENCE_GAP, "level2 update before snapshot")
-            self.book.update(bids, asks)
+            self._apply(event)
             changed = True
         if changed:
             self.book.ts = received
         return changed
+
+    def _apply(self, event: dict[str, object]) -> None:
+        """Apply one ``l2_data`` event (a snapshot or an update)."""
+        kind = event.get("type")
+        raw = event.get("updates")
+        if kind == "snapshot" and isinstance(raw, list) and len(raw) > 2 * SNAPSHOT_LEVELS:
+            raw = _best_levels(raw, SNAPSHOT_LEVELS)
+        bids, asks = _updates(raw)
+        if kind == "snapshot":
+            self.book.clear()
+            self.synced = True
+        elif kind != "update":
+            raise VenueError(VENUE, ErrorKind.MALFORMED, f"l2_data: event type {kind!r:.20}")
+        elif not self.synced:
+            raise VenueError(VENUE, ErrorKind.SEQUENCE_GAP, "level2 update before snapshot")
+        self.book.update(bids, asks)
 
     def _check_sequence(self, msg: dict[str, object]) -> None:
         seq = msg.get("sequence_num")
@@ -215,9 +237,3 @@ class CoinbaseSync(SocketBookSync):
                 ErrorKind.SEQUENCE_GAP,
                 f"{self.symbol} sequence gap: message {seq} after {last}",
             )
-
-    def _socket_error(self, msg: dict[str, object]) -> VenueError:
-        text = json_message(msg, "message", "reason") or "error"
-        low = text.lower()
-        unknown = "product" in low and ("not" in low or "invalid" in low)
-        return refusal(VENUE, "Coinbase socket", text, unknown_pair=unknown)

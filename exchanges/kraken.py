@@ -19,11 +19,11 @@ from itertools import islice
 
 from sortedcontainers import SortedDict
 
-from exchanges.adapter import RestRequest, clamp
+from exchanges.adapter import BookSync, RestRequest, VenueAdapter, clamp
 from exchanges.book import OrderBook, in_range, parse_levels, to_decimal
 from exchanges.checksums import KRAKEN_LEVELS, kraken_fragment
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook, SocketBookSync
+from exchanges.levels import PricedBook
 from exchanges.localbook import Entry, Update
 from exchanges.venues import VenueSpec
 from exchanges.wire import (
@@ -37,43 +37,21 @@ from exchanges.wire import (
 )
 
 VENUE = "kraken"
-# Depth values the v2 book channel accepts.
-WS_DEPTHS = (10, 25, 100, 500, 1000)
+# ``/0/public/Depth`` serves at most 500 levels (its ``count``).
+REST_MAX_DEPTH = 500
 # Kraken's public REST budget is about one call per second per IP.
 REST_RATE_PER_S = 1.0
-REST_MAX_COUNT = 500
+# Depth values the v2 book channel accepts.
+WS_DEPTHS = (10, 25, 100, 500, 1000)
 
 _RATE_ERRORS = ("EGeneral:Too many requests", "EAPI:Rate limit exceeded")
 
 
-def ws_symbol(symbol: str) -> str:
-    """The socket's name for a REST pair: ``XBTUSD`` → ``BTC/USD`` (names with ``/`` pass)."""
-    if "/" in symbol:
-        return symbol
-    return "BTC/" + (symbol[3:] if symbol.startswith(("XBT", "BTC")) else symbol)
-
-
-def rest_error(errors: list[object], quote: str, status: int | None = None) -> VenueError:
-    """The typed error for a non-empty Kraken ``error`` array."""
-    text = "; ".join(str(e) for e in errors)[:200]
-    if any(str(e).startswith("EQuery:Unknown asset pair") for e in errors):
-        return VenueError(
-            VENUE, ErrorKind.UNSUPPORTED_PAIR, f"Kraken lists no BTC/{quote} pair ({text})"
-        )
-    if any(str(e).startswith(_RATE_ERRORS) for e in errors):
-        return VenueError(
-            VENUE, ErrorKind.RATE_LIMITED, f"rate limited ({text})", status=status, retry_after=1.0
-        )
-    if any(str(e).startswith("EService:") for e in errors):
-        return VenueError(VENUE, ErrorKind.UNAVAILABLE, f"Kraken unavailable ({text})")
-    return VenueError(VENUE, ErrorKind.EXCHANGE, f"Kraken error: {text}", status=status)
-
-
-class KrakenAdapter:
+class KrakenAdapter(VenueAdapter):
     """Kraken's REST book and v2 socket; ``ws_depth`` is the subscribed (and kept) depth."""
 
     venue = VENUE
-    max_depth = REST_MAX_COUNT
+    max_depth = REST_MAX_DEPTH
     rest_rate_per_s = REST_RATE_PER_S
 
     def __init__(self, ws_depth: int = 100) -> None:
@@ -83,7 +61,7 @@ class KrakenAdapter:
 
     def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
         """``GET /0/public/Depth?pair=XBTUSD&count=N`` (N clamped to 1..500)."""
-        count = clamp(depth, 1, REST_MAX_COUNT)
+        count = clamp(depth, 1, REST_MAX_DEPTH)
         return RestRequest.at(spec.rest_url, "/0/public/Depth", pair=symbol, count=str(count))
 
     def parse_rest(
@@ -91,20 +69,13 @@ class KrakenAdapter:
     ) -> tuple[OrderBook, Mapping[str, object]]:
         """The book in a Depth answer; the HTTP-200 ``error`` array becomes a typed error."""
         if status != 200:
-            detail = ""
-            payload = try_json(body)
-            if isinstance(payload, dict) and isinstance(payload.get("error"), list):
-                detail = "; ".join(str(e) for e in payload["error"])[:200]
-            raise status_error(VENUE, status, headers, detail)
+            raise status_error(VENUE, status, headers, error_text(try_json(body)))
         payload = decode_json(VENUE, body)
         if not isinstance(payload, dict):
             raise VenueError(VENUE, ErrorKind.MALFORMED, "Depth: expected a JSON object")
         errors = payload.get("error")
         if isinstance(errors, list) and errors:
-            err = rest_error(errors, quote, status)
-            if err.kind is ErrorKind.RATE_LIMITED:
-                err.retry_after = retry_after(headers) or err.retry_after
-            raise err
+            raise venue_error(payload, quote, status, headers)
         result = payload.get("result")
         if not isinstance(result, dict) or len(result) != 1:
             raise VenueError(VENUE, ErrorKind.MALFORMED, "Depth: expected one pair in result")
@@ -115,13 +86,59 @@ class KrakenAdapter:
         asks = parse_levels(entry.get("asks"), VENUE, "asks")
         return OrderBook.build(VENUE, quote, bids, asks, received), payload
 
-    def ws_url(self, spec: VenueSpec, symbol: str) -> str:
-        """Kraken v2 serves every pair on one URL."""
-        return spec.ws_url
-
     def new_sync(self, symbol: str, quote: str) -> KrakenSync:
         """A fresh book for ``symbol`` (REST or socket name)."""
         return KrakenSync(ws_symbol(symbol), quote, self.ws_depth)
+
+
+def ws_symbol(symbol: str) -> str:
+    """The socket's name for a REST pair: ``XBTUSD`` → ``BTC/USD`` (names with ``/`` pass)."""
+    if "/" in symbol:
+        return symbol
+    return "BTC/" + (symbol[3:] if symbol.startswith(("XBT", "BTC")) else symbol)
+
+
+def error_text(payload: object) -> str:
+    """Kraken's own words in an answer: its ``error`` array joined; "" when it has none."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("error"), list):
+        return ""
+    return "; ".join(str(e) for e in payload["error"])[:200]
+
+
+def venue_error(
+    payload: Mapping[str, object],
+    quote: str,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> VenueError:
+    """The typed error for an answer with a non-empty ``error`` array (sent with HTTP 200)."""
+    errors = payload.get("error")
+    errors = errors if isinstance(errors, list) else []
+    text = error_text(payload)
+    if any(str(e).startswith("EQuery:Unknown asset pair") for e in errors):
+        return VenueError(
+            VENUE, ErrorKind.UNSUPPORTED_PAIR, f"Kraken lists no BTC/{quote} pair ({text})"
+        )
+    if any(str(e).startswith(_RATE_ERRORS) for e in errors):
+        wait = retry_after(headers or {})
+        return VenueError(
+            VENUE,
+            ErrorKind.RATE_LIMITED,
+            f"rate limited ({text})",
+            status=status,
+            retry_after=wait or 1.0,
+        )
+    if any(str(e).startswith("EService:") for e in errors):
+        return VenueError(VENUE, ErrorKind.UNAVAILABLE, f"Kraken unavailable ({text})")
+    return VenueError(VENUE, ErrorKind.EXCHANGE, f"Kraken error: {text}", status=status)
+
+
+def socket_error(msg: Mapping[str, object]) -> VenueError:
+    """The typed error for a refused socket request (``"success": false``)."""
+    text = json_message(msg, "error") or "request failed"
+    low = text.lower()
+    unknown = "pair" in low or "symbol" in low or "not supported" in low
+    return refusal(VENUE, f"Kraken {msg.get('method', 'socket')!s:.20}", text, unknown_pair=unknown)
 
 
 def _number(value: object, side: str, what: str) -> tuple[Decimal, str]:
@@ -157,13 +174,12 @@ def _levels(raw: object, side: str) -> list[Update]:
     return out
 
 
-class KrakenSync(SocketBookSync):
+class KrakenSync(BookSync):
     """One v2 ``book`` subscription: snapshot, updates, checksum on every message."""
 
     def __init__(self, symbol: str, quote: str, depth: int = 100, levels: int | None = None):
         # Each level's entry carries its checksum fragment, encoded once when it changes.
-        super().__init__(PricedBook(VENUE, quote, depth), levels)
-        self.symbol = symbol
+        super().__init__(VENUE, symbol, quote, PricedBook(VENUE, quote, depth), levels)
         self.depth = depth
         # Each side's top-ten checksum text, rebuilt only when a diff reaches it.
         self._ask_top = self._bid_top = b""
@@ -179,7 +195,7 @@ class KrakenSync(SocketBookSync):
         if not isinstance(msg, dict):
             raise VenueError(VENUE, ErrorKind.MALFORMED, "expected a JSON object")
         if msg.get("success") is False or ("error" in msg and "channel" not in msg):
-            raise self._request_error(msg)
+            raise socket_error(msg)
         if msg.get("channel") != "book":
             return False  # heartbeat, status, subscribe/pong acks
         kind = msg.get("type")
@@ -192,13 +208,14 @@ class KrakenSync(SocketBookSync):
                 raise VenueError(VENUE, ErrorKind.MALFORMED, "book: bad data entry")
             if entry.get("symbol") != self.symbol:
                 continue
-            self._apply_entry(entry, kind == "snapshot")
+            self._apply(entry, kind == "snapshot")
             changed = True
         if changed:
             self.book.ts = received
         return changed
 
-    def _apply_entry(self, entry: dict[str, object], snapshot: bool) -> None:
+    def _apply(self, entry: dict[str, object], snapshot: bool) -> None:
+        """Apply one data entry (a snapshot or an update) and verify its checksum."""
         bids = _levels(entry.get("bids", []), "bids")
         asks = _levels(entry.get("asks", []), "asks")
         expected = entry.get("checksum")
@@ -228,14 +245,6 @@ class KrakenSync(SocketBookSync):
         if local != expected:
             self.synced = False
             raise checksum_mismatch(VENUE, self.symbol, local, "Kraken", expected)
-
-    def _request_error(self, msg: dict[str, object]) -> VenueError:
-        text = json_message(msg, "error") or "request failed"
-        low = text.lower()
-        unknown = "pair" in low or "symbol" in low or "not supported" in low
-        return refusal(
-            VENUE, f"Kraken {msg.get('method', 'socket')!s:.20}", text, unknown_pair=unknown
-        )
 
 
 def _top_text(side: SortedDict[Decimal, Entry]) -> bytes:

@@ -8,7 +8,6 @@ hand pricing a book after every message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import TypeVar
 
@@ -154,36 +153,3 @@ def _put(
     side[key] = entry
     levels.insert(index, Level(price, size))
     return index
-
-
-class SocketBookSync:
-    """What the venues that send their snapshot on the socket (Kraken, OKX, Coinbase) share.
-
-    A subclass keeps its local book in ``self.book`` and implements ``apply_message``;
-    each message that changes the book hands pricing its best ``self.levels`` per side.
-    """
-
-    needs_snapshot = False
-    # The WebSocket protocol's own pings keep the socket open unless a venue says otherwise.
-    keepalive: tuple[float, str] | None = None
-    # Sequence numbers or checksums show every lost message: no periodic resync.
-    resync_every: float | None = None
-
-    def __init__(self, book: PricedBook, levels: int | None) -> None:
-        self.book = book
-        self.levels = levels
-        self.synced = False
-
-    def on_snapshot(self, book: OrderBook, raw: Mapping[str, object]) -> OrderBook | None:
-        """Not used: the snapshot comes on the socket."""
-        return None
-
-    def on_message(self, text: str, received: float) -> OrderBook | None:
-        """Apply one message; the new book when it changed, None for acks and heartbeats."""
-        if not self.apply_message(text, received):
-            return None
-        return self.book.snapshot(self.levels)
-
-    def apply_message(self, text: str | bytes, received: float) -> bool:
-        """Apply one message to the local book; True when the book changed."""
-        raise NotImplementedError

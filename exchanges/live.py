@@ -566,7 +566,7 @@ class LiveMarket:
                     max_msg_size=64 * 1024 * 1024,
                 )
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise map_exception(feed.venue, exc, timeout) from None
+            raise feed.adapter.advise(map_exception(feed.venue, exc, timeout)) from None
         if feed.stats.connects:
             feed.stats.reconnects += 1
         feed.stats.connects += 1

@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from exchanges.adapter import RestRequest, clamp
+from exchanges.adapter import BookSync, RestRequest, VenueAdapter, clamp
 from exchanges.book import OrderBook, parse_levels
 from exchanges.checksums import OKX_LEVELS, okx_crc32
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.levels import PricedBook, SocketBookSync, level_updates
+from exchanges.levels import PricedBook, level_updates
 from exchanges.venues import VenueSpec
 from exchanges.wire import (
     checksum_mismatch,
@@ -29,11 +29,12 @@ from exchanges.wire import (
 )
 
 VENUE = "okx"
-# /market/books serves at most 400 levels; the socket's ``books`` channel keeps 400.
-REST_MAX_SZ = 400
-WS_DEPTH = 400
+# ``/api/v5/market/books`` serves at most 400 levels (its ``sz``).
+REST_MAX_DEPTH = 400
 # Public market data: 40 requests per 2 s per IP for /market/books.
 REST_RATE_PER_S = 20.0
+# Levels per side the socket's ``books`` channel keeps.
+WS_DEPTH = 400
 # OKX closes a public socket that has been silent for 30 s unless the client sends a text
 # "ping" (answered with "pong"); send one after 25 s without a message.
 KEEPALIVE_S = 25.0
@@ -43,17 +44,72 @@ RATE_LIMIT_CODES = ("50011", "50061")
 BUSY_CODES = ("50001", "50013", "50026")
 
 
-def code_error(
-    code: str, msg: str, quote: str, status: int | None, headers: Mapping[str, str]
+class OkxAdapter(VenueAdapter):
+    """OKX's REST book and v5 ``books`` socket channel."""
+
+    venue = VENUE
+    max_depth = REST_MAX_DEPTH
+    rest_rate_per_s = REST_RATE_PER_S
+
+    def __init__(self, levels: int | None = 200, keepalive_s: float = KEEPALIVE_S) -> None:
+        self.levels = levels
+        self.keepalive_s = keepalive_s
+
+    def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
+        """``GET /api/v5/market/books?instId=BTC-USDT&sz=N`` (N clamped to 1..400)."""
+        sz = clamp(depth, 1, REST_MAX_DEPTH)
+        return RestRequest.at(spec.rest_url, "/api/v5/market/books", instId=symbol, sz=str(sz))
+
+    def parse_rest(
+        self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
+    ) -> tuple[OrderBook, Mapping[str, object]]:
+        """The book in a books answer; a non-"0" ``code`` (even with HTTP 200) is an error."""
+        payload = decode_answer(VENUE, status, headers, body)
+        code = _code(payload)
+        if code is not None and code != "0":
+            if status in (451, 403, 418):
+                raise status_error(VENUE, status, headers, error_text(payload))
+            assert isinstance(payload, dict)  # it has a code
+            raise venue_error(payload, quote, status, headers)
+        if status != 200:
+            raise status_error(VENUE, status, headers, error_text(payload))
+        if not isinstance(payload, dict) or code is None:
+            raise VenueError(VENUE, ErrorKind.MALFORMED, "books: expected an object with a code")
+        data = payload.get("data")
+        if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+            raise VenueError(VENUE, ErrorKind.EMPTY_BOOK, "books: no book in data")
+        entry = data[0]
+        bids = parse_levels(entry.get("bids"), VENUE, "bids")
+        asks = parse_levels(entry.get("asks"), VENUE, "asks")
+        return OrderBook.build(VENUE, quote, bids, asks, received), payload
+
+    def new_sync(self, symbol: str, quote: str) -> OkxSync:
+        """A fresh ``books`` subscription state for ``symbol`` (an instId like BTC-USDT)."""
+        return OkxSync(symbol, quote, self.levels, self.keepalive_s)
+
+
+def error_text(payload: object) -> str:
+    """OKX's own words in an error answer (its ``msg``); "" when it has none."""
+    return json_message(payload, "msg")
+
+
+def venue_error(
+    payload: Mapping[str, object],
+    quote: str,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> VenueError:
-    """The typed error for an OKX error ``code`` (REST or socket)."""
+    """The typed error for an answer with a non-"0" ``code`` (REST, even with HTTP 200, or
+    the socket's ``"event": "error"``)."""
+    code = _code(payload) or "?"
+    msg = error_text(payload)
     text = f"OKX error {code}: {msg}"[:200] if msg else f"OKX error {code}"
     if code in UNKNOWN_INSTRUMENT:
         return VenueError(
             VENUE, ErrorKind.UNSUPPORTED_PAIR, f"OKX lists no BTC-{quote} instrument ({text})"
         )
     if code in RATE_LIMIT_CODES or status == 429:
-        wait = retry_after(headers)
+        wait = retry_after(headers or {})
         return VenueError(
             VENUE,
             ErrorKind.RATE_LIMITED,
@@ -73,54 +129,6 @@ def _code(payload: object) -> str | None:
     return None
 
 
-class OkxAdapter:
-    """OKX's REST book and v5 ``books`` socket channel."""
-
-    venue = VENUE
-    max_depth = REST_MAX_SZ
-    rest_rate_per_s = REST_RATE_PER_S
-
-    def __init__(self, levels: int | None = 200, keepalive_s: float = KEEPALIVE_S) -> None:
-        self.levels = levels
-        self.keepalive_s = keepalive_s
-
-    def rest_request(self, spec: VenueSpec, symbol: str, depth: int) -> RestRequest:
-        """``GET /api/v5/market/books?instId=BTC-USDT&sz=N`` (N clamped to 1..400)."""
-        sz = clamp(depth, 1, REST_MAX_SZ)
-        return RestRequest.at(spec.rest_url, "/api/v5/market/books", instId=symbol, sz=str(sz))
-
-    def parse_rest(
-        self, status: int, headers: Mapping[str, str], body: bytes, quote: str, received: float
-    ) -> tuple[OrderBook, Mapping[str, object]]:
-        """The book in a books answer; a non-"0" ``code`` (even with HTTP 200) is an error."""
-        payload = decode_answer(VENUE, status, headers, body)
-        code = _code(payload)
-        if code is not None and code != "0":
-            msg = json_message(payload, "msg")
-            if status in (451, 403, 418):
-                raise status_error(VENUE, status, headers, msg)
-            raise code_error(code, msg, quote, status, headers)
-        if status != 200:
-            raise status_error(VENUE, status, headers, json_message(payload, "msg"))
-        if not isinstance(payload, dict) or code is None:
-            raise VenueError(VENUE, ErrorKind.MALFORMED, "books: expected an object with a code")
-        data = payload.get("data")
-        if not isinstance(data, list) or not data or not isinstance(data[0], dict):
-            raise VenueError(VENUE, ErrorKind.EMPTY_BOOK, "books: no book in data")
-        entry = data[0]
-        bids = parse_levels(entry.get("bids"), VENUE, "bids")
-        asks = parse_levels(entry.get("asks"), VENUE, "asks")
-        return OrderBook.build(VENUE, quote, bids, asks, received), payload
-
-    def ws_url(self, spec: VenueSpec, symbol: str) -> str:
-        """OKX serves every public channel on one URL."""
-        return spec.ws_url
-
-    def new_sync(self, symbol: str, quote: str) -> OkxSync:
-        """A fresh ``books`` subscription state for ``symbol`` (an instId like BTC-USDT)."""
-        return OkxSync(symbol, quote, self.levels, self.keepalive_s)
-
-
 def _int(value: object, what: str) -> int | None:
     if value is None:
         return None
@@ -131,7 +139,7 @@ def _int(value: object, what: str) -> int | None:
     raise VenueError(VENUE, ErrorKind.MALFORMED, f"books: bad {what} {value!r:.40}")
 
 
-class OkxSync(SocketBookSync):
+class OkxSync(BookSync):
     """One ``books`` subscription: snapshot, seqId chain, checksum on every message."""
 
     def __init__(
@@ -141,9 +149,8 @@ class OkxSync(SocketBookSync):
         levels: int | None = 200,
         keepalive_s: float = KEEPALIVE_S,
     ) -> None:
-        super().__init__(PricedBook(VENUE, quote, WS_DEPTH), levels)
+        super().__init__(VENUE, symbol, quote, PricedBook(VENUE, quote, WS_DEPTH), levels)
         self.keepalive = (keepalive_s, "ping")
-        self.symbol = symbol
         self.seq: int | None = None
 
     def subscribe_messages(self) -> list[str]:
@@ -160,8 +167,7 @@ class OkxSync(SocketBookSync):
             raise VenueError(VENUE, ErrorKind.MALFORMED, "expected a JSON object")
         event = msg.get("event")
         if event == "error":
-            code = _code(msg) or "?"
-            raise code_error(code, json_message(msg, "msg"), self.book.quote, None, {})
+            raise venue_error(msg, self.quote)
         if event is not None:
             return False  # subscribe ack, notice, channel-conn-count
         arg = msg.get("arg")
@@ -176,11 +182,12 @@ class OkxSync(SocketBookSync):
         for entry in data:
             if not isinstance(entry, dict):
                 raise VenueError(VENUE, ErrorKind.MALFORMED, "books: bad data entry")
-            self._apply_entry(entry, action == "snapshot")
+            self._apply(entry, action == "snapshot")
         self.book.ts = received
         return bool(data)
 
-    def _apply_entry(self, entry: dict[str, object], snapshot: bool) -> None:
+    def _apply(self, entry: dict[str, object], snapshot: bool) -> None:
+        """Apply one data entry (a snapshot or an update), checking seqId and checksum."""
         bids = level_updates(entry.get("bids", []), VENUE, "books bids", text_only=True)
         asks = level_updates(entry.get("asks", []), VENUE, "books asks", text_only=True)
         seq = _int(entry.get("seqId"), "seqId")

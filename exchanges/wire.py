@@ -1,7 +1,8 @@
 """Reading venue answers: JSON decoding and HTTP statuses as typed errors.
 
 Shared by every venue module so that a 451 or a truncated body reads the same
-whichever venue sent it.
+whichever venue sent it; what only one venue says (Binance's "try binanceus") is in
+that venue's module.
 """
 
 from __future__ import annotations
@@ -89,19 +90,14 @@ def status_error(
             retry_after=wait,
         )
     if status == 451:
-        hint = "; try binanceus" if venue == "binance" else ""
         return VenueError(
-            venue,
-            ErrorKind.RESTRICTED,
-            f"HTTP 451: restricted location{suffix}{hint}",
-            status=status,
+            venue, ErrorKind.RESTRICTED, f"HTTP 451: restricted location{suffix}", status=status
         )
     if status == 403:
-        hint = " (for Binance from the US, use binanceus)" if venue == "binance" else ""
         return VenueError(
             venue,
             ErrorKind.FORBIDDEN,
-            f"HTTP 403: forbidden by the venue's firewall{suffix}{hint}",
+            f"HTTP 403: forbidden by the venue's firewall{suffix}",
             status=status,
         )
     kind = ErrorKind.HTTP

@@ -128,7 +128,7 @@ def test_the_first_recorded_event_already_in_the_snapshot_is_dropped() -> None:
 
 
 def _synced(last: int = 100) -> BinanceSync:
-    sync = BinanceSync("binance", "BTCUSDT", "USDT")
+    sync = BinanceSync("BTCUSDT", "USDT")
     raw = {"lastUpdateId": last, "bids": [["99.0", "1"]], "asks": [["101.0", "2"]]}
     book = BinanceAdapter().parse_rest(200, {}, json.dumps(raw).encode(), "USDT", 0)[0]
     assert sync.on_snapshot(book, raw) is not None
@@ -159,7 +159,7 @@ def test_a_missing_event_is_a_sequence_gap() -> None:
 
 
 def test_a_snapshot_older_than_the_buffered_stream_is_refused() -> None:
-    sync = BinanceSync("binance", "BTCUSDT", "USDT")
+    sync = BinanceSync("BTCUSDT", "USDT")
     sync.on_message(depth("BTCUSDT", 200, 201, [], []), 1.0)
     raw = {"lastUpdateId": 150, "bids": [], "asks": [["1", "1"]]}
     book = BinanceAdapter().parse_rest(200, {}, json.dumps(raw).encode(), "USDT", 0)[0]
@@ -168,7 +168,7 @@ def test_a_snapshot_older_than_the_buffered_stream_is_refused() -> None:
 
 
 def test_the_first_event_after_the_snapshot_must_straddle_it() -> None:
-    sync = BinanceSync("binance", "BTCUSDT", "USDT")
+    sync = BinanceSync("BTCUSDT", "USDT")
     sync.on_message(depth("BTCUSDT", 90, 95, [], []), 1.0)
     sync.on_message(depth("BTCUSDT", 103, 104, [], []), 1.0)  # 101..102 missing
     raw = {"lastUpdateId": 100, "bids": [], "asks": [["1", "1"]]}
@@ -213,7 +213,7 @@ def test_malformed_stream_messages_are_typed(text: str) -> None:
 
 
 def test_a_stream_that_never_gets_its_snapshot_gives_up() -> None:
-    sync = BinanceSync("binance", "BTCUSDT", "USDT")
+    sync = BinanceSync("BTCUSDT", "USDT")
     for i in range(2000):
         sync.on_message(depth("BTCUSDT", i, i, [], []), 1.0)
     with pytest.raises(VenueError) as err:
@@ -222,7 +222,7 @@ def test_a_stream_that_never_gets_its_snapshot_gives_up() -> None:
 
 
 def test_snapshot_without_update_id_is_malformed() -> None:
-    sync = BinanceSync("binance", "BTCUSDT", "USDT")
+    sync = BinanceSync("BTCUSDT", "USDT")
     raw = {"bids": [], "asks": [["1", "1"]]}
     with pytest.raises(VenueError) as err:
         BinanceAdapter().parse_rest(200, {}, json.dumps(raw).encode(), "USDT", 0)

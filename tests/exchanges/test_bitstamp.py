@@ -119,7 +119,7 @@ def test_diffs_older_than_the_snapshot_are_dropped_and_newer_ones_applied() -> N
 
 
 def _synced() -> BitstampSync:
-    sync = BitstampSync("bitstamp", "btcusd", "USD")
+    sync = BitstampSync("btcusd", "USD")
     raw = {"microtimestamp": "1000", "bids": [["99.00", "1"]], "asks": [["101.00", "2"]]}
     book = BitstampAdapter().parse_rest(200, {}, json.dumps(raw).encode(), "USD", 0)[0]
     assert sync.on_snapshot(book, raw) is not None
@@ -127,7 +127,7 @@ def _synced() -> BitstampSync:
 
 
 def test_buffered_diffs_replay_after_the_snapshot() -> None:
-    sync = BitstampSync("bitstamp", "btcusd", "USD")
+    sync = BitstampSync("btcusd", "USD")
     assert sync.needs_snapshot
     assert sync.on_message(diff(900, [["98.00", "5"]], []), 1.0) is None
     assert sync.on_message(diff(1100, [], [["100.50", "0.3"]]), 1.0) is None
@@ -183,11 +183,11 @@ def test_malformed_messages_are_typed(text: str) -> None:
         _synced().on_message(text, 1.0)
     assert err.value.kind is ErrorKind.MALFORMED
     with pytest.raises(VenueError):
-        BitstampSync("bitstamp", "btcusd", "USD").on_message(text, 1.0)
+        BitstampSync("btcusd", "USD").on_message(text, 1.0)
 
 
 def test_a_stream_without_snapshot_gives_up() -> None:
-    sync = BitstampSync("bitstamp", "btcusd", "USD")
+    sync = BitstampSync("btcusd", "USD")
     for i in range(2000):
         sync.on_message(diff(i, [], []), 1.0)
     with pytest.raises(VenueError) as err:

@@ -237,7 +237,7 @@ def _reseed(sync: BitstampSync, micro: int, ask: str) -> OrderBook | None:
 
 
 def _seeded(micro: int = 1000) -> BitstampSync:
-    sync = BitstampSync("bitstamp", "btcusd", "USD")
+    sync = BitstampSync("btcusd", "USD")
     assert _reseed(sync, micro, "101.00") is not None
     return sync
 

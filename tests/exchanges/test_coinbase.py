@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exchanges.book import OrderBook
-from exchanges.coinbase import REST_MAX_LEVELS, SNAPSHOT_LEVELS, CoinbaseAdapter, CoinbaseSync
+from exchanges.coinbase import REST_MAX_DEPTH, SNAPSHOT_LEVELS, CoinbaseAdapter, CoinbaseSync
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.http import fetch, new_session
 from exchanges.venues import DEFAULT_SPECS, VenueSpec
@@ -107,8 +107,8 @@ def test_a_huge_full_book_is_cut_to_the_levels_we_use() -> None:
     bids = [[f"{49999 - i}.00", "0.5", 1] for i in range(5000)]
     body = json.dumps({"bids": bids, "asks": asks, "sequence": 1}).encode()
     book, _ = CoinbaseAdapter().parse_rest(200, {}, body, "USD", 0)
-    assert len(book.asks) == len(book.bids) == REST_MAX_LEVELS
-    assert book.asks[-1].price == Decimal(50000 + REST_MAX_LEVELS - 1)
+    assert len(book.asks) == len(book.bids) == REST_MAX_DEPTH
+    assert book.asks[-1].price == Decimal(50000 + REST_MAX_DEPTH - 1)
 
 
 def test_coinbase_lists_btc_in_usd_usdt_and_eur_but_not_usdc() -> None:

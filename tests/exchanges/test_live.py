@@ -437,6 +437,26 @@ async def test_socket_refused_falls_back_to_rest_polling(srv: VenueServer) -> No
     assert any(s.health is Health.DOWN for s in seen)
 
 
+@pytest.mark.parametrize(("venue", "hint"), [("binance", True), ("binanceus", False)])
+async def test_a_socket_refused_for_the_location_points_binance_users_at_binance_us(
+    srv: VenueServer, venue: str, hint: bool
+) -> None:
+    srv.rest(DEPTH, Reply(binance_book()))
+    srv.ws(WS_PATH, WsScript(reject_status=451))
+    market = LiveMarket({venue: spec_at(venue, srv)}, "USDT", settings=FAST)
+    seen: list[VenueStatus] = []
+    market.add_listener(seen.append)
+    await market.start()
+    try:
+        await wait_for(lambda: any(s.health is Health.DOWN for s in seen))
+    finally:
+        await market.close()
+    error = next(s.error for s in seen if s.health is Health.DOWN)
+    assert error is not None and error.kind is ErrorKind.RESTRICTED
+    assert "HTTP 451: restricted location: WebSocket upgrade refused" in str(error)
+    assert str(error).endswith("; try binanceus") is hint
+
+
 class BrokenRest:
     """Binance's adapter with a bug in its REST parser (raises a plain exception)."""
 
