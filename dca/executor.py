@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from enum import StrEnum
 
 from dca.events import (
     Event,
@@ -39,7 +38,7 @@ from dca.plan import Plan
 from dca.pricing import ZERO, Cost, InsufficientDepth
 from dca.routing import price_all, route
 from dca.schedule import tranche_times
-from dca.status import end_status, stop_status
+from dca.status import RunStatus, end_status, stop_status
 from exchanges.book import OrderBook
 from exchanges.clock import Clock
 from exchanges.errors import ErrorKind, VenueError
@@ -49,18 +48,6 @@ log = logging.getLogger(__name__)
 
 # Chunk of real time the waiting loop sleeps at most, so pause and cancel act promptly.
 _POLL_REAL_S = 0.2
-
-
-class State(StrEnum):
-    """Where a run is."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    PAUSED = "paused"
-    FINISHED = "finished"
-    INCOMPLETE = "incomplete"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +117,7 @@ class Executor:
             if before is not None
             else Summary(target=plan.amount)
         )
-        self.state = State.PENDING
+        self.state: RunStatus = RunStatus.PENDING
         self.next_at: float | None = None
         self.next_index: int | None = None
         self._unpaused = asyncio.Event()
@@ -156,16 +143,16 @@ class Executor:
         With ``catch_up`` False (the dashboard's default) they are skipped and their BTC
         rides on the next tranche, so a pause never bunches purchases together.
         """
-        if self.state is State.RUNNING:
-            self.state = State.PAUSED
+        if self.state is RunStatus.RUNNING:
+            self.state = RunStatus.PAUSED
             self._stopped = True
             self._unpaused.clear()
             self._emit_soon(RunPaused(self.run_id, self.clock.now()))
 
     def resume(self) -> None:
         """Continue a paused run."""
-        if self.state is State.PAUSED:
-            self.state = State.RUNNING
+        if self.state is RunStatus.PAUSED:
+            self.state = RunStatus.RUNNING
             self._unpaused.set()
             self._emit_soon(RunResumed(self.run_id, self.clock.now()))
 
@@ -195,7 +182,7 @@ class Executor:
         remaining_idx = [i for i in range(plan.tranches) if i not in done]
         # Whatever earlier skips left unbought rides on the first remaining tranche.
         carry = plan.amount - bought_before - sum((sizes[i] for i in remaining_idx), ZERO)
-        self.state = State.RUNNING
+        self.state = RunStatus.RUNNING
         await self.journal.record(
             RunStarted(
                 self.run_id,
@@ -234,12 +221,12 @@ class Executor:
             await self._flush_pending()
         now = self.clock.now()
         if self._cancelled.is_set():
-            self.state = State(stop_status(self.cancel_reason).value)
+            self.state = stop_status(self.cancel_reason)
             await self.journal.record(
                 RunCancelled(self.run_id, now, self.summary, reason=self.cancel_reason)
             )
         else:
-            self.state = State(end_status(self.summary.qty, self.summary.target).value)
+            self.state = end_status(self.summary.qty, self.summary.target)
             await self.journal.record(RunFinished(self.run_id, now, self.summary))
         return self.summary
 

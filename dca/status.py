@@ -1,9 +1,11 @@
 """A run's status: one vocabulary, and one rule for which runs may be continued.
 
-Every place that shows or decides on a run's status (the History screen, the
-``history`` command and its JSON, the resume offer, ``resume``, the headless
+Every place that shows or decides on a run's status (the executor, the dashboard's
+run area, the state files other processes read, the History screen, the ``history``
+and ``status`` commands and their JSON, the resume offer, ``resume``, the headless
 summary) goes through this module, so they never disagree:
 
+- ``pending``: not started yet (a run made but not begun; a dashboard with no run);
 - ``running``: a process is executing it now;
 - ``paused``: the user paused it (the process may have quit since, keeping it);
 - ``interrupted``: it stopped before its end without the user deciding so: Ctrl-C,
@@ -28,6 +30,7 @@ from enum import StrEnum
 class RunStatus(StrEnum):
     """Where a run stands, as stored, shown and printed."""
 
+    PENDING = "pending"
     RUNNING = "running"
     PAUSED = "paused"
     INTERRUPTED = "interrupted"
@@ -37,6 +40,8 @@ class RunStatus(StrEnum):
     FINISHED = "finished"
 
 
+# A run going on: started and not ended (it may be paused).
+IN_PROGRESS = frozenset({RunStatus.RUNNING, RunStatus.PAUSED})
 RESUMABLE = frozenset(
     {RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.INTERRUPTED, RunStatus.FAILED}
 )

@@ -29,6 +29,7 @@ from textual.widgets import Input, Select
 from textual.worker import Worker, WorkerState
 
 from dca.plan import Plan
+from dca.status import IN_PROGRESS, RunStatus, current_status
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import display_name
@@ -361,13 +362,7 @@ class DcaApp(App[int]):
         """Whether a run is going (running or paused)."""
         if self.executor is None:
             return False
-        from dca.executor import State
-
-        return self.executor.state in (
-            State.PENDING,
-            State.RUNNING,
-            State.PAUSED,
-        )
+        return self.executor.state is RunStatus.PENDING or self.executor.state in IN_PROGRESS
 
     def start_run(self, plan: Plan, resume: ResumeState | None = None) -> None:
         """Execute ``plan`` in a worker (one run at a time)."""
@@ -609,17 +604,15 @@ class DcaApp(App[int]):
     def action_toggle_pause(self) -> None:
         """Pause a running run, resume a paused one (here or in the process shown)."""
         if self._steering_elsewhere():
-            paused = self.main.run_state == "paused"
+            paused = self.main.run_state is RunStatus.PAUSED
             self._steer("unpause" if paused else "pause")
             return
-        from dca.executor import State
-
         executor = self.executor
-        if executor is None or executor.state not in (State.PENDING, State.RUNNING, State.PAUSED):
+        if executor is None or not self.run_active:
             self.notify("No run in progress to pause or resume", severity="warning")
-        elif executor.state is State.RUNNING:
+        elif executor.state is RunStatus.RUNNING:
             executor.pause()
-        elif executor.state is State.PAUSED:
+        elif executor.state is RunStatus.PAUSED:
             executor.resume()
 
     def action_pause(self) -> None:
@@ -700,7 +693,13 @@ class DcaApp(App[int]):
             from storage.history.queries import History  # polars: loaded by now, in this thread
 
             row = History(data_dir).run(run_id)
-            status = str(row["status"]) if row is not None else "gone"
+            # No process holds it any more: a "running" row was left by one that died.
+            status = None
+            if row is not None:
+                detail = row["detail"]
+                status = current_status(
+                    str(row["status"]), detail if isinstance(detail, str) else None, held=False
+                )
             self.call_from_thread(self._elsewhere_ended, run_id, status)
 
     def _elsewhere_seen(self, run_id: str, look: Followed, first: bool) -> None:
@@ -709,7 +708,7 @@ class DcaApp(App[int]):
         self.following, self._follow_offset = run_id, look.offset
         self.main.post_message(ElsewhereSeen(look, first or look.restarted))
 
-    def _elsewhere_ended(self, run_id: str, status: str) -> None:
+    def _elsewhere_ended(self, run_id: str, status: RunStatus | None) -> None:
         if self.following != run_id:
             return
         self.following, self._follow_offset = None, 0
@@ -811,7 +810,7 @@ class DcaApp(App[int]):
             return
         if choice == "pause":
             executor.pause()
-            await self._wait(lambda: self.main.run_state == "paused")
+            await self._wait(lambda: self.main.run_state is RunStatus.PAUSED)
         else:
             executor.cancel()
             await self._wait(lambda: not self.run_active)
@@ -853,13 +852,13 @@ class DcaApp(App[int]):
                 await asyncio.wait_for(self.run_state_changed.wait(), remaining)
 
 
-def farewell(executor: Executor, state: str) -> str:
+def farewell(executor: Executor, state: RunStatus) -> str:
     """What the terminal says after quitting during a run: how far it got, what next."""
     s, run_id = executor.summary, executor.run_id
     bought = f"bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC"
-    if state in ("running", "paused"):
+    if state in IN_PROGRESS:
         # Paused, or still running when the app quits (its worker is stopped: resumable).
-        how = "paused" if state == "paused" else "stopped"
+        how = "paused" if state is RunStatus.PAUSED else "stopped"
         return f"Run {run_id} {how} ({bought}). Continue it with: btc-dca resume {run_id}"
     return f"Run {run_id} {state} ({bought})."
 

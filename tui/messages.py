@@ -11,6 +11,7 @@ from dca.plan import Plan
 
 if TYPE_CHECKING:
     from dca.events import Event
+    from dca.status import RunStatus
     from storage.runs.control import Followed
 
 
@@ -55,9 +56,10 @@ class ElsewhereSeen(Message):
 
 
 class ElsewhereEnded(Message):
-    """The run followed in another process is no longer in progress; ``status`` from history."""
+    """The run followed in another process is no longer in progress; ``status`` from history
+    (None: history has no record of it)."""
 
-    def __init__(self, run_id: str, status: str) -> None:
+    def __init__(self, run_id: str, status: RunStatus | None) -> None:
         super().__init__()
         self.run_id = run_id
         self.status = status

@@ -45,8 +45,8 @@ from dca.events import (
     VenueDegraded,
     VenueRecovered,
 )
-from dca.executor import State
 from dca.lines import TrancheLine, decimal_or_none, text_or_none
+from dca.status import RunStatus
 from exchanges.clock import Clock
 from storage.runs.locks import is_held, run_lock
 
@@ -69,7 +69,7 @@ class Command(StrEnum):
 class Steerable(Protocol):
     """The executor's control entry points and what the state file reports of it."""
 
-    state: State
+    state: RunStatus
     clock: Clock
     summary: Summary
 
@@ -110,7 +110,7 @@ class RunState:
     run_id: str
     pid: int
     where: str  # dashboard, headless, detached
-    state: str  # running or paused (the executor's own words)
+    state: RunStatus  # running or paused
     done: int  # tranches handled (filled or skipped), this process's and earlier ones
     of: int
     filled: int
@@ -149,7 +149,7 @@ class RunState:
 
     def next_in_s(self, wall_now: float) -> float | None:
         """Real seconds until the next tranche, from the time the state was written."""
-        if self.next_at is None or self.state != "running":
+        if self.next_at is None or self.state != RunStatus.RUNNING:
             return None
         if self.speed == float("inf"):
             return 0.0
@@ -182,7 +182,7 @@ class RunState:
             run_id=str(o["run_id"]),
             pid=int(o["pid"]),
             where=str(o["where"]),
-            state=str(o["state"]),
+            state=RunStatus(o["state"]),
             done=int(o["done"]),
             of=int(o["of"]),
             filled=int(o["filled"]),
@@ -403,7 +403,7 @@ class LiveRun:
             run_id=self.run_id,
             pid=self.pid,
             where=self.where,
-            state="paused" if ex.state is State.PAUSED else "running",
+            state=RunStatus.PAUSED if ex.state is RunStatus.PAUSED else RunStatus.RUNNING,
             done=len(self._done),
             of=self._plan_tranches,
             filled=s.filled,
@@ -578,8 +578,8 @@ def steer(
     state = in_progress(data_dir, run_id)
     if state is None:
         raise NotInProgress(not_in_progress_reason(data_dir, run_id))
-    if (command is Command.PAUSE and state.state == "paused") or (
-        command is Command.UNPAUSE and state.state == "running"
+    if (command is Command.PAUSE and state.state == RunStatus.PAUSED) or (
+        command is Command.UNPAUSE and state.state == RunStatus.RUNNING
     ):
         return Steered(run_id, command, state, already=True)
     request = write_command(data_dir, run_id, command)

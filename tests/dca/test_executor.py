@@ -23,9 +23,10 @@ from dca.events import (
     VenueDegraded,
     VenueRecovered,
 )
-from dca.executor import Executor, ResumeState, State, new_run_id
+from dca.executor import Executor, ResumeState, new_run_id
 from dca.journal import FanOut, MemoryJournal
 from dca.plan import Plan, build_plan
+from dca.status import RunStatus
 from exchanges.clock import SimClock
 from exchanges.errors import ErrorKind
 from exchanges.market import Health
@@ -55,7 +56,7 @@ def make(
     )
 
 
-def state_of(executor: Executor) -> State:
+def state_of(executor: Executor) -> RunStatus:
     """The executor's state now, read through a call.
 
     mypy keeps the narrowing of an earlier ``assert executor.state is ...`` across
@@ -210,7 +211,7 @@ async def test_pause_holds_the_schedule_and_resume_catches_up() -> None:
     )
     task = asyncio.create_task(executor.run())
     await asyncio.wait_for(paused.wait(), timeout=5)
-    assert executor.state is State.PAUSED
+    assert executor.state is RunStatus.PAUSED
     assert len(of(journal, TrancheFilled)) == 3
     held_at = clock.now()
     for _ in range(50):
@@ -222,7 +223,7 @@ async def test_pause_holds_the_schedule_and_resume_catches_up() -> None:
     assert summary.qty == D("1")
     kinds = [type(e) for e in journal.events]
     assert kinds.index(RunPaused) < kinds.index(RunResumed)
-    assert state_of(executor) is State.FINISHED
+    assert state_of(executor) is RunStatus.FINISHED
 
 
 async def test_a_pause_that_comes_while_earlier_control_events_are_written_holds_at_once() -> None:
@@ -252,7 +253,7 @@ async def test_a_pause_that_comes_while_earlier_control_events_are_written_holds
     await asyncio.wait_for(held.wait(), timeout=5)
     for _ in range(50):
         await asyncio.sleep(0)
-    assert executor.state is State.PAUSED
+    assert executor.state is RunStatus.PAUSED
     assert type(journal.events[-1]) is RunPaused  # journaled, and nothing after it
     assert len(of(journal, TrancheFilled)) == 3
     executor.resume()
@@ -279,7 +280,7 @@ async def test_cancel_stops_with_a_summary_of_what_was_done() -> None:
     assert summary.filled == 5
     assert summary.qty == D("0.5")
     assert isinstance(journal.events[-1], RunCancelled)
-    assert executor.state is State.CANCELLED
+    assert executor.state is RunStatus.CANCELLED
 
 
 async def test_cancel_while_paused_ends_the_run() -> None:
@@ -408,7 +409,7 @@ async def test_a_pause_never_bunches_purchases_tranches_whose_slot_ended_are_ski
     assert after == [(5, 5.5), (6, 6.0), (7, 7.0), (8, 8.0), (9, 9.0)]  # one per slot
     assert fills[3].qty == D("0.3")  # the skipped BTC rides on the next tranche, not lost
     assert executor.summary.qty == D("1")
-    assert state_of(executor) is State.FINISHED
+    assert state_of(executor) is RunStatus.FINISHED
 
 
 async def test_a_pause_with_catch_up_buys_the_missed_tranches_at_once_when_asked() -> None:
@@ -431,13 +432,16 @@ async def test_a_run_that_ends_short_of_its_amount_is_incomplete_not_finished() 
     )
     summary = await executor.run()
     assert summary.qty == 0 and summary.short == D("1")
-    assert state_of(executor) is State.INCOMPLETE
+    assert state_of(executor) is RunStatus.INCOMPLETE
     (end,) = of(journal, RunFinished)
     assert end.status == "incomplete"
 
 
 async def test_an_interrupted_run_says_so_and_a_cancelled_one_is_cancelled() -> None:
-    for reason, state in (("interrupted", State.INTERRUPTED), ("cancelled", State.CANCELLED)):
+    for reason, state in (
+        ("interrupted", RunStatus.INTERRUPTED),
+        ("cancelled", RunStatus.CANCELLED),
+    ):
         clock = SimClock(START)
         journal = MemoryJournal()
         executor = Executor(make("1", "10h", 10), SimulatedMarket(clock), journal, clock)

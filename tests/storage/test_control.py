@@ -15,6 +15,7 @@ from dca.events import Event, RunPaused, RunStarted, TrancheFilled, TrancheSkipp
 from dca.executor import Executor
 from dca.journal import FanOut, MemoryJournal
 from dca.lines import TrancheLine
+from dca.status import RunStatus
 from exchanges.clock import ScaledClock, SimClock
 from exchanges.simulated import SimulatedMarket
 from storage.history.journal import ParquetJournal
@@ -264,7 +265,7 @@ def test_the_files_round_trip_and_bad_ones_are_skipped(tmp_path: Path) -> None:
     assert RunState.from_json(state.to_json()) == state
     sim = RunState.from_json(_state("r2", speed=float("inf")).to_json())
     assert sim.speed == float("inf") and sim.next_in_s(0) == 0.0
-    assert _state("r3", state="paused").next_in_s(0) is None
+    assert _state("r3", state=RunStatus.PAUSED).next_in_s(0) is None
     line = TrancheLine(2, 6, 1.5, Decimal("0.1"), reason="above_max_price")
     assert TrancheLine.from_json(line.to_json()) == line
     run_id = "r1"
@@ -297,7 +298,7 @@ def _state(run_id: str, **kw: object) -> RunState:
         "run_id": run_id,
         "pid": 123,
         "where": "detached",
-        "state": "running",
+        "state": RunStatus.RUNNING,
         "done": 2,
         "of": 6,
         "filled": 2,

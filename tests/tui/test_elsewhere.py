@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dca.executor import Executor, State
+from dca.executor import Executor
 from dca.journal import FanOut, Journal
 from dca.plan import Plan
+from dca.status import RunStatus
 from exchanges.clock import ScaledClock
 from exchanges.simulated import SimulatedMarket
 from storage.history.journal import ParquetJournal
@@ -88,10 +89,10 @@ async def test_a_run_in_another_process_shows_live_and_obeys_pause_resume_cancel
             assert any(p.fill is not None for p in main.query(VenuePanel))
 
             await pilot.press("p")
-            await wait_for(pilot, lambda: other.executor.state is State.PAUSED)
+            await wait_for(pilot, lambda: other.executor.state is RunStatus.PAUSED)
             await wait_for(pilot, lambda: main.run_state == "paused")
             await pilot.press("p")
-            await wait_for(pilot, lambda: other.executor.state is State.RUNNING)
+            await wait_for(pilot, lambda: other.executor.state is RunStatus.RUNNING)
             await wait_for(pilot, lambda: main.run_state == "running")
             await pilot.click("#cancel")
             await wait_for(pilot, lambda: other.task.done())

@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, Select, Static
 from dca.events import Event, RunStarted, TrancheFilled
 from dca.executor import ResumeState
 from dca.plan import build_plan
+from dca.status import RunStatus
 from exchanges.clock import SimClock
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
@@ -503,4 +504,4 @@ async def test_pause_and_cancel_with_no_run_say_there_is_none(tmp_path: Path) ->
         await wait_for(pilot, lambda: ": No run in progress to pause or resume" in messages(app))
         await pilot.press("c")
         await wait_for(pilot, lambda: ": No run in progress to cancel" in messages(app))
-        assert app.executor is None and app.main.run_state == "idle"
+        assert app.executor is None and app.main.run_state is RunStatus.PENDING

@@ -18,9 +18,10 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from dca.executor import Executor, ResumeState, State
+from dca.executor import Executor, ResumeState
 from dca.journal import FanOut, Journal, RecordsFailures
 from dca.plan import Plan
+from dca.status import RunStatus
 from exchanges.book import OrderBook
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData
@@ -194,6 +195,6 @@ async def run_command(
                         loop.remove_signal_handler(sig)
         if interrupted:
             return exits.EXIT_INTERRUPTED
-        return exits.EXIT_INCOMPLETE if executor.state is State.INCOMPLETE else exits.EXIT_OK
+        return exits.EXIT_INCOMPLETE if executor.state is RunStatus.INCOMPLETE else exits.EXIT_OK
     finally:
         await market.close()

@@ -11,6 +11,7 @@ import json
 import time
 from typing import TextIO
 
+from dca.status import RunStatus
 from storage.runs.control import RunState, runs_in_progress
 from tui import display
 from tui.cli import exits
@@ -38,11 +39,12 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
 def state_json(s: RunState, now: float) -> dict[str, object]:
     """One run in progress for scripts (money as exact decimal strings)."""
     left = s.next_in_s(now)
+    running = s.state == RunStatus.RUNNING
     return {
         "run_id": s.run_id,
         "pid": s.pid,
         "where": s.where,
-        "state": s.state,
+        "state": str(s.state),
         "done": s.done,
         "of": s.of,
         "bought": exact(s.bought),
@@ -51,7 +53,7 @@ def state_json(s: RunState, now: float) -> dict[str, object]:
         "avg_price": exact(s.avg_price),
         "quote": s.quote,
         "skipped": s.skipped,
-        "next_at": iso(s.next_at) if s.next_at is not None and s.state == "running" else None,
+        "next_at": iso(s.next_at) if s.next_at is not None and running else None,
         "next_in_s": None if left is None else round(left, 1),
         "last_venue": s.last_venue,
     }
@@ -66,7 +68,7 @@ def status_table(states: list[RunState], now: float) -> str:
     lines = [head, "-" * (len(head) + 12)]
     for s in states:
         left = s.next_in_s(now)
-        if s.state != "running" or s.next_at is None:
+        if s.state != RunStatus.RUNNING or s.next_at is None:
             nxt = "-"
         else:
             nxt = f"{clock_time(s.next_at, True)} (in {display.countdown(left or 0.0)})"

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from dca.status import RunStatus
 from storage.runs.control import Command, NotAcknowledged, NotInProgress, runs_in_progress, steer
 from tui.cli import exits
 from tui.cli.options import prepare_storage
@@ -25,7 +26,7 @@ _DONE = {Command.PAUSE: "paused", Command.UNPAUSE: "running again", Command.CANC
 
 
 # The state a run must be in for the command to change it (cancel: any).
-_FROM = {Command.PAUSE: "running", Command.UNPAUSE: "paused"}
+_FROM = {Command.PAUSE: RunStatus.RUNNING, Command.UNPAUSE: RunStatus.PAUSED}
 
 
 def only_run(data_dir: Path, what: Command, verb: str) -> str | None:

@@ -23,6 +23,7 @@ from dca.events import (
     TrancheSkipped,
 )
 from dca.pricing import ZERO
+from dca.status import RunStatus
 from dca.tca import best_mid
 from tui.fmt import skip_words
 from tui.history.source import CENT
@@ -38,7 +39,7 @@ def _ts(epoch: float) -> datetime:
 @dataclass
 class _Run:
     started: RunStarted
-    status: str = "running"
+    status: RunStatus = RunStatus.RUNNING
     summary: Summary | None = None
     rows: list[tuple[object, ...]] = field(default_factory=list)
 
@@ -79,7 +80,7 @@ class MemoryHistory:
         """Keep what the history screen shows of ``event``."""
         self._events += 1
         if isinstance(event, RunStarted):
-            self._runs.setdefault(event.run_id, _Run(event)).status = "running"
+            self._runs.setdefault(event.run_id, _Run(event)).status = RunStatus.RUNNING
             return
         run = self._runs.get(event.run_id)
         if run is None:
@@ -123,9 +124,9 @@ class MemoryHistory:
                 )
             )
         elif isinstance(event, RunPaused | RunResumed):
-            run.status = "paused" if isinstance(event, RunPaused) else "running"
+            run.status = RunStatus.PAUSED if isinstance(event, RunPaused) else RunStatus.RUNNING
         elif isinstance(event, RunFinished | RunCancelled):
-            run.status = event.status.value
+            run.status = event.status
             run.summary = event.summary
 
     def runs(self, limit: int | None = None) -> pa.Table:
@@ -155,7 +156,7 @@ class MemoryHistory:
                 {
                     "run": run_id,
                     "started": _ts(run.started.at),
-                    "status": run.status,
+                    "status": run.status.value,
                     "amount BTC": plan.amount,
                     "bought BTC": d.qty,
                     "quote": plan.quote,

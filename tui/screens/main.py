@@ -21,7 +21,7 @@ from dca.plan import Plan
 from dca.pricing import Cost
 from dca.quote import quote
 from dca.routing import Mode
-from dca.status import RunStatus
+from dca.status import IN_PROGRESS, RunStatus
 from exchanges.clock import Clock
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.market import Health, MarketData, VenueStatus
@@ -126,7 +126,7 @@ class MainScreen(Screen[None]):
         self.form_plan: Plan | None = None
         self.run_plan: Plan | None = None
         self.run_sizes: tuple[Decimal, ...] = ()
-        self.run_state = "idle"
+        self.run_state = RunStatus.PENDING
         # A resumed run's recorded tranches, shown when it starts (set by the app).
         self.earlier: Sequence[TrancheLine] = ()
         self.next_index: int | None = None
@@ -247,7 +247,7 @@ class MainScreen(Screen[None]):
 
     def next_qty(self) -> Decimal | None:
         """The next tranche's size: the running plan's, else the form's first tranche."""
-        if self.run_state in ("running", "paused") and self.next_index is not None:
+        if self.run_state in IN_PROGRESS and self.next_index is not None:
             if self.next_index < len(self.run_sizes):
                 return self.run_sizes[self.next_index]
             return None
@@ -274,7 +274,7 @@ class MainScreen(Screen[None]):
 
     def ticked(self) -> tuple[str, ...]:
         """The venues the plan uses: the running plan's, else the form's ticked ones."""
-        if self.run_plan is not None and self.run_state in ("running", "paused"):
+        if self.run_plan is not None and self.run_state in IN_PROGRESS:
             return self.run_plan.venues
         if self.form_plan is not None:
             return self.form_plan.venues
@@ -300,17 +300,17 @@ class MainScreen(Screen[None]):
         """Refresh the status line: state, tranche n of m, time to the next tranche."""
         executor = getattr(self.app, "executor", None)
         run = self.query_one(RunPanel)
-        if executor is None or self.run_plan is None or self.run_state not in ("running", "paused"):
+        if executor is None or self.run_plan is None or self.run_state not in IN_PROGRESS:
             return
         text = Text()
-        text.append("PAUSED" if self.run_state == "paused" else "RUNNING", "bold")
+        text.append("PAUSED" if self.run_state is RunStatus.PAUSED else "RUNNING", "bold")
         if executor.next_index is not None:
             text.append(f"  tranche {executor.next_index + 1} of {self.run_plan.tranches}")
-        if executor.next_at is not None and self.run_state == "running":
+        if executor.next_at is not None and self.run_state is RunStatus.RUNNING:
             left = executor.next_at - self.clock.now()
             text.append("  next in ", "dim")
             text.append(display.countdown(left), "bold")
-        if self.run_state == "paused" and not executor.catch_up:
+        if self.run_state is RunStatus.PAUSED and not executor.catch_up:
             text.append("  missed slots are skipped", "dim")
         run.set_status(text)
 
@@ -338,7 +338,7 @@ class MainScreen(Screen[None]):
             self.run_plan = event.plan
             self.run_sizes = event.sizes
             self.next_index = event.done
-            self._set_state("running")
+            self._set_state(RunStatus.RUNNING)
             self._table = await run.reset()
             if event.resumed:
                 # What the run bought before it stopped stays in view above the new rows.
@@ -366,9 +366,9 @@ class MainScreen(Screen[None]):
         elif isinstance(event, VenueRecovered):
             self._venue_up(event.venue)
         elif isinstance(event, RunPaused):
-            self._set_state("paused")
+            self._set_state(RunStatus.PAUSED)
         elif isinstance(event, RunResumed):
-            self._set_state("running")
+            self._set_state(RunStatus.RUNNING)
         elif isinstance(event, RunFinished | RunCancelled):
             self._finish(event)
         if executor is not None and self.run_plan is not None:
@@ -384,7 +384,7 @@ class MainScreen(Screen[None]):
         s = event.summary
         quote = self.run_plan.quote if self.run_plan else ""
         status = event.status
-        self._set_state(status.value)
+        self._set_state(status)
         self.query_one(PlanForm).disabled = False
         bought = f"bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC"
         skipped = f" ({fmt.plural(s.skipped, 'tranche')} skipped)" if s.skipped else ""
@@ -410,11 +410,11 @@ class MainScreen(Screen[None]):
         self.query_one("#amount").focus()
         return True
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: RunStatus) -> None:
         self.run_state = state
-        self.set_class(state in ("running", "paused"), "-running")
+        self.set_class(state in IN_PROGRESS, "-running")
         # An ended run's results keep the room they had on a narrow screen (``show_form``).
-        self.set_class(state not in ("idle", "running", "paused"), "-ran")
+        self.set_class(state is not RunStatus.PENDING and state not in IN_PROGRESS, "-ran")
         self.query_one(RunPanel).set_state(state)
         changed = getattr(self.app, "run_state_changed", None)
         if changed is not None:
@@ -447,7 +447,7 @@ class MainScreen(Screen[None]):
             self._set_state(s.state)
         run.show_summary(s.summary(), s.quote, None)
         text = Text()
-        text.append("PAUSED" if s.state == "paused" else "RUNNING", "bold")
+        text.append("PAUSED" if s.state == RunStatus.PAUSED else "RUNNING", "bold")
         text.append(f" pid {s.pid} ({s.where})", "dim")
         text.append(f"  tranche {min(s.done + 1, s.of)}/{s.of}")
         left = s.next_in_s(time.time())
@@ -459,15 +459,17 @@ class MainScreen(Screen[None]):
     @on(ElsewhereEnded)
     def elsewhere_ended(self, message: ElsewhereEnded) -> None:
         """The run shown is no longer in progress in its process: say how it ended."""
-        self._set_state(message.status)
-        line = f"RUN {message.run_id} {message.status.upper()} (in its own process)"
+        # No record of it in history: gone, an end the run's own process could not write.
+        word = message.status.value if message.status is not None else "gone"
+        self._set_state(message.status or RunStatus.FAILED)
+        line = f"RUN {message.run_id} {word.upper()} (in its own process)"
         self.query_one(RunPanel).set_status(Text(line, "bold"))
-        self.notify(f"Run {message.run_id}: {message.status}", title="Run in another process")
+        self.notify(f"Run {message.run_id}: {word}", title="Run in another process")
 
     @on(RunFailed)
     def run_failed(self, message: RunFailed) -> None:
         """The worker died: unlock the form, say so in the run area."""
         error = message.error
-        self._set_state("failed")
+        self._set_state(RunStatus.FAILED)
         self.query_one(PlanForm).disabled = False
         self.query_one(RunPanel).set_status(Text(f"RUN FAILED: {error}", "bold red"))

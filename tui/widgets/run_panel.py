@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from dca.status import RunStatus
 from tui import fmt
 
 if TYPE_CHECKING:  # the table (Textual's DataTable) and the run's events load after the first frame
@@ -56,8 +57,8 @@ class RunPanel(Vertical):
     """Shows the current run; the buttons post their presses to the app's actions."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        # Born idle: the classes ``set_state("idle")`` would set, given at construction so
-        # the first frame is styled once instead of restyled after mount.
+        # Born with no run: the classes ``set_state(RunStatus.PENDING)`` would set, given at
+        # construction so the first frame is styled once instead of restyled after mount.
         super().__init__(id=id, classes="-over -idle")
 
     def compose(self) -> ComposeResult:
@@ -91,10 +92,10 @@ class RunPanel(Vertical):
         action = {"pause": "pause", "resume": "resume", "cancel": "cancel_run"}
         await self.app.run_action(f"app.{action[event.button.id or 'pause']}")
 
-    def set_state(self, state: str) -> None:
-        """Enable the buttons that make sense in ``state`` (idle, running, paused, ...)."""
-        running = state == "running"
-        paused = state == "paused"
+    def set_state(self, state: RunStatus) -> None:
+        """Enable the buttons that make sense in ``state`` (pending, running, paused, ...)."""
+        running = state is RunStatus.RUNNING
+        paused = state is RunStatus.PAUSED
         self._controls()
         self.query_one("#pause", Button).disabled = not running
         self.query_one("#resume", Button).disabled = not paused
@@ -103,7 +104,7 @@ class RunPanel(Vertical):
         self.set_class(not (running or paused), "-over")
         self.set_class(paused, "-paused")
         self.set_class(running, "-running")
-        self.set_class(state == "idle", "-idle")
+        self.set_class(state is RunStatus.PENDING, "-idle")
 
     def set_status(self, text: Text | str) -> None:
         """The status line (state, tranche n of m, countdown)."""
