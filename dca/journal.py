@@ -20,6 +20,11 @@ class Journal(Protocol):
         ...
 
 
+class RunRefused(Exception):
+    """A journal would not start the run (another process executes it): nothing ran here,
+    so nothing is to be marked failed."""
+
+
 @runtime_checkable
 class RecordsFailures(Protocol):
     """A journal that can also mark a run as failed (the executor itself raised)."""

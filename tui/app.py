@@ -45,8 +45,9 @@ if TYPE_CHECKING:
     from dca.events import Summary
     from dca.executor import Executor, ResumeState
     from dca.journal import Journal
-    from storage.alerts.send import Notifier
-    from storage.runs.control import Followed, LiveRun
+    from dca.session import RunSession
+    from storage.runs.attach import Attached
+    from storage.runs.control import Followed
     from tui.elsewhere import Elsewhere, Started
     from tui.history.cache import HistoryCache
     from tui.history.source import HistorySource
@@ -164,7 +165,8 @@ class DcaApp(App[int]):
         self.background = tuple(background)
         self._theme_lock = threading.Lock()
         self._theme_to_save: str | None = None
-        self.executor: Executor | None = None
+        # This dashboard's run (None until one starts here).
+        self.session: RunSession | None = None
         self.run_worker_: Worker[Summary] | None = None
         self._unlisten: Callable[[], None] | None = None
         self._main: MainScreen
@@ -358,11 +360,14 @@ class DcaApp(App[int]):
     # -- the run ---------------------------------------------------------------------------
 
     @property
+    def executor(self) -> Executor | None:
+        """The executor of this dashboard's run (None until one starts here)."""
+        return self.session.executor if self.session is not None else None
+
+    @property
     def run_active(self) -> bool:
         """Whether a run is going (running or paused)."""
-        if self.executor is None:
-            return False
-        return self.executor.state is RunStatus.PENDING or self.executor.state in IN_PROGRESS
+        return self.session is not None and self.session.active
 
     def start_run(self, plan: Plan, resume: ResumeState | None = None) -> None:
         """Execute ``plan`` in a worker (one run at a time)."""
@@ -389,41 +394,38 @@ class DcaApp(App[int]):
                 severity="error",
             )
             return
-        from dca.executor import Executor
-        from dca.journal import FanOut
+        from dca.session import RunSession
         from tui.history.memory import MemoryHistory
         from tui.ui_journal import UiJournal
 
         self.following = None  # this dashboard's own run is shown from now on
-        journals: list[Journal] = []
         store = self.journal_factory() if self.journal_factory is not None else None
-        if store is not None:
-            journals.append(store)
-        live: LiveRun | None = None
-        notifier: Notifier | None = None
+        attached: Attached | None = None
         if self.elsewhere is not None:
-            from storage.alerts.send import Notifier
-            from storage.runs.control import LiveRun
+            from storage.runs.attach import attach
 
             # Other processes see and steer this run; its alerts go out like a headless run's.
-            live = LiveRun(self.elsewhere.data_dir, where="dashboard")
-            market = self.market
-            notifier = Notifier(
-                self.elsewhere.notify,
-                still_down=lambda venue: market.status(venue).health is Health.DOWN,
+            attached = attach(
+                self.elsewhere.data_dir, self.elsewhere.notify, self.market, where="dashboard"
             )
-            journals += [live, notifier]
+        views: list[Journal] = []
         if isinstance(self.history, MemoryHistory):
-            journals.append(self.history)
-        journals.append(UiJournal(self.main.post_message))
+            views.append(self.history)
+        views.append(UiJournal(self.main.post_message))
         # A pause (or the time the app was closed) never bunches purchases: tranches whose
         # slot passed are skipped and their BTC rides on the next (the run panel says so).
-        self.executor = Executor(
-            plan, self.market, FanOut(*journals), self.clock, resume=resume, catch_up=False
+        self.session = RunSession(
+            plan,
+            self.market,
+            self.clock,
+            history=store,
+            live=attached.live if attached else None,
+            alerts=attached.alerts if attached else None,
+            views=views,
+            resume=resume,
+            catch_up=False,
         )
-        if live is not None:
-            live.bind(self.executor)
-        self.run_worker_ = self._execute(self.executor, store, live, notifier)
+        self.run_worker_ = self._execute(self.session)
 
     def unreachable(self, plan: Plan) -> str:
         """Why none of ``plan``'s venues can be used now ("" when one can).
@@ -448,33 +450,14 @@ class DcaApp(App[int]):
             self.start_run(plan, resume)
 
     @work(exclusive=True, exit_on_error=False, group="run", name="run")
-    async def _execute(
-        self,
-        executor: Executor,
-        store: Journal | None,
-        live: LiveRun | None = None,
-        notifier: Notifier | None = None,
-    ) -> Summary:
+    async def _execute(self, session: RunSession) -> Summary:
         try:
-            summary = await executor.run()
-        except Exception as exc:
-            # Mark the run failed in the history (it stays resumable), then report it.
-            from dca.journal import RecordsFailures
-
-            if isinstance(store, RecordsFailures):
-                await store.fail(executor.run_id, str(exc))
-            if notifier is not None:
-                await notifier.fail(executor.run_id, str(exc), executor.summary)
-            self._reread_history()
-            raise
+            # A failure is marked in the history (the run stays resumable) by the session,
+            # then reported by ``on_worker_state_changed``.
+            return await session.run()
         finally:
-            if live is not None:
-                await live.aclose()
-            if notifier is not None:
-                await notifier.aclose()
-        # History shows the run as it ended, without a re-read when it opens.
-        self._reread_history()
-        return summary
+            # History shows the run as it ended, without a re-read when it opens.
+            self._reread_history()
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _reread_history(self) -> None:
@@ -607,34 +590,34 @@ class DcaApp(App[int]):
             paused = self.main.run_state is RunStatus.PAUSED
             self._steer("unpause" if paused else "pause")
             return
-        executor = self.executor
-        if executor is None or not self.run_active:
+        session = self.session
+        if session is None or not session.active:
             self.notify("No run in progress to pause or resume", severity="warning")
-        elif executor.state is RunStatus.RUNNING:
-            executor.pause()
-        elif executor.state is RunStatus.PAUSED:
-            executor.resume()
+        elif session.state is RunStatus.RUNNING:
+            session.pause()
+        elif session.state is RunStatus.PAUSED:
+            session.resume()
 
     def action_pause(self) -> None:
         """Pause the run."""
         if self._steering_elsewhere():
             self._steer("pause")
-        elif self.executor is not None:
-            self.executor.pause()
+        elif self.session is not None:
+            self.session.pause()
 
     def action_resume(self) -> None:
         """Resume the run."""
         if self._steering_elsewhere():
             self._steer("unpause")
-        elif self.executor is not None:
-            self.executor.resume()
+        elif self.session is not None:
+            self.session.resume()
 
     def action_cancel_run(self) -> None:
         """Cancel the run (the tranches bought so far stay recorded)."""
         if self._steering_elsewhere():
             self._steer("cancel")
-        elif self.run_active and self.executor is not None:
-            self.executor.cancel()
+        elif self.session is not None and self.session.active:
+            self.session.cancel()
         else:
             self.notify("No run in progress to cancel", severity="warning")
 
@@ -802,33 +785,33 @@ class DcaApp(App[int]):
         self.push_screen(QuitScreen(background=can_hand_over), self._quit_choice)
 
     async def _quit_choice(self, choice: str | None) -> None:
-        executor = self.executor
-        if choice not in ("pause", "cancel", "background") or executor is None:
+        session = self.session
+        if choice not in ("pause", "cancel", "background") or session is None:
             return
         if choice == "background":
-            await self._hand_over(executor)
+            await self._hand_over(session)
             return
         if choice == "pause":
-            executor.pause()
+            session.pause()
             await self._wait(lambda: self.main.run_state is RunStatus.PAUSED)
         else:
-            executor.cancel()
+            session.cancel()
             await self._wait(lambda: not self.run_active)
-        self.farewell = farewell(executor, self.main.run_state)
+        self.farewell = farewell(session.executor, self.main.run_state)
         self.exit(0)
 
-    async def _hand_over(self, executor: Executor) -> None:
+    async def _hand_over(self, session: RunSession) -> None:
         """Stop the run here (resumable) and have a background process continue it, then quit."""
+        from dca.session import StillRunning
+
         assert self.elsewhere is not None and self.elsewhere.hand_over is not None
-        executor.cancel("interrupted")
-        await self._wait(lambda: not self.run_active)
-        if self.run_active:
+        try:
+            started = await session.hand_over(self.elsewhere.hand_over, wait_s=QUIT_WAIT_S)
+        except StillRunning:
             self.notify("The run did not stop in time; try again", severity="error")
             return
-        try:
-            started = await asyncio.to_thread(self.elsewhere.hand_over, executor.run_id)
         except Exception as exc:
-            log.error("could not hand run %s to a background process: %s", executor.run_id, exc)
+            log.error("could not hand run %s to a background process: %s", session.run_id, exc)
             self.notify(
                 f"{exc}. The run is stopped and can be resumed (btc-dca resume).",
                 title="Run in background failed",

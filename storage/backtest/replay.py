@@ -29,9 +29,10 @@ from dca.events import (
     TrancheFilled,
     TrancheSkipped,
 )
-from dca.executor import Executor
-from dca.journal import FanOut, Journal
+from dca.journal import Journal
 from dca.plan import Plan
+from dca.session import RunSession
+from dca.status import INTERRUPTED
 from exchanges.replay import ReplayClock, ReplayMarket
 from exchanges.venues import VenueSpec
 from exchanges.version import APP_VERSION
@@ -262,25 +263,26 @@ async def replay(
         max_age_s=prepared.max_age_s,
     )
     keep = _Keep()
-    sinks = [j for j in (journal, keep if keep_events else None) if j is not None]
-    sink: Journal = FanOut(*sinks) if len(sinks) != 1 else sinks[0]
-    executor = Executor(plan, market, sink, clock, run_id=run_id)
+    # No live files, no alerts: a backtest is seen by no other process and alerts no one.
+    session = RunSession(
+        plan, market, clock, history=journal, views=[keep] if keep_events else (), run_id=run_id
+    )
     watcher: asyncio.Task[None] | None = None
     if stop is not None:
 
         async def watch() -> None:
             await stop.wait()
-            executor.cancel("interrupted")
+            session.cancel(INTERRUPTED)
 
         watcher = asyncio.create_task(watch())
     try:
         with no_gc():
-            summary = await executor.run()
+            summary = await session.run()
     finally:
         if watcher is not None:
             watcher.cancel()
     interrupted = stop is not None and stop.is_set()
-    return Outcome(plan, executor.run_id, summary, interrupted, keep.events)
+    return Outcome(plan, session.run_id, summary, interrupted, keep.events)
 
 
 @dataclass(frozen=True, slots=True)

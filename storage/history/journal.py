@@ -37,6 +37,7 @@ from dca.events import (
     VenueDegraded,
     VenueRecovered,
 )
+from dca.journal import RunRefused
 from dca.schedule import tranche_times
 from dca.status import is_resumable
 from exchanges.version import APP_VERSION
@@ -53,7 +54,7 @@ class JournalError(Exception):
     """The history could not be written: the run must stop rather than go on unrecorded."""
 
 
-class RunConflict(JournalError):
+class RunConflict(JournalError, RunRefused):
     """The run cannot be executed here: another process has it, or it moved on since loaded."""
 
 

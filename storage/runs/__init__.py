@@ -1,2 +1,2 @@
-"""Runs across processes: seeing and steering a run that another process executes,
-and the locks between processes."""
+"""Runs across processes: seeing and steering a run that another process executes, the
+locks between processes, and what a run executed here attaches for them (live files, alerts)."""

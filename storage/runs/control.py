@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from dca.events import (
     Event,
@@ -47,8 +47,10 @@ from dca.events import (
 )
 from dca.lines import TrancheLine, decimal_or_none, text_or_none
 from dca.status import RunStatus
-from exchanges.clock import Clock
 from storage.runs.locks import is_held, run_lock
+
+if TYPE_CHECKING:
+    from dca.session import Steerable
 
 log = logging.getLogger(__name__)
 
@@ -64,23 +66,6 @@ class Command(StrEnum):
     PAUSE = "pause"
     UNPAUSE = "unpause"
     CANCEL = "cancel"
-
-
-class Steerable(Protocol):
-    """The executor's control entry points and what the state file reports of it."""
-
-    state: RunStatus
-    clock: Clock
-    summary: Summary
-
-    def pause(self) -> None:
-        """Hold the schedule."""
-
-    def resume(self) -> None:
-        """Continue a paused run."""
-
-    def cancel(self, reason: str = "cancelled") -> None:
-        """Stop the run at the next safe point."""
 
 
 def live_dir(data_dir: Path) -> Path:

@@ -21,9 +21,10 @@ from exchanges.venues import VenueSpec
 from storage.history.journal import ParquetJournal
 from storage.history.queries import History
 from storage.history.resume import Missed, Resumable, ResumeError, load_resumable
+from storage.runs.attach import attach
 from tui.cli import exits
 from tui.cli.options import OpenDashboard, load_app_config, load_specs, prepare_storage
-from tui.cli.run import run_command, run_extras, streams
+from tui.cli.run import run_command, streams, where
 from tui.fmt import btc
 from tui.wiring import Options, make_clock, make_market
 
@@ -78,11 +79,11 @@ def resume_command(
     journal = ParquetJournal(
         data_dir, source="demo" if options.demo else "live", speed=options.speed
     )
-    live, notifier = run_extras(
-        load_app_config(options),
+    attached = attach(
         data_dir,
+        load_app_config(options).notify,
         market,
-        detached=bool(getattr(ns, "detached_child", False)),
+        where=where(bool(getattr(ns, "detached_child", False))),
     )
     try:
         return asyncio.run(
@@ -95,8 +96,7 @@ def resume_command(
                 journal=journal,
                 resume=run.state,
                 catch_up=ns.missed == Missed.CATCH_UP.value,
-                live=live,
-                notifier=notifier,
+                attached=attached,
                 stream=streams(ns, options),
             )
         )

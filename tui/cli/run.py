@@ -16,19 +16,17 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from dca.executor import Executor, ResumeState
-from dca.journal import FanOut, Journal, RecordsFailures
+from dca.executor import ResumeState
+from dca.journal import Journal, RunRefused
 from dca.plan import Plan
-from dca.status import RunStatus
+from dca.session import RunSession
+from dca.status import INTERRUPTED, RunStatus
 from exchanges.book import OrderBook
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData
-from storage.alerts.send import Notifier
-from storage.config import AppConfig
-from storage.history.journal import RunConflict
-from storage.runs.control import LiveRun
+from storage.runs.attach import Attached, attach
 from tui.cli import exits
 from tui.cli.options import (
     OpenDashboard,
@@ -39,9 +37,6 @@ from tui.cli.options import (
 )
 from tui.cli.printers import Printer
 from tui.wiring import Options, make_clock, make_market
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +56,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
     clock = make_clock(options)
     market = make_market(options, specs, clock, plan.quote, plan.venues)
     journal = journal_for(options, paths)
-    live, notifier = run_extras(config, paths.data_dir, market, detached=ns.detached_child)
+    attached = attach(paths.data_dir, config.notify, market, where=where(ns.detached_child))
     return asyncio.run(
         run_command(
             plan,
@@ -71,24 +66,15 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
             as_json=ns.json,
             journal=journal,
             run_id=ns.run_id,
-            live=live,
-            notifier=notifier,
+            attached=attached,
             stream=streams(ns, options),
         )
     )
 
 
-def run_extras(
-    config: AppConfig, data_dir: Path, market: MarketData, *, detached: bool
-) -> tuple[LiveRun, Notifier]:
-    """What a headless run adds to its journal: its live files (for status and steering
-    from other processes) and its alerts."""
-    return (
-        LiveRun(data_dir, where="detached" if detached else "headless"),
-        Notifier(
-            config.notify, still_down=lambda venue: market.status(venue).health is Health.DOWN
-        ),
-    )
+def where(detached: bool) -> str:
+    """Where a headless run says it executes (``btc-dca status`` shows it)."""
+    return "detached" if detached else "headless"
 
 
 def streams(ns: argparse.Namespace, options: Options) -> bool:
@@ -123,20 +109,18 @@ async def run_command(
     catch_up: bool = False,
     handle_signals: bool = True,
     run_id: str | None = None,
-    live: LiveRun | None = None,
-    notifier: Notifier | None = None,
+    attached: Attached | None = None,
     stream: bool = False,
 ) -> int:
     """Execute ``plan`` headless, printing every tranche.
 
     Exit 0 when it bought the whole amount, 4 when it ended short of it, 3 when no venue
     could be reached at the start, 130 when interrupted (it stays resumable).
-    ``live`` (after ``journal``, which takes the run's lock) lets other processes see and
-    steer the run; ``notifier`` sends its alerts. ``stream``: start the market's streams
-    first (the dashboard's live market); else each tranche asks every venue afresh.
-    ``catch_up`` False (the default): a tranche whose slot passed while the run was
-    paused (``btc-dca pause``) is skipped, its BTC carried to the next, so purchases
-    are never bunched together.
+    ``attached``: the run's live files (other processes see and steer it) and alerts.
+    ``stream``: start the market's streams first (the dashboard's live market); else each
+    tranche asks every venue afresh. ``catch_up`` False (the default): a tranche whose
+    slot passed while the run was paused (``btc-dca pause``) is skipped, its BTC carried
+    to the next, so purchases are never bunched together.
     """
     printer = Printer(out, as_json, plan.quote)
     try:
@@ -148,19 +132,24 @@ async def run_command(
                 print(f"{venue}: {r}", file=sys.stderr)
             print("No venue could be reached.", file=sys.stderr)
             return exits.EXIT_NO_VENUE
-        journals = [j for j in (journal, live, notifier) if j is not None]
-        sink: Journal = FanOut(*journals, printer)
-        executor = Executor(
-            plan, market, sink, clock, run_id=run_id, resume=resume, catch_up=catch_up
+        session = RunSession(
+            plan,
+            market,
+            clock,
+            history=journal,
+            live=attached.live if attached else None,
+            alerts=attached.alerts if attached else None,
+            views=[printer],
+            run_id=run_id,
+            resume=resume,
+            catch_up=catch_up,
         )
-        if live is not None:
-            live.bind(executor)
         interrupted = False
 
         def interrupt() -> None:
             nonlocal interrupted
             interrupted = True
-            executor.cancel("interrupted")
+            session.cancel(INTERRUPTED)
 
         printer.on_closed = interrupt
 
@@ -169,32 +158,23 @@ async def run_command(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, interrupt)
         try:
-            await executor.run()
-        except RunConflict as exc:
+            await session.run()
+        except RunRefused as exc:
             # Another process has this run: nothing was executed here.
             print(f"btc-dca: {exc}", file=sys.stderr)
             return exits.EXIT_INVALID
         except Exception as exc:
-            # The run cannot go on (e.g. its history cannot be written): say so, mark it.
-            log.exception("run %s failed", executor.run_id)
-            print(f"btc-dca: run {executor.run_id} failed: {exc}", file=sys.stderr)
-            if isinstance(journal, RecordsFailures):
-                with contextlib.suppress(Exception):
-                    await journal.fail(executor.run_id, str(exc))
-            if notifier is not None:
-                await notifier.fail(executor.run_id, str(exc), executor.summary)
+            # The run cannot go on (e.g. its history cannot be written); it is marked failed.
+            log.exception("run %s failed", session.run_id)
+            print(f"btc-dca: run {session.run_id} failed: {exc}", file=sys.stderr)
             return exits.EXIT_FAILED
         finally:
-            if live is not None:
-                await live.aclose()
-            if notifier is not None:
-                await notifier.aclose()
             if handle_signals:
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     with contextlib.suppress(Exception):
                         loop.remove_signal_handler(sig)
         if interrupted:
             return exits.EXIT_INTERRUPTED
-        return exits.EXIT_INCOMPLETE if executor.state is RunStatus.INCOMPLETE else exits.EXIT_OK
+        return exits.EXIT_INCOMPLETE if session.state is RunStatus.INCOMPLETE else exits.EXIT_OK
     finally:
         await market.close()
