@@ -8,7 +8,8 @@ backtest all execute a plan through a ``RunSession``. It
   alerts, then whatever shows the run (a printer, the dashboard);
 - binds the live files to the executor, so a pause or cancel from another process
   reaches it;
-- starts the run, or resumes it (``resume``: what was done before it stopped);
+- starts the run, or resumes it (``resume``: what was done before it stopped), its
+  tranches carried out by the ``execution`` given (paper fills, or real orders);
 - when the executor raises, marks the run failed in the history and sends the
   ``failed`` alert, then re-raises (the caller says it its own way);
 - at the end, whatever happened, closes the live files and the alerts;
@@ -28,6 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
 from dca.events import Summary
+from dca.execution import Execution
 from dca.executor import Executor, ResumeState
 from dca.journal import FanOut, Journal, RecordsFailures, RunRefused
 from dca.plan import Plan
@@ -92,7 +94,8 @@ class RunSession:
     processes see and steer it, ``alerts`` sends its alerts; ``views`` get every event
     after them (a printer, the dashboard). ``resume``: continue a stopped run.
     ``catch_up``: run tranches whose slot passed while stopped, instead of skipping
-    them (their BTC then rides on the next).
+    them (their BTC then rides on the next). ``execution``: how a tranche's decision is
+    carried out (``dca.execution``; paper fills unless told otherwise).
     """
 
     def __init__(
@@ -108,6 +111,7 @@ class RunSession:
         run_id: str | None = None,
         resume: ResumeState | None = None,
         catch_up: bool = False,
+        execution: Execution | None = None,
     ) -> None:
         self.history = history
         self.live = live
@@ -116,7 +120,14 @@ class RunSession:
         # One journal goes straight to the executor (a backtest writes one per tranche).
         journal: Journal = journals[0] if len(journals) == 1 else FanOut(*journals)
         self.executor = Executor(
-            plan, market, journal, clock, run_id=run_id, resume=resume, catch_up=catch_up
+            plan,
+            market,
+            journal,
+            clock,
+            run_id=run_id,
+            resume=resume,
+            catch_up=catch_up,
+            execution=execution,
         )
         if live is not None:
             live.bind(self.executor)

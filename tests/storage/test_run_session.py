@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from dca.events import Event, RunStarted, TrancheFilled
+from dca.execution import Executed, Execution, ExecutionResult
 from dca.journal import MemoryJournal
+from dca.orders import OrderRecord, OrderState
+from dca.routing import Route
 from dca.session import RunSession, StillRunning
 from dca.status import RunStatus
 from exchanges.clock import SimClock
@@ -36,8 +39,25 @@ class Look:
             self.seen = await asyncio.to_thread(in_progress, self.data_dir, event.run_id)
 
 
+class ByOrder:
+    """The other side of the execution seam: each tranche bought by an order (filled)."""
+
+    live = True
+
+    async def execute(self, run_id: str, index: int, route: Route) -> ExecutionResult:
+        leg = route.legs[0]
+        order = OrderRecord(
+            leg.venue, f"c{index}", f"v{index}", OrderState.FILLED, leg.qty, leg.worst_price
+        )
+        return Executed(route, (order,), decision=route)
+
+
 def _session(
-    tmp_path: Path, url: str, *views: object, tranches: int = 4
+    tmp_path: Path,
+    url: str,
+    *views: object,
+    tranches: int = 4,
+    execution: Execution | None = None,
 ) -> tuple[RunSession, ParquetJournal]:
     p = plan(amount="0.4", tranches=tranches)
     clock = SimClock()
@@ -52,16 +72,18 @@ def _session(
         live=attached.live,
         alerts=attached.alerts,
         views=list(views),  # type: ignore[arg-type]
+        execution=execution,
     )
     return session, history
 
 
+@pytest.mark.parametrize("execution", [None, ByOrder()], ids=["paper", "orders"])
 async def test_a_run_is_recorded_seen_from_outside_while_it_runs_and_alerted_when_it_ends(
-    tmp_path: Path,
+    tmp_path: Path, execution: Execution | None
 ) -> None:
     look, shown = Look(tmp_path), MemoryJournal()
     with AlertServer() as srv:
-        session, history = _session(tmp_path, srv.url, look, shown)
+        session, history = _session(tmp_path, srv.url, look, shown, execution=execution)
         before = session.state
         assert before is RunStatus.PENDING and session.active
         summary = await session.run()
@@ -70,6 +92,11 @@ async def test_a_run_is_recorded_seen_from_outside_while_it_runs_and_alerted_whe
     assert summary.qty == session.summary.qty == plan(amount="0.4").amount
     # The views got every event, after the history had it (a fill is durable when shown).
     assert isinstance(shown.events[0], RunStarted) and shown.events[0].run_id == session.run_id
+    # Each tranche was carried out by the execution given (paper when none).
+    fills = [e for e in shown.events if isinstance(e, TrancheFilled)]
+    assert len(fills) == 4
+    by_order = execution is not None
+    assert [(f.live, len(f.orders)) for f in fills] == [(by_order, int(by_order))] * 4
     row = History(tmp_path).run(session.run_id)
     assert row is not None and row["status"] == "finished"
     # While it ran, another process saw it in progress, bound to this executor.

@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
+from dca.execution import Execution
 from dca.executor import ResumeState
 from dca.journal import Journal, RunRefused
 from dca.plan import Plan
@@ -111,6 +112,7 @@ async def run_command(
     run_id: str | None = None,
     attached: Attached | None = None,
     stream: bool = False,
+    execution: Execution | None = None,
 ) -> int:
     """Execute ``plan`` headless, printing every tranche.
 
@@ -120,7 +122,8 @@ async def run_command(
     ``stream``: start the market's streams first (the dashboard's live market); else each
     tranche asks every venue afresh. ``catch_up`` False (the default): a tranche whose
     slot passed while the run was paused (``btc-dca pause``) is skipped, its BTC carried
-    to the next, so purchases are never bunched together.
+    to the next, so purchases are never bunched together. ``execution``: how each
+    tranche is carried out (paper fills unless told otherwise).
     """
     printer = Printer(out, as_json, plan.quote)
     try:
@@ -143,6 +146,7 @@ async def run_command(
             run_id=run_id,
             resume=resume,
             catch_up=catch_up,
+            execution=execution,
         )
         interrupted = False
 
