@@ -69,7 +69,7 @@ def _cut_form() -> None:
 
     PlanForm.compose = compose  # type: ignore[method-assign]
     PlanForm.on_mount = lambda self: None  # type: ignore[method-assign]
-    PlanForm.validate = lambda self: None  # type: ignore[method-assign]
+    PlanForm.validate = lambda self, again=False: None  # type: ignore[method-assign,misc]
     PlanForm.ticked = lambda self: []  # type: ignore[method-assign]
 
 

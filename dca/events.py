@@ -104,11 +104,19 @@ class TrancheFilled:
     orders: tuple[OrderRecord, ...] = ()
     decision: Route | None = None
     carried: Decimal = ZERO
+    # A budget run's tranche: the money it had (its share plus what earlier tranches
+    # carried); what the route did not spend of it goes on to the next tranche.
+    spend: Decimal | None = None
 
     @property
     def live(self) -> bool:
         """True when real orders bought this tranche."""
         return bool(self.orders)
+
+    @property
+    def change(self) -> Decimal:
+        """A budget tranche's money left unspent (less than one lot); 0 for an amount run."""
+        return ZERO if self.spend is None else self.spend - self.route.total
 
     @property
     def qty(self) -> Decimal:
@@ -139,6 +147,10 @@ class TrancheSkipped:
     lump_amount: Decimal | None = None
     # Real orders tried for it (refused or unfilled); empty on paper.
     orders: tuple[OrderRecord, ...] = ()
+    # A budget run's tranche: the money it had, all carried to the next tranche (its
+    # ``qty`` and ``carried`` BTC are then 0).
+    spend: Decimal | None = None
+    spend_carried: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +203,22 @@ class Summary:
     saved_vs_median: Decimal = ZERO
     venue_qty: dict[str, Decimal] = field(default_factory=dict)
     tca: RunTca = field(default_factory=RunTca)
+    # A budget run: the money to spend (fees in), and whether its last tranche was
+    # bought (then everything but that tranche's change, under one lot, is spent).
+    budget: Decimal | None = None
+    spent_out: bool = False
+
+    @property
+    def left(self) -> Decimal | None:
+        """A budget run's money not spent yet (None for an amount run)."""
+        return None if self.budget is None else self.budget - self.total
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run got what it set out to: its amount of BTC, or its budget spent."""
+        if self.budget is not None:
+            return self.spent_out
+        return self.qty >= self.target
 
     @property
     def avg_price(self) -> Decimal | None:
@@ -245,8 +273,8 @@ class RunFinished:
 
     @property
     def status(self) -> RunStatus:
-        """``finished`` when the whole amount was bought, else ``incomplete``."""
-        return end_status(self.summary.qty, self.summary.target)
+        """``finished`` when the whole amount was bought (or budget spent), else ``incomplete``."""
+        return end_status(self.summary)
 
 
 @dataclass(frozen=True, slots=True)

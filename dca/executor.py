@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from dca.budget import buy_for
 from dca.events import (
     Event,
     QuoteSeen,
@@ -34,9 +35,9 @@ from dca.events import (
 from dca.execution import Execution, NotExecuted, PaperExecution
 from dca.journal import Journal
 from dca.orders import OrderRecord
-from dca.plan import Plan
-from dca.pricing import ZERO, Cost, InsufficientDepth
-from dca.routing import price_all, route
+from dca.plan import BTC_QUANTUM, Plan
+from dca.pricing import ZERO, Cost, InsufficientDepth, cost_to_buy
+from dca.routing import Route, price_all, route, venue_order
 from dca.schedule import tranche_times
 from dca.status import RunStatus, end_status, stop_status
 from exchanges.book import OrderBook
@@ -112,10 +113,14 @@ class Executor:
             before = Summary(target=plan.amount, qty=sum(resume.done.values(), ZERO))
         self.summary = (
             replace(
-                before, target=plan.amount, venue_qty=dict(before.venue_qty), tca=before.tca.copy()
+                before,
+                target=plan.amount,
+                budget=plan.spend,
+                venue_qty=dict(before.venue_qty),
+                tca=before.tca.copy(),
             )
             if before is not None
-            else Summary(target=plan.amount)
+            else Summary(target=plan.amount, budget=plan.spend)
         )
         self.state: RunStatus = RunStatus.PENDING
         self.next_at: float | None = None
@@ -129,6 +134,9 @@ class Executor:
         # Set by a pause (and by resuming from disk) until a tranche is executed again:
         # only a stop makes a tranche "missed", never a slow book fetch on a fast clock.
         self._stopped = resume is not None
+        # A budget tranche's route, found while its books were priced (``_look``).
+        self._budget_route: Route | None = None
+        self._budget_alone: dict[str, Decimal | None] = {}
 
     @property
     def lump_sum_total(self) -> Decimal | None:
@@ -178,10 +186,14 @@ class Executor:
         times = tranche_times(plan, origin)
         sizes = plan.sizes()
         done = dict(self.resume_state.done) if self.resume_state else {}
-        bought_before = sum(done.values(), ZERO)
         remaining_idx = [i for i in range(plan.tranches) if i not in done]
-        # Whatever earlier skips left unbought rides on the first remaining tranche.
-        carry = plan.amount - bought_before - sum((sizes[i] for i in remaining_idx), ZERO)
+        # Whatever earlier skips left unbought (BTC; for a budget, money: also the change
+        # of earlier tranches) rides on the first remaining tranche.
+        if plan.spend is not None:
+            carry = plan.spend - self.summary.total - sum((sizes[i] for i in remaining_idx), ZERO)
+        else:
+            bought_before = sum(done.values(), ZERO)
+            carry = plan.amount - bought_before - sum((sizes[i] for i in remaining_idx), ZERO)
         self.state = RunStatus.RUNNING
         await self.journal.record(
             RunStarted(
@@ -226,7 +238,7 @@ class Executor:
                 RunCancelled(self.run_id, now, self.summary, reason=self.cancel_reason)
             )
         else:
-            self.state = end_status(self.summary.qty, self.summary.target)
+            self.state = end_status(self.summary)
             await self.journal.record(RunFinished(self.run_id, now, self.summary))
         return self.summary
 
@@ -259,7 +271,10 @@ class Executor:
     async def _tranche(
         self, i: int, scheduled: float, qty: Decimal, slot_end: float, is_last: bool
     ) -> Decimal:
-        """Price, route and record tranche ``i``; returns the BTC to carry into the next."""
+        """Price, route and record tranche ``i``; returns the BTC to carry into the next.
+
+        For a budget plan ``qty`` is the tranche's money, and so is what it returns.
+        """
         attempt = 0
         while True:
             books, quotes = await self._look(qty)
@@ -285,6 +300,8 @@ class Executor:
             q.venue: q.outcome for q in quotes if isinstance(q.outcome, Cost | InsufficientDepth)
         }
         down = [q.venue for q in quotes if isinstance(q.outcome, VenueError)]
+        if self.plan.spend is not None:
+            return await self._budget_tranche(i, scheduled, qty, is_last, quotes, lump, down)
         chosen = route(books, self.market.specs, qty, self.plan.mode, costs=costs, unavailable=down)
         if chosen is None:
             deepest = max(
@@ -340,6 +357,71 @@ class Executor:
         await self.journal.record(event)
         return short
 
+    async def _budget_tranche(
+        self,
+        i: int,
+        scheduled: float,
+        money: Decimal,
+        is_last: bool,
+        quotes: tuple[QuoteSeen, ...],
+        lump: tuple[Decimal | None, Decimal | None],
+        down: list[str],
+    ) -> Decimal:
+        """Buy what ``money`` buys (``dca.budget``); returns the money to carry into the next."""
+        carry = ZERO if is_last else money
+        chosen = self._budget_route
+        if chosen is None:
+            thin = all(q is None for q in self._budget_alone.values())
+            reason = SkipReason.INSUFFICIENT_DEPTH if thin else SkipReason.BELOW_MINIMUM
+            detail = (
+                f"no book can take {money:,.2f} {self.plan.quote}"
+                if thin
+                else f"{money:,.2f} {self.plan.quote} buys less than every venue's minimum order"
+            )
+            await self._skip(i, scheduled, money, reason, detail, carry, quotes, lump)
+            return carry
+        names = sorted({*chosen.alternatives, *(q.venue for q in quotes), *down}, key=venue_order)
+        alternatives = {v: next((q.total for q in quotes if q.venue == v), None) for v in names}
+        chosen = Route(chosen.qty, chosen.mode, chosen.legs, alternatives)
+        if self.plan.max_price is not None and chosen.effective_price > self.plan.max_price:
+            await self._skip(
+                i,
+                scheduled,
+                money,
+                SkipReason.ABOVE_MAX_PRICE,
+                f"best price {chosen.effective_price:,.2f} (fees in) "
+                f"is above the maximum {self.plan.max_price:,}",
+                carry,
+                quotes,
+                lump,
+            )
+            return carry
+        done = await self.execution.execute(self.run_id, i, chosen)
+        if isinstance(done, NotExecuted):
+            await self._skip(
+                i, scheduled, money, done.reason, done.detail, carry, quotes, lump, done.orders
+            )
+            return carry
+        event = TrancheFilled(
+            self.run_id,
+            i,
+            self.plan.tranches,
+            scheduled,
+            self.clock.now(),
+            done.route,
+            quotes,
+            *lump,
+            orders=done.orders,
+            decision=done.decision,
+            spend=money,
+        )
+        self.summary.add(event)
+        if is_last:
+            self.summary.spent_out = True
+        await self.journal.record(event)
+        # The change (under one lot) rides on the next tranche; the last one's stays unspent.
+        return ZERO if is_last else event.change
+
     async def _skip(
         self,
         i: int,
@@ -354,19 +436,23 @@ class Executor:
     ) -> None:
         self.summary.skipped += 1
         log.warning("run %s tranche %d skipped: %s (%s)", self.run_id, i, reason.value, detail)
+        budget = self.plan.spend is not None
+        # A budget tranche's qty and carry are money: its BTC fields are then 0.
         event = TrancheSkipped(
             self.run_id,
             i,
             self.plan.tranches,
             scheduled,
             self.clock.now(),
-            qty,
+            ZERO if budget else qty,
             reason,
             detail,
-            carry,
+            ZERO if budget else carry,
             quotes,
             *lump,
             orders=orders,
+            spend=qty if budget else None,
+            spend_carried=carry if budget else ZERO,
         )
         self.summary.see(event)
         await self.journal.record(event)
@@ -376,15 +462,29 @@ class Executor:
         amount (for the execution-quality figures); ``(None, None)`` at every later one."""
         if self.summary.tca.lump_amount is not None:
             return None, None
+        if self.plan.spend is not None:
+            # A budget's lump sum: what the whole budget buys at once.
+            whole, _ = buy_for(books, self.market.specs, self.plan.spend, self.plan.mode)
+            return (whole.total, whole.qty) if whole else (None, ZERO)
         lump = route(books, self.market.specs, self.plan.amount, self.plan.mode)
         return (lump.total if lump else None), self.plan.amount
 
     async def _look(self, qty: Decimal) -> tuple[dict[str, OrderBook], tuple[QuoteSeen, ...]]:
-        """The usable books for the plan's venues and what each venue quoted for ``qty``."""
-        results = await self.market.fresh_books(self.plan.venues, min_btc=qty)
+        """The usable books for the plan's venues and what each venue quoted for ``qty``.
+
+        For a budget plan ``qty`` is money: the venues quote the quantity it buys
+        (``dca.budget``), and the route that buys it is kept for the tranche.
+        """
+        budget = self.plan.spend is not None
+        results = await self.market.fresh_books(
+            self.plan.venues, min_btc=self._btc_for(qty) if budget else qty
+        )
         now = self.clock.now()
         books = {v: r for v, r in results.items() if isinstance(r, OrderBook)}
-        costs = price_all(books, self.market.specs, qty)
+        if budget:
+            costs = self._budget_costs(books, qty)
+        else:
+            costs = price_all(books, self.market.specs, qty)
         seen: list[QuoteSeen] = []
         for venue in self.plan.venues:
             result = results.get(venue)
@@ -429,3 +529,32 @@ class Executor:
                     )
                 )
         return books, tuple(seen)
+
+    def _btc_for(self, money: Decimal) -> Decimal | None:
+        """Roughly how much BTC ``money`` buys at the best ask known (None before any book)."""
+        asks = [
+            book.best_ask
+            for v in self.plan.venues
+            if (book := self.market.status(v).book) is not None and book.best_ask
+        ]
+        return (money / min(asks) * Decimal("1.01")).quantize(BTC_QUANTUM) if asks else None
+
+    def _budget_costs(
+        self, books: Mapping[str, OrderBook], money: Decimal
+    ) -> dict[str, Cost | InsufficientDepth]:
+        """Per venue, its cost for the quantity ``money`` buys on the best route (or, when no
+        route can, for what the venue alone would buy; too thin: the BTC its book holds)."""
+        specs = self.market.specs
+        chosen, alone = buy_for(books, specs, money, self.plan.mode)
+        self._budget_route = chosen
+        self._budget_alone = alone
+        out: dict[str, Cost | InsufficientDepth] = {}
+        for v, book in books.items():
+            q = chosen.qty if chosen is not None else alone[v]
+            held = sum((size for _, size in book.asks), ZERO)
+            if q is None or q <= 0 or q > held:
+                want = money / book.best_ask if book.best_ask else held
+                out[v] = InsufficientDepth(v, want.quantize(BTC_QUANTUM), held)
+            else:
+                out[v] = cost_to_buy(book, q, specs[v].taker_fee)
+        return out

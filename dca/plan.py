@@ -9,13 +9,16 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from dca.routing import Mode
 from exchanges.venues import QUOTES, VENUE_IDS, VenueSpec
 
 MAX_AMOUNT_BTC = Decimal(1000)
+# A budget is money in the quote currency: whole cents, at most a hundred million.
+CENT = Decimal("0.01")
+MAX_SPEND = Decimal(100_000_000)
 MAX_TRANCHES = 100_000
 DEFAULT_MAX_TRANCHES = 500
 DEFAULT_INTERVAL_S = 3600.0
@@ -76,20 +79,39 @@ class Plan:
     lot_btc: Decimal = BTC_QUANTUM
     min_order_btc: Decimal = BTC_QUANTUM
     extra: dict[str, str] = field(default_factory=dict)
+    # A budget in the quote currency (fees in) instead of an amount of BTC: then
+    # ``amount`` is 0 and each tranche buys what its share of the money buys.
+    spend: Decimal | None = None
 
     @property
     def interval_s(self) -> float:
         """Length of one tranche slot, seconds."""
         return self.duration_s / self.tranches
 
+    @property
+    def is_budget(self) -> bool:
+        """Whether the plan spends an amount of money rather than buying an amount of BTC."""
+        return self.spend is not None
+
     def sizes(self) -> list[Decimal]:
-        """Tranche sizes: equal, rounded down to the lot step, the remainder on the last."""
+        """Tranche sizes: equal, rounded down to the lot step, the remainder on the last.
+
+        For a budget plan: each tranche's share of the money (``shares``)."""
+        if self.spend is not None:
+            return self.shares()
         return tranche_sizes(self.amount, self.tranches, self.lot_btc)
+
+    def shares(self) -> list[Decimal]:
+        """A budget plan's money per tranche: equal whole cents, the remainder on the last."""
+        assert self.spend is not None
+        return tranche_sizes(self.spend, self.tranches, CENT)
 
 
 # What an empty required field says (the form shows it once the field was touched).
 BLANK_AMOUNT = "enter an amount of BTC, e.g. 0.5"
 BLANK_DURATION = "enter a time window like 90s, 30m, 6h, 2d or 2h30m"
+BLANK_SPEND = "enter an amount of money to spend, e.g. 1000"
+BOTH = "give an amount of BTC or a budget to spend, not both"
 
 
 def parse_duration(text: str) -> float:
@@ -162,9 +184,101 @@ def _parse_decimal(text: str | Decimal) -> Decimal:
     return value
 
 
+ZERO = Decimal(0)
+
+
+def _given(value: str | Decimal | None) -> bool:
+    """Whether a field was filled in (None and blank text are not)."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _check_amount(amount: str | Decimal | None, errors: list[FieldError]) -> Decimal | None:
+    """The amount of BTC, or None with its error added."""
+    try:
+        amt = _parse_decimal(amount if amount is not None else "")
+    except (InvalidOperation, ValueError):
+        blank = not _given(amount)
+        errors.append(
+            FieldError("amount", BLANK_AMOUNT if blank else f"{amount!r} is not a number of BTC")
+        )
+        return None
+    if amt <= 0:
+        errors.append(FieldError("amount", "must be more than 0 BTC"))
+    elif amt > MAX_AMOUNT_BTC:
+        errors.append(FieldError("amount", f"must be at most {MAX_AMOUNT_BTC} BTC"))
+    elif amt != amt.quantize(BTC_QUANTUM, rounding=ROUND_DOWN):
+        errors.append(FieldError("amount", "has more than 8 decimal places"))
+    else:
+        return amt
+    return None
+
+
+def _check_spend(spend: str | Decimal | None, errors: list[FieldError]) -> Decimal | None:
+    """The budget in money (whole cents), or None with its error added."""
+    try:
+        value = _parse_decimal(spend if spend is not None else "")
+    except (InvalidOperation, ValueError):
+        errors.append(FieldError("spend", f"{spend!r} is not an amount of money"))
+        return None
+    if value <= 0:
+        errors.append(FieldError("spend", "must be more than 0"))
+    elif value > MAX_SPEND:
+        errors.append(FieldError("spend", f"must be at most {MAX_SPEND:,}"))
+    elif value != value.quantize(CENT, rounding=ROUND_DOWN):
+        errors.append(FieldError("spend", "has more than 2 decimal places (whole cents)"))
+    else:
+        return value
+    return None
+
+
+def _min_money(spec: VenueSpec, price: Decimal) -> Decimal:
+    """The money a venue's minimum order costs at ``price`` per BTC, fee in."""
+    return spec.min_order_btc * price * (1 + spec.taker_fee)
+
+
+def _money_minimum(known: Sequence[VenueSpec], prices: Mapping[str, Decimal] | None) -> Decimal:
+    """The largest minimum order in money among venues with a known price (0 if none)."""
+    if not prices:
+        return ZERO
+    return max(
+        (_min_money(s, prices[s.id]) for s in known if prices.get(s.id)),
+        default=ZERO,
+    )
+
+
+def _check_budget_minimum(
+    budget: Decimal,
+    n: int,
+    defaulted: bool,
+    known: Sequence[VenueSpec],
+    prices: Mapping[str, Decimal],
+    quote: str,
+    errors: list[FieldError],
+) -> None:
+    """Each tranche's share must buy at least every priced venue's minimum order."""
+    share = tranche_sizes(budget, n, CENT)[0]
+    short = [
+        (s, _min_money(s, prices[s.id]))
+        for s in known
+        if prices.get(s.id) and share < _min_money(s, prices[s.id])
+    ]
+    if not short:
+        return
+    spec, need = max(short, key=lambda p: p[1])
+    where = "the budget" if n == 1 else f"each of {n:,} tranches"
+    errors.append(
+        FieldError(
+            "spend" if n == 1 or defaulted else "tranches",
+            f"{where} would be {share:,} {quote}, below {spec.name}'s minimum order of "
+            f"{_plain(spec.min_order_btc)} BTC (about {need.quantize(CENT):,} {quote} now, "
+            "fee in)",
+        )
+    )
+
+
 def build_plan(
     *,
-    amount: str | Decimal,
+    amount: str | Decimal | None = None,
     duration: str | float,
     tranches: str | int | None = None,
     quote: str = "USD",
@@ -174,30 +288,28 @@ def build_plan(
     jitter: bool = False,
     seed: int = 0,
     specs: Mapping[str, VenueSpec],
+    spend: str | Decimal | None = None,
+    prices: Mapping[str, Decimal] | None = None,
 ) -> Plan:
     """Validate raw inputs (text from a form or the command line) into a ``Plan``.
 
-    Raises ``PlanInvalid`` listing every broken rule, each naming its field.
+    Exactly one of ``amount`` (BTC) and ``spend`` (money in the quote currency, fees in)
+    is given. ``prices`` (best ask per venue, when known) let a budget be checked against
+    each venue's minimum order. Raises ``PlanInvalid`` listing every broken rule, each
+    naming its field.
     """
     errors: list[FieldError] = []
-
+    has_amount = _given(amount)
+    has_spend = _given(spend)
+    budget: Decimal | None = None
     amt: Decimal | None = None
-    try:
-        amt = _parse_decimal(amount)
-        if amt <= 0:
-            errors.append(FieldError("amount", "must be more than 0 BTC"))
-            amt = None
-        elif amt > MAX_AMOUNT_BTC:
-            errors.append(FieldError("amount", f"must be at most {MAX_AMOUNT_BTC} BTC"))
-            amt = None
-        elif amt != amt.quantize(BTC_QUANTUM, rounding=ROUND_DOWN):
-            errors.append(FieldError("amount", "has more than 8 decimal places"))
-            amt = None
-    except (InvalidOperation, ValueError):
-        blank = isinstance(amount, str) and not amount.strip()
-        errors.append(
-            FieldError("amount", BLANK_AMOUNT if blank else f"{amount!r} is not a number of BTC")
-        )
+    if has_amount and has_spend:
+        errors += [FieldError("amount", BOTH), FieldError("spend", BOTH)]
+    elif has_spend:
+        budget = _check_spend(spend, errors)
+        amt = ZERO if budget is not None else None
+    else:
+        amt = _check_amount(amount, errors)
 
     dur: float | None = None
     try:
@@ -265,11 +377,20 @@ def build_plan(
                 n = None
         except ValueError:
             errors.append(FieldError("tranches", f"{tranches!r} is not a whole number"))
+    elif budget is not None and dur is not None:
+        floor = _money_minimum(known, prices)
+        n, reason = default_tranches(budget, dur, floor)
+        hourly = default_tranches(budget, dur, ZERO)[0]
+        if floor and budget / n >= floor and budget / hourly < floor:
+            reason = f"so each tranche buys at least the largest minimum order, {floor:,.2f} {q}"
+        defaulted = True
     elif amt is not None and dur is not None:
         n, reason = default_tranches(amt, dur, min_order)
         defaulted = True
 
-    if amt is not None and n is not None and biggest_min is not None:
+    if budget is not None and n is not None and prices:
+        _check_budget_minimum(budget, n, defaulted, known, prices, q, errors)
+    elif budget is None and amt is not None and n is not None and biggest_min is not None:
         size = tranche_sizes(amt, n, lot)[0]
         if size < min_order:
             where = "the amount" if n == 1 else f"each of {n:,} tranches"
@@ -297,6 +418,7 @@ def build_plan(
     assert dur is not None
     assert n is not None
     return Plan(
+        spend=budget,
         amount=amt,
         duration_s=dur,
         tranches=n,
@@ -311,3 +433,40 @@ def build_plan(
         lot_btc=lot,
         min_order_btc=min_order,
     )
+
+
+def best_asks(results: Mapping[str, object]) -> dict[str, Decimal]:
+    """The best ask per venue among fetched books (venues without one are left out)."""
+    out: dict[str, Decimal] = {}
+    for venue, r in results.items():
+        ask = getattr(r, "best_ask", None)
+        if isinstance(ask, Decimal) and ask > 0:
+            out[venue] = ask
+    return out
+
+
+def fit_budget(plan: Plan, specs: Mapping[str, VenueSpec], prices: Mapping[str, Decimal]) -> Plan:
+    """A budget plan checked against each venue's minimum order at ``prices`` (best asks).
+
+    Defaulted tranches are fewer if a share would buy less than a minimum; PlanInvalid
+    (naming ``spend``, or ``tranches`` when they were given) if it still would.
+    """
+    if plan.spend is None or not prices:
+        return plan
+    known = [specs[v] for v in plan.venues if v in specs]
+    n = plan.tranches
+    reason = plan.default_reason
+    if plan.tranches_defaulted:
+        floor = _money_minimum(known, prices)
+        fitted = max(1, min(n, int(plan.spend / floor))) if floor else n
+        if fitted < n:
+            n = fitted
+            reason = (
+                f"so each tranche buys at least the largest minimum order, {floor:,.2f} "
+                f"{plan.quote}"
+            )
+    errors: list[FieldError] = []
+    _check_budget_minimum(plan.spend, n, plan.tranches_defaulted, known, prices, plan.quote, errors)
+    if errors:
+        raise PlanInvalid(errors)
+    return replace(plan, tranches=n, default_reason=reason)

@@ -23,8 +23,8 @@ Resumable: ``running`` (when no process holds it), ``paused``, ``interrupted`` a
 
 from __future__ import annotations
 
-from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 
 class RunStatus(StrEnum):
@@ -53,9 +53,19 @@ ENDED = frozenset(
 INTERRUPTED = "interrupted"
 
 
-def end_status(bought: Decimal, target: Decimal) -> RunStatus:
-    """The status of a run whose schedule ended having bought ``bought`` of ``target`` BTC."""
-    return RunStatus.FINISHED if bought >= target else RunStatus.INCOMPLETE
+class Outcome(Protocol):
+    """What a run's end status is decided on (``dca.events.Summary``)."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether the run bought its whole amount, or spent its whole budget."""
+        ...
+
+
+def end_status(summary: Outcome) -> RunStatus:
+    """The status of a run whose schedule ended: ``finished`` when it bought its amount (or,
+    with a budget, its last tranche spent what was left), else ``incomplete``."""
+    return RunStatus.FINISHED if summary.complete else RunStatus.INCOMPLETE
 
 
 def stop_status(reason: str) -> RunStatus:

@@ -529,8 +529,8 @@ class DcaApp(App[int]):
     def _form_plan(self) -> Plan | None:
         """The form's plan, or None after saying what is wrong with it."""
         form = self.main.query_one(PlanForm)
-        form.touched.update(("amount", "duration", "tranches", "max_price"))
-        plan = form.validate()
+        form.touched.update(("amount", "spend", "duration", "tranches", "max_price"))
+        plan = form.validate(again=True)
         if plan is None:
             wrong = "; ".join(f"{k}: {v}" for k, v in form.errors.items())
             self.notify(wrong or "the plan is not complete", title="Plan", severity="error")
@@ -838,7 +838,7 @@ class DcaApp(App[int]):
 def farewell(executor: Executor, state: RunStatus) -> str:
     """What the terminal says after quitting during a run: how far it got, what next."""
     s, run_id = executor.summary, executor.run_id
-    bought = f"bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC"
+    bought = fmt.bought_of(s.qty, s.target, s.total, s.budget, executor.plan.quote)
     if state in IN_PROGRESS:
         # Paused, or still running when the app quits (its worker is stopped: resumable).
         how = "paused" if state is RunStatus.PAUSED else "stopped"

@@ -44,6 +44,7 @@ SKIP_WORDS = {
     "no_venue_available": "no venue reachable",
     "insufficient_depth_everywhere": "no book deep enough",
     "missed_while_stopped": "its slot passed while stopped",
+    "below_minimum": "below every venue's minimum order",
 }
 
 
@@ -53,6 +54,7 @@ SKIP_SHORT = {
     "no_venue_available": "no venue",
     "insufficient_depth_everywhere": "too thin",
     "missed_while_stopped": "missed",
+    "below_minimum": "below min",
 }
 
 
@@ -95,3 +97,13 @@ def iso(epoch: float) -> str:
     if ms == 1000:
         epoch, ms = int(epoch) + 1, 0
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(int(epoch))) + f".{ms:03d}Z"
+
+
+def bought_of(
+    qty: Decimal, target: Decimal, total: Decimal, budget: Decimal | None, quote: str
+) -> str:
+    """How far a run got: ``bought 0.1 of 0.5 BTC``, or for a budget run
+    ``bought 0.01 BTC for 500.00 of 1,000.00 USD``."""
+    if budget is None:
+        return f"bought {btc(qty)} of {btc(target)} BTC"
+    return f"bought {btc(qty)} BTC for {money(total)} of {money(budget)} {quote}"

@@ -38,7 +38,8 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
     """The form's starting values: a given plan, else the options over the config's defaults."""
     if plan is not None:
         return FormDefaults(
-            amount=str(plan.amount),
+            amount="" if plan.spend is not None else str(plan.amount),
+            spend="" if plan.spend is None else str(plan.spend),
             duration=f"{plan.duration_s:.0f}s",
             tranches="" if plan.tranches_defaulted else str(plan.tranches),
             quote=plan.quote,

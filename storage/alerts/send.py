@@ -74,6 +74,12 @@ def _btc(value: Decimal) -> str:
 
 
 def _totals(summary: Summary, quote: str) -> str:
+    if summary.budget is not None:
+        # A budget run: what it bought, and how much of the budget is left.
+        return (
+            f"Bought {_btc(summary.qty)} BTC for {_money(summary.total)} of a "
+            f"{_money(summary.budget)} {quote} budget; {_money(summary.left)} {quote} left."
+        )
     if not summary.qty:
         return f"Bought nothing of {_btc(summary.target)} BTC."
     return (

@@ -79,6 +79,12 @@ def tranches_frame(
         put["executed_at"](utc(e.at))
         put["tca_lump_total"](_text(e.lump_total))
         put["tca_lump_amount"](_text(e.lump_amount))
+        put["spend"](_text(e.spend))  # as rows.tranche_row
+        put["spend_carried"](
+            _text(e.spend_carried)
+            if isinstance(e, TrancheSkipped) and e.spend is not None
+            else None
+        )
         for q in e.quotes:  # as rows.books_column
             books["row"].append(i)
             books["venue"].append(q.venue)

@@ -202,7 +202,9 @@ class ParquetJournal:
         return self._base.get(run_id, {})
 
     def _summary_on_disk(self, run_id: str, session: Summary) -> Summary:
-        return summary_of(History(self.data_dir).run_tranches(run_id), session.target)
+        return summary_of(
+            History(self.data_dir).run_tranches(run_id), session.target, session.budget
+        )
 
     def _forget(self, run_id: str) -> None:
         lock = self._locks.pop(run_id, None)

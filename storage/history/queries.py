@@ -49,6 +49,7 @@ SUMMARY_COLUMNS = (
     "venues",
     "mode",
     "amount_btc",
+    "spend",
     "tranches",
     "duration_s",
     "qty_btc",
@@ -186,10 +187,14 @@ def _avg_price(df: pl.DataFrame) -> pl.Series:
     return pl.Series("avg_price", [money(v) for v in values], dtype=MONEY)
 
 
-def summary_of(tranches: pl.DataFrame, target: Decimal) -> Summary:
-    """A ``Summary`` rebuilt from a run's tranche rows (for a resumed run's full totals)."""
-    s = Summary(target=target)
+def summary_of(tranches: pl.DataFrame, target: Decimal, budget: Decimal | None = None) -> Summary:
+    """A ``Summary`` rebuilt from a run's tranche rows (for a resumed run's full totals).
+
+    ``budget``: a budget run's money (its last tranche bought means it is spent)."""
+    s = Summary(target=target, budget=budget)
     for row in tranches.iter_rows(named=True):
+        if budget is not None and row["status"] == "filled" and row["index"] == row["of"] - 1:
+            s.spent_out = True
         s.tca.see(row.get("tca_mid_best"))
         if row.get("tca_lump_amount") is not None:
             s.tca.set_lump(row.get("tca_lump_total"), row["tca_lump_amount"])

@@ -96,6 +96,7 @@ def plan_from_row(row: dict[str, object]) -> Plan:
         return plain(value)
 
     max_price = row["max_price"]
+    spend = row.get("spend")
     extra = json.loads(str(row["plan_extra"] or "{}"))
     return Plan(
         amount=dec("amount_btc"),
@@ -112,6 +113,7 @@ def plan_from_row(row: dict[str, object]) -> Plan:
         lot_btc=dec("lot_btc"),
         min_order_btc=dec("min_order_btc"),
         extra={str(k): str(v) for k, v in extra.items()},
+        spend=plain(spend) if isinstance(spend, Decimal) else None,
     )
 
 
@@ -145,7 +147,7 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
     }
     origin = row["origin"]
     assert origin is not None
-    before = summary_of(tranches, plan.amount)
+    before = summary_of(tranches, plan.amount, plan.spend)
     state = ResumeState(run_id, origin.timestamp(), done, before)  # type: ignore[attr-defined]
     speed = row["speed"]
     return Resumable(

@@ -45,6 +45,7 @@ def plan_columns(plan: Plan) -> Row:
         "lot_btc": money(plan.lot_btc),
         "min_order_btc": money(plan.min_order_btc),
         "plan_extra": json.dumps(plan.extra, sort_keys=True),
+        "spend": money(plan.spend),
     }
 
 
@@ -198,6 +199,8 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
             requested_btc=money(event.qty),
             qty_btc=money(Decimal(0)),
             carried_btc=money(event.carried),
+            spend=money(event.spend),
+            spend_carried=money(event.spend_carried) if event.spend is not None else None,
             legs=[],
             alternatives=_alternatives(alts),
             books=books_column(event.quotes),
@@ -214,6 +217,7 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
         requested_btc=money(r.qty),
         qty_btc=money(r.qty),
         carried_btc=money(Decimal(0)),
+        spend=money(event.spend),
         avg_price=money(r.avg_price),
         notional=money(r.notional),
         fee=money(r.fee),

@@ -64,6 +64,13 @@ BOOK = pl.Struct(
 FRESHNESS_TRANCHES: dict[str, Any] = {"books": pl.List(BOOK)}
 FRESHNESS_QUOTES: dict[str, Any] = {"book_source": pl.Utf8, "book_changed_s": pl.Float64}
 
+# -- Budget runs (added columns) -------------------------------------------------------------
+# A run with a budget in money (``run --spend``): the budget, in the quote currency, fees in
+# (null for a run of an amount of BTC). Per tranche: the money it had, and what a skipped
+# one carried to the next (its BTC columns are then 0).
+BUDGET_RUNS: dict[str, Any] = {"spend": MONEY}
+BUDGET_TRANCHES: dict[str, Any] = {"spend": MONEY, "spend_carried": MONEY}
+
 # One row per event in a run's life (started, paused, resumed, finished...): runs are
 # append-only, and the row with the highest ``rev`` is the run's current state.
 RUNS = _schema(
@@ -118,6 +125,7 @@ RUNS = _schema(
         "tca_vs_worst_bps": pl.Float64,
         "tca_vs_median_bps": pl.Float64,
         "tca_fee_share": pl.Float64,
+        **BUDGET_RUNS,
     }
 )
 
@@ -159,6 +167,7 @@ TRANCHES = _schema(
         "tca_improvement_bps": pl.Float64,
         "tca_lump_total": MONEY,
         "tca_lump_amount": MONEY,
+        **BUDGET_TRANCHES,
     }
 )
 
@@ -221,9 +230,10 @@ SCHEMAS: dict[str, pl.Schema] = {
 # Columns added after each table's first version: older files may lack them (read as null).
 # Execution quality (tca_*, dca/tca.py) is its own block beside the freshness columns.
 ADDED: dict[str, frozenset[str]] = {
-    "runs": frozenset(n for n in RUNS.names() if n.startswith("tca_")),
+    "runs": frozenset(n for n in RUNS.names() if n.startswith("tca_")) | frozenset(BUDGET_RUNS),
     "tranches": frozenset(FRESHNESS_TRANCHES)
-    | frozenset(n for n in TRANCHES.names() if n.startswith("tca_")),
+    | frozenset(n for n in TRANCHES.names() if n.startswith("tca_"))
+    | frozenset(BUDGET_TRANCHES),
     "quotes": frozenset(FRESHNESS_QUOTES),
     "market": frozenset(),
 }

@@ -118,6 +118,8 @@ class RunState:
     down: tuple[str, ...] = ()
     notional: Decimal = Decimal(0)
     fee: Decimal = Decimal(0)
+    # A budget run's money to spend (then ``target`` is 0); None for an amount of BTC.
+    budget: Decimal | None = None
 
     def summary(self) -> Summary:
         """The run's totals as the executor counts them (for the dashboard's run area)."""
@@ -130,6 +132,7 @@ class RunState:
             filled=self.filled,
             skipped=self.skipped,
             saved_vs_worst=self.saved_vs_worst,
+            budget=self.budget,
         )
 
     def next_in_s(self, wall_now: float) -> float | None:
@@ -144,7 +147,16 @@ class RunState:
     def to_json(self) -> str:
         """The state file's text (money as exact decimal strings)."""
         obj = asdict(self)
-        for key in ("bought", "target", "spent", "avg_price", "saved_vs_worst", "notional", "fee"):
+        for key in (
+            "bought",
+            "target",
+            "spent",
+            "avg_price",
+            "saved_vs_worst",
+            "notional",
+            "fee",
+            "budget",
+        ):
             obj[key] = text_or_none(getattr(self, key))
         obj["venues"] = list(self.venues)
         obj["down"] = list(self.down)
@@ -190,6 +202,7 @@ class RunState:
             down=tuple(o.get("down") or ()),
             notional=Decimal(o.get("notional") or 0),
             fee=Decimal(o.get("fee") or 0),
+            budget=decimal_or_none(o.get("budget")),
         )
 
 
@@ -411,6 +424,7 @@ class LiveRun:
             down=tuple(sorted(self._down)),
             notional=s.notional,
             fee=s.fee,
+            budget=s.budget,
         )
 
     async def _write(self, line: TrancheLine | None) -> None:

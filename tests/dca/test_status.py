@@ -6,13 +6,21 @@ from decimal import Decimal
 
 import pytest
 
+from dca.events import Summary
 from dca.status import RESUMABLE, RunStatus, current_status, end_status, is_resumable, stop_status
+
+D = Decimal
 
 
 def test_a_run_ends_finished_only_with_its_whole_amount() -> None:
-    assert end_status(Decimal("0.5"), Decimal("0.5")) is RunStatus.FINISHED
-    assert end_status(Decimal("0.49999999"), Decimal("0.5")) is RunStatus.INCOMPLETE
-    assert end_status(Decimal(0), Decimal("0.5")) is RunStatus.INCOMPLETE
+    assert end_status(Summary(D("0.5"), qty=D("0.5"))) is RunStatus.FINISHED
+    assert end_status(Summary(D("0.5"), qty=D("0.49999999"))) is RunStatus.INCOMPLETE
+    assert end_status(Summary(D("0.5"))) is RunStatus.INCOMPLETE
+
+
+def test_a_budget_run_ends_finished_once_its_last_tranche_spent_what_was_left() -> None:
+    assert end_status(Summary(D(0), budget=D(100), spent_out=True)) is RunStatus.FINISHED
+    assert end_status(Summary(D(0), budget=D(100), total=D(99))) is RunStatus.INCOMPLETE
 
 
 def test_only_an_interruption_leaves_a_stopped_run_resumable() -> None:

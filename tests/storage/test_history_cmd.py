@@ -165,7 +165,7 @@ async def test_the_runs_table_shows_bought_of_target_both_averages_and_a_legend(
     text = _main("history")[1]
     lines = text.splitlines()
     assert lines[0].split() == [
-        "when", "(UTC)", "run", "status", "bought", "BTC", "of", "BTC",
+        "when", "(UTC)", "run", "status", "bought", "BTC", "of",
         "avg", "price", "avg", "cost", "total", "saved", "vs", "arrival",
     ]  # fmt: skip
     mine = next(line for line in lines if run_id in line)

@@ -88,7 +88,10 @@ def common_args(options: Options, data_dir: Path, config_file: Path) -> list[str
 
 def plan_args(plan: Plan) -> list[str]:
     """A plan as the ``run`` flags that build it again."""
-    args = ["--amount", str(plan.amount), "--duration", f"{plan.duration_s:.0f}s"]
+    goal = (
+        ["--spend", str(plan.spend)] if plan.spend is not None else ["--amount", str(plan.amount)]
+    )
+    args = [*goal, "--duration", f"{plan.duration_s:.0f}s"]
     if not plan.tranches_defaulted:
         args += ["--tranches", str(plan.tranches)]
     args += ["--quote", plan.quote, "--venues", ",".join(plan.venues), "--mode", plan.mode.value]
@@ -191,19 +194,16 @@ def hand_over(
     return start(args, run_id, data_dir, log_dir)
 
 
-def detach_run(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
+def detach_run(ns: argparse.Namespace, plan: Plan, options: Options, out: TextIO) -> int:
     """``run --detach``: the plan (already checked) executed by a background process."""
     paths = prepare_storage(options, compact=False)
     run_id = new_run_id(time.time())
     args = ["run", "--headless", "--detached-child", "--run-id", run_id]
-    args += ["--amount", ns.amount, "--duration", ns.duration]
-    if ns.tranches is not None:
-        args += ["--tranches", str(ns.tranches)]
-    if ns.jitter:
-        args.append("--jitter")
     if getattr(ns, "rest", False):
         args.append("--rest")
-    args += common_args(options, paths.data_dir, paths.config_file)
+    # The plan's own fields win over the options it was built from.
+    base = replace(options, quote=None, venues=None, mode=None, max_price=None)
+    args += common_args(base, paths.data_dir, paths.config_file) + plan_args(plan)
     return _start(args, run_id, paths.data_dir, paths.log_dir, ns.json, out, "Started")
 
 

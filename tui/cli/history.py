@@ -30,7 +30,7 @@ RUN_TABLE = (
     "run",
     "status",
     "bought BTC",
-    "of BTC",
+    "of",
     "avg price",
     "avg cost",
     "total",
@@ -217,6 +217,12 @@ def _per_btc(total: Decimal | None, qty: Decimal | None) -> Decimal | None:
     return total / qty if total is not None and qty else None
 
 
+def _goal(r: dict[str, object]) -> str:
+    """What the run set out to do: its BTC, or a budget run's money ("1,000.00 USD")."""
+    budget = _dec(r.get("spend"))
+    return btc_col(_dec(r["amount_btc"])) if budget is None else f"{money(budget)} {r['quote']}"
+
+
 def _run_table(df: pl.DataFrame) -> str:
     rows = [
         (
@@ -224,7 +230,7 @@ def _run_table(df: pl.DataFrame) -> str:
             str(r["run_id"]),
             str(r["status"]),
             btc_col(_dec(r["qty_btc"])),
-            btc_col(_dec(r["amount_btc"])),
+            _goal(r),
             money(_dec(r["avg_price"])),
             money(_per_btc(_dec(r["total"]), _dec(r["qty_btc"]))),
             f"{money(_dec(r['total']))} {r['quote']}",

@@ -99,10 +99,14 @@ def plan_from_args(
     *,
     duration: str | float,
 ) -> Plan:
-    """The plan ``run`` and ``backtest`` build from ``--amount``, ``--tranches``, ``--jitter``
-    and the shared options, over ``duration``."""
+    """The plan ``run`` and ``backtest`` build from ``--amount`` (or ``--spend``),
+    ``--tranches``, ``--jitter`` and the shared options, over ``duration``."""
+    spend = getattr(ns, "spend", None)
+    if ns.amount is None and spend is None:
+        raise UsageError("--amount: required (BTC to buy), or --spend (money to spend)")
     return build_plan(
         amount=ns.amount,
+        spend=spend,
         duration=duration,
         tranches=ns.tranches,
         quote=options.quote or "USD",

@@ -189,9 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(r, suppress=True)
     r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
     _rest_flag(r)
-    r.add_argument("--amount", required=True, metavar="BTC", help="total BTC to buy")
+    r.add_argument("--amount", metavar="BTC", help="total BTC to buy")
     r.add_argument(
-        "--duration", required=True, metavar="D", help="time window: 90s, 30m, 6h, 2d, 2h30m"
+        "--spend",
+        metavar="MONEY",
+        help="a budget instead of --amount: this much of the quote currency, fees in, "
+        "in equal tranches (docs/plans.md)",
+    )
+    r.add_argument(
+        "--duration", metavar="D", help="time window (required): 90s, 30m, 6h, 2d, 2h30m"
     )
     r.add_argument("--tranches", metavar="N", help="number of tranches (default: one per hour)")
     r.add_argument(

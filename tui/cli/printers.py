@@ -259,6 +259,9 @@ class Printer:
             }
             if len(r.legs) > 1:
                 obj["legs"] = _legs(r)
+            if event.spend is not None:
+                obj["spend"] = exact(event.spend)
+                obj["change"] = exact(event.change)
             obj["books"] = books_json(event.quotes)
             obj["quality"] = tranche_quality_json(event.tca)
         elif isinstance(event, TrancheSkipped):
@@ -274,6 +277,9 @@ class Printer:
                 "carried": exact(event.carried),
                 "books": books_json(event.quotes),
             }
+            if event.spend is not None:
+                obj["spend"] = exact(event.spend)
+                obj["spend_carried"] = exact(event.spend_carried)
         elif isinstance(event, VenueDegraded):
             obj = {
                 "event": "venue_down",
@@ -308,6 +314,9 @@ class Printer:
                 "saved_vs_median": exact(s.saved_vs_median),
                 "quality": run_quality_json(s.quality),
             }
+            if s.budget is not None:
+                obj["budget"] = exact(s.budget)
+                obj["left"] = exact(s.left)
         else:
             return None
         return json.dumps(obj)
@@ -334,8 +343,13 @@ class Printer:
             verb = f"Run {event.run_id}" + (
                 f", from tranche {event.done + 1}" if event.resumed else ""
             )
+            goal = (
+                f"spend {money(plan.spend)} {q} (fees in)"
+                if plan.spend is not None
+                else f"buy {btc(plan.amount)} BTC in {q}"
+            )
             return (
-                f"{verb}: buy {btc(plan.amount)} BTC in {q} "
+                f"{verb}: {goal} "
                 f"over {format_duration(plan.duration_s)}, "
                 f"{how}, one every {format_duration(plan.interval_s)}, mode {plan.mode.value}"
                 + (f", max price {money(plan.max_price)}" if plan.max_price else "")
@@ -362,6 +376,8 @@ class Printer:
             carried = (
                 f"; {btc(event.carried)} BTC carried to the next tranche" if event.carried else ""
             )
+            if event.spend_carried:
+                carried = f"; {money(event.spend_carried)} {q} carried to the next tranche"
             reason = skip_words(event.reason.value)
             return (
                 f"[{event.index + 1}/{event.of}] {clock_time(event.at, True)}  "
@@ -388,12 +404,18 @@ def summary_text(event: RunFinished | RunCancelled, q: str, *, resumable: bool =
     tail = ""
     if status is RunStatus.INTERRUPTED and resumable:
         tail = f"\nResume it with: btc-dca resume {event.run_id} --headless"
+    goal = f"{btc(s.target)} BTC" if s.budget is None else f"a budget of {money(s.budget)} {q}"
     if not s.qty:
         skipped = f" ({plural(s.skipped, 'tranche')} skipped)" if s.skipped else ""
-        return f"{head}: bought nothing of {btc(s.target)} BTC{skipped}.{tail}"
+        return f"{head}: bought nothing of {goal}{skipped}.{tail}"
     skipped = f" ({s.skipped:,} skipped)" if s.skipped else ""
+    bought = (
+        f"bought {btc(s.qty)} of {goal}"
+        if s.budget is None
+        else f"bought {btc(s.qty)} BTC with {goal}, {money(s.left)} {q} left,"
+    )
     return (
-        f"{head}: bought {btc(s.qty)} of {btc(s.target)} BTC in {plural(s.filled, 'tranche')}"
+        f"{head}: {bought} in {plural(s.filled, 'tranche')}"
         f"{skipped} for {money(s.total)} {q}: avg price {money(s.avg_price)} {q}/BTC, "
         f"avg cost with fees {money(s.effective_price)} {q}/BTC, fees {money(s.fee)}; "
         f"saved {money(s.saved_vs_worst)} vs the worst venue, "

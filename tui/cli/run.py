@@ -21,7 +21,7 @@ from typing import TextIO
 from dca.execution import Execution
 from dca.executor import ResumeState
 from dca.journal import Journal, RunRefused
-from dca.plan import Plan
+from dca.plan import Plan, best_asks, fit_budget
 from dca.session import RunSession
 from dca.status import INTERRUPTED, RunStatus
 from exchanges.book import OrderBook
@@ -31,6 +31,7 @@ from storage.runs.attach import Attached, attach
 from tui.cli import exits
 from tui.cli.options import (
     OpenDashboard,
+    UsageError,
     journal_for,
     load_app_config,
     plan_from_args,
@@ -46,11 +47,13 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
     """Validate the plan, then run it headless, detached, or open the dashboard on it."""
     config = load_app_config(options)
     specs = dict(config.specs)
+    if ns.duration is None:
+        raise UsageError("--duration: required (a time window like 90s, 30m, 6h, 2d)")
     plan = plan_from_args(ns, options, specs, duration=ns.duration)
     if ns.detach:
         from tui.cli.detach import detach_run
 
-        return detach_run(ns, options, out)
+        return detach_run(ns, plan, options, out)
     if not ns.headless:
         return OpenDashboard(plan=plan)
     paths = prepare_storage(options)
@@ -135,6 +138,10 @@ async def run_command(
                 print(f"{venue}: {r}", file=sys.stderr)
             print("No venue could be reached.", file=sys.stderr)
             return exits.EXIT_NO_VENUE
+        if plan.spend is not None and resume is None:
+            # A budget's share per tranche against each venue's minimum order at today's
+            # prices (PlanInvalid: exit 2, nothing recorded yet).
+            plan = fit_budget(plan, market.specs, best_asks(probe))
         session = RunSession(
             plan,
             market,

@@ -50,6 +50,7 @@ def state_json(s: RunState, now: float) -> dict[str, object]:
         "bought": exact(s.bought),
         "target": exact(s.target),
         "spent": exact(s.spent),
+        "budget": exact(s.budget),
         "avg_price": exact(s.avg_price),
         "quote": s.quote,
         "skipped": s.skipped,
@@ -57,6 +58,13 @@ def state_json(s: RunState, now: float) -> dict[str, object]:
         "next_in_s": None if left is None else round(left, 1),
         "last_venue": s.last_venue,
     }
+
+
+def _spent(s: RunState) -> str:
+    """Spent, and of a budget run, of how much: ``120.00 of 1,000.00 USD``."""
+    if s.budget is None:
+        return f"{money(s.spent)} {s.quote}"
+    return f"{money(s.spent)} of {money(s.budget)} {s.quote}"
 
 
 def status_table(states: list[RunState], now: float) -> str:
@@ -74,7 +82,7 @@ def status_table(states: list[RunState], now: float) -> str:
             nxt = f"{clock_time(s.next_at, True)} (in {display.countdown(left or 0.0)})"
         lines.append(
             f"{s.run_id:<22}  {s.pid:>7}  {s.where:<9}  {s.state:<7}  {f'{s.done}/{s.of}':>8}  "
-            f"{f'{btc(s.bought)} of {btc(s.target)}':>15}  "
-            f"{f'{money(s.spent)} {s.quote}':>16}  {nxt}"
+            f"{f'{btc(s.bought)} of {btc(s.target)}' if s.budget is None else btc(s.bought):>15}  "
+            f"{_spent(s):>16}  {nxt}"
         )
     return "\n".join(lines)

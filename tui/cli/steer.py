@@ -18,7 +18,7 @@ from dca.status import RunStatus
 from storage.runs.control import Command, NotAcknowledged, NotInProgress, runs_in_progress, steer
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import btc, money
+from tui.fmt import bought_of, money
 from tui.wiring import Options
 
 _COMMANDS = {"pause": Command.PAUSE, "unpause": Command.UNPAUSE, "cancel": Command.CANCEL}
@@ -72,8 +72,9 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     line = f"Run {ns.run_id} {_DONE[what]}"
     if s is not None:
         line += (
-            f": {s.done}/{s.of} tranches, bought {btc(s.bought)} of {btc(s.target)} BTC "
-            f"for {money(s.spent)} {s.quote}"
+            f": {s.done}/{s.of} tranches, "
+            + bought_of(s.bought, s.target, s.spent, s.budget, s.quote)
+            + ("" if s.budget is not None else f" for {money(s.spent)} {s.quote}")
         )
     if what is Command.PAUSE:
         line += f". Continue it with: btc-dca unpause {ns.run_id}"

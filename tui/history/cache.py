@@ -38,7 +38,7 @@ TRANCHES_SHOWN = ["#", "time", "venue", "qty BTC", "avg price", "fee", "total", 
 SHOWN_AS = {
     "started": "started (UTC)",
     "time": "time (UTC)",
-    "amount BTC": "of BTC",
+    "amount BTC": "of",  # BTC, or a budget run's money ("1,000.00 USD")
     "qty BTC": "BTC",
     "saved vs worst": "saved",  # vs the dearest venue, as the summary above says
 }
@@ -157,7 +157,15 @@ def _shown_runs(runs: pa.Table) -> SizedArrowBackend | None:
         f"{fmt.money(t)} {q}"
         for t, q in zip(runs["total"].to_pylist(), runs["quote"].to_pylist(), strict=True)
     ]
-    amounts = [fmt.btc(a) for a in runs["amount BTC"].to_pylist()]
+    amounts = [
+        fmt.btc(a) if b is None else f"{fmt.money(b)} {q}"
+        for a, b, q in zip(
+            runs["amount BTC"].to_pylist(),
+            runs["budget"].to_pylist(),
+            runs["quote"].to_pylist(),
+            strict=True,
+        )
+    ]
     shown = shown.set_column(shown.column_names.index("total"), "total", pa.array(totals))
     shown = shown.set_column(
         shown.column_names.index("amount BTC"), "amount BTC", pa.array(amounts)

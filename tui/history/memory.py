@@ -167,6 +167,7 @@ class MemoryHistory:
                     "saved vs worst": d.saved.quantize(CENT),
                     "tranches": plan.tranches,
                     "kind": "run",
+                    "budget": plan.spend,
                     **quality_of(run.summary),
                 }
             )

@@ -86,6 +86,7 @@ class ParquetHistory:
             pl.col("tca_vs_twap_bps").alias("vs TWAP bps"),
             pl.col("tca_vs_lump_bps").alias("vs all at once bps"),
             pl.col("tca_fee_share").alias("fee share"),
+            pl.col("spend").alias("budget"),
         )
         return conform(out, RUNS_SCHEMA)
 

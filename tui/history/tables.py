@@ -41,6 +41,8 @@ RUNS_SCHEMA = pa.schema(
         ("vs TWAP bps", pa.float64()),
         ("vs all at once bps", pa.float64()),
         ("fee share", pa.float64()),
+        # A budget run's money to spend, fees in (then "amount BTC" is 0); null otherwise.
+        ("budget", MONEY),
     ]
 )
 # The runs table's execution-quality columns, as the History summary names them.

@@ -76,9 +76,14 @@ def estimate_text(
         split = quote(books, specs, cost.qty, Mode.SPLIT).best
         if split is not None:
             price, venue = split.effective_price, split.venue
+    what = (
+        f"{fmt.btc(plan.spend / price)} BTC for {fmt.money(plan.spend)} {plan.quote}"
+        if plan.spend is not None
+        else f"{fmt.money(price * plan.amount)} {plan.quote}"
+    )
     text = Text.assemble(
         ("est. ", "dim"),
-        (f"{fmt.money(price * plan.amount)} {plan.quote}", "bold"),
+        (what, "bold"),
         (" at current prices, " + ("split " if "+" in venue else "best "), "dim"),
         venue_label(venue),
     )
@@ -249,9 +254,25 @@ class MainScreen(Screen[None]):
         """The next tranche's size: the running plan's, else the form's first tranche."""
         if self.run_state in IN_PROGRESS and self.next_index is not None:
             if self.next_index < len(self.run_sizes):
-                return self.run_sizes[self.next_index]
+                size = self.run_sizes[self.next_index]
+                return self._btc_for(size) if self.run_plan and self.run_plan.is_budget else size
             return None
-        return self.form_plan.sizes()[0] if self.form_plan else None
+        if self.form_plan is None:
+            return None
+        size = self.form_plan.sizes()[0]
+        return self._btc_for(size) if self.form_plan.is_budget else size
+
+    def _btc_for(self, money: Decimal) -> Decimal | None:
+        """Roughly what a budget tranche's ``money`` buys at the best ask of the ticked venues."""
+        asks = [
+            status.book.best_ask * (1 + self.specs[v].taker_fee)
+            for v in self.ticked()
+            if (status := self.latest.get(v)) is not None
+            and status.book is not None
+            and status.book.best_ask
+            and v in self.specs
+        ]
+        return (money / min(asks)).quantize(Decimal("0.00000001")) if asks else None
 
     def flush(self) -> None:
         """Redraw the panels if anything changed since the last redraw."""
@@ -281,6 +302,11 @@ class MainScreen(Screen[None]):
         return tuple(self._form.ticked())
 
     def _estimate(self, views: Mapping[str, VenueView]) -> None:
+        self._form.prices = {
+            v: s.book.best_ask
+            for v, s in self.latest.items()
+            if s.book is not None and s.book.best_ask and s.error is None
+        }
         plan = self.form_plan
         if plan is None:
             self._form.show_estimate(Text())
@@ -386,7 +412,8 @@ class MainScreen(Screen[None]):
         status = event.status
         self._set_state(status)
         self.query_one(PlanForm).disabled = False
-        bought = f"bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC"
+        quote = self.run_plan.quote if self.run_plan is not None else ""
+        bought = fmt.bought_of(s.qty, s.target, s.total, s.budget, quote)
         skipped = f" ({fmt.plural(s.skipped, 'tranche')} skipped)" if s.skipped else ""
         spent = (
             f" for {fmt.money(s.total)} {quote}, avg price {fmt.money(s.avg_price)}, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from rich.text import Text
 from textual import on
@@ -21,7 +22,9 @@ from tui.messages import PlanChanged, StartRequested
 from tui.widgets.text_line import TextLines
 
 # The form's fields in the order they are shown; the ids match build_plan's field names.
-FIELDS = ("amount", "duration", "tranches", "quote", "venues", "mode", "max_price")
+FIELDS = ("amount", "spend", "duration", "tranches", "quote", "venues", "mode", "max_price")
+# The fields typed in (validated once touched).
+TYPED = ("amount", "spend", "duration", "tranches", "max_price")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class FormDefaults:
     """What the form starts with (from the command line or the config file)."""
 
     amount: str = ""
+    spend: str = ""
     duration: str = ""
     tranches: str = ""
     quote: str = "USD"
@@ -40,11 +44,12 @@ class FormDefaults:
 
 
 def preview_text(plan: Plan) -> Text:
-    """Tranche size and interval of a valid plan."""
+    """Tranche size (BTC, or a budget's money) and interval of a valid plan."""
     size = plan.sizes()[0]
+    each = f"{fmt.money(size)} {plan.quote}" if plan.is_budget else f"{fmt.btc(size)} BTC"
     text = Text.assemble(
         (f"{plan.tranches} tranche{'s' if plan.tranches != 1 else ''}", "bold"),
-        f" of {fmt.btc(size)} BTC every {format_duration(plan.interval_s)}",
+        f" of {each} every {format_duration(plan.interval_s)}",
     )
     if plan.tranches_defaulted and plan.default_reason:
         text.append(f"\n({plan.default_reason})", "dim")
@@ -66,6 +71,9 @@ class PlanForm(VerticalScroll):
         self.touched: set[str] = set()
         self._validated: tuple[str, frozenset[str]] | None = None
         self._estimate = Text()
+        # Best ask per venue now (set by the screen): a budget is checked against each
+        # venue's minimum order at these prices.
+        self.prices: dict[str, Decimal] = {}
 
     def compose(self) -> ComposeResult:
         """Label and field per row; then preview and Start (error lines come with errors)."""
@@ -74,6 +82,11 @@ class PlanForm(VerticalScroll):
         chosen = set(d.venues or enabled)
         yield from self._row(
             "amount", "Amount", Input(d.amount, placeholder="BTC, e.g. 0.5", compact=True)
+        )
+        yield from self._row(
+            "spend",
+            "Budget",
+            Input(d.spend, placeholder="or money, fees in, e.g. 1000", compact=True),
         )
         yield from self._row(
             "duration", "Window", Input(d.duration, placeholder="90s, 30m, 6h, 2d", compact=True)
@@ -112,7 +125,7 @@ class PlanForm(VerticalScroll):
 
     def on_mount(self) -> None:
         """Validate the defaults so the preview and Start reflect them at once."""
-        for name in ("amount", "duration", "tranches", "max_price"):
+        for name in TYPED:
             if self.query_one(f"#{name}", Input).value:
                 self.touched.add(name)
         self.validate()
@@ -121,6 +134,7 @@ class PlanForm(VerticalScroll):
         """The raw field values, as build_plan takes them."""
         return {
             "amount": self.query_one("#amount", Input).value,
+            "spend": self.query_one("#spend", Input).value,
             "duration": self.query_one("#duration", Input).value,
             "tranches": self.query_one("#tranches", Input).value or None,
             "quote": str(self.query_one("#quote", Select).value),
@@ -134,13 +148,15 @@ class PlanForm(VerticalScroll):
         """The venues ticked in the list (whether or not the rest of the plan is valid)."""
         return list(self.query_one("#venues", SelectionList).selected)
 
-    def validate(self) -> Plan | None:
-        """Build the plan from the fields, show per-field errors, enable Start when valid."""
+    def validate(self, *, again: bool = False) -> Plan | None:
+        """Build the plan from the fields, show per-field errors, enable Start when valid.
+
+        ``again``: also when no field changed (a budget's check depends on prices)."""
         v = self.values()
         # Fields set at construction each report a change as they mount: the same values,
         # validated once (the plan and what is shown depend on nothing else).
         key = (repr(v), frozenset(self.touched))
-        if key == self._validated:
+        if key == self._validated and not again:
             return self.plan
         self._validated = key
         venues = v["venues"]
@@ -148,6 +164,8 @@ class PlanForm(VerticalScroll):
         try:
             plan: Plan | None = build_plan(
                 amount=str(v["amount"]),
+                spend=str(v["spend"]),
+                prices=self.prices if v["spend"] else None,
                 duration=str(v["duration"]),
                 tranches=v["tranches"],  # type: ignore[arg-type]
                 quote=str(v["quote"]),
@@ -204,7 +222,11 @@ class PlanForm(VerticalScroll):
     def _draw_preview(self) -> None:
         preview = self.query_one("#preview", TextLines)
         if self.plan is None:
-            missing = [n for n in ("amount", "duration") if n not in self.touched]
+            missing = [
+                n
+                for n in ("amount", "duration")
+                if n not in self.touched and not (n == "amount" and "spend" in self.touched)
+            ]
             hint = (
                 f"Fill in {' and '.join(missing)} to see the plan"
                 if missing
@@ -241,6 +263,6 @@ class PlanForm(VerticalScroll):
     def _start(self, event: Input.Submitted | Button.Pressed) -> None:
         event.stop()
         self.touched.update(FIELDS)
-        plan = self.validate()
+        plan = self.validate(again=True)
         if plan is not None:
             self.post_message(StartRequested(plan))

@@ -25,7 +25,12 @@ def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -
     text = Text.assemble(
         ("bought ", "dim"),
         (f"{fmt.btc(summary.qty)}", "bold"),
-        (f" of {fmt.btc(summary.target)} BTC", "dim"),
+        (
+            f" of {fmt.btc(summary.target)} BTC"
+            if summary.budget is None
+            else f" BTC of a {fmt.money(summary.budget)} {quote} budget",
+            "dim",
+        ),
         ("  spent ", "dim"),
         (f"{fmt.money(summary.total)} {quote}", "bold"),
         ("  fees ", "dim"),
@@ -116,7 +121,10 @@ class RunPanel(Vertical):
 
         self._controls()
         bar = self.query_one("#progress", ProgressBar)
-        bar.update(total=float(summary.target), progress=float(summary.qty))
+        if summary.budget is not None:
+            bar.update(total=float(summary.budget), progress=float(summary.total))
+        else:
+            bar.update(total=float(summary.target), progress=float(summary.qty))
         self.query_one("#summary", Static).update(summary_text(summary, quote, lump))
 
     @property
