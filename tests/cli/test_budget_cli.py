@@ -50,7 +50,9 @@ def test_the_text_lines_say_the_budget_and_what_is_left() -> None:
 
 
 def test_an_incomplete_budget_run_says_how_much_is_left(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run(*RUN, "--spend", "300", "--duration", "2h", "--tranches", "2", "--max-price", "1")
+    code, out = run(
+        *RUN, "--spend", "300", "--duration", "2h", "--tranches", "2", "--max-price", "1"
+    )
     assert code == 4, out
     assert "Incomplete: bought nothing of a budget of 300.00 USD (2 tranches skipped)" in out
     assert "150.00 USD carried to the next tranche" in out

@@ -52,7 +52,10 @@ def test_single_takes_the_venue_that_buys_the_most_and_never_spends_more_than_th
 
 def test_a_venue_whose_lot_cannot_take_the_quantity_is_not_chosen_for_it() -> None:
     s = specs(binance="0.001", kraken="0.001")
-    books = {"binance": book("binance", [("50000", "1")]), "kraken": book("kraken", [("50000", "1")])}
+    books = {
+        "binance": book("binance", [("50000", "1")]),
+        "kraken": book("kraken", [("50000", "1")]),
+    }
     chosen, alone = buy_for(books, s, D("100"))
     # Binance buys in steps of 0.00001 BTC, Kraken to the satoshi: Kraken buys more.
     assert alone["binance"] == D("0.00199") and alone["kraken"] == D("0.00199800")
@@ -106,7 +109,7 @@ def test_a_budget_is_split_into_equal_cents_and_the_last_share_keeps_the_rest() 
 )
 def test_a_bad_budget_names_its_field(kw: dict[str, str], field: str, words: str) -> None:
     with pytest.raises(PlanInvalid) as info:
-        plan(**kw)  # type: ignore[arg-type]
+        plan(**kw)
     assert words in info.value.by_field()[field]
 
 
@@ -124,7 +127,7 @@ def test_a_share_under_a_venues_minimum_order_is_refused_at_todays_prices() -> N
     assert "the budget would be 5 USD" in info.value.by_field()["spend"]
 
 
-async def run_budget(**kw: object) -> tuple[Executor, MemoryJournal]:
+async def run_budget(**kw: str) -> tuple[Executor, MemoryJournal]:
     clock = SimClock(START)
     journal = MemoryJournal()
     executor = Executor(plan(**kw), SimulatedMarket(clock), journal, clock, run_id="b1")
@@ -134,7 +137,7 @@ async def run_budget(**kw: object) -> tuple[Executor, MemoryJournal]:
 
 @pytest.mark.parametrize("mode", ["single", "split"])
 async def test_a_budget_run_spends_the_budget_to_the_cent(mode: str) -> None:
-    executor, journal = await run_budget(spend="1000", tranches=7, mode=mode)
+    executor, journal = await run_budget(spend="1000", tranches="7", mode=mode)
     fills = [e for e in journal.events if isinstance(e, TrancheFilled)]
     s = executor.summary
     assert len(fills) == 7 and executor.state is State.FINISHED
@@ -156,7 +159,7 @@ async def test_a_budget_run_spends_the_budget_to_the_cent(mode: str) -> None:
 async def test_a_tranche_above_the_max_price_carries_its_money_and_the_run_says_what_is_left() -> (
     None
 ):
-    executor, journal = await run_budget(spend="500", tranches=4, max_price="1")
+    executor, journal = await run_budget(spend="500", tranches="4", max_price="1")
     skips = [e for e in journal.events if isinstance(e, TrancheSkipped)]
     assert [e.reason for e in skips] == [SkipReason.ABOVE_MAX_PRICE] * 4
     assert [e.spend for e in skips] == [D("125"), D("250"), D("375"), D("500")]

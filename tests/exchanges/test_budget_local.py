@@ -30,7 +30,7 @@ def test_a_budget_run_on_local_venues_spends_it_to_the_cent(
     tranches = [e for e in events if e["event"] == "tranche"]
     summary = events[-1]
     assert len(tranches) == 3 and {t["venue"] for t in tranches} <= {"kraken", "coinbase"}
-    assert [t["spend"] for t in tranches][0] == "100"
+    assert tranches[0]["spend"] == "100"
     assert all(D(t["total"]) <= D(t["spend"]) for t in tranches)
     assert D(summary["total"]).quantize(D("0.01")) == D("300.00")
     assert summary["status"] == "finished" and D(summary["left"]) < D("0.01")
