@@ -86,7 +86,7 @@ class PlanForm(VerticalScroll):
         yield from self._row(
             "spend",
             "Budget",
-            Input(d.spend, placeholder="or money, fees in, e.g. 1000", compact=True),
+            Input(d.spend, placeholder="or money, e.g. 1000", compact=True),
         )
         yield from self._row(
             "duration", "Window", Input(d.duration, placeholder="90s, 30m, 6h, 2d", compact=True)
