@@ -8,11 +8,12 @@ import pytest
 
 from dca.budget import buy_for, max_qty
 from dca.events import SkipReason, TrancheFilled, TrancheSkipped
-from dca.executor import Executor, State
+from dca.executor import Executor
 from dca.journal import MemoryJournal
 from dca.plan import PlanInvalid, build_plan, fit_budget
 from dca.pricing import cost_to_buy
 from dca.routing import Mode
+from dca.status import RunStatus
 from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
@@ -140,7 +141,7 @@ async def test_a_budget_run_spends_the_budget_to_the_cent(mode: str) -> None:
     executor, journal = await run_budget(spend="1000", tranches="7", mode=mode)
     fills = [e for e in journal.events if isinstance(e, TrancheFilled)]
     s = executor.summary
-    assert len(fills) == 7 and executor.state is State.FINISHED
+    assert len(fills) == 7 and executor.state is RunStatus.FINISHED
     assert s.total.quantize(CENT) == D("1000.00") and s.total <= 1000
     assert s.left is not None and 0 <= s.left < CENT
     assert s.qty == sum(f.qty for f in fills)
@@ -165,5 +166,5 @@ async def test_a_tranche_above_the_max_price_carries_its_money_and_the_run_says_
     assert [e.spend for e in skips] == [D("125"), D("250"), D("375"), D("500")]
     assert [e.spend_carried for e in skips] == [D("125"), D("250"), D("375"), D(0)]
     assert all(e.qty == 0 and e.carried == 0 for e in skips)
-    assert executor.state is State.INCOMPLETE
+    assert executor.state is RunStatus.INCOMPLETE
     assert executor.summary.left == D("500") and executor.summary.total == 0
