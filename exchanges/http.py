@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from btc_dca import __version__
 from exchanges.adapter import RestRequest
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.version import APP_VERSION
 from exchanges.wire import status_error
 
-USER_AGENT = f"btc-dca/{APP_VERSION}"
+USER_AGENT = f"btc-dca/{__version__}"
 DEFAULT_TIMEOUT_S = 3.0
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from btc_dca import __version__
 from dca.events import (
     Event,
     RunCancelled,
@@ -35,7 +36,6 @@ from dca.session import RunSession
 from dca.status import INTERRUPTED
 from exchanges.replay import ReplayClock, ReplayMarket
 from exchanges.venues import VenueSpec
-from exchanges.version import APP_VERSION
 from storage.history import rows as R
 from storage.history.batch import tranches_frame
 from storage.history.dataset import BadFile, partition_of, table_dir, write_atomic
@@ -190,7 +190,7 @@ class BatchJournal:
             base.update(
                 source=SOURCE,
                 speed=None,
-                app_version=APP_VERSION,
+                app_version=__version__,
                 created_at=now,
                 started_at=utc(event.at),
                 origin=utc(event.schedule[0] if event.schedule else event.at),

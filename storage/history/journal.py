@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from btc_dca import __version__
 from dca.events import (
     Event,
     RunCancelled,
@@ -40,7 +41,6 @@ from dca.events import (
 from dca.journal import RunRefused
 from dca.schedule import tranche_times
 from dca.status import is_resumable
-from exchanges.version import APP_VERSION
 from storage.history import rows as R
 from storage.history.dataset import partition_of, scan, table_dir, write_atomic
 from storage.history.queries import History, summary_of
@@ -229,7 +229,7 @@ class ParquetJournal:
         if run_id not in self._locks:
             await self._lock(run_id)
         base: R.Row = R.plan_columns(event.plan)
-        base.update(source=self.source, speed=self.speed, app_version=APP_VERSION)
+        base.update(source=self.source, speed=self.speed, app_version=__version__)
         if event.resumed:
             self._resumed.add(run_id)
             last, rev, done = await asyncio.to_thread(recorded_state, self.data_dir, run_id)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from decimal import Decimal
+from importlib import metadata
 from pathlib import Path
 from typing import IO
 
@@ -233,6 +234,13 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for word in ("quote", "run", "--demo", "--data-dir", "BTC_DCA_CONFIG", "exit codes"):
         assert word in text
+
+
+def test_version_says_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"btc-dca {metadata.version('btc-dca')}\n"
 
 
 def _line(stream: IO[str], deadline_s: float = 20.0) -> str:

@@ -8,7 +8,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from exchanges.version import APP_VERSION
+from btc_dca import __version__
 
 QUOTE = """
 import sys
@@ -54,5 +54,5 @@ def test_quote_loads_none_of_what_other_commands_need(tmp_path: Path) -> None:
 
 
 def test_the_version_is_the_installed_package_version() -> None:
-    # pyproject.toml reads it from exchanges/version.py: one place, no metadata at start.
-    assert metadata.version("btc-dca") == APP_VERSION
+    # pyproject.toml reads it from btc_dca/__init__.py: one place, no metadata at start.
+    assert metadata.version("btc-dca") == __version__

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from btc_dca import __version__
 from dca.events import RunFinished, RunStarted, TrancheFilled, VenueDegraded, VenueRecovered
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.version import APP_VERSION
 from storage.history import journal as journal_module
 from storage.history.dataset import scan, table_files
 from storage.history.journal import JournalError, ParquetJournal, RunConflict
@@ -89,7 +89,7 @@ async def test_each_tranche_is_one_file_per_table_and_a_status_change_one_runs_f
     row = History(d).run(started.run_id)
     assert row is not None
     assert (row["status"], row["rev"]) == ("finished", 1)
-    assert row["app_version"] == APP_VERSION != "unknown"
+    assert row["app_version"] == __version__ != "unknown"
 
 
 async def test_venue_events_go_to_the_log_not_the_tables(

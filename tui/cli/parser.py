@@ -9,6 +9,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from btc_dca import __version__
 from dca.routing import Mode
 from exchanges.venues import QUOTES, VENUE_IDS
 from storage.paths import describe_locations
@@ -177,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"btc-dca {__version__}")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
