@@ -1,8 +1,8 @@
 """The six venues: ids, display names, symbols per quote currency, default fees and limits.
 
-Fee and limit defaults are the lowest public tier, from ../shared/exchanges.md as
-gathered in 2026-11 (each venue's public fee schedule); every value is overridable
-in the config file because tiers and promotions differ per user.
+Fee and limit defaults are the lowest public tier, from each venue's public fee
+schedule as gathered in 2026-11; every value is overridable in the config file
+(README: Where data and config live) because tiers and promotions differ per user.
 """
 
 from __future__ import annotations

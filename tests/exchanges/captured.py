@@ -1,4 +1,5 @@
-"""Readers for the real recorded traffic in ../shared/fixtures/captured (see its README)."""
+"""Readers for real recorded venue traffic: the folder ``BTC_DCA_CAPTURED`` names (see its
+README), kept outside this repository; the tests that read it skip without it."""
 
 from __future__ import annotations
 

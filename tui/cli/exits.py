@@ -1,4 +1,4 @@
-"""The exit codes of every command (DESIGN.md): scripts depend on them."""
+"""The exit codes of every command (README: Commands): scripts depend on them."""
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -1,7 +1,7 @@
 """What the plain commands print: the quote table, and a line per run event.
 
 Text output is for people (rounded for display); ``--json`` output is for scripts,
-with every money value as an exact decimal string (see DESIGN.md).
+with every money value as an exact decimal string (README: Commands).
 """
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ class Printer:
                 self.on_closed()
 
     def json_line(self, event: Event) -> str | None:
-        """The JSON line for ``event`` (DESIGN.md); None for events not printed."""
+        """The JSON line for ``event`` (README: Commands); None for events not printed."""
         # Here, not at the top: ``quote`` uses this module and never sees a run's events.
         from dca.events import (
             RunCancelled,
