@@ -1,4 +1,8 @@
-"""Display formatting: the one place where money is rounded, and only for showing it."""
+"""How numbers and times read, for the command line and the dashboard alike.
+
+The one place where money is rounded, and only for showing it; also the compact
+forms the venue panels and status lines use (ages, countdowns, signed bps).
+"""
 
 from __future__ import annotations
 
@@ -107,3 +111,37 @@ def bought_of(
     if budget is None:
         return f"bought {btc(qty)} of {btc(target)} BTC"
     return f"bought {btc(qty)} BTC for {money(total)} of {money(budget)} {quote}"
+
+
+# -- compact forms: panels and status lines ------------------------------------------------
+
+DASH = "—"
+
+
+def bps_short(value: Decimal | None) -> str:
+    """Basis points, compact for narrow panels: ``0.4bp``."""
+    return DASH if value is None else f"{value:.1f}bp"
+
+
+def signed_bps_short(value: Decimal | None) -> str:
+    """A signed gap in basis points, compact: ``+8.0bp``."""
+    return DASH if value is None else f"{value:+.1f}bp"
+
+
+def age(seconds: float | None) -> str:
+    """How old a book is, coarse on purpose so it does not redraw every tick: ``<1s``, ``12s``."""
+    if seconds is None:
+        return DASH
+    if seconds < 1:
+        return "<1s"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    return f"{seconds / 60:.0f}m"
+
+
+def countdown(seconds: float) -> str:
+    """A countdown: ``0:42``, ``12:05``, ``3:04:10``."""
+    s = max(0, round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"

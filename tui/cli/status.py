@@ -13,10 +13,9 @@ from typing import TextIO
 
 from dca.status import RunStatus
 from storage.runs.control import RunState, runs_in_progress
-from tui import display
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import btc, clock_time, exact, iso, money
+from tui.fmt import btc, clock_time, countdown, exact, iso, money
 from tui.wiring import Options
 
 
@@ -79,7 +78,7 @@ def status_table(states: list[RunState], now: float) -> str:
         if s.state != RunStatus.RUNNING or s.next_at is None:
             nxt = "-"
         else:
-            nxt = f"{clock_time(s.next_at, True)} (in {display.countdown(left or 0.0)})"
+            nxt = f"{clock_time(s.next_at, True)} (in {countdown(left or 0.0)})"
         lines.append(
             f"{s.run_id:<22}  {s.pid:>7}  {s.where:<9}  {s.state:<7}  {f'{s.done}/{s.of}':>8}  "
             f"{f'{btc(s.bought)} of {btc(s.target)}' if s.budget is None else btc(s.bought):>15}  "

@@ -26,7 +26,7 @@ from exchanges.clock import Clock
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import VenueSpec, display_name
-from tui import display, fmt
+from tui import fmt
 from tui.messages import ElsewhereEnded, ElsewhereSeen, PlanChanged, RunEvent, RunFailed
 from tui.palette import venue_label
 from tui.venue_view import VenueView, usable_books, venue_views
@@ -335,7 +335,7 @@ class MainScreen(Screen[None]):
         if executor.next_at is not None and self.run_state is RunStatus.RUNNING:
             left = executor.next_at - self.clock.now()
             text.append("  next in ", "dim")
-            text.append(display.countdown(left), "bold")
+            text.append(fmt.countdown(left), "bold")
         if self.run_state is RunStatus.PAUSED and not executor.catch_up:
             text.append("  missed slots are skipped", "dim")
         run.set_status(text)
@@ -480,7 +480,7 @@ class MainScreen(Screen[None]):
         left = s.next_in_s(time.time())
         if left is not None:
             text.append("  next in ", "dim")
-            text.append(display.countdown(left), "bold")
+            text.append(fmt.countdown(left), "bold")
         run.set_status(text)
 
     @on(ElsewhereEnded)

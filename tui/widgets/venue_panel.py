@@ -25,7 +25,7 @@ from textual.widget import Widget
 from dca.pricing import Cost, InsufficientDepth
 from exchanges.market import Health
 from exchanges.venues import display_name
-from tui import display, fmt
+from tui import fmt
 from tui.palette import venue_colour
 from tui.venue_view import VenueView
 
@@ -73,7 +73,7 @@ def health_text(view: VenueView, *, with_note: bool = True) -> Text:
         return text
     # Fits a 25-column panel: "● live · changed 42s ago".
     ago = " ago" if view.age_s is not None else ""
-    text.append(f" · changed {display.age(view.age_s)}{ago}", "dim")
+    text.append(f" · changed {fmt.age(view.age_s)}{ago}", "dim")
     if status.note and with_note:
         text.append(f"  {status.note}", "yellow")
     return text
@@ -110,7 +110,7 @@ def quote_rows(view: VenueView, width: int) -> list[Text]:
         Text.assemble(
             ("spread ", "dim"),
             f"{fmt.money(book.spread)} ",
-            (f"({display.bps_short(book.spread_bps)})", "dim"),
+            (f"({fmt.bps_short(book.spread_bps)})", "dim"),
         ),
     ]
 
@@ -127,7 +127,7 @@ def cost_rows(view: VenueView) -> list[Text]:
     if view.best:
         top.append("  best", "bold green")
     elif view.distance_bps is not None:
-        top.append(f" {display.signed_bps_short(view.distance_bps)}", "yellow")
+        top.append(f" {fmt.signed_bps_short(view.distance_bps)}", "yellow")
     bottom = Text.assemble(("@ ", "dim"), fmt.money(cost.effective_price), (f"  {fee}", "dim"))
     return [top, bottom]
 
@@ -172,9 +172,9 @@ def line_text(view: VenueView) -> Text:
     text = Text.assemble(("★ " if view.best else "  ", "bold green"), (f"{icon} ", style))
     text.append(f"{name:<10.10}", venue_colour(status.venue))
     book = status.book
-    text.append(f" {fmt.money(book.best_ask) if book else display.DASH:>10}")
+    text.append(f" {fmt.money(book.best_ask) if book else fmt.DASH:>10}")
     if isinstance(view.cost, Cost):
-        gap = "best" if view.best else display.signed_bps_short(view.distance_bps)
+        gap = "best" if view.best else fmt.signed_bps_short(view.distance_bps)
         text.append(f" {fmt.money(view.cost.total):>10} ")
         text.append(gap, "bold green" if view.best else "yellow")
     elif status.error is not None and status.health is not Health.LIVE:
