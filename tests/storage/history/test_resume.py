@@ -28,7 +28,7 @@ from storage.history.resume import ResumeError, load_resumable, unfinished_runs
 from storage.history.schema import money
 from tests.storage.helpers import Crash, CrashAfter, plan, run
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 async def _crashed(tmp_path: Path, after: int = 4, **kw: object) -> SimClock:

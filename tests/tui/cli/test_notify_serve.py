@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import run
-from tests.storage.alert_server import AlertServer, refused_url
+from tests.storage.alerts.alert_server import AlertServer, refused_url
+from tests.tui.cli.helpers import run
 from tui.cli.serve import dashboard_command, is_loopback, port_problem
 from tui.wiring import Options
 

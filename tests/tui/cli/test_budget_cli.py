@@ -10,7 +10,7 @@ import pytest
 
 from storage.history.queries import History
 from storage.history.resume import load_resumable
-from tests.cli.helpers import run
+from tests.tui.cli.helpers import run
 
 D = Decimal
 RUN = ["run", "--demo", "--speed", "10000", "--headless"]

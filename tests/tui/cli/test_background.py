@@ -17,7 +17,7 @@ import pytest
 
 from storage.history.queries import History
 from storage.runs.control import RunState, runs_in_progress
-from tests.cli.helpers import run
+from tests.tui.cli.helpers import run
 from tui.cli import detach
 
 # A tranche every 2 s: 6 tranches over 6 demo hours at 1800x (12 s in all).

@@ -24,7 +24,7 @@ from storage.alerts.send import (
     send_all,
 )
 from storage.config import ConfigError, load_config
-from tests.storage.alert_server import AlertServer, refused_url
+from tests.storage.alerts.alert_server import AlertServer, refused_url
 from tests.storage.helpers import plan
 
 

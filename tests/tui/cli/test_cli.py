@@ -15,7 +15,7 @@ from typing import IO
 
 import pytest
 
-from tests.cli.helpers import run
+from tests.tui.cli.helpers import run
 from tui.cli.main import main
 
 D = Decimal

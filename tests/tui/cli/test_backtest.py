@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.cli.helpers import run
+from tests.tui.cli.helpers import run
 from tui.cli.backtest import parse_time
 from tui.cli.options import UsageError
 from tui.cli.parser import join_relative_times
