@@ -23,7 +23,7 @@ from storage.history.journal import ParquetJournal, RunConflict
 from storage.history.queries import History
 from storage.runs.attach import attach
 from storage.runs.control import RunState, in_progress, live_dir
-from tests.storage.alert_server import AlertServer
+from tests.storage.alerts.alert_server import AlertServer
 from tests.storage.helpers import Crash, plan
 
 
