@@ -35,6 +35,7 @@ class SkipReason(StrEnum):
     MAX_SPEND = "max_spend"  # the run's [live] max_spend would be passed
     NOT_FILLED = "not_filled"  # the orders went out and bought nothing
     ORDER_REFUSED = "order_refused"  # the venue refused the order
+    UNCONFIRMED = "order_unconfirmed"  # the venue could not be asked what an order did
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,15 @@ Every test of the run lifecycle can run against both sides.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Protocol
 
 from dca.events import SkipReason
 from dca.orders import OrderRecord
 from dca.routing import Route
+from exchanges.errors import VenueError
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,9 @@ class NotExecuted:
     reason: SkipReason
     detail: str
     orders: tuple[OrderRecord, ...] = ()
+    # False when an order's outcome is unknown: its BTC may have been bought, so the
+    # tranche is not carried into the next (never risk buying it twice).
+    carry: bool = True
 
 
 ExecutionResult = Executed | NotExecuted
@@ -50,6 +56,11 @@ class Execution(Protocol):
         """True when orders reach a venue."""
         ...
 
+    @property
+    def left_out(self) -> Mapping[str, VenueError]:
+        """Venues that cannot take orders any more this run (a refused key), with why."""
+        ...
+
     async def execute(self, run_id: str, index: int, route: Route) -> ExecutionResult:
         """Buy tranche ``index`` of ``run_id`` along ``route``; never raises for a venue's no."""
         ...
@@ -59,6 +70,7 @@ class PaperExecution:
     """Paper fills: the decision is the fill. Nothing is sent."""
 
     live = False
+    left_out: Mapping[str, VenueError] = MappingProxyType({})
 
     async def execute(self, run_id: str, index: int, route: Route) -> ExecutionResult:
         """The route as decided."""

@@ -289,17 +289,23 @@ class Executor:
                 return ZERO
         now = self.clock.now()
         carry = ZERO if is_last else qty
+        out = self.execution.left_out
+        if out:
+            # Venues whose keys stopped working this run: priced, never routed to.
+            books = {v: b for v, b in books.items() if v not in out}
         if not books:
-            errors = "; ".join(f"{q.venue}: {q.outcome}" for q in quotes)
+            errors = "; ".join(f"{q.venue}: {out.get(q.venue, q.outcome)}" for q in quotes)
             await self._skip(
                 i, scheduled, qty, SkipReason.NO_VENUE, errors or "no venue", carry, quotes
             )
             return carry
         lump = self._lump(books)
         costs = {
-            q.venue: q.outcome for q in quotes if isinstance(q.outcome, Cost | InsufficientDepth)
+            q.venue: q.outcome
+            for q in quotes
+            if isinstance(q.outcome, Cost | InsufficientDepth) and q.venue not in out
         }
-        down = [q.venue for q in quotes if isinstance(q.outcome, VenueError)]
+        down = [q.venue for q in quotes if isinstance(q.outcome, VenueError) or q.venue in out]
         if self.plan.spend is not None:
             return await self._budget_tranche(i, scheduled, qty, is_last, quotes, lump, down)
         chosen = route(books, self.market.specs, qty, self.plan.mode, costs=costs, unavailable=down)
@@ -334,12 +340,13 @@ class Executor:
             return carry
         done = await self.execution.execute(self.run_id, i, chosen)
         if isinstance(done, NotExecuted):
+            carry = carry if done.carry else ZERO
             await self._skip(
                 i, scheduled, qty, done.reason, done.detail, carry, quotes, lump, done.orders
             )
             return carry
         # A partial fill's remainder rides on the next tranche like a skip's.
-        short = ZERO if is_last else qty - done.route.qty
+        short = ZERO if is_last else max(qty - done.route.qty, ZERO)
         event = TrancheFilled(
             self.run_id,
             i,
@@ -398,6 +405,7 @@ class Executor:
             return carry
         done = await self.execution.execute(self.run_id, i, chosen)
         if isinstance(done, NotExecuted):
+            carry = carry if done.carry else ZERO  # an unconfirmed order may have spent it
             await self._skip(
                 i, scheduled, money, done.reason, done.detail, carry, quotes, lump, done.orders
             )

@@ -6,9 +6,12 @@ decision) and the live side of the execution seam. Money is Decimal from the ven
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from dca.pricing import ZERO
 
@@ -20,6 +23,7 @@ class OrderState(StrEnum):
     PARTIAL = "partial"  # bought part, the rest cancelled (immediate-or-cancel)
     UNFILLED = "unfilled"  # nothing bought: no ask at or under the limit
     REFUSED = "refused"  # the venue said no (funds, filters, key): nothing bought
+    UNKNOWN = "unknown"  # sent, and the venue could not be asked what became of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +86,74 @@ class OrderRecord:
     def spent(self, quote: str) -> Decimal:
         """What left the quote balance: the notional plus fees charged in the quote currency."""
         return self.notional + sum((f.fee for f in self.fills if f.fee_currency == quote), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """An order as journaled before it is sent: who, where, how much, at most what price."""
+
+    run_id: str
+    index: int
+    leg: int
+    attempt: int
+    venue: str
+    client_order_id: str
+    symbol: str
+    qty: Decimal
+    limit_price: Decimal
+
+
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def client_order_id(run_id: str, index: int, leg: int, attempt: int) -> str:
+    """The client order id of (run, tranche, leg, attempt): 1-32 letters and digits.
+
+    The run id's letters and digits (a hash of it when longer than 20) then
+    ``t<tranche>l<leg>a<attempt>``: readable in a venue's order list, never reused.
+    """
+    tag = _NOT_ALNUM.sub("", run_id)
+    if not tag or len(tag) > 20:
+        tag = hashlib.sha256(run_id.encode()).hexdigest()[:20]
+    out = f"{tag}t{index}l{leg}a{attempt}"
+    if len(out) > 32:
+        raise ValueError(f"client order id {out!r} is longer than 32 characters")
+    return out
+
+
+class OrderJournal(Protocol):
+    """Where real orders are journaled: the intent before it is sent, then the outcome."""
+
+    async def intend(self, intent: OrderIntent) -> None:
+        """Store ``intent``; when it returns it survives a crash (then the order may be sent)."""
+        ...
+
+    async def settle(self, intent: OrderIntent, record: OrderRecord) -> None:
+        """Store what became of ``intent``."""
+        ...
+
+    async def orders(self, run_id: str) -> list[tuple[OrderIntent, OrderRecord | None]]:
+        """Every order of ``run_id`` journaled so far, with its outcome (None: not known)."""
+        ...
+
+
+class MemoryOrderJournal:
+    """Orders in memory: for tests and for runs that keep no history."""
+
+    def __init__(self) -> None:
+        self.intents: list[OrderIntent] = []
+        self.settled: dict[str, OrderRecord] = {}
+
+    async def intend(self, intent: OrderIntent) -> None:
+        """Keep ``intent``."""
+        self.intents.append(intent)
+
+    async def settle(self, intent: OrderIntent, record: OrderRecord) -> None:
+        """Keep ``record`` for ``intent``."""
+        self.settled[intent.client_order_id] = record
+
+    async def orders(self, run_id: str) -> list[tuple[OrderIntent, OrderRecord | None]]:
+        """The run's intents with their outcomes."""
+        return [
+            (i, self.settled.get(i.client_order_id)) for i in self.intents if i.run_id == run_id
+        ]

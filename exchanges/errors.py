@@ -29,6 +29,16 @@ class ErrorKind(StrEnum):
     STALE = "stale"
     DISABLED = "disabled"
     UNAVAILABLE = "unavailable"
+    # Private endpoints (real orders):
+    NO_KEYS = "no_keys"  # no API key for the venue (env or keyring)
+    BAD_KEY = "bad_key"  # the venue does not know the key, or it lacks the permission
+    BAD_SIGNATURE = "bad_signature"  # the venue could not verify the request's signature
+    CLOCK_SKEW = "clock_skew"  # the request's timestamp or nonce was outside the venue's window
+    FILTER = "filter_failure"  # quantity, price or notional outside the venue's filters
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    UNKNOWN_ORDER = "unknown_order"  # the venue has no order with that id
+    UNREADABLE = "unreadable"  # an answer that could not be read (the order may exist)
+    NOT_OFFERED = "not_offered"  # real orders are not offered on this venue
 
 
 class VenueError(Exception):

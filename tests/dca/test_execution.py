@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from dca.orders import Fill, OrderRecord, OrderState
 from dca.pricing import Cost, cost_to_buy
 from dca.routing import Mode, Route
 from exchanges.clock import SimClock
+from exchanges.errors import ErrorKind, VenueError
 from exchanges.simulated import SimulatedMarket
 from tests.dca.helpers import book
 from tests.dca.test_executor import START, make, of
@@ -25,8 +27,9 @@ class HalfFills:
 
     live = True
 
-    def __init__(self) -> None:
+    def __init__(self, left_out: Mapping[str, VenueError] | None = None) -> None:
         self.seen: list[tuple[str, int, Decimal]] = []
+        self.left_out: Mapping[str, VenueError] = left_out or {}
 
     async def execute(self, run_id: str, index: int, route: Route) -> ExecutionResult:
         self.seen.append((run_id, index, route.qty))
@@ -109,3 +112,30 @@ def test_an_order_record_counts_btc_received_and_fees_in_either_currency() -> No
     assert order.notional == D("10.04")
     assert order.fee_value("USD") == D("0.006") + D("0.404")
     assert order.spent("USD") == D("10.444")
+
+
+async def test_a_venue_the_execution_left_out_is_priced_but_never_routed_to() -> None:
+    clock = SimClock(START)
+    journal = MemoryJournal()
+    plan = make("0.2", "2h", 2)
+    first = MemoryJournal()
+    await Executor(plan, SimulatedMarket(clock), first, clock).run()
+    favourite = of(first, TrancheFilled)[0].route.venue
+    refused = VenueError(favourite, ErrorKind.BAD_KEY, "key refused")
+    execution = HalfFills(left_out={favourite: refused})
+    clock = SimClock(START)
+    await Executor(plan, SimulatedMarket(clock), journal, clock, execution=execution).run()
+    fills = of(journal, TrancheFilled)
+    assert fills and all(f.route.venue != favourite for f in fills)
+    assert all(favourite in {q.venue for q in f.quotes} for f in fills)
+
+
+async def test_with_every_venue_left_out_the_tranche_says_why() -> None:
+    clock = SimClock(START)
+    journal = MemoryJournal()
+    market = SimulatedMarket(clock)
+    plan = make("0.1", "1h", 1, venues=["kraken"])
+    execution = HalfFills(left_out={"kraken": VenueError("kraken", ErrorKind.BAD_KEY, "key gone")})
+    await Executor(plan, market, journal, clock, execution=execution).run()
+    (skip,) = of(journal, TrancheSkipped)
+    assert skip.reason is SkipReason.NO_VENUE and skip.detail == "kraken: key gone"
