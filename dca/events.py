@@ -82,6 +82,8 @@ class RunStarted:
     sizes: tuple[Decimal, ...]
     resumed: bool = False
     done: int = 0
+    # "paper" (the decision is the fill) or "live" (real orders).
+    execution: str = "paper"
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,6 +204,7 @@ class Executor:
                 tuple(sizes),
                 resumed=self.resume_state is not None,
                 done=len(done),
+                execution="live" if self.execution.live else "paper",
             )
         )
         try:

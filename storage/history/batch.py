@@ -22,6 +22,7 @@ from storage.history.schema import (
     ALTERNATIVE,
     BOOK,
     LEG,
+    LIVE_TRANCHES,
     MONEY,
     SCHEMA_VERSION,
     TRANCHES,
@@ -85,6 +86,8 @@ def tranches_frame(
             if isinstance(e, TrancheSkipped) and e.spend is not None
             else None
         )
+        for name in LIVE_TRANCHES:  # batches are backtests: paper, no orders
+            put[name](None)
         for q in e.quotes:  # as rows.books_column
             books["row"].append(i)
             books["venue"].append(q.venue)

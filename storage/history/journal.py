@@ -229,7 +229,12 @@ class ParquetJournal:
         if run_id not in self._locks:
             await self._lock(run_id)
         base: R.Row = R.plan_columns(event.plan)
-        base.update(source=self.source, speed=self.speed, app_version=__version__)
+        base.update(
+            source=self.source,
+            speed=self.speed,
+            app_version=__version__,
+            execution=event.execution,
+        )
         if event.resumed:
             self._resumed.add(run_id)
             last, rev, done = await asyncio.to_thread(recorded_state, self.data_dir, run_id)

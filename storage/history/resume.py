@@ -57,6 +57,8 @@ class Resumable:
     speed: float | None
     # Its recorded tranches in schedule order (a resumed run's table shows them).
     tranches: pl.DataFrame
+    # True for a run of real orders: it resumes with real orders, never on paper.
+    live: bool = False
 
     @property
     def run_id(self) -> str:
@@ -157,4 +159,5 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
         source=str(row["source"] or "live"),
         speed=float(speed) if isinstance(speed, float) else None,
         tranches=tranches,
+        live=row.get("execution") == "live",
     )

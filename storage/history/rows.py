@@ -17,6 +17,7 @@ from dca.events import (
     TrancheFilled,
     TrancheSkipped,
 )
+from dca.orders import OrderRecord
 from dca.plan import Plan
 from dca.pricing import Cost, InsufficientDepth
 from dca.status import RunStatus
@@ -150,6 +151,28 @@ def _leg(cost: Cost) -> Row:
     }
 
 
+def order_column(order: OrderRecord) -> Row:
+    """A real order of a tranche: ids, state, cap and what the venue charged."""
+    return {
+        "venue": order.venue,
+        "client_order_id": order.client_order_id,
+        "venue_order_id": order.venue_order_id,
+        "state": order.state.value,
+        "qty_btc": money(order.qty),
+        "limit_price": money(order.limit_price),
+        "fills": [
+            {
+                "price": money(f.price),
+                "qty_btc": money(f.qty),
+                "fee": money(f.fee),
+                "fee_currency": f.fee_currency,
+            }
+            for f in order.fills
+        ],
+        "error": order.error,
+    }
+
+
 def _alternatives(alts: dict[str, Decimal | None]) -> list[Row]:
     return [{"venue": v, "total": money(t)} for v, t in alts.items()]
 
@@ -192,6 +215,8 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
     }
     if isinstance(event, TrancheSkipped):
         alts = {q.venue: q.total for q in event.quotes}
+        if event.orders:
+            row.update(live=True, orders=[order_column(o) for o in event.orders])
         row.update(
             status="skipped",
             reason=event.reason.value,
@@ -214,9 +239,9 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
         mode=r.mode.value,
         venue=r.venue,
         legs=[_leg(leg) for leg in r.legs],
-        requested_btc=money(r.qty),
+        requested_btc=money(r.qty + event.carried),
         qty_btc=money(r.qty),
-        carried_btc=money(Decimal(0)),
+        carried_btc=money(event.carried),
         spend=money(event.spend),
         avg_price=money(r.avg_price),
         notional=money(r.notional),
@@ -228,6 +253,17 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
         book_age_s=max(ages) if ages else None,
         books=books_column(event.quotes),
     )
+    if event.live:
+        d = event.decision
+        row.update(
+            live=True,
+            orders=[order_column(o) for o in event.orders],
+            decision_qty_btc=money(d.qty) if d else None,
+            decision_total=money(d.total) if d else None,
+            decision_avg_price=money(d.avg_price) if d else None,
+        )
+        if d is not None:
+            row["requested_btc"] = money(d.qty)
     tca = event.tca
     row.update(
         tca_mid_chosen=money(tca.mid_chosen),

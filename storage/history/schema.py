@@ -27,7 +27,7 @@ _QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
 # 38 significant digits: the column's precision (the default context holds only 28).
 _CONTEXT = Context(prec=38, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
 
-TABLES = ("runs", "tranches", "quotes")
+TABLES = ("runs", "tranches", "quotes", "orders")
 
 
 def _schema(columns: dict[str, Any]) -> pl.Schema:
@@ -70,6 +70,32 @@ FRESHNESS_QUOTES: dict[str, Any] = {"book_source": pl.Utf8, "book_changed_s": pl
 # one carried to the next (its BTC columns are then 0).
 BUDGET_RUNS: dict[str, Any] = {"spend": MONEY}
 BUDGET_TRANCHES: dict[str, Any] = {"spend": MONEY, "spend_carried": MONEY}
+
+# -- Real orders (added columns) -------------------------------------------------------------
+# A real order's fills as the venue charged them, and each order of a tranche.
+FILL = pl.Struct({"price": MONEY, "qty_btc": MONEY, "fee": MONEY, "fee_currency": pl.Utf8})
+ORDER = pl.Struct(
+    {
+        "venue": pl.Utf8,
+        "client_order_id": pl.Utf8,
+        "venue_order_id": pl.Utf8,
+        "state": pl.Utf8,
+        "qty_btc": MONEY,
+        "limit_price": MONEY,
+        "fills": pl.List(FILL),
+        "error": pl.Utf8,
+    }
+)
+# Runs: "paper" or "live" (real orders); null in older files (paper).
+LIVE_RUNS: dict[str, Any] = {"execution": pl.Utf8}
+# Tranches: real orders beside the paper decision they came from.
+LIVE_TRANCHES: dict[str, Any] = {
+    "live": pl.Boolean,
+    "orders": pl.List(ORDER),
+    "decision_qty_btc": MONEY,
+    "decision_total": MONEY,
+    "decision_avg_price": MONEY,
+}
 
 # One row per event in a run's life (started, paused, resumed, finished...): runs are
 # append-only, and the row with the highest ``rev`` is the run's current state.
@@ -126,6 +152,7 @@ RUNS = _schema(
         "tca_vs_median_bps": pl.Float64,
         "tca_fee_share": pl.Float64,
         **BUDGET_RUNS,
+        **LIVE_RUNS,
     }
 )
 
@@ -168,6 +195,7 @@ TRANCHES = _schema(
         "tca_lump_total": MONEY,
         "tca_lump_amount": MONEY,
         **BUDGET_TRANCHES,
+        **LIVE_TRANCHES,
     }
 )
 
@@ -220,22 +248,50 @@ MARKET = _schema(
     }
 )
 
+# Real orders: a row when an order's intent is journaled (before it is sent), another
+# when its outcome is known. (client_order_id, event) is the key.
+ORDERS = _schema(
+    {
+        "schema_version": pl.Int16,
+        "run_id": pl.Utf8,
+        "index": pl.Int32,
+        "leg": pl.Int16,
+        "attempt": pl.Int16,
+        "venue": pl.Utf8,
+        "client_order_id": pl.Utf8,
+        "event": pl.Utf8,
+        "recorded_at": TIME,
+        "symbol": pl.Utf8,
+        "qty_btc": MONEY,
+        "limit_price": MONEY,
+        "state": pl.Utf8,
+        "venue_order_id": pl.Utf8,
+        "fills": pl.List(FILL),
+        "error": pl.Utf8,
+    }
+)
+
 SCHEMAS: dict[str, pl.Schema] = {
     "runs": RUNS,
     "tranches": TRANCHES,
     "quotes": QUOTES,
     "market": MARKET,
+    "orders": ORDERS,
 }
 
 # Columns added after each table's first version: older files may lack them (read as null).
 # Execution quality (tca_*, dca/tca.py) is its own block beside the freshness columns.
 ADDED: dict[str, frozenset[str]] = {
-    "runs": frozenset(n for n in RUNS.names() if n.startswith("tca_")) | frozenset(BUDGET_RUNS),
+    "runs": frozenset(n for n in RUNS.names() if n.startswith("tca_"))
+    | frozenset(BUDGET_RUNS)
+    | frozenset(LIVE_RUNS),
     "tranches": frozenset(FRESHNESS_TRANCHES)
     | frozenset(n for n in TRANCHES.names() if n.startswith("tca_"))
-    | frozenset(BUDGET_TRANCHES),
+    | frozenset(BUDGET_TRANCHES)
+    | frozenset(LIVE_TRANCHES),
     "quotes": frozenset(FRESHNESS_QUOTES),
     "market": frozenset(),
+    "orders": frozenset(),
 }
 
 # The columns that identify a row: duplicates (a crash mid-compaction) collapse on read.
@@ -244,6 +300,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "tranches": ("run_id", "index"),
     "quotes": ("run_id", "index", "venue"),
     "market": ("venue", "ts"),
+    "orders": ("client_order_id", "event"),
 }
 
 

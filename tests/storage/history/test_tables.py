@@ -94,7 +94,7 @@ def test_money_columns_are_exact_to_24_places() -> None:
     s = pl.Series("x", [money(fee)], dtype=MONEY)
     assert s[0] == fee
     assert str(plain(s[0])) == "11.9753229015765279684"
-    assert set(SCHEMAS) == {"runs", "tranches", "quotes", "market"}
+    assert set(SCHEMAS) == {"runs", "tranches", "quotes", "market", "orders"}
     assert all("schema_version" in schema for schema in SCHEMAS.values())
     assert money(None) is None
     assert money(Decimal(1) / 3) == Decimal("0.333333333333333333333333")
