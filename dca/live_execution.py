@@ -179,6 +179,7 @@ class LiveExecution:
         ask_tries: int = 3,
         ask_wait_s: float = 1.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        left_out: Mapping[str, VenueError] | None = None,
     ) -> None:
         self.accounts = dict(accounts)
         self.symbols = dict(symbols)
@@ -189,7 +190,8 @@ class LiveExecution:
         self.ask_wait_s = ask_wait_s
         self.sleep = sleep
         self.spent = ZERO
-        self._left_out: dict[str, VenueError] = {}
+        # Venues of the plan that cannot take orders (no key, not offered): never routed to.
+        self._left_out: dict[str, VenueError] = dict(left_out or {})
         self._rules: dict[str, MarketRules] = {}
         self._prior: dict[int, list[tuple[OrderIntent, OrderRecord | None]]] | None = None
 
@@ -428,7 +430,12 @@ class LiveExecution:
             )
             return NotExecuted(SkipReason.NOT_FILLED, detail, records)
         legs = tuple(cost_of(r, quote) for r in bought)
-        route = Route(
-            sum((leg.qty for leg in legs), ZERO), decision.mode, legs, decision.alternatives
-        )
+        bought_qty = sum((leg.qty for leg in legs), ZERO)
+        # Each venue's decision-time total, for the BTC actually received: "saved vs the
+        # worst venue" then compares like with like.
+        scale = bought_qty / decision.qty
+        alternatives = {
+            v: (t * scale if t is not None else None) for v, t in decision.alternatives.items()
+        }
+        route = Route(bought_qty, decision.mode, legs, alternatives)
         return Executed(route, records, decision)

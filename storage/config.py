@@ -58,6 +58,10 @@ class AppConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     # [record]: days of recorded books kept in market/ (0: keep everything).
     record_keep_days: int = 30
+    # [live]: real orders' limit = the walk's highest ask x (1 + max_slippage); an optional
+    # cap on a live run's total spend, in the quote currency.
+    live_max_slippage: Decimal = Decimal("0.002")
+    live_max_spend: Decimal | None = None
 
 
 def default_text() -> str:
@@ -133,7 +137,7 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> AppC
         raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
 
 
-_TOP = {"notify", "peg_parity", "plan", "record", "ui", "venues"}
+_TOP = {"live", "notify", "peg_parity", "plan", "record", "ui", "venues"}
 _PLAN = {"amount", "duration", "tranches", "quote", "venues", "mode", "max_price", "jitter"}
 _VENUE = {"enabled", "taker_fee", "rest_url", "ws_url", "min_order_btc", "lot_btc"}
 
@@ -245,7 +249,30 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], path: Path | None) -
     keep = record.get("keep_days", 30)
     if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
         raise ConfigError(f"record.keep_days: {keep!r} is not a whole number of days (0: all)")
-    return AppConfig(specs, _plan(_table(data, "plan")), theme, peg, path, notify, keep)
+    live = _table(data, "live")
+    _unknown(live, {"max_slippage", "max_spend"}, "live.")
+    slippage = Decimal("0.002")
+    if "max_slippage" in live:
+        slippage = _decimal(live["max_slippage"], "live.max_slippage", "a fraction like 0.002")
+        if slippage >= Decimal("0.05"):
+            raise ConfigError(
+                f"live.max_slippage: {live['max_slippage']!r} allows paying "
+                f"{_percent(slippage)} % over the book; keep it under 5 %"
+            )
+    spend = None
+    if "max_spend" in live:
+        spend = _decimal(live["max_spend"], "live.max_spend", "an amount like \"5000\"")
+    return AppConfig(
+        specs,
+        _plan(_table(data, "plan")),
+        theme,
+        peg,
+        path,
+        notify,
+        keep,
+        live_max_slippage=slippage,
+        live_max_spend=spend,
+    )
 
 
 def _notify(raw: Mapping[str, Any]) -> NotifyConfig:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EVENTS = ("finished", "failed", "cancelled", "skipped", "venue_down")
-DEFAULT_EVENTS = ("finished", "failed", "cancelled")
+# "live": real orders' money-safety alerts (a tranche skipped for balance or max_spend, a
+# venue whose key stopped working left out of the run).
+EVENTS = ("finished", "failed", "cancelled", "skipped", "venue_down", "live")
+DEFAULT_EVENTS = ("finished", "failed", "cancelled", "live")
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,7 @@ class BinanceStandIn:
     ban: bool = False
     hold: set[str] = field(default_factory=set)  # client order ids: fill, then no answer
     hold_all: bool = False
+    hold_from: int | None = None  # hold the answer of this order (1 = first) and every later one
     orders: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -322,7 +323,8 @@ class BinanceStandIn:
         self.orders.append(order)
         if self.filled is not None:
             self.filled.set()
-        if self.hold_all or cid in self.hold:
+        held_by_count = self.hold_from is not None and len(self.orders) >= self.hold_from
+        if self.hold_all or cid in self.hold or held_by_count:
             # Filled and booked, and the answer never comes: the crash window.
             await asyncio.sleep(3600)
         return web.json_response(

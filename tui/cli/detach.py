@@ -194,8 +194,17 @@ def hand_over(
     return start(args, run_id, data_dir, log_dir)
 
 
-def detach_run(ns: argparse.Namespace, plan: Plan, options: Options, out: TextIO) -> int:
-    """``run --detach``: the plan (already checked) executed by a background process."""
+def detach_run(
+    ns: argparse.Namespace,
+    plan: Plan,
+    options: Options,
+    out: TextIO,
+    extra: Sequence[str] = (),
+) -> int:
+    """``run --detach``: the plan (already checked) executed by a background process.
+
+    ``extra``: more flags for it (``--live --yes`` once real orders were confirmed here).
+    """
     paths = prepare_storage(options, compact=False)
     run_id = new_run_id(time.time())
     args = ["run", "--headless", "--detached-child", "--run-id", run_id]
@@ -203,7 +212,7 @@ def detach_run(ns: argparse.Namespace, plan: Plan, options: Options, out: TextIO
         args.append("--rest")
     # The plan's own fields win over the options it was built from.
     base = replace(options, quote=None, venues=None, mode=None, max_price=None)
-    args += common_args(base, paths.data_dir, paths.config_file) + plan_args(plan)
+    args += [*extra, *common_args(base, paths.data_dir, paths.config_file), *plan_args(plan)]
     return _start(args, run_id, paths.data_dir, paths.log_dir, ns.json, out, "Started")
 
 
@@ -220,6 +229,13 @@ def detach_resume(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     args = ["resume", run.run_id, "--headless", "--detached-child", "--missed", ns.missed]
     if getattr(ns, "rest", False):
         args.append("--rest")
+    if run.live:
+        # Real orders: confirmed here (--yes or typed), never silently in the background.
+        from tui.cli.real_orders import confirm_resume
+
+        if not confirm_resume(run.run_id, yes=bool(getattr(ns, "yes", False))):
+            return exits.EXIT_INVALID
+        args.append("--yes")
     args += common_args(options, paths.data_dir, paths.config_file)
     return _start(args, run.run_id, paths.data_dir, paths.log_dir, ns.json, out, "Resumed")
 

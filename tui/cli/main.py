@@ -40,6 +40,8 @@ COMMANDS = {
     "serve": "tui.cli.serve",
     "record": "tui.cli.record",
     "backtest": "tui.cli.backtest",
+    "live": "tui.cli.live_check",
+    "keys": "tui.cli.keys",
 }
 # The dashboard's launcher, imported by name: the command line itself never loads Textual.
 DASHBOARD = "tui.launch"

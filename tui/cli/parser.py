@@ -121,6 +121,53 @@ def _history_parsers(
         help="continue it in a background process that outlives the terminal",
     )
     r.add_argument("--detached-child", action="store_true", help=argparse.SUPPRESS)
+    r.add_argument(
+        "--yes",
+        action="store_true",
+        help="a live run: continue with real orders without asking (needed without a terminal)",
+    )
+
+
+def _live_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="REAL ORDERS: buy on the venues with your API keys (see btc-dca live check)",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="with --live: send real orders without the typed confirmation (needed without "
+        "a terminal)",
+    )
+
+
+def _live_parsers(
+    sub: argparse._SubParsersAction,  # type: ignore[type-arg]
+    common: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Register ``live check`` and ``keys``."""
+    live = sub.add_parser("live", help="real orders: live check (places nothing)")
+    common(live)
+    live_sub = live.add_subparsers(dest="live_command", metavar="check", required=True)
+    check = live_sub.add_parser(
+        "check",
+        help="per venue: key, balances, fee, withdraw permission, a validated test order; "
+        "exit 3 if a venue cannot trade",
+    )
+    common(check)
+    check.add_argument("--json", action="store_true", help="one JSON object")
+    keys = sub.add_parser("keys", help="API keys in the OS keyring: set, list, delete")
+    common(keys)
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="set|list|delete", required=True)
+    for name, what in (
+        ("set", "store a venue's key (prompted, never echoed)"),
+        ("delete", "remove a venue's key"),
+    ):
+        k = keys_sub.add_parser(name, help=what)
+        common(k)
+        k.add_argument("venue", metavar="VENUE")
+    common(keys_sub.add_parser("list", help="which venues have a key, and where"))
 
 
 def _background_parsers(
@@ -211,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run in a background process that outlives the terminal; prints the run id",
     )
+    _live_flags(r)
     # The run id a detached run's process executes under (chosen by the command that started it).
     r.add_argument("--run-id", help=argparse.SUPPRESS)
     # Set by --detach on the background process it starts (its state says "detached").
@@ -218,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     _history_parsers(sub, lambda p: _common(p, suppress=True))
     _background_parsers(sub, lambda p: _common(p, suppress=True))
     _market_parsers(sub, lambda p: _common(p, suppress=True))
+    _live_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 
 

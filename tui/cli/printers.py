@@ -25,6 +25,7 @@ from tui.fmt import btc, clock_time, exact, iso, money, pct, plural, skip_words
 
 if TYPE_CHECKING:
     from dca.events import Event, QuoteSeen, RunCancelled, RunFinished
+    from dca.orders import OrderRecord
     from dca.tca import RunReport, TrancheTca
 
 log = logging.getLogger(__name__)
@@ -203,8 +204,12 @@ def quote_text(q: Quote, currency: str, max_price: Decimal | None = None) -> str
 class Printer:
     """A journal that prints each event as a line (or a JSON object per line)."""
 
-    def __init__(self, out: TextIO, as_json: bool, quote: str, *, resumable: bool = True) -> None:
+    def __init__(
+        self, out: TextIO, as_json: bool, quote: str, *, resumable: bool = True, live: bool = False
+    ) -> None:
         self.out = out
+        # Real orders: every line says so ("live": true; LIVE in the text).
+        self.live = live
         # A backtest cannot be resumed: its interrupted summary says nothing of resuming.
         self.resumable = resumable
         self.as_json = as_json
@@ -264,6 +269,18 @@ class Printer:
                 obj["change"] = exact(event.change)
             obj["books"] = books_json(event.quotes)
             obj["quality"] = tranche_quality_json(event.tca)
+            if event.live:
+                obj["orders"] = [orders_json(o) for o in event.orders]
+                if event.carried:
+                    obj["carried"] = exact(event.carried)
+                d = event.decision
+                if d is not None:
+                    obj["decision"] = {
+                        "venue": d.venue,
+                        "qty": exact(d.qty),
+                        "avg_price": exact(d.avg_price),
+                        "total": exact(d.total),
+                    }
         elif isinstance(event, TrancheSkipped):
             obj = {
                 "event": "skipped",
@@ -280,6 +297,8 @@ class Printer:
             if event.spend is not None:
                 obj["spend"] = exact(event.spend)
                 obj["spend_carried"] = exact(event.spend_carried)
+            if event.orders:
+                obj["orders"] = [orders_json(o) for o in event.orders]
         elif isinstance(event, VenueDegraded):
             obj = {
                 "event": "venue_down",
@@ -319,6 +338,8 @@ class Printer:
                 obj["left"] = exact(s.left)
         else:
             return None
+        if self.live:
+            obj["live"] = True
         return json.dumps(obj)
 
     def text_line(self, event: Event) -> str | None:
@@ -340,8 +361,10 @@ class Printer:
                 f" ({plan.default_reason})" if plan.tranches_defaulted else ""
             )
             # A resumed run: ``resume`` has said what was recorded; this line says the plan.
-            verb = f"Run {event.run_id}" + (
-                f", from tranche {event.done + 1}" if event.resumed else ""
+            verb = (
+                ("LIVE (real orders) run " if self.live else "Run ")
+                + f"{event.run_id}"
+                + (f", from tranche {event.done + 1}" if event.resumed else "")
             )
             goal = (
                 f"spend {money(plan.spend)} {q} (fees in)"
@@ -367,11 +390,18 @@ class Printer:
                 if runner
                 else ""
             )
-            return (
+            line = (
                 f"[{event.index + 1}/{event.of}] {clock_time(event.at, True)}  {where:<10} "
                 f"{btc(r.qty)} BTC @ {money(r.avg_price)}"
                 f"  fee {money(r.fee)}  total {money(r.total)} {q}{vs}"
             )
+            if event.live:
+                ids = ", ".join(
+                    f"{o.venue} order {o.venue_order_id or '-'} ({o.client_order_id}) {o.state}"
+                    for o in event.orders
+                )
+                line = f"LIVE {line}\n      {ids}"
+            return line
         if isinstance(event, TrancheSkipped):
             carried = (
                 f"; {btc(event.carried)} BTC carried to the next tranche" if event.carried else ""
@@ -379,7 +409,7 @@ class Printer:
             if event.spend_carried:
                 carried = f"; {money(event.spend_carried)} {q} carried to the next tranche"
             reason = skip_words(event.reason.value)
-            return (
+            return ("LIVE " if self.live else "") + (
                 f"[{event.index + 1}/{event.of}] {clock_time(event.at, True)}  "
                 f"skipped ({reason}): {event.detail}{carried}"
             )
@@ -390,6 +420,28 @@ class Printer:
         if isinstance(event, RunFinished | RunCancelled):
             return summary_text(event, q, resumable=self.resumable)
         return None
+
+
+def orders_json(order: OrderRecord) -> dict[str, object]:
+    """A real order for JSON: ids, state, cap and each fill as charged (decimal strings)."""
+    return {
+        "venue": order.venue,
+        "client_order_id": order.client_order_id,
+        "venue_order_id": order.venue_order_id,
+        "state": order.state.value,
+        "qty": exact(order.qty),
+        "limit_price": exact(order.limit_price),
+        "fills": [
+            {
+                "price": exact(f.price),
+                "qty": exact(f.qty),
+                "fee": exact(f.fee),
+                "fee_currency": f.fee_currency,
+            }
+            for f in order.fills
+        ],
+        "error": order.error,
+    }
 
 
 def summary_text(event: RunFinished | RunCancelled, q: str, *, resumable: bool = True) -> str:

@@ -79,12 +79,39 @@ def resume_command(
     journal = ParquetJournal(
         data_dir, source="demo" if options.demo else "live", speed=options.speed
     )
+    config = load_app_config(options)
     attached = attach(
         data_dir,
-        load_app_config(options).notify,
+        config.notify,
         market,
         where=where(bool(getattr(ns, "detached_child", False))),
     )
+    if run.live:
+        # A live run stays live: real orders, confirmed again (--yes or typed).
+        from tui.cli.live_run import run_live
+        from tui.cli.real_orders import require_confirmation_channel
+
+        try:
+            require_confirmation_channel(bool(ns.yes))
+            return asyncio.run(
+                run_live(
+                    run.plan,
+                    market,
+                    clock,
+                    out,
+                    config=config,
+                    journal=journal,
+                    data_dir=data_dir,
+                    yes=bool(ns.yes),
+                    as_json=ns.json,
+                    resume=run.state,
+                    catch_up=ns.missed == Missed.CATCH_UP.value,
+                    attached=attached,
+                    stream=streams(ns, options),
+                )
+            )
+        finally:
+            journal.close()
     try:
         return asyncio.run(
             run_command(

@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TextIO
 
 from dca.execution import Execution
@@ -27,6 +28,7 @@ from dca.status import INTERRUPTED, RunStatus
 from exchanges.book import OrderBook
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData
+from exchanges.venues import VenueSpec
 from storage.runs.attach import Attached, attach
 from tui.cli import exits
 from tui.cli.options import (
@@ -49,7 +51,13 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
     specs = dict(config.specs)
     if ns.duration is None:
         raise UsageError("--duration: required (a time window like 90s, 30m, 6h, 2d)")
+    if ns.live:
+        options = live_options(ns, options, specs)
     plan = plan_from_args(ns, options, specs, duration=ns.duration)
+    if ns.live:
+        from tui.cli.live_run import live_command
+
+        return live_command(ns, options, config, plan, out)
     if ns.detach:
         from tui.cli.detach import detach_run
 
@@ -74,6 +82,29 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
             stream=streams(ns, options),
         )
     )
+
+
+def live_options(ns: argparse.Namespace, options: Options, specs: dict[str, VenueSpec]) -> Options:
+    """Checks before anything is sent: no demo, venues that take real orders, a way to confirm.
+
+    Without ``--venues`` a live run uses every enabled venue that takes real orders.
+    """
+    from tui.cli.real_orders import (
+        check_venues_offered,
+        live_venues,
+        require_confirmation_channel,
+    )
+
+    if options.demo:
+        raise UsageError("--live: real orders are never sent on the demo market; leave --demo out")
+    if not ns.headless and not ns.detach:
+        raise UsageError(
+            "--live: use it with --headless or --detach (the dashboard has no Live switch yet)"
+        )
+    venues = live_venues(options.venues, specs)
+    check_venues_offered(venues)
+    require_confirmation_channel(ns.yes)
+    return replace(options, venues=tuple(venues))
 
 
 def where(detached: bool) -> str:
@@ -128,7 +159,7 @@ async def run_command(
     to the next, so purchases are never bunched together. ``execution``: how each
     tranche is carried out (paper fills unless told otherwise).
     """
-    printer = Printer(out, as_json, plan.quote)
+    printer = Printer(out, as_json, plan.quote, live=execution is not None and execution.live)
     try:
         if stream:
             await warm_up(market, plan.venues)

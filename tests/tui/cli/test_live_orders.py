@@ -1,0 +1,169 @@
+"""Real orders from the command line, end to end on the Binance stand-in (never a venue).
+
+``live check`` names a refused key or signature; ``run --live`` asks before it sends; a
+process killed between a fill and its answer resumes without buying that tranche again;
+the secret is in nothing the run wrote or printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from dca.orders import client_order_id
+from storage.history.queries import History
+from storage.history.resume import load_resumable
+from tests.cli.helpers import run
+from tests.standins.binance import BinanceStandIn
+from tests.standins.serve import serving_in_thread
+
+D = Decimal
+SECRET = "s3cretNEVERshownANYWHERE0123456789abcdef"
+KEY = "k3yForTheStandIn"
+PLAN = ("--venues", "binance", "--quote", "USDT", "--rest")
+
+
+@pytest.fixture
+def binance(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[BinanceStandIn]:
+    standin = BinanceStandIn(key=KEY, secret=SECRET)
+    with serving_in_thread(standin.app()) as url:
+        monkeypatch.setenv("BTC_DCA_BINANCE_REST_URL", url)
+        monkeypatch.setenv("BTC_DCA_BINANCE_API_KEY", KEY)
+        monkeypatch.setenv("BTC_DCA_BINANCE_API_SECRET", SECRET)
+        monkeypatch.setenv("BTC_DCA_LOG_DIR", str(tmp_path / "logs"))
+        yield standin
+
+
+def _wait(check: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _everything_written(tmp_path: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file())
+
+
+def test_live_check_says_ready_and_places_nothing(binance: BinanceStandIn) -> None:
+    code, out = run("live", "check", "--json", *PLAN[:-1])
+    assert code == 0, out
+    found = json.loads(out)
+    (venue,) = found["venues"]
+    assert venue["ok"] is True and venue["validated"] is True
+    assert venue["free"]["USDT"] == "100000" and venue["taker_fee"] == "0.001"
+    assert venue["can_withdraw"] is False and venue["key_source"] == "env"
+    assert binance.orders == [] and len(binance.tested) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ("BTC_DCA_BINANCE_API_KEY", "Binance: the API key is not valid"),
+        ("BTC_DCA_BINANCE_API_SECRET", "Binance: the request's signature is not valid"),
+    ],
+)
+def test_live_check_names_a_refused_key_or_signature_and_exits_3(
+    binance: BinanceStandIn, monkeypatch: pytest.MonkeyPatch, env: str, words: str
+) -> None:
+    monkeypatch.setenv(env, "wrong")
+    code, out = run("live", "check", "--venues", "binance", "--quote", "USDT")
+    assert code == 3
+    assert out.startswith(f"Binance: cannot trade: {words}")
+
+
+def test_live_check_refuses_venues_without_a_stand_in_by_name(
+    binance: BinanceStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run("live", "check", "--venues", "binance,kraken", "--quote", "USDT")
+    assert code == 3
+    assert "Kraken: cannot trade: Kraken: real orders are not offered on Kraken" in out
+    assert "Binance: ready" in out
+
+
+def test_without_a_terminal_and_without_yes_nothing_is_sent(
+    binance: BinanceStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("run", "--live", "--headless", "--amount", "0.02", "--duration", "4s", *PLAN)
+    assert code == 2
+    assert "--yes" in capsys.readouterr().err
+    assert binance.orders == [] and binance.requests == []
+
+
+def test_a_live_run_buys_on_the_stand_in_and_records_every_order(
+    binance: BinanceStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(
+        "run", "--live", "--yes", "--headless", "--json",
+        "--amount", "0.02", "--duration", "2s", "--tranches", "2", *PLAN,
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0, out + err
+    lines = [json.loads(line) for line in out.splitlines()]
+    tranches = [line for line in lines if line["event"] == "tranche"]
+    assert len(tranches) == 2 and all(t["live"] is True for t in tranches)
+    assert {o["client_order_id"] for t in tranches for o in t["orders"]} == {
+        o["clientOrderId"] for o in binance.orders
+    }
+    assert all(D(t["qty"]) >= D("0.01") for t in tranches)  # BTC received, fee sized in
+    assert lines[-1]["event"] == "summary" and lines[-1]["live"] is True
+    run_id = tranches[0]["run_id"]
+    rows = History(tmp_path / "data").run_tranches(run_id)
+    assert rows["live"].to_list() == [True, True]
+    assert "REAL ORDERS" in err and "at most" in err
+    assert SECRET.encode() not in _everything_written(tmp_path)
+    assert SECRET not in out + err
+
+
+def test_a_kill_between_fill_and_answer_then_resume_buys_that_tranche_once(
+    binance: BinanceStandIn, tmp_path: Path
+) -> None:
+    binance.hold_from = 2  # the second order fills, and its answer never comes
+    env = dict(os.environ)
+    args = [
+        sys.executable, "-m", "tui.cli", "run", "--live", "--yes", "--headless", "--json",
+        "--amount", "0.02", "--duration", "2s", "--tranches", "2", *PLAN,
+    ]  # fmt: skip
+    first = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env
+    )
+    try:
+        _wait(lambda: len(binance.orders) == 2)
+        time.sleep(0.2)
+        first.send_signal(signal.SIGKILL)
+        out, err = first.communicate(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    run_id = json.loads(out.splitlines()[0])["run_id"]
+    held = client_order_id(run_id, 1, 0, 1)
+    assert [o["clientOrderId"] for o in binance.orders][1] == held
+    data = tmp_path / "data"
+    assert load_resumable(data, run_id).live  # it stays a live run
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "resume", run_id, "--headless", "--yes", "--json",
+         "--rest"],
+        capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert len(binance.orders_with(held)) == 1  # asked about, never sent again
+    assert len(binance.orders) == 2
+    lines = [json.loads(line) for line in resumed.stdout.splitlines()]
+    (tranche,) = [line for line in lines if line["event"] == "tranche"]
+    assert tranche["index"] == 2 and tranche["orders"][0]["client_order_id"] == held
+    rows = History(data).run_tranches(run_id)
+    assert rows["index"].to_list() == [0, 1] and rows["live"].to_list() == [True, True]
+    written = _everything_written(tmp_path)
+    assert SECRET.encode() not in written
+    assert SECRET.encode() not in out + err
+    assert SECRET not in resumed.stdout + resumed.stderr
