@@ -48,6 +48,11 @@ NOT_BEFORE_FIRST_FRAME = (
     "tui.screens.quit",
     "tui.ui_journal",
     "tui.widgets.tranche_table",
+    # Real orders' libraries load only when real orders are asked for.
+    "ccxt",
+    "keyring",
+    "exchanges.private.account",
+    "dca.live_execution",
 )
 
 
