@@ -261,7 +261,7 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], path: Path | None) -
             )
     spend = None
     if "max_spend" in live:
-        spend = _decimal(live["max_spend"], "live.max_spend", "an amount like \"5000\"")
+        spend = _decimal(live["max_spend"], "live.max_spend", 'an amount like "5000"')
     return AppConfig(
         specs,
         _plan(_table(data, "plan")),

@@ -25,10 +25,10 @@ SECRET = "keyringSECRETneverPRINTED42"
 class MemoryKeyring(KeyringBackend):
     """A keyring that writes nowhere: a dict."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.store: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -51,7 +51,7 @@ def ring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     try:
         yield memory
     finally:
-        keyring.set_keyring(fail.Keyring())  # no later test can reach a real keyring
+        keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]  # no later test can reach a real keyring
 
 
 def _set(venue: str, answers: list[str]) -> tuple[int, str, list[str]]:
@@ -110,7 +110,7 @@ def test_an_unknown_venue_or_an_empty_secret_is_refused(
 
 
 def test_a_broken_keyring_is_said_plainly(capsys: pytest.CaptureFixture[str]) -> None:
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     code, _, _ = _set("binance", ["k", "s"])
     assert code == 1
     assert "the OS keyring refused the key" in capsys.readouterr().err
