@@ -177,7 +177,7 @@ class LiveExecution:
         *,
         alert: Alert | None = None,
         ask_tries: int = 3,
-        ask_wait_s: float = 1.0,
+        ask_wait_s: float = 2.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         left_out: Mapping[str, VenueError] | None = None,
     ) -> None:
@@ -361,6 +361,11 @@ class LiveExecution:
                 answer = await self.accounts[intent.venue].order(rules, intent.client_order_id)
             except VenueError as exc:
                 error = exc
+                await self.sleep(self.ask_wait_s * 2**n)
+                continue
+            if answer is None and n + 1 < self.ask_tries:
+                # Not there yet: a request still in flight may land until its receive
+                # window (5 s) has passed; the last try (after 2 + 4 s) is conclusive.
                 await self.sleep(self.ask_wait_s * 2**n)
                 continue
             if answer is None:

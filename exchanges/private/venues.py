@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 LIVE_VENUES: dict[str, tuple[str, str]] = {
     "binance": ("exchanges.private.binance", "BinanceAccount"),
     "binanceus": ("exchanges.private.binance", "BinanceUsAccount"),
+    "kraken": ("exchanges.private.kraken", "KrakenAccount"),
 }
 
 

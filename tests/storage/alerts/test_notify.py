@@ -205,4 +205,4 @@ def test_the_config_names_a_malformed_url_and_unknown_events(tmp_path: Path) -> 
     notify = load_config(cfg, env={}).notify
     assert notify.urls == ("ntfy://my-topic",)
     assert notify.events == {"skipped", "venue_down"}
-    assert load_config(None, env={}).notify.events == {"finished", "failed", "cancelled"}
+    assert load_config(None, env={}).notify.events == {"finished", "failed", "cancelled", "live"}

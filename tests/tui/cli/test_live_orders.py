@@ -20,15 +20,19 @@ from pathlib import Path
 import pytest
 
 from dca.orders import client_order_id
+from exchanges.private.kraken import wire_id as kraken_wire_id
 from storage.history.queries import History
 from storage.history.resume import load_resumable
 from tests.cli.helpers import run
 from tests.standins.binance import BinanceStandIn
+from tests.standins.kraken import KrakenStandIn
 from tests.standins.serve import serving_in_thread
 
 D = Decimal
 SECRET = "s3cretNEVERshownANYWHERE0123456789abcdef"
 KEY = "k3yForTheStandIn"
+# Kraken secrets are base64: this one is as unlikely to appear by chance as SECRET.
+KRAKEN_SECRET = "a3Jha2VuU0VDUkVUbmV2ZXJTSE9XTmFueXdoZXJlMDEyMzQ1Ng=="
 PLAN = ("--venues", "binance", "--quote", "USDT", "--rest")
 
 
@@ -99,29 +103,72 @@ def test_without_a_terminal_and_without_yes_nothing_is_sent(
     assert binance.orders == [] and binance.requests == []
 
 
+class Venue:
+    """A stand-in for one venue offered live, served on 127.0.0.1 for a test."""
+
+    def __init__(self, venue: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.venue = venue
+        self.quote = "USDT" if venue == "binance" else "USD"
+        if venue == "kraken":
+            self.kraken = KrakenStandIn(secret=KRAKEN_SECRET)
+            self.app = self.kraken.app()
+            key, secret = self.kraken.key, KRAKEN_SECRET
+        else:
+            self.binance = BinanceStandIn(
+                key=KEY, secret=SECRET, symbol=f"BTC{self.quote}", quote=self.quote
+            )
+            self.binance.balances = {self.quote: D("100000"), "BTC": D(0)}
+            self.app = self.binance.app()
+            key, secret = KEY, SECRET
+        self.secret = secret
+        self.monkeypatch = monkeypatch
+        self.env = {
+            f"BTC_DCA_{venue.upper()}_API_KEY": key,
+            f"BTC_DCA_{venue.upper()}_API_SECRET": secret,
+        }
+
+    def client_ids(self) -> set[str]:
+        """Every client order id the venue accepted an order with."""
+        if self.venue == "kraken":
+            return {o["cl_ord_id"] for o in self.kraken.orders.values()}
+        return {o["clientOrderId"] for o in self.binance.orders}
+
+    def wire(self, client_id: str) -> str:
+        return kraken_wire_id(client_id) if self.venue == "kraken" else client_id
+
+
+@pytest.mark.parametrize("venue", ["binance", "binanceus", "kraken"])
 def test_a_live_run_buys_on_the_stand_in_and_records_every_order(
-    binance: BinanceStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    venue: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out = run(
-        "run", "--live", "--yes", "--headless", "--json",
-        "--amount", "0.02", "--duration", "2s", "--tranches", "2", *PLAN,
-    )  # fmt: skip
+    v = Venue(venue, monkeypatch)
+    with serving_in_thread(v.app) as url:
+        monkeypatch.setenv(f"BTC_DCA_{venue.upper()}_REST_URL", url)
+        monkeypatch.setenv("BTC_DCA_LOG_DIR", str(tmp_path / "logs"))
+        for name, value in v.env.items():
+            monkeypatch.setenv(name, value)
+        code, out = run(
+            "run", "--live", "--yes", "--headless", "--json", "--rest",
+            "--venues", venue, "--quote", v.quote,
+            "--amount", "0.02", "--duration", "2s", "--tranches", "2",
+        )  # fmt: skip
     err = capsys.readouterr().err
     assert code == 0, out + err
     lines = [json.loads(line) for line in out.splitlines()]
     tranches = [line for line in lines if line["event"] == "tranche"]
     assert len(tranches) == 2 and all(t["live"] is True for t in tranches)
-    assert {o["client_order_id"] for t in tranches for o in t["orders"]} == {
-        o["clientOrderId"] for o in binance.orders
-    }
+    assert {v.wire(o["client_order_id"]) for t in tranches for o in t["orders"]} == (v.client_ids())
     assert all(D(t["qty"]) >= D("0.01") for t in tranches)  # BTC received, fee sized in
     assert lines[-1]["event"] == "summary" and lines[-1]["live"] is True
     run_id = tranches[0]["run_id"]
     rows = History(tmp_path / "data").run_tranches(run_id)
     assert rows["live"].to_list() == [True, True]
     assert "REAL ORDERS" in err and "at most" in err
-    assert SECRET.encode() not in _everything_written(tmp_path)
-    assert SECRET not in out + err
+    assert v.secret.encode() not in _everything_written(tmp_path)
+    assert v.secret not in out + err
 
 
 def test_a_kill_between_fill_and_answer_then_resume_buys_that_tranche_once(

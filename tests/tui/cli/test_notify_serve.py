@@ -29,7 +29,9 @@ def test_notify_test_sends_to_every_url_and_reports_each(config: Path) -> None:
     lines = out.splitlines()
     assert lines[0].startswith(f"sent    {srv.url}  (")
     assert lines[1].startswith(f"FAILED  {refused}  (")
-    assert lines[2] == "1 of 2 URLs took the test alert. Alerts on: cancelled, failed, finished."
+    assert lines[2] == (
+        "1 of 2 URLs took the test alert. Alerts on: cancelled, failed, finished, live."
+    )
     with AlertServer() as srv:
         config.write_text(f'[notify]\nurls = ["{srv.url}"]\n', encoding="utf-8")
         assert run("notify", "--test")[0] == 0
