@@ -293,13 +293,18 @@ class LiveExecution:
             )
             self._alert("btc-dca: live run reached max_spend", detail)
             return NotExecuted(SkipReason.MAX_SPEND, detail)
-        for order in legs:
-            try:
-                free = (await self.accounts[order.venue].free()).get(quote, ZERO)
-            except VenueError as exc:
-                if exc.kind in _LEAVE_OUT:
-                    self._leave_out(exc)
-                return NotExecuted(SkipReason.BALANCE, f"balance unknown: {exc}")
+        # Every venue's balance at once: a split tranche waits for one round trip, not one each.
+        balances = await asyncio.gather(
+            *(self.accounts[order.venue].free() for order in legs), return_exceptions=True
+        )
+        for order, balance in zip(legs, balances, strict=True):
+            if isinstance(balance, VenueError):
+                if balance.kind in _LEAVE_OUT:
+                    self._leave_out(balance)
+                return NotExecuted(SkipReason.BALANCE, f"balance unknown: {balance}")
+            if isinstance(balance, BaseException):
+                raise balance
+            free = balance.get(quote, ZERO)
             if free < order.worst_case:
                 detail = (
                     f"{display_name(order.venue)}: free {free:,.2f} {quote} does not cover "

@@ -86,6 +86,8 @@ class BinanceStandIn:
     orders: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # (method, path, time.perf_counter()) of every request as it arrived, before any latency.
+    arrivals: list[tuple[str, str, float]] = field(default_factory=list)
     tested: list[dict[str, str]] = field(default_factory=list)
     filled: asyncio.Event | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -127,6 +129,7 @@ class BinanceStandIn:
         return web.json_response({"serverTime": self.now_ms()})
 
     async def exchange_info(self, request: web.Request) -> web.Response:
+        await self._latency()
         symbol = request.query.get("symbol", self.symbol)
         if symbol != self.symbol:
             return _error(400, -1121, "Invalid symbol.")
@@ -139,7 +142,18 @@ class BinanceStandIn:
                         "symbol": self.symbol,
                         "status": "TRADING",
                         "baseAsset": "BTC",
+                        "baseAssetPrecision": 8,
                         "quoteAsset": self.quote,
+                        "quotePrecision": 8,
+                        "quoteAssetPrecision": 8,
+                        "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                        "icebergAllowed": True,
+                        "ocoAllowed": True,
+                        "quoteOrderQtyMarketAllowed": True,
+                        "isSpotTradingAllowed": True,
+                        "isMarginTradingAllowed": False,
+                        "permissions": [],
+                        "permissionSets": [["SPOT"]],
                         "filters": [
                             {
                                 "filterType": "PRICE_FILTER",
@@ -173,6 +187,7 @@ class BinanceStandIn:
         self, handler: Callable[[web.Request, dict[str, str]], Any]
     ) -> Callable[[web.Request], Any]:
         async def checked(request: web.Request) -> web.StreamResponse:
+            self.arrivals.append((request.method, request.path, time.perf_counter()))
             await self._latency()
             query = request.rel_url.raw_query_string
             body = (await request.read()).decode()

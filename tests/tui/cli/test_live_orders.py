@@ -88,9 +88,12 @@ def test_live_check_names_a_refused_key_or_signature_and_exits_3(
 def test_live_check_refuses_venues_without_a_stand_in_by_name(
     binance: BinanceStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run("live", "check", "--venues", "binance,kraken", "--quote", "USDT")
+    code, out = run("live", "check", "--venues", "binance,okx", "--quote", "USDT")
     assert code == 3
-    assert "Kraken: cannot trade: Kraken: real orders are not offered on Kraken" in out
+    assert (
+        "OKX: cannot trade: OKX: real orders are not offered on OKX "
+        "(only on Binance, Binance.US, Kraken)"
+    ) in out
     assert "Binance: ready" in out
 
 
