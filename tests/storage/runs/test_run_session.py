@@ -5,7 +5,9 @@ command line, the dashboard, background runs and backtests."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
@@ -17,6 +19,7 @@ from dca.routing import Route
 from dca.session import RunSession, StillRunning
 from dca.status import RunStatus
 from exchanges.clock import SimClock
+from exchanges.errors import VenueError
 from exchanges.simulated import SimulatedMarket
 from storage.alerts.config import NotifyConfig
 from storage.history.journal import ParquetJournal, RunConflict
@@ -43,6 +46,7 @@ class ByOrder:
     """The other side of the execution seam: each tranche bought by an order (filled)."""
 
     live = True
+    left_out: Mapping[str, VenueError] = MappingProxyType({})  # no venue refused
 
     async def execute(self, run_id: str, index: int, route: Route) -> ExecutionResult:
         leg = route.legs[0]
