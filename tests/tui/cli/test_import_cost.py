@@ -62,7 +62,6 @@ def test_the_version_is_the_installed_package_version() -> None:
     assert metadata.version("btc-dca") == __version__
 
 
-
 PAPER_RUN = """
 import sys
 from tui.cli.main import main

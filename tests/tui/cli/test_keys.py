@@ -12,9 +12,9 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
 
-from tests.cli.helpers import run
 from tests.standins.binance import BinanceStandIn
 from tests.standins.serve import serving_in_thread
+from tests.tui.cli.helpers import run
 from tui.cli import keys
 from tui.cli.options import parse_options
 from tui.cli.parser import build_parser

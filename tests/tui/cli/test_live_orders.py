@@ -23,10 +23,10 @@ from dca.orders import client_order_id
 from exchanges.private.kraken import wire_id as kraken_wire_id
 from storage.history.queries import History
 from storage.history.resume import load_resumable
-from tests.cli.helpers import run
 from tests.standins.binance import BinanceStandIn
 from tests.standins.kraken import KrakenStandIn
 from tests.standins.serve import serving_in_thread
+from tests.tui.cli.helpers import run
 
 D = Decimal
 SECRET = "s3cretNEVERshownANYWHERE0123456789abcdef"
