@@ -94,7 +94,7 @@ class Plan:
         return self.spend is not None
 
     def sizes(self) -> list[Decimal]:
-        """Tranche sizes: equal, rounded down to the lot step, the remainder on the last.
+        """Tranche sizes in whole lots, differing by at most one lot (``tranche_sizes``).
 
         For a budget plan: each tranche's share of the money (``shares``)."""
         if self.spend is not None:
@@ -102,7 +102,7 @@ class Plan:
         return tranche_sizes(self.amount, self.tranches, self.lot_btc)
 
     def shares(self) -> list[Decimal]:
-        """A budget plan's money per tranche: equal whole cents, the remainder on the last."""
+        """A budget plan's money per tranche: whole cents, differing by at most a cent."""
         assert self.spend is not None
         return tranche_sizes(self.spend, self.tranches, CENT)
 
@@ -160,9 +160,25 @@ def _plain(value: Decimal) -> str:
 
 
 def tranche_sizes(amount: Decimal, n: int, lot: Decimal) -> list[Decimal]:
-    """``n`` sizes summing exactly to ``amount``; all but the last are rounded down to ``lot``."""
-    base = (amount / n / lot).to_integral_value(ROUND_DOWN) * lot
-    return [base] * (n - 1) + [amount - base * (n - 1)]
+    """``n`` sizes summing exactly to ``amount``, in whole lots, differing by at most one lot.
+
+    The lots that do not divide evenly go one each to the last tranches (0.1 BTC in 720
+    tranches of 0.00001 lots: 80 of 0.00013 then 640 of 0.00014), never all on the last;
+    only an amount that is not a whole number of lots leaves less than a lot on the last.
+    """
+    lots = (amount / lot).to_integral_value(ROUND_DOWN)
+    dust = amount - lots * lot
+    each, extra = divmod(int(lots), n)
+    sizes = [each * lot] * (n - extra) + [(each + 1) * lot] * extra
+    sizes[-1] += dust
+    return sizes
+
+
+def size_range(plan: Plan) -> str:
+    """The tranche size in words: ``0.00013`` or ``0.00013 to 0.00014`` (BTC, exact)."""
+    sizes = plan.sizes()
+    low, high = min(sizes), max(sizes)
+    return _plain(low) if low == high else f"{_plain(low)} to {_plain(high)}"
 
 
 def default_tranches(amount: Decimal, duration_s: float, min_order: Decimal) -> tuple[int, str]:
@@ -391,7 +407,7 @@ def build_plan(
     if budget is not None and n is not None and prices:
         _check_budget_minimum(budget, n, defaulted, known, prices, q, errors)
     elif budget is None and amt is not None and n is not None and biggest_min is not None:
-        size = tranche_sizes(amt, n, lot)[0]
+        size = min(tranche_sizes(amt, n, lot))
         if size < min_order:
             where = "the amount" if n == 1 else f"each of {n:,} tranches"
             field_name = "amount" if n == 1 or defaulted else "tranches"

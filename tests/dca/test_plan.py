@@ -12,6 +12,7 @@ from dca.plan import (
     default_tranches,
     format_duration,
     parse_duration,
+    size_range,
     tranche_sizes,
 )
 from dca.routing import Mode
@@ -156,6 +157,20 @@ def test_tranche_sizes_sum_exactly_with_the_remainder_last() -> None:
     assert sum(p.sizes()) == D("0.5")
 
 
+def test_the_rounding_remainder_is_spread_one_lot_at_a_time_never_piled_on_the_last() -> None:
+    """0.1 BTC in 720 tranches of 0.00001 lots was 719 x 0.00013 and one 0.00653 (6.5 % of
+    the plan at one price): now 80 x 0.00013 and 640 x 0.00014."""
+    sizes = tranche_sizes(D("0.1"), 720, D("0.00001"))
+    assert sizes.count(D("0.00013")) == 80
+    assert sizes.count(D("0.00014")) == 640
+    assert sum(sizes) == D("0.1")
+    sixty = tranche_sizes(D("0.001"), 60, D("0.00001"))
+    assert (min(sixty), max(sixty), sum(sixty)) == (D("0.00001"), D("0.00002"), D("0.001"))
+    p = plan(amount="0.1", tranches=720, duration="720h", venues=["binance"])
+    assert size_range(p) == "0.00013 to 0.00014"
+    assert size_range(plan(amount="0.5", tranches=5, venues=["binance"])) == "0.1"
+
+
 @given(
     st.decimals(min_value=D("0.001"), max_value=D("1000"), places=8),
     st.integers(min_value=1, max_value=500),
@@ -166,6 +181,9 @@ def test_tranche_sizes_always_sum_to_the_amount(amount: Decimal, n: int, lot: De
     assert len(sizes) == n
     assert sum(sizes) == amount
     assert all(s % lot == 0 for s in sizes[:-1])
+    # Whole lots differ by at most one lot; only the last carries a sub-lot remainder.
+    whole = [*sizes[:-1], sizes[-1] - amount % lot]
+    assert max(whole) - min(whole) <= lot
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,7 @@ async def test_form_tells_what_is_wrong_and_enables_start_when_valid(tmp_path: P
         assert app.screen.query_one("#tranches", Input).placeholder == "default: 6"
         await pilot.pause(0.3)
         text = str(preview.render())
-        assert "6 tranches of 0.08333 BTC every 1h" in text
+        assert "6 tranches of 0.08333 to 0.08334 BTC every 1h" in text
         assert "est. " in text and " USD at current prices" in text
 
         await pilot.click("#max_price")
