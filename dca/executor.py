@@ -207,6 +207,9 @@ class Executor:
                 execution="live" if self.execution.live else "paper",
             )
         )
+        # Set once the last tranche is recorded: a stop that comes after it (a reader of
+        # the output gone after the last fill) finds the schedule ended, not cut short.
+        scheduled_all = not remaining_idx
         try:
             for pos, i in enumerate(remaining_idx):
                 self.next_index = i
@@ -226,14 +229,16 @@ class Executor:
                     continue
                 self._stopped = False
                 slot_end = times[i + 1] if i + 1 < plan.tranches else origin + plan.duration_s
+                recorded = self.summary.filled + self.summary.skipped
                 carry = await self._tranche(i, times[i], qty, slot_end, is_last)
+                scheduled_all = is_last and self.summary.filled + self.summary.skipped > recorded
                 if self._cancelled.is_set():
                     break
         finally:
             self.next_at = None
             await self._flush_pending()
         now = self.clock.now()
-        if self._cancelled.is_set():
+        if self._cancelled.is_set() and not scheduled_all:
             self.state = stop_status(self.cancel_reason)
             await self.journal.record(
                 RunCancelled(self.run_id, now, self.summary, reason=self.cancel_reason)

@@ -64,6 +64,8 @@ SUMMARY_COLUMNS = (
     *QUALITY_COLUMNS,
     "resumable",
 )
+# Stored statuses of runs that may be continued once no process holds them.
+_STORED_RESUMABLE = (*tuple(s.value for s in RESUMABLE), RunStatus.CANCELLED.value)
 TOTALS = ("qty_btc", "notional", "fee", "total", "saved_vs_worst", "saved_vs_median")
 
 
@@ -106,23 +108,24 @@ class History:
 
     def _with_current_status(self, latest: pl.DataFrame) -> pl.DataFrame:
         """``status`` as ``dca.status`` shows it (a dead process's run is ``interrupted``),
-        and ``resumable`` by its one rule."""
-        statuses = [
-            current_status(
-                str(status),
-                detail,
-                held=status != RunStatus.RUNNING or is_held(run_lock(self.data_dir, run_id)),
-            )
-            for run_id, status, detail in zip(
-                latest["run_id"].to_list(),
-                latest["status"].to_list(),
-                latest["detail"].to_list(),
-                strict=True,
-            )
-        ]
+        and ``resumable`` by its one rule: a run a live process still holds (a paused run
+        in a dashboard or a background process) is steered there, not resumed."""
+        statuses: list[RunStatus] = []
+        resumable: list[bool] = []
+        for run_id, status, detail in zip(
+            latest["run_id"].to_list(),
+            latest["status"].to_list(),
+            latest["detail"].to_list(),
+            strict=True,
+        ):
+            # Only a run that may be continued needs its lock looked at.
+            held = status not in _STORED_RESUMABLE or is_held(run_lock(self.data_dir, run_id))
+            now = current_status(str(status), detail, held=held)
+            statuses.append(now)
+            resumable.append(now in RESUMABLE and not held)
         return latest.with_columns(
             status=pl.Series("status", [s.value for s in statuses], dtype=pl.Utf8),
-            resumable=pl.Series("resumable", [s in RESUMABLE for s in statuses], dtype=pl.Boolean),
+            resumable=pl.Series("resumable", resumable, dtype=pl.Boolean),
         )
 
     def run_status(self, row: dict[str, object]) -> RunStatus:
