@@ -9,6 +9,7 @@ with a custom data dir and no ``BTC_DCA_LOG_DIR``, logs go to ``<data dir>/logs`
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +37,33 @@ class Paths:
     log_dir: Path
     cache_dir: Path
 
+    @property
+    def cli(self) -> str:
+        """``btc-dca`` as a hint printed now must spell it (see ``cli_prefix``)."""
+        return cli_prefix(self.data_dir, self.config_file)
+
+
+def default_data_dir() -> Path:
+    """The data dir when neither flag nor environment says otherwise."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_file() -> Path:
+    """The config file when neither flag nor environment says otherwise."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE
+
+
+def cli_prefix(data_dir: Path | None = None, config_file: Path | None = None) -> str:
+    """``btc-dca`` with the ``--data-dir`` and ``--config`` in use (absolute, shell-quoted)
+    wherever they are not the defaults, so a hint such as ``{prefix} resume RUN_ID``
+    followed verbatim, from any folder or another shell, reaches the same runs."""
+    words = ["btc-dca"]
+    if data_dir is not None and data_dir.resolve() != default_data_dir().resolve():
+        words += ["--data-dir", str(data_dir.resolve())]
+    if config_file is not None and config_file.resolve() != default_config_file().resolve():
+        words += ["--config", str(config_file.resolve())]
+    return shlex.join(words)
+
 
 def resolve_paths(
     data_dir: str | Path | None = None,
@@ -45,17 +73,9 @@ def resolve_paths(
     """Flags beat env beat platformdirs; a data dir override also holds logs and cache."""
     env = os.environ if env is None else env
     data_override = data_dir or env.get(ENV_DATA_DIR) or None
-    data = (
-        Path(data_override).expanduser()
-        if data_override
-        else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    )
+    data = Path(data_override).expanduser() if data_override else default_data_dir()
     config_override = config or env.get(ENV_CONFIG) or None
-    config_file = (
-        Path(config_override).expanduser()
-        if config_override
-        else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE
-    )
+    config_file = Path(config_override).expanduser() if config_override else default_config_file()
     log_override = env.get(ENV_LOG_DIR)
     if log_override:
         log_dir = Path(log_override).expanduser()

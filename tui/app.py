@@ -406,7 +406,11 @@ class DcaApp(App[int]):
 
             # Other processes see and steer this run; its alerts go out like a headless run's.
             attached = attach(
-                self.elsewhere.data_dir, self.elsewhere.notify, self.market, where="dashboard"
+                self.elsewhere.data_dir,
+                self.elsewhere.notify,
+                self.market,
+                where="dashboard",
+                cli=self.elsewhere.cli,
             )
         views: list[Journal] = []
         if isinstance(self.history, MemoryHistory):
@@ -551,7 +555,7 @@ class DcaApp(App[int]):
             return
         if self.elsewhere is None or self.elsewhere.detach is None:
             self.notify(
-                "This dashboard cannot start background processes; use btc-dca run --detach",
+                f"This dashboard cannot start background processes; use {self.cli} run --detach",
                 title="Run in background",
                 severity="warning",
             )
@@ -575,6 +579,13 @@ class DcaApp(App[int]):
         self.call_from_thread(self._detached, started)
 
     def _detached(self, started: Started) -> None:
+        if started.ended is not None:
+            self.notify(
+                f"Run {started.run_id} ran in process {started.pid} and has already ended, "
+                f"{started.ended}.",
+                title="Run in background",
+            )
+            return
         self.notify(
             f"Run {started.run_id} runs in process {started.pid}; it goes on after you quit. "
             "p and c steer it from here.",
@@ -769,13 +780,19 @@ class DcaApp(App[int]):
             if command.title != "Screenshot":
                 yield command
 
+    @property
+    def cli(self) -> str:
+        """``btc-dca`` as hints spell it here (with the data dir and config in use)."""
+        return self.elsewhere.cli if self.elsewhere is not None else "btc-dca"
+
     async def action_quit(self) -> None:
         """Quit; during a run, ask whether to pause it (resumable) or cancel it."""
         if not self.run_active:
             if self.following is not None:  # shown here, executed by another process
+                cli = self.cli
                 self.farewell = (
-                    f"Run {self.following} goes on in another process: btc-dca status shows "
-                    f"it, btc-dca pause|unpause|cancel {self.following} steers it."
+                    f"Run {self.following} goes on in another process: {cli} status shows "
+                    f"it, {cli} pause|unpause|cancel {self.following} steers it."
                 )
             self.exit(0)
             return
@@ -797,7 +814,7 @@ class DcaApp(App[int]):
         else:
             session.cancel()
             await self._wait(lambda: not self.run_active)
-        self.farewell = farewell(session.executor, self.main.run_state)
+        self.farewell = farewell(session.executor, self.main.run_state, self.cli)
         self.exit(0)
 
     async def _hand_over(self, session: RunSession) -> None:
@@ -813,13 +830,13 @@ class DcaApp(App[int]):
         except Exception as exc:
             log.error("could not hand run %s to a background process: %s", session.run_id, exc)
             self.notify(
-                f"{exc}. The run is stopped and can be resumed (btc-dca resume).",
+                f"{exc}. The run is stopped and can be resumed ({self.cli} resume).",
                 title="Run in background failed",
                 severity="error",
             )
             return
         log.info("run %s handed over to process %d", started.run_id, started.pid)
-        self.farewell = handed_over(started)
+        self.farewell = handed_over(started, self.cli)
         self.exit(0)
 
     async def _wait(self, done: Callable[[], bool]) -> None:
@@ -835,22 +852,27 @@ class DcaApp(App[int]):
                 await asyncio.wait_for(self.run_state_changed.wait(), remaining)
 
 
-def farewell(executor: Executor, state: RunStatus) -> str:
+def farewell(executor: Executor, state: RunStatus, cli: str = "btc-dca") -> str:
     """What the terminal says after quitting during a run: how far it got, what next."""
     s, run_id = executor.summary, executor.run_id
     bought = fmt.bought_of(s.qty, s.target, s.total, s.budget, executor.plan.quote)
     if state in IN_PROGRESS:
         # Paused, or still running when the app quits (its worker is stopped: resumable).
         how = "paused" if state is RunStatus.PAUSED else "stopped"
-        return f"Run {run_id} {how} ({bought}). Continue it with: btc-dca resume {run_id}"
+        return f"Run {run_id} {how} ({bought}). Continue it with: {cli} resume {run_id}"
     return f"Run {run_id} {state} ({bought})."
 
 
-def handed_over(started: Started) -> str:
+def handed_over(started: Started, cli: str = "btc-dca") -> str:
     """What the terminal says after quitting with the run handed to a background process."""
+    if started.ended is not None:
+        return (
+            f"Run {started.run_id} went on in the background (pid {started.pid}) and has "
+            f"already ended, {started.ended}.\n  see it:    {cli} history --run {started.run_id}"
+        )
     return (
         f"Run {started.run_id} keeps running in the background (pid {started.pid}); it goes "
-        f"on after this terminal closes.\n{how_to_reach(started.run_id, started.log_file)}"
+        f"on after this terminal closes.\n{how_to_reach(started.run_id, started.log_file, cli)}"
     )
 
 

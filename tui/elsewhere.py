@@ -24,12 +24,16 @@ class Started:
     pid: int
     # Where the background process writes its output (its log file), when known.
     log_file: Path | None = None
+    # Set when the run ended before it was seen running: what became of it, in words
+    # ("finished: bought 0.01 of 0.01 BTC for 905.46 USD").
+    ended: str | None = None
 
 
-def how_to_reach(run_id: str, log_file: Path | None) -> str:
+def how_to_reach(run_id: str, log_file: Path | None, cli: str = "btc-dca") -> str:
     """The lines under "... in the background (pid N)": how to see and steer the run, and
-    where its output goes (said alike by ``run --detach`` and a dashboard that hands over)."""
-    lines = ["  see it:    btc-dca status", f"  steer it:  btc-dca pause|unpause|cancel {run_id}"]
+    where its output goes (said alike by ``run --detach`` and a dashboard that hands over).
+    ``cli``: ``btc-dca`` with the data dir and config in use (``storage.paths.cli_prefix``)."""
+    lines = [f"  see it:    {cli} status", f"  steer it:  {cli} pause|unpause|cancel {run_id}"]
     if log_file is not None:
         lines.append(f"  its output: {log_file}")
     return "\n".join(lines)
@@ -48,3 +52,5 @@ class Elsewhere:
     detach: Callable[[Plan], Started] | None = None
     hand_over: Callable[[str], Started] | None = None
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    # ``btc-dca`` as the hints this dashboard prints must spell it (its data dir and config).
+    cli: str = "btc-dca"

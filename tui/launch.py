@@ -156,15 +156,15 @@ def _elsewhere(options: Options, paths: Paths, config: AppConfig) -> Elsewhere:
         from tui.cli import detach
 
         d = detach.detach_plan(plan, options, *where)
-        return Started(d.run_id, d.pid, d.log_file)
+        return Started(d.run_id, d.pid, d.log_file, d.ended.describe() if d.ended else None)
 
     def hand_over(run_id: str) -> Started:
         from tui.cli import detach
 
         d = detach.hand_over(run_id, options, *where)
-        return Started(d.run_id, d.pid, d.log_file)
+        return Started(d.run_id, d.pid, d.log_file, d.ended.describe() if d.ended else None)
 
-    return Elsewhere(paths.data_dir, start, hand_over, config.notify)
+    return Elsewhere(paths.data_dir, start, hand_over, config.notify, cli=paths.cli)
 
 
 def _recorder(

@@ -109,13 +109,16 @@ def run_alert(event: RunFinished | RunCancelled, quote: str) -> Alert | None:
     )
 
 
-def failed_alert(run_id: str, message: str, summary: Summary | None, quote: str) -> Alert:
-    """The message of a run that stopped on an error (it can be resumed)."""
+def failed_alert(
+    run_id: str, message: str, summary: Summary | None, quote: str, cli: str = "btc-dca"
+) -> Alert:
+    """The message of a run that stopped on an error (it can be resumed); ``cli`` is
+    ``btc-dca`` as the hint to resume it spells it."""
     so_far = f" {_totals(summary, quote)}" if summary is not None else ""
     return Alert(
         "failed",
         f"btc-dca: run {run_id} failed",
-        f"Failed: {message}.{so_far} Resume it with: btc-dca resume {run_id}",
+        f"Failed: {message}.{so_far} Resume it with: {cli} resume {run_id}",
     )
 
 
@@ -213,6 +216,8 @@ class Notifier:
     sender: Sender = send_one
     # Whether a venue is still unusable when its minute is up (the market's view).
     still_down: Callable[[str], bool] | None = None
+    # ``btc-dca`` as the alerts' hints spell it (with the data dir and config in use).
+    cli: str = "btc-dca"
     deliveries: list[Delivery] = field(default_factory=list)
     _plans: dict[str, Plan] = field(default_factory=dict)
     _timers: dict[tuple[str, str], asyncio.TimerHandle] = field(default_factory=dict)
@@ -251,7 +256,7 @@ class Notifier:
     async def fail(self, run_id: str, message: str, summary: Summary | None = None) -> None:
         """The run stopped on an error: send the ``failed`` alert."""
         self._stop_timers(run_id)
-        self.send(failed_alert(run_id, message, summary, self._ended(run_id)))
+        self.send(failed_alert(run_id, message, summary, self._ended(run_id), self.cli))
 
     def _ended(self, run_id: str) -> str:
         """The ended run's quote currency ("" if unknown); its plan is dropped, so a

@@ -21,11 +21,18 @@ class Attached:
     alerts: Notifier
 
 
-def attach(data_dir: Path, notify: NotifyConfig, market: MarketData, *, where: str) -> Attached:
+def attach(
+    data_dir: Path, notify: NotifyConfig, market: MarketData, *, where: str, cli: str = "btc-dca"
+) -> Attached:
     """Live files in ``data_dir`` saying the run executes ``where`` (dashboard, headless,
     detached), and alerts to ``notify``'s URLs; a venue-down alert goes only while
-    ``market`` still sees the venue down."""
+    ``market`` still sees the venue down. ``cli``: ``btc-dca`` as the alerts' hints spell
+    it (with the data dir and config in use)."""
     return Attached(
         LiveRun(data_dir, where=where),
-        Notifier(notify, still_down=lambda venue: market.status(venue).health is Health.DOWN),
+        Notifier(
+            notify,
+            still_down=lambda venue: market.status(venue).health is Health.DOWN,
+            cli=cli,
+        ),
     )

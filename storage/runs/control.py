@@ -528,8 +528,9 @@ class NotAcknowledged(Exception):
     """The executing process did not carry out the command in time."""
 
 
-def not_in_progress_reason(data_dir: Path, run_id: str) -> str:
-    """Why ``run_id`` cannot be steered: unknown, over, or stopped (resumable)."""
+def not_in_progress_reason(data_dir: Path, run_id: str, cli: str = "btc-dca") -> str:
+    """Why ``run_id`` cannot be steered: unknown, over, or stopped (resumable); ``cli`` is
+    ``btc-dca`` as the hint to resume it spells it (``storage.paths.cli_prefix``)."""
     from dca.status import RESUMABLE, current_status
     from storage.history.queries import History  # polars: only when the answer is no
 
@@ -545,7 +546,7 @@ def not_in_progress_reason(data_dir: Path, run_id: str) -> str:
         return (
             f"run {run_id} is not in progress: it stopped ({status}"
             + (f", {detail}" if isinstance(detail, str) and detail else "")
-            + f"); continue it with: btc-dca resume {run_id}"
+            + f"); continue it with: {cli} resume {run_id}"
         )
     return f"run {run_id} is {status}; it is not in progress"
 
@@ -567,6 +568,7 @@ def steer(
     *,
     timeout_s: float = 5.0,
     poll_s: float = 0.05,
+    cli: str = "btc-dca",
 ) -> Steered:
     """Ask the process executing ``run_id`` to pause, unpause or cancel it and wait until done.
 
@@ -576,7 +578,7 @@ def steer(
     """
     state = in_progress(data_dir, run_id)
     if state is None:
-        raise NotInProgress(not_in_progress_reason(data_dir, run_id))
+        raise NotInProgress(not_in_progress_reason(data_dir, run_id, cli))
     if (command is Command.PAUSE and state.state == RunStatus.PAUSED) or (
         command is Command.UNPAUSE and state.state == RunStatus.RUNNING
     ):

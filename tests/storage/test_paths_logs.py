@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from storage.logs import LOG_FILE, setup_logging
-from storage.paths import DataDirError, describe_locations, ensure_writable, resolve_paths
+from storage.paths import (
+    DataDirError,
+    cli_prefix,
+    describe_locations,
+    ensure_writable,
+    resolve_paths,
+)
 
 
 def test_flags_beat_env_beat_platform_defaults(tmp_path: Path) -> None:
@@ -27,6 +33,18 @@ def test_flags_beat_env_beat_platform_defaults(tmp_path: Path) -> None:
     assert resolve_paths(None, None, {"BTC_DCA_LOG_DIR": str(tmp_path)}).log_dir == tmp_path
     assert "BTC_DCA_DATA_DIR" in describe_locations()
     assert "BTC_DCA_LOG_DIR" in describe_locations()
+
+
+def test_hints_spell_out_the_data_dir_and_config_in_use_unless_they_are_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert resolve_paths(None, None, {}).cli == "btc-dca"
+    odd = tmp_path / "my data"
+    monkeypatch.chdir(tmp_path)
+    p = resolve_paths(Path("my data"), tmp_path / "c.toml", {})
+    # Absolute (it may be followed from another folder) and quoted for the shell.
+    assert p.cli == f"btc-dca --data-dir '{odd}' --config {tmp_path / 'c.toml'}"
+    assert cli_prefix(odd) == f"btc-dca --data-dir '{odd}'"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 FIRST_FRAME = """
-import asyncio, sys, tempfile
+import asyncio, os, sys, tempfile
 from textual.app import App
 
 def first_frame(self, *a, **k):
@@ -29,7 +29,9 @@ import tui.cli.main
 tui.cli.main.is_terminal = lambda: True  # stdout is this test's pipe
 from tui.cli.main import main
 d = tempfile.mkdtemp()
-assert main(["--demo", "--data-dir", d, "--config", d + "/c.toml"]) == 0
+# A config not there yet, as at first start (a --config flag must name an existing file).
+os.environ["BTC_DCA_CONFIG"] = d + "/c.toml"
+assert main(["--demo", "--data-dir", d]) == 0
 """
 NOT_BEFORE_FIRST_FRAME = (
     "polars",
@@ -68,7 +70,7 @@ def test_the_dashboard_draws_its_first_frame_without_the_engine_or_history() -> 
 
 
 COLLECTOR = """
-import asyncio, gc, tempfile
+import asyncio, gc, os, tempfile
 from textual.app import App
 from tui import startup
 
@@ -103,7 +105,9 @@ import tui.cli.main
 tui.cli.main.is_terminal = lambda: True  # stdout is this test's pipe
 default = gc.get_threshold()
 d = tempfile.mkdtemp()
-assert tui.cli.main.main(["--demo", "--data-dir", d, "--config", d + "/c.toml"]) == 0
+# A config not there yet, as at first start (a --config flag must name an existing file).
+os.environ["BTC_DCA_CONFIG"] = d + "/c.toml"
+assert tui.cli.main.main(["--demo", "--data-dir", d]) == 0
 assert gc.get_threshold() == default, gc.get_threshold()
 # A dashboard that never draws (a bad config) gives the collector back as well.
 open(d + "/bad.toml", "w").write('[ui]\\ntheme = "nope"\\n')

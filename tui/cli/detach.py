@@ -17,15 +17,18 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
 from dca.executor import new_run_id
 from dca.plan import Plan
+from storage.paths import Paths
 from storage.runs.control import RunState, in_progress
 from tui.cli import exits
 from tui.cli.options import prepare_storage
 from tui.elsewhere import how_to_reach
+from tui.fmt import btc, exact, money
 from tui.wiring import Options
 
 # The background processes this process started. Kept so they are reaped (``poll``) once
@@ -38,13 +41,34 @@ START_WAIT_S = 20.0
 
 
 @dataclass(frozen=True, slots=True)
+class Ended:
+    """A background run that ended before this command saw it running (a plan of one
+    tranche, a fast demo): what became of it, from its history, and its process's exit code."""
+
+    status: str
+    code: int
+    bought: Decimal
+    target: Decimal
+    total: Decimal
+    quote: str
+
+    def describe(self) -> str:
+        """``finished: bought 0.01 of 0.01 BTC for 905.46 USD``."""
+        return (
+            f"{self.status}: bought {btc(self.bought)} of {btc(self.target)} BTC "
+            f"for {money(self.total)} {self.quote}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Detached:
-    """A run started in the background."""
+    """A run started in the background: running (``state``), or already over (``ended``)."""
 
     run_id: str
     pid: int
     log_file: Path
-    state: RunState
+    state: RunState | None
+    ended: Ended | None = None
 
 
 class DetachFailed(Exception):
@@ -68,8 +92,14 @@ def reap(timeout_s: float = 10.0) -> None:
 
 
 def common_args(options: Options, data_dir: Path, config_file: Path) -> list[str]:
-    """The options every command takes, spelled out (absolute paths: the child's cwd is /)."""
-    args = ["--data-dir", str(data_dir.resolve()), "--config", str(config_file.resolve())]
+    """The options every command takes, spelled out (absolute paths: the child's cwd is /).
+
+    A config file not written yet is left to the child's environment (it inherits this
+    one's): ``--config`` must name a file that exists.
+    """
+    args = ["--data-dir", str(data_dir.resolve())]
+    if config_file.exists():
+        args += ["--config", str(config_file.resolve())]
     if options.demo:
         args += ["--demo", "--speed", repr(options.demo_speed)]
     if options.quote:
@@ -137,6 +167,11 @@ def start(
             return Detached(run_id, proc.pid, log_file, state)
         code = proc.poll()
         if code is not None:
+            # Its history says whether it ran: a short plan can start and end in between
+            # two looks at its state file.
+            ended = _ended(data_dir, run_id, code)
+            if ended is not None:
+                return Detached(run_id, proc.pid, log_file, None, ended)
             tail = _tail(log_file)
             raise DetachFailed(
                 f"the background run stopped before it started (exit {code})"
@@ -153,6 +188,30 @@ def start(
         time.sleep(0.05)
 
 
+def _ended(data_dir: Path, run_id: str, code: int) -> Ended | None:
+    """What became of ``run_id`` by its history (None: it never started)."""
+    from storage.history.queries import History
+
+    history = History(data_dir)
+    row = history.run(run_id)
+    if row is None:
+        return None
+    tranches = history.run_tranches(run_id).filter(status="filled")
+
+    def total(column: str) -> Decimal:
+        return sum((Decimal(v) for v in tranches[column].to_list() if v is not None), Decimal(0))
+
+    target = row["amount_btc"]
+    return Ended(
+        status=history.run_status(row).value,
+        code=code,
+        bought=total("qty_btc"),
+        target=target if isinstance(target, Decimal) else Decimal(0),
+        total=total("total"),
+        quote=str(row["quote"]),
+    )
+
+
 def _tail(path: Path, lines: int = 5) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -161,16 +220,41 @@ def _tail(path: Path, lines: int = 5) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def report(d: Detached, as_json: bool, out: TextIO, verb: str = "Started") -> None:
-    """Print the run id (or the ``detached`` JSON event)."""
+def report(
+    d: Detached, as_json: bool, out: TextIO, verb: str = "Started", cli: str = "btc-dca"
+) -> int:
+    """Print the run id (or the ``detached`` JSON event); the exit code to return: 0 while
+    it runs, else its process's (0 finished, 4 incomplete, ...)."""
+    e = d.ended
     if as_json:
-        print(json.dumps({"event": "detached", "run_id": d.run_id, "pid": d.pid}), file=out)
-        return
+        obj: dict[str, object] = {"event": "detached", "run_id": d.run_id, "pid": d.pid}
+        if e is None:
+            obj["status"] = "running"
+        else:
+            obj |= {
+                "status": e.status,
+                "exit": e.code,
+                "qty": exact(e.bought),
+                "target": exact(e.target),
+                "total": exact(e.total),
+                "quote": e.quote,
+            }
+        print(json.dumps(obj), file=out)
+        return exits.EXIT_OK if e is None else e.code
+    if e is not None:
+        print(
+            f"{verb} run {d.run_id} in the background (pid {d.pid}); it has already ended, "
+            f"{e.describe()}.\n  see it:    {cli} history --run {d.run_id}\n"
+            f"  its output: {d.log_file}",
+            file=out,
+        )
+        return e.code
     print(
         f"{verb} run {d.run_id} in the background (pid {d.pid}); it keeps running after "
-        f"this terminal closes.\n{how_to_reach(d.run_id, d.log_file)}",
+        f"this terminal closes.\n{how_to_reach(d.run_id, d.log_file, cli)}",
         file=out,
     )
+    return exits.EXIT_OK
 
 
 def detach_plan(
@@ -213,7 +297,7 @@ def detach_run(
     # The plan's own fields win over the options it was built from.
     base = replace(options, quote=None, venues=None, mode=None, max_price=None)
     args += [*extra, *common_args(base, paths.data_dir, paths.config_file), *plan_args(plan)]
-    return _start(args, run_id, paths.data_dir, paths.log_dir, ns.json, out, "Started")
+    return _start(args, run_id, paths, ns.json, out, "Started")
 
 
 def detach_resume(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
@@ -237,22 +321,15 @@ def detach_resume(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
             return exits.EXIT_INVALID
         args.append("--yes")
     args += common_args(options, paths.data_dir, paths.config_file)
-    return _start(args, run.run_id, paths.data_dir, paths.log_dir, ns.json, out, "Resumed")
+    return _start(args, run.run_id, paths, ns.json, out, "Resumed")
 
 
 def _start(
-    args: list[str],
-    run_id: str,
-    data_dir: Path,
-    log_dir: Path,
-    as_json: bool,
-    out: TextIO,
-    verb: str,
+    args: list[str], run_id: str, paths: Paths, as_json: bool, out: TextIO, verb: str
 ) -> int:
     try:
-        detached = start(args, run_id, data_dir, log_dir)
+        detached = start(args, run_id, paths.data_dir, paths.log_dir)
     except DetachFailed as exc:
         print(f"btc-dca: {exc}", file=sys.stderr)
         return exc.code
-    report(detached, as_json, out, verb)
-    return exits.EXIT_OK
+    return report(detached, as_json, out, verb, paths.cli)

@@ -75,7 +75,8 @@ def history_command(
         print(report, file=out)
         return exits.EXIT_OK
     csv_path: Path | None = None
-    if ns.csv is not None:
+    to_stdout = ns.csv == "-"  # as most tools read "-": the table on stdout, for a pipe
+    if ns.csv is not None and not to_stdout:
         try:
             csv_path = csv_target(ns.csv, data_dir)
         except CsvPathError as exc:
@@ -96,7 +97,9 @@ def history_command(
         most = 2**31
         df = history.run_summaries(min(ns.offset, most), min(ns.limit, most) or None)
     _report_bad(history.bad, err)
-    if csv_path is not None:
+    if to_stdout:
+        write_rows(df, out)
+    elif csv_path is not None:
         try:
             write_csv(df, csv_path)
         except OSError as exc:
@@ -183,14 +186,19 @@ def write_csv(df: pl.DataFrame, path: Path) -> None:
     existed = path.exists()
     try:
         with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(df.columns)
-            for row in df.iter_rows():
-                writer.writerow([_cell(v) for v in row])
+            write_rows(df, fh)
     except OSError:
         if not existed and path.is_file():
             path.unlink(missing_ok=True)
         raise
+
+
+def write_rows(df: pl.DataFrame, fh: TextIO) -> None:
+    """``df`` as CSV rows (a header first) on ``fh``, as ``write_csv`` writes them."""
+    writer = csv.writer(fh, lineterminator="\r\n")
+    writer.writerow(df.columns)
+    for row in df.iter_rows():
+        writer.writerow([_cell(v) for v in row])
 
 
 def _when(value: object) -> str:

@@ -10,7 +10,6 @@ Exit codes: see ``tui.cli.exits``.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import sys
@@ -22,6 +21,7 @@ from storage.config import ConfigError
 from storage.paths import DataDirError
 from tui import startup
 from tui.cli import exits
+from tui.cli.exits import quiet_stdout
 from tui.cli.options import OpenDashboard, UsageError, parse_options, prepare_storage
 from tui.cli.parser import build_parser, join_relative_times
 from tui.wiring import LiveUnavailable, Options
@@ -107,13 +107,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         # The reader went away (`btc-dca history --json | head -1`): stop quietly.
         quiet_stdout(out)
         return exits.EXIT_INTERRUPTED
-
-
-def quiet_stdout(out: TextIO) -> None:
-    """Point stdout at /dev/null after its reader went away, so the final flush stays quiet."""
-    if out is sys.stdout:
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":

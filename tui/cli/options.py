@@ -15,7 +15,7 @@ from dca.plan import Plan, build_plan
 from exchanges.venues import VenueSpec
 from storage.config import AppConfig, ConfigError, ensure_config, load_config
 from storage.logs import setup_logging
-from storage.paths import Paths, ensure_writable, resolve_paths
+from storage.paths import Paths, default_config_file, ensure_writable, resolve_paths
 from tui.wiring import Options
 
 if TYPE_CHECKING:
@@ -61,13 +61,21 @@ def parse_options(ns: argparse.Namespace, env: Mapping[str, str]) -> Options:
                 f"--speed: at most {MAX_SPEED:,.0f} (a week of demo time a minute); "
                 f"{raw_speed} would date tranches years ahead"
             )
+    command = getattr(ns, "command", None)
+    if speed is not None and not getattr(ns, "demo", False) and command != "resume":
+        # Only the simulated market has a clock to speed up: live venues run in real time.
+        raise UsageError("--speed: only with --demo (the simulated market's clock)")
+    given_dir = getattr(ns, "data_dir", None)
+    if given_dir is not None and not str(given_dir).strip():
+        raise UsageError("--data-dir: empty; give a folder (or leave it out for the default)")
+    given_config = getattr(ns, "config", None)
+    if given_config is not None:
+        check_config_flag(str(given_config))
     venues = getattr(ns, "venues", None)
-    config = getattr(ns, "config", None) or (
-        Path(env["BTC_DCA_CONFIG"]) if env.get("BTC_DCA_CONFIG") else None
-    )
-    data_dir = getattr(ns, "data_dir", None) or (
-        Path(env["BTC_DCA_DATA_DIR"]) if env.get("BTC_DCA_DATA_DIR") else None
-    )
+    config = Path(given_config) if given_config else None
+    config = config or (Path(env["BTC_DCA_CONFIG"]) if env.get("BTC_DCA_CONFIG") else None)
+    data_dir = Path(given_dir) if given_dir else None
+    data_dir = data_dir or (Path(env["BTC_DCA_DATA_DIR"]) if env.get("BTC_DCA_DATA_DIR") else None)
     return Options(
         demo=bool(getattr(ns, "demo", False)),
         speed=speed,
@@ -79,6 +87,24 @@ def parse_options(ns: argparse.Namespace, env: Mapping[str, str]) -> Options:
         data_dir=data_dir,
         verbose=bool(getattr(ns, "verbose", False)),
         seed=7 if getattr(ns, "seed", None) is None else ns.seed,
+    )
+
+
+def check_config_flag(text: str) -> None:
+    """Refuse a ``--config`` that names no file: a mistyped path would otherwise run on a
+    fresh default config without a word. Only the default location is created at first start.
+    """
+    if not text.strip():
+        raise UsageError("--config: empty; give a file (or leave it out for the default)")
+    path = Path(text)
+    if path.expanduser().exists():
+        return
+    default = default_config_file()
+    if path.expanduser().resolve() == default.resolve():
+        return
+    raise UsageError(
+        f"--config: {path} does not exist (only the default, {default}, is created at "
+        "first start); create it first to keep a config there (an empty file means every default)"
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from btc_dca import __version__
 from dca.routing import Mode
@@ -44,11 +43,14 @@ def _common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         help=f"demo clock speed (default {DEFAULT_DEMO_SPEED:g}x, from 0.1x to 10000x)",
     )
     parser.add_argument(
-        "--config", type=Path, default=d, metavar="PATH", help="config file (env BTC_DCA_CONFIG)"
+        # Text, not Path: Path("") is "." and an empty value must be refused, not read as here.
+        "--config",
+        default=d,
+        metavar="PATH",
+        help="config file (env BTC_DCA_CONFIG)",
     )
     parser.add_argument(
         "--data-dir",
-        type=Path,
         default=d,
         metavar="PATH",
         help="history folder (env BTC_DCA_DATA_DIR)",
@@ -94,7 +96,7 @@ def _history_parsers(
     common(h)
     h.add_argument("--run", metavar="RUN_ID", help="show this run's tranches")
     out = h.add_mutually_exclusive_group()
-    out.add_argument("--csv", metavar="PATH", help="write the table as CSV to PATH")
+    out.add_argument("--csv", metavar="PATH", help="write the table as CSV to PATH (- for stdout)")
     out.add_argument("--json", action="store_true", help="print one JSON object per row")
     out.add_argument(
         "--compact", action="store_true", help="merge small files of past days (keeps every row)"
@@ -270,17 +272,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_TIME_OPTIONS = ("--from", "--to")
+# Options that take a value that may start with "-": relative times (``--from -24h``), and
+# any number or duration typed negative, which must reach the app's own check (exit 2,
+# the field named) rather than argparse's "expected one argument".
+_VALUE_OPTIONS = frozenset(
+    {
+        "--from",
+        "--to",
+        "--amount",
+        "--duration",
+        "--tranches",
+        "--max-price",
+        "--speed",
+        "--seed",
+        "--interval",
+        "--max-age",
+        "--depth",
+        "--limit",
+        "--offset",
+        "--port",
+    }
+)
 
 
 def join_relative_times(argv: Sequence[str]) -> list[str]:
-    """``--from -24h`` as ``--from=-24h``: argparse would read ``-24h`` as an option."""
+    """``--from -24h`` as ``--from=-24h`` (and ``--duration -1h`` as ``--duration=-1h``):
+    argparse would read ``-24h`` as an option."""
     out: list[str] = []
     i = 0
     while i < len(argv):
         arg = argv[i]
         nxt = argv[i + 1] if i + 1 < len(argv) else None
-        if arg in _TIME_OPTIONS and nxt is not None and nxt.startswith("-") and nxt[1:2].isdigit():
+        if (
+            arg in _VALUE_OPTIONS
+            and nxt is not None
+            and nxt.startswith("-")
+            and (nxt[1:2].isdigit() or nxt[1:2] == ".")
+        ):
             out.append(f"{arg}={nxt}")
             i += 2
             continue

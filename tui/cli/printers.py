@@ -14,7 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
-from dca.plan import format_duration
+from dca.plan import format_duration, size_range
 from dca.pricing import InsufficientDepth
 from dca.quote import Quote
 from dca.routing import Route, venue_order
@@ -205,11 +205,20 @@ class Printer:
     """A journal that prints each event as a line (or a JSON object per line)."""
 
     def __init__(
-        self, out: TextIO, as_json: bool, quote: str, *, resumable: bool = True, live: bool = False
+        self,
+        out: TextIO,
+        as_json: bool,
+        quote: str,
+        *,
+        resumable: bool = True,
+        live: bool = False,
+        cli: str = "btc-dca",
     ) -> None:
         self.out = out
         # Real orders: every line says so ("live": true; LIVE in the text).
         self.live = live
+        # ``btc-dca`` as the hints spell it (with the data dir and config in use).
+        self.cli = cli
         # A backtest cannot be resumed: its interrupted summary says nothing of resuming.
         self.resumable = resumable
         self.as_json = as_json
@@ -357,7 +366,7 @@ class Printer:
         q = self.quote
         if isinstance(event, RunStarted):
             plan = event.plan
-            how = plural(plan.tranches, "tranche") + (
+            how = f"{plural(plan.tranches, 'tranche')} of {size_range(plan)} BTC" + (
                 f" ({plan.default_reason})" if plan.tranches_defaulted else ""
             )
             # A resumed run: ``resume`` has said what was recorded; this line says the plan.
@@ -418,7 +427,7 @@ class Printer:
         if isinstance(event, VenueRecovered):
             return f"  ✓ {display_name(event.venue)} is back"
         if isinstance(event, RunFinished | RunCancelled):
-            return summary_text(event, q, resumable=self.resumable)
+            return summary_text(event, q, resumable=self.resumable, cli=self.cli)
         return None
 
 
@@ -444,7 +453,9 @@ def orders_json(order: OrderRecord) -> dict[str, object]:
     }
 
 
-def summary_text(event: RunFinished | RunCancelled, q: str, *, resumable: bool = True) -> str:
+def summary_text(
+    event: RunFinished | RunCancelled, q: str, *, resumable: bool = True, cli: str = "btc-dca"
+) -> str:
     """The last line of a run: its status, bought of target, and what it cost.
 
     ``avg price`` is the order books' price per BTC (before fees); ``avg cost`` is what
@@ -455,7 +466,7 @@ def summary_text(event: RunFinished | RunCancelled, q: str, *, resumable: bool =
     head = status.value.capitalize()
     tail = ""
     if status is RunStatus.INTERRUPTED and resumable:
-        tail = f"\nResume it with: btc-dca resume {event.run_id} --headless"
+        tail = f"\nResume it with: {cli} resume {event.run_id} --headless"
     goal = f"{btc(s.target)} BTC" if s.budget is None else f"a budget of {money(s.budget)} {q}"
     if not s.qty:
         skipped = f" ({plural(s.skipped, 'tranche')} skipped)" if s.skipped else ""

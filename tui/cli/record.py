@@ -18,6 +18,7 @@ from dca.plan import build_plan, format_duration, parse_duration
 from exchanges.venues import display_name
 from storage.market.recorder import Recorder, RecorderStats
 from tui.cli import exits
+from tui.cli.exits import quiet_stdout
 from tui.cli.options import UsageError, load_app_config, prepare_storage
 from tui.wiring import Options, make_clock, make_market
 
@@ -69,8 +70,18 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     clock = make_clock(options)
     market = make_market(options, specs, clock, plan.quote, plan.venues)
 
+    closed = False
+
     def report(stats: RecorderStats) -> None:
-        print(stats_line(stats), file=out, flush=True)
+        nonlocal closed
+        try:
+            print(stats_line(stats), file=out, flush=True)
+        except BrokenPipeError:
+            # The reader went away (``btc-dca record | head -1``): stop as Ctrl-C does,
+            # quietly, keeping what was taken; exit 130 like every other command.
+            closed = True
+            quiet_stdout(out)
+            recorder.stop()
 
     recorder = Recorder(
         market,
@@ -92,7 +103,8 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         file=out,
         flush=True,
     )
-    return asyncio.run(_record(recorder, duration, out))
+    code = asyncio.run(_record(recorder, duration, out))
+    return exits.EXIT_INTERRUPTED if closed else code
 
 
 async def _record(recorder: Recorder, duration: float | None, out: TextIO) -> int:

@@ -39,7 +39,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
     if not ns.headless:
         return OpenDashboard(run_id=ns.run_id)
     paths = prepare_storage(options)
-    return resume_command(ns, options, specs, paths.data_dir, out)
+    return resume_command(ns, options, specs, paths.data_dir, out, paths.cli)
 
 
 def resume_clock(options: Options, run: Resumable, data_dir: Path) -> Clock:
@@ -58,6 +58,7 @@ def resume_command(
     specs: Mapping[str, VenueSpec],
     data_dir: Path,
     out: TextIO,
+    cli: str = "btc-dca",
 ) -> int:
     """Continue the given (or newest) unfinished run headless; exit 2 if there is none."""
     try:
@@ -85,6 +86,7 @@ def resume_command(
         config.notify,
         market,
         where=where(bool(getattr(ns, "detached_child", False))),
+        cli=cli,
     )
     if run.live:
         # A live run stays live: real orders, confirmed again (--yes or typed).
@@ -125,6 +127,7 @@ def resume_command(
                 catch_up=ns.missed == Missed.CATCH_UP.value,
                 attached=attached,
                 stream=streams(ns, options),
+                cli=cli,
             )
         )
     finally:

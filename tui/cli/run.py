@@ -68,7 +68,9 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
     clock = make_clock(options)
     market = make_market(options, specs, clock, plan.quote, plan.venues)
     journal = journal_for(options, paths)
-    attached = attach(paths.data_dir, config.notify, market, where=where(ns.detached_child))
+    attached = attach(
+        paths.data_dir, config.notify, market, where=where(ns.detached_child), cli=paths.cli
+    )
     return asyncio.run(
         run_command(
             plan,
@@ -80,6 +82,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
             run_id=ns.run_id,
             attached=attached,
             stream=streams(ns, options),
+            cli=paths.cli,
         )
     )
 
@@ -147,6 +150,7 @@ async def run_command(
     attached: Attached | None = None,
     stream: bool = False,
     execution: Execution | None = None,
+    cli: str = "btc-dca",
 ) -> int:
     """Execute ``plan`` headless, printing every tranche.
 
@@ -157,9 +161,12 @@ async def run_command(
     tranche asks every venue afresh. ``catch_up`` False (the default): a tranche whose
     slot passed while the run was paused (``btc-dca pause``) is skipped, its BTC carried
     to the next, so purchases are never bunched together. ``execution``: how each
-    tranche is carried out (paper fills unless told otherwise).
+    tranche is carried out (paper fills unless told otherwise). ``cli``: ``btc-dca`` as
+    the hints spell it (with the data dir and config in use).
     """
-    printer = Printer(out, as_json, plan.quote, live=execution is not None and execution.live)
+    printer = Printer(
+        out, as_json, plan.quote, live=execution is not None and execution.live, cli=cli
+    )
     try:
         if stream:
             await warm_up(market, plan.venues)
@@ -215,7 +222,7 @@ async def run_command(
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     with contextlib.suppress(Exception):
                         loop.remove_signal_handler(sig)
-        if interrupted:
+        if interrupted and session.state is RunStatus.INTERRUPTED:
             return exits.EXIT_INTERRUPTED
         return exits.EXIT_INCOMPLETE if session.state is RunStatus.INCOMPLETE else exits.EXIT_OK
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
@@ -18,7 +19,7 @@ from dca.status import RunStatus
 from storage.runs.control import Command, NotAcknowledged, NotInProgress, runs_in_progress, steer
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import bought_of, money
+from tui.fmt import bought_of, btc, money, plural
 from tui.wiring import Options
 
 _COMMANDS = {"pause": Command.PAUSE, "unpause": Command.UNPAUSE, "cancel": Command.CANCEL}
@@ -29,18 +30,28 @@ _DONE = {Command.PAUSE: "paused", Command.UNPAUSE: "running again", Command.CANC
 _FROM = {Command.PAUSE: RunStatus.RUNNING, Command.UNPAUSE: RunStatus.PAUSED}
 
 
-def only_run(data_dir: Path, what: Command, verb: str) -> str | None:
+def only_run(data_dir: Path, what: Command, verb: str, cli: str = "btc-dca") -> str | None:
     """The run ``verb`` means when none is named: the one run in progress it can change
     (or else the one run in progress). None, after saying why, when that is not one run."""
     states = runs_in_progress(data_dir)
     fitting = [s for s in states if _FROM.get(what, s.state) == s.state]
-    candidates = fitting or states
+    # With one run in progress, that run (it says if it is already so); with several, only
+    # those the command can change are candidates.
+    candidates = fitting or (states if len(states) == 1 else [])
     if len(candidates) == 1:
         return candidates[0].run_id
-    if not candidates:
+    if not states:
         print(f"btc-dca: {verb}: no run is in progress", file=sys.stderr)
         return None
-    names = "".join(f"\n  btc-dca {verb} {s.run_id}  ({s.state})" for s in candidates)
+    if not candidates:
+        listed = "".join(f"\n  {s.run_id}  ({s.state})" for s in states)
+        print(
+            f"btc-dca: {verb}: no run is {_FROM[what]}; {len(states)} runs are in progress, "
+            f"none of them {_FROM[what]}:{listed}",
+            file=sys.stderr,
+        )
+        return None
+    names = "".join(f"\n  {cli} {verb} {s.run_id}  ({s.state})" for s in candidates)
     print(
         f"btc-dca: {verb}: {len(candidates)} runs are in progress; name one:{names}",
         file=sys.stderr,
@@ -53,11 +64,11 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     paths = prepare_storage(options, compact=False)
     what = _COMMANDS[ns.command]
     if ns.run_id is None:
-        ns.run_id = only_run(paths.data_dir, what, ns.command)
+        ns.run_id = only_run(paths.data_dir, what, ns.command, paths.cli)
         if ns.run_id is None:
             return exits.EXIT_INVALID
     try:
-        result = steer(paths.data_dir, ns.run_id, what)
+        result = steer(paths.data_dir, ns.run_id, what, cli=paths.cli)
     except NotInProgress as exc:
         print(f"btc-dca: {ns.command}: {exc}", file=sys.stderr)
         return exits.EXIT_INVALID
@@ -70,13 +81,34 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         print(f"Run {ns.run_id} is already {s.state}.", file=out)
         return exits.EXIT_OK
     line = f"Run {ns.run_id} {_DONE[what]}"
-    if s is not None:
+    if s is None and what is Command.CANCEL:
+        line += bought_so_far(paths.data_dir, ns.run_id)
+    elif s is not None:
         line += (
             f": {s.done}/{s.of} tranches, "
             + bought_of(s.bought, s.target, s.spent, s.budget, s.quote)
             + ("" if s.budget is not None else f" for {money(s.spent)} {s.quote}")
         )
     if what is Command.PAUSE:
-        line += f". Continue it with: btc-dca unpause {ns.run_id}"
+        line += f". Continue it with: {paths.cli} unpause {ns.run_id}"
     print(line + ".", file=out)
     return exits.EXIT_OK
+
+
+def bought_so_far(data_dir: Path, run_id: str) -> str:
+    """``: bought 0.20 of 0.60 BTC in 2 tranches for 18,093.40 USD`` from a run's history
+    (what a cancelled run keeps); "" when it cannot be read."""
+    from storage.history.queries import History  # polars: only once the run has ended
+
+    row = History(data_dir).run(run_id)
+    if row is None:
+        return ""
+    qty, target, total = row["qty_btc"], row["amount_btc"], row["total"]
+    if not isinstance(target, Decimal):
+        return ""
+    if not isinstance(qty, Decimal) or not qty:
+        return f": bought nothing of {btc(target)} BTC"
+    filled = row["filled"]
+    tranches = f" in {plural(int(filled), 'tranche')}" if isinstance(filled, int) else ""
+    spent = f" for {money(total)} {row['quote']}" if isinstance(total, Decimal) else ""
+    return f": bought {btc(qty)} of {btc(target)} BTC{tranches}{spent}"

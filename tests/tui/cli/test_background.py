@@ -11,11 +11,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from storage.history.queries import History
+from storage.paths import resolve_paths
 from storage.runs.control import RunState, runs_in_progress
 from tests.tui.cli.helpers import run
 from tui.cli import detach
@@ -94,7 +96,13 @@ def test_a_detached_run_is_seen_paused_unpaused_and_cancelled_from_here(data_dir
 
     code, out = run("cancel", run_id)
     assert code == 0
-    assert out == f"Run {run_id} cancelled.\n"
+    # It says what the run keeps.
+    row = History(data_dir).run(run_id)
+    assert row is not None
+    bought = row["qty_btc"]
+    assert isinstance(bought, Decimal) and bought > 0
+    assert out.startswith(f"Run {run_id} cancelled: bought {bought:.2f} of 0.60 BTC in ")
+    assert out.endswith(" USD.\n")
     assert run("status") == (0, "no run in progress\n")
     code, _ = run("history", "--run", run_id, "--json")
     assert code == 0
@@ -124,12 +132,16 @@ def test_without_a_run_id_the_one_run_in_progress_that_it_can_change_is_steered(
         assert run(verb) == (2, "")
         err = capsys.readouterr().err.splitlines()
         assert err[0] == f"btc-dca: {verb}: 2 runs are in progress; name one:"
+        # Each line a command to type as it is (with the data dir and config in use).
+        cli = resolve_paths().cli
+        assert cli.startswith("btc-dca --data-dir ")
         assert sorted(err[1:]) == sorted(
-            f"  btc-dca {verb} {run_id}  (running)" for run_id in (first, second)
+            f"  {cli} {verb} {run_id}  (running)" for run_id in (first, second)
         )
     assert all(s.state == "running" for s in runs_in_progress(data_dir))
     assert run("cancel", second)[0] == 0
-    assert run("cancel") == (0, f"Run {first} cancelled.\n")
+    code, out = run("cancel")
+    assert (code, out.split(":")[0]) == (0, f"Run {first} cancelled")
     assert run("status") == (0, "no run in progress\n")
 
 
@@ -233,3 +245,52 @@ def test_resume_detach_continues_an_interrupted_run_in_the_background(data_dir: 
     # It goes on buying in its own process, not just announced as resumed.
     _wait(lambda: (s := _state(data_dir, run_id)) is not None and s.done > state.done)
     assert run("cancel", run_id)[0] == 0
+
+
+def test_a_detached_run_that_ends_before_it_is_seen_running_reports_its_outcome(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A one-tranche plan can start and end between two looks at its state file: the
+    parent says it finished (and what it bought) and exits 0, so a script does not retry
+    and buy again."""
+    monkeypatch.setattr(detach, "in_progress", lambda _data, _run_id: None)
+    one = ("--demo", "--amount", "0.01", "--duration", "1h", "--tranches", "1")
+    code, out = run("run", "--detach", "--json", *one)
+    assert code == 0, capsys.readouterr().err
+    event = json.loads(out)
+    assert (event["event"], event["status"], event["exit"]) == ("detached", "finished", 0)
+    assert (event["qty"], event["target"], event["quote"]) == ("0.01", "0.01", "USD")
+    assert _status(data_dir, event["run_id"]) == "finished"
+    code, out = run("run", "--detach", *one, "--max-price", "1000")
+    assert code == 4
+    assert "it has already ended, incomplete: bought 0.00 of 0.01 BTC" in out
+    assert f"history --run {out.split()[2]}" in out
+
+
+def test_a_paused_run_its_process_still_holds_is_not_resumable_in_history(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_id = json.loads(run("run", "--detach", "--json", *PLAN)[1])["run_id"]
+    assert run("pause", run_id)[0] == 0
+    _wait(lambda: _status(data_dir, run_id) == "paused")
+    row = json.loads(run("history", "--json")[1].splitlines()[0])
+    # resume would refuse it (its process holds it): history says what resume does.
+    assert (row["run_id"], row["status"], row["resumable"]) == (run_id, "paused", False)
+    assert run("resume", run_id, "--headless")[0] == 2
+    assert "is being executed by another process" in capsys.readouterr().err
+    assert run("cancel", run_id)[0] == 0
+
+
+def test_unpause_with_runs_in_progress_and_none_paused_says_none_is_paused(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = json.loads(run("run", "--detach", "--json", *PLAN)[1])["run_id"]
+    second = json.loads(run("run", "--detach", "--json", *PLAN)[1])["run_id"]
+    capsys.readouterr()
+    assert run("unpause") == (2, "")
+    err = capsys.readouterr().err
+    assert err.startswith("btc-dca: unpause: no run is paused; 2 runs are in progress, none")
+    assert f"{first}  (running)" in err and f"{second}  (running)" in err
+    assert "btc-dca unpause " not in err  # not offered as runs to unpause
+    for run_id in (first, second):
+        assert run("cancel", run_id)[0] == 0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -145,6 +147,21 @@ def test_an_amount_only_a_split_can_fill_points_to_mode_split_and_exits_4() -> N
             ["quote", "--demo", "--amount", "1", "--speed", "1e-9"],
             "--speed: at least 0.1 (1 is real time)",
         ),
+        # A negative duration gets the app's message, as a negative amount does.
+        (
+            ["run", "--headless", "--demo", "--amount", "1", "--duration", "-1h"],
+            "--duration: '-1h' is not a duration",
+        ),
+        (["run", "--demo", "--amount", "1", "--duration", "1h", "--tranches", "-3"], "--tranches"),
+        # Live venues have no clock to speed up: refused, not silently ignored.
+        (["quote", "--amount", "1", "--speed", "100"], "--speed: only with --demo"),
+        (["--speed", "100", "history"], "--speed: only with --demo"),
+        # An empty data dir would be the current folder.
+        (["--data-dir", "", "history"], "--data-dir: empty"),
+        (["history", "--data-dir", " "], "--data-dir: empty"),
+        # A mistyped config path would run on a fresh default config without a word.
+        (["--config", "/nonexistent/btc-dca.toml", "history"], "--config: /nonexistent/btc-"),
+        (["quote", "--demo", "--amount", "1", "--config", ""], "--config: empty"),
     ],
 )
 def test_invalid_input_names_the_field_and_exits_2(
@@ -220,7 +237,9 @@ def test_run_headless_text_prints_a_line_per_tranche_and_a_summary() -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("Run ")
-    assert "buy 0.30 BTC in USD over 3m, 3 tranches, one every 1m, mode single" in lines[0]
+    assert (
+        "buy 0.30 BTC in USD over 3m, 3 tranches of 0.1 BTC, one every 1m, mode single" in lines[0]
+    )
     assert [ln[:5] for ln in lines if ln.startswith("[")] == ["[1/3]", "[2/3]", "[3/3]"]
     assert "next best" in lines[1]
     assert lines[-2].startswith("Finished: bought 0.30 of 0.30 BTC in 3 tranches for ")
@@ -270,7 +289,21 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_exit_130(tmp_path: Path) -> Non
     assert lines[1].startswith("[1/1000]")
     assert rest.splitlines()[-3].startswith("Interrupted: bought ")
     assert rest.splitlines()[-2].startswith("Execution quality (+ costs more): ")
-    assert rest.splitlines()[-1].startswith("Resume it with: btc-dca resume ")
+    hint = rest.splitlines()[-1]
+    assert hint.startswith("Resume it with: btc-dca --data-dir ")
+    # Followed verbatim from another shell (none of this one's variables), it resumes the run.
+    words = shlex.split(hint.removeprefix("Resume it with: "))
+    assert words[0] == "btc-dca"
+    exe = str(Path(sys.executable).with_name("btc-dca"))
+    bare = {k: v for k, v in env.items() if k not in ("BTC_DCA_DATA_DIR", "BTC_DCA_CONFIG")}
+    with subprocess.Popen(
+        [exe, *words[1:]], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=bare
+    ) as proc:
+        assert proc.stdout is not None
+        first = _line(proc.stdout)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    assert first.startswith("Resuming run "), first
 
 
 def test_a_run_that_buys_nothing_is_incomplete_with_exit_4(
@@ -320,3 +353,53 @@ def test_the_dashboard_is_refused_when_stdout_is_not_a_terminal(tmp_path: Path) 
             "btc-dca: the dashboard needs a terminal and stdout is not one; use "
         )
         assert hint in done.stderr
+
+
+class _ReaderGoneAfter(io.StringIO):
+    """An output whose reader goes away once it has read ``lines`` lines (``| head -N``)."""
+
+    def __init__(self, lines: int) -> None:
+        super().__init__()
+        self.left = lines
+
+    def write(self, text: str) -> int:
+        if self.left <= 0:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.left -= text.count("\n")
+        return super().write(text)
+
+
+def test_a_reader_gone_after_the_last_fill_leaves_the_run_finished_not_resumable(
+    tmp_path: Path,
+) -> None:
+    argv = ["run", "--headless", "--demo", "--amount", "0.02", "--duration", "2m"]
+    argv += ["--tranches", "2", "--speed", "10000", "--venues", "okx,binance"]
+    # The plan line and the first fill are read; the last fill's line finds no reader.
+    # The run had bought its whole amount: finished, and its exit code says so.
+    out = _ReaderGoneAfter(2)
+    assert main(argv, out=out) == 0
+    assert out.getvalue().splitlines()[-1].startswith("[1/2] ")
+    _code, listed = run("history", "--json")
+    row = json.loads(listed.splitlines()[0])
+    assert (row["status"], row["resumable"], row["qty_btc"]) == ("finished", False, "0.02")
+    assert run("resume", "--headless")[0] == 2
+
+
+def test_record_whose_reader_goes_away_stops_quietly_with_130(tmp_path: Path) -> None:
+    """``btc-dca record | head -1``: like every other command, not a data dir failure."""
+    env = {
+        **os.environ,
+        "BTC_DCA_DATA_DIR": str(tmp_path / "d"),
+        "BTC_DCA_CONFIG": str(tmp_path / "c.toml"),
+    }
+    argv = [sys.executable, "-m", "tui.cli", "record", "--demo", "--speed", "600"]
+    argv += ["--duration", "1h", "--venues", "okx,binance"]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert _line(proc.stdout).startswith("Recording OKX, Binance in USD")
+        proc.stdout.close()  # head -1 has its line and goes
+        err = proc.stderr.read()
+        proc.wait(timeout=30)
+    assert (proc.returncode, err) == (130, "")

@@ -64,6 +64,17 @@ async def test_csv_and_json_exports_match_the_table(env: Path, tmp_path: Path) -
     legs = json.loads(rows[0]["legs"])
     assert Decimal(legs[0]["qty_btc"]) == table["legs"][0][0]["qty_btc"]
 
+    # "-" is stdout, as most tools read it (no file named "-" is left anywhere).
+    cwd = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        code, text = _main("history", "--run", run_id, "--csv", "-")
+    finally:
+        os.chdir(cwd)
+    assert code == 0
+    assert text == (tmp_path / "t.csv").read_bytes().decode()
+    assert not (tmp_path / "-").exists()
+
     code, text = _main("history", "--run", run_id, "--json")
     objs = [json.loads(line) for line in text.splitlines()]
     assert [Decimal(o["total"]) for o in objs] == table["total"].to_list()

@@ -60,7 +60,10 @@ async def troubled_run(as_json: bool) -> list[str]:
 
 async def test_text_lines_tell_the_story() -> None:
     lines = await troubled_run(as_json=False)
-    assert lines[0] == "Run r: buy 10.00 BTC in USD over 4h, 4 tranches, one every 1h, mode split"
+    assert (
+        lines[0]
+        == "Run r: buy 10.00 BTC in USD over 4h, 4 tranches of 2.5 BTC, one every 1h, mode split"
+    )
     assert lines[1].startswith("[1/4] 2026-01-01 00:00:00  ")
     assert " + " in lines[1]  # 2.5 BTC is bought in more than one place
     assert "  ! Kraken unavailable: HTTP 451: restricted location" in lines
