@@ -91,10 +91,11 @@ def plan(spend: str = "1000", **kw: object):  # type: ignore[no-untyped-def]
     return build_plan(**args)  # type: ignore[arg-type]
 
 
-def test_a_budget_is_split_into_equal_cents_and_the_last_share_keeps_the_rest() -> None:
+def test_a_budget_is_split_into_whole_cents_differing_by_at_most_a_cent() -> None:
     p = plan("1000", tranches=7)
     assert p.is_budget and p.amount == 0 and p.spend == D("1000")
-    assert p.shares() == [D("142.85")] * 6 + [D("142.90")]
+    # The 5 cents that do not divide evenly go one each to the last five shares.
+    assert p.shares() == [D("142.85")] * 2 + [D("142.86")] * 5
     assert sum(p.shares()) == D("1000")
 
 

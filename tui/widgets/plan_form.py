@@ -17,6 +17,7 @@ from textual.widgets.selection_list import Selection
 from dca.plan import Plan, PlanInvalid, build_plan, format_duration, size_range
 from dca.routing import Mode
 from exchanges.venues import QUOTES, VenueSpec, display_name
+from tui import fmt
 from tui.messages import PlanChanged, StartRequested
 from tui.widgets.text_line import TextLines
 
