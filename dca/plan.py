@@ -166,6 +166,8 @@ def tranche_sizes(amount: Decimal, n: int, lot: Decimal) -> list[Decimal]:
     tranches of 0.00001 lots: 80 of 0.00013 then 640 of 0.00014), never all on the last;
     only an amount that is not a whole number of lots leaves less than a lot on the last.
     """
+    if n == 1:
+        return [amount]  # as typed: 5 stays 5, not 5.00
     lots = (amount / lot).to_integral_value(ROUND_DOWN)
     dust = amount - lots * lot
     each, extra = divmod(int(lots), n)
