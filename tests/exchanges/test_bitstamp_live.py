@@ -179,7 +179,7 @@ async def test_a_lost_diff_is_repaired_by_the_periodic_resync_on_the_same_socket
             await ws.send_str(text)
 
     seen: list[VenueStatus] = []
-    caplog.set_level(logging.INFO, logger="exchanges.live")
+    caplog.set_level(logging.INFO, logger="exchanges.feed")
     async with streaming(srv, script, seen.append) as market:
         await wait_for(lambda: truth.matches(market.status("bitstamp").book))
         stats = market.stats()["bitstamp"]

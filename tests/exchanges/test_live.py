@@ -16,7 +16,8 @@ from exchanges.book import OrderBook
 from exchanges.clock import RealClock
 from exchanges.convert import FixedRates
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.live import LiveMarket, LiveSettings, backoff_delay
+from exchanges.feed import backoff_delay
+from exchanges.live import LiveMarket, LiveSettings
 from exchanges.market import Health, VenueStatus
 from exchanges.venues import DEFAULT_SPECS, VenueSpec
 from tests.exchanges.servers import Reply, VenueServer, WsScript, closed_port
@@ -504,10 +505,10 @@ async def test_close_logs_a_feed_that_died_with_the_venue(
 ) -> None:
     market = LiveMarket({"binance": spec_at("binance", srv)}, "USDT", settings=FAST)
 
-    async def dies(feed: object) -> None:
+    async def dies() -> None:
         raise RuntimeError("feed bug")
 
-    monkeypatch.setattr(market, "_run", dies)
+    monkeypatch.setattr(market._feeds["binance"], "run", dies)
     await market.start()
     await asyncio.sleep(0)
     await market.close()
