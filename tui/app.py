@@ -12,30 +12,30 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.timer import Timer
 from textual.widgets import Input, Select
 from textual.worker import Worker, WorkerState
 
 from dca.plan import Plan
-from dca.status import IN_PROGRESS, RunStatus, current_status
+from dca.status import IN_PROGRESS, RunStatus
 from exchanges.clock import Clock
 from exchanges.market import Health, MarketData, VenueStatus
 from exchanges.venues import display_name
 from tui import fmt, startup
 from tui.elsewhere import how_to_reach
-from tui.messages import ElsewhereEnded, ElsewhereSeen, RunFailed, StartRequested
+from tui.following import Following
+from tui.messages import RunFailed, StartRequested
+from tui.recording import MarketRecording, RecorderFactory, Recording
 from tui.screens.main import MainScreen
 from tui.widgets.plan_form import FormDefaults, PlanForm
 
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from dca.journal import Journal
     from dca.session import RunSession
     from storage.runs.attach import Attached
-    from storage.runs.control import Followed
     from tui.elsewhere import Elsewhere, Started
     from tui.history.cache import HistoryCache
     from tui.history.source import HistorySource
@@ -68,36 +67,11 @@ QUIT_WAIT_S = 10.0
 # threads (resume offers, History's imports, compaction): they load polars and compete for
 # the GIL, so the footer's keys and the first quotes are drawn first.
 SETTLE_S = 0.5
-# How often the dashboard looks for, and at, a run executed by another process, seconds.
-ELSEWHERE_S = 1.0
 
 JournalFactory = Callable[[], "Journal"]
 # Builds the market for a quote currency (the same factory the launcher used at start).
 MarketFactory = Callable[[str], MarketData]
 OffersSource = Callable[[], Sequence["ResumeOffer"]]
-
-
-class Recording(Protocol):
-    """A market recorder the dashboard can run (``storage.market.recorder.Recorder``)."""
-
-    @property
-    def stats(self) -> RecordingStats: ...
-
-    def stop(self) -> None: ...
-
-    async def run(self, duration_s: float | None = None) -> object: ...
-
-
-class RecordingStats(Protocol):
-    """What the header shows of a recording."""
-
-    snapshots: int
-    bytes: int
-    live: tuple[str, ...]
-
-
-# Builds a recorder for the market the dashboard shows (Polars loads only then).
-RecorderFactory = Callable[[MarketData], Recording]
 
 
 class DcaApp(App[int]):
@@ -137,9 +111,17 @@ class DcaApp(App[int]):
         super().__init__()
         # Runs in other processes: seen and steered through the data dir's live files.
         self.elsewhere = elsewhere
-        # The run another process executes that this dashboard shows (None: none).
-        self.following: str | None = None
-        self._follow_offset = 0
+        self.others = (
+            Following(
+                self,
+                elsewhere,
+                busy=lambda: self.run_active,
+                show=lambda message: self.main.post_message(message),
+                ended=lambda: self._reread_history(),
+            )
+            if elsewhere is not None
+            else None
+        )
         self.cursor_blink = cursor_blink
         self.market = market
         self.clock = clock
@@ -179,12 +161,7 @@ class DcaApp(App[int]):
         # Set by the main screen whenever the run's state changes (quitting waits on it).
         self.run_state_changed = asyncio.Event()
         # Recording the books to market/ while the dashboard is open (key m).
-        self.recorder_factory = recorder_factory
-        self.recorder: Recording | None = None
-        # A plain task, not a worker: closing the app awaits it (its last books get written)
-        # instead of cancelling it.
-        self._recording: asyncio.Task[object] | None = None
-        self._recording_timer: Timer | None = None
+        self.recording = MarketRecording(self, recorder_factory, lambda: self.market)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -236,9 +213,8 @@ class DcaApp(App[int]):
         self._preload()
         for task in self.background:
             self.run_worker(task, thread=True, group="background", exit_on_error=False)
-        if self.elsewhere is not None:
-            self._look_elsewhere()
-            self.set_interval(ELSEWHERE_S, self._look_elsewhere, name="elsewhere")
+        if self.others is not None:
+            self.others.start()
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _preload(self) -> None:
@@ -254,7 +230,7 @@ class DcaApp(App[int]):
 
     async def on_unmount(self) -> None:
         """Stop recording (its books are written), stop listening, close the connections."""
-        await self._stop_recording()
+        await self.recording.stop()
         if self._unlisten is not None:
             self._unlisten()
         await self.market.close()
@@ -263,59 +239,12 @@ class DcaApp(App[int]):
 
     async def action_toggle_recording(self) -> None:
         """Start or stop recording every venue's book to market/ (shown in the header)."""
-        if self.recorder is not None:
-            stats = self.recorder.stats
-            await self._stop_recording()
-            self.notify(f"Recorded {stats.snapshots:,} book snapshots", title="Recording stopped")
-            return
-        if self.recorder_factory is None:
-            self.notify("Recording needs the data dir (not in this session)", severity="warning")
-            return
-        self.recorder = self.recorder_factory(self.market)
-        self._recording = asyncio.create_task(self.recorder.run(), name="market-recorder")
-        self._recording.add_done_callback(self._recording_ended)
-        self._recording_timer = self.set_interval(1.0, self._show_recording)
-        self._show_recording()
-        self.notify("Every venue's book goes to market/ (m stops)", title="Recording")
+        await self.recording.toggle()
 
-    def _recording_ended(self, task: asyncio.Task[object]) -> None:
-        """A recording that stopped on its own (it cannot write): say why, clear the header."""
-        if task is not self._recording or task.cancelled() or task.exception() is None:
-            return
-        error = task.exception()
-        log.error("market recording stopped: %s", error)
-        self.recorder = self._recording = None
-        if self._recording_timer is not None:
-            self._recording_timer.stop()
-            self._recording_timer = None
-        self.sub_title = self.SUB_TITLE
-        self.notify(f"{error}", title="Recording stopped", severity="error")
-
-    def _show_recording(self) -> None:
-        """The header's subtitle says what is being recorded."""
-        if self.recorder is None:
-            return
-        stats = self.recorder.stats
-        self.sub_title = (
-            f"● recording {len(stats.live) or len(self.market.specs)} venues: "
-            f"{stats.snapshots:,} snapshots"
-        )
-
-    async def _stop_recording(self) -> None:
-        """End the recording, waiting for its last snapshots to be written."""
-        recorder, worker = self.recorder, self._recording
-        self.recorder = self._recording = None
-        if self._recording_timer is not None:
-            self._recording_timer.stop()
-            self._recording_timer = None
-        self.sub_title = self.SUB_TITLE
-        if recorder is None or worker is None:
-            return
-        recorder.stop()
-        try:
-            await asyncio.wait_for(worker, timeout=10.0)
-        except Exception:
-            log.exception("the market recorder failed")
+    @property
+    def recorder(self) -> Recording | None:
+        """The market recorder running now (None: not recording)."""
+        return self.recording.recorder
 
     def _on_status(self, status: VenueStatus) -> None:
         # Called by the market on every tick, on this loop: the screen stores it for its
@@ -398,7 +327,8 @@ class DcaApp(App[int]):
         from tui.history.memory import MemoryHistory
         from tui.ui_journal import UiJournal
 
-        self.following = None  # this dashboard's own run is shown from now on
+        if self.others is not None:
+            self.others.forget()  # this dashboard's own run is shown from now on
         store = self.journal_factory() if self.journal_factory is not None else None
         attached: Attached | None = None
         if self.elsewhere is not None:
@@ -553,7 +483,7 @@ class DcaApp(App[int]):
         """Start the form's plan in a background process that goes on after quitting."""
         if self.main.show_form():
             return
-        if self.elsewhere is None or self.elsewhere.detach is None:
+        if self.others is None or not self.others.can_detach:
             self.notify(
                 f"This dashboard cannot start background processes; use {self.cli} run --detach",
                 title="Run in background",
@@ -562,44 +492,13 @@ class DcaApp(App[int]):
             return
         plan = self._form_plan()
         if plan is not None:
-            self.notify("Starting the run in a background process…", title="Run in background")
-            self._start_detached(plan)
-
-    @work(thread=True, group="detach", exclusive=True, exit_on_error=False)
-    def _start_detached(self, plan: Plan) -> None:
-        assert self.elsewhere is not None and self.elsewhere.detach is not None
-        try:
-            started = self.elsewhere.detach(plan)
-        except Exception as exc:
-            log.error("could not start a run in the background: %s", exc)
-            self.call_from_thread(
-                self.notify, str(exc), title="Run in background failed", severity="error"
-            )
-            return
-        self.call_from_thread(self._detached, started)
-
-    def _detached(self, started: Started) -> None:
-        if started.ended is not None:
-            self.notify(
-                f"Run {started.run_id} ran in process {started.pid} and has already ended, "
-                f"{started.ended}.",
-                title="Run in background",
-            )
-            return
-        self.notify(
-            f"Run {started.run_id} runs in process {started.pid}; it goes on after you quit. "
-            "p and c steer it from here.",
-            title="Run in background",
-        )
-        if not self.run_active:
-            self.following, self._follow_offset = None, 0
-            self._look_elsewhere()
+            self.others.detach(plan)
 
     def action_toggle_pause(self) -> None:
         """Pause a running run, resume a paused one (here or in the process shown)."""
         if self._steering_elsewhere():
             paused = self.main.run_state is RunStatus.PAUSED
-            self._steer("unpause" if paused else "pause")
+            self._steer_other("unpause" if paused else "pause")
             return
         session = self.session
         if session is None or not session.active:
@@ -612,102 +511,37 @@ class DcaApp(App[int]):
     def action_pause(self) -> None:
         """Pause the run."""
         if self._steering_elsewhere():
-            self._steer("pause")
+            self._steer_other("pause")
         elif self.session is not None:
             self.session.pause()
 
     def action_resume(self) -> None:
         """Resume the run."""
         if self._steering_elsewhere():
-            self._steer("unpause")
+            self._steer_other("unpause")
         elif self.session is not None:
             self.session.resume()
 
     def action_cancel_run(self) -> None:
         """Cancel the run (the tranches bought so far stay recorded)."""
         if self._steering_elsewhere():
-            self._steer("cancel")
+            self._steer_other("cancel")
         elif self.session is not None and self.session.active:
             self.session.cancel()
         else:
             self.notify("No run in progress to cancel", severity="warning")
 
+    @property
+    def following(self) -> str | None:
+        """The run another process executes that this dashboard shows (None: none)."""
+        return self.others.run_id if self.others is not None else None
+
     def _steering_elsewhere(self) -> bool:
         return not self.run_active and self.following is not None
 
-    @work(thread=True, group="steer", exit_on_error=False)
-    def _steer(self, name: str) -> None:
-        """Ask the process executing the run shown to ``pause``, ``unpause`` or ``cancel`` it."""
-        from storage.runs.control import Command, NotAcknowledged, NotInProgress, steer
-
-        assert self.elsewhere is not None
-        command = Command(name)
-        run_id = self.following
-        if run_id is None:
-            return
-        try:
-            result = steer(self.elsewhere.data_dir, run_id, command)
-        except (NotInProgress, NotAcknowledged) as exc:
-            self.call_from_thread(
-                self.notify, str(exc), title=f"Could not {command.value}", severity="error"
-            )
-            return
-        done = {"pause": "paused", "unpause": "running again", "cancel": "cancelled"}
-        word = f"already {result.state.state}" if result.already and result.state else None
-        self.call_from_thread(
-            self.notify,
-            f"Run {run_id} {word or done[command.value]}",
-            title="Run in another process",
-        )
-        self.call_from_thread(self._look_elsewhere)
-
-    # -- runs in other processes ---------------------------------------------------------
-
-    def _look_elsewhere(self) -> None:
-        """Look for a run in progress in another process, or again at the one shown."""
-        if self.elsewhere is not None and not self.run_active:
-            self._watch_elsewhere()
-
-    @work(thread=True, exclusive=True, group="elsewhere", exit_on_error=False)
-    def _watch_elsewhere(self) -> None:
-        from storage.runs.control import follow, runs_in_progress
-
-        assert self.elsewhere is not None
-        data_dir = self.elsewhere.data_dir
-        run_id, offset, first = self.following, self._follow_offset, False
-        if run_id is None:
-            others = [s for s in runs_in_progress(data_dir) if s.pid != os.getpid()]
-            if not others:
-                return
-            run_id, offset, first = others[-1].run_id, 0, True  # the newest
-        look = follow(data_dir, run_id, offset)
-        if look.state is not None:
-            self.call_from_thread(self._elsewhere_seen, run_id, look, first)
-        elif not first:
-            from storage.history.queries import History  # polars: loaded by now, in this thread
-
-            row = History(data_dir).run(run_id)
-            # No process holds it any more: a "running" row was left by one that died.
-            status = None
-            if row is not None:
-                detail = row["detail"]
-                status = current_status(
-                    str(row["status"]), detail if isinstance(detail, str) else None, held=False
-                )
-            self.call_from_thread(self._elsewhere_ended, run_id, status)
-
-    def _elsewhere_seen(self, run_id: str, look: Followed, first: bool) -> None:
-        if self.run_active or (not first and self.following != run_id):
-            return  # a run started here meanwhile, or another run is shown
-        self.following, self._follow_offset = run_id, look.offset
-        self.main.post_message(ElsewhereSeen(look, first or look.restarted))
-
-    def _elsewhere_ended(self, run_id: str, status: RunStatus | None) -> None:
-        if self.following != run_id:
-            return
-        self.following, self._follow_offset = None, 0
-        self.main.post_message(ElsewhereEnded(run_id, status))
-        self._reread_history()
+    def _steer_other(self, name: str) -> None:
+        assert self.others is not None
+        self.others.steer(name)
 
     def action_history(self) -> None:
         """Open the history screen."""
@@ -788,12 +622,8 @@ class DcaApp(App[int]):
     async def action_quit(self) -> None:
         """Quit; during a run, ask whether to pause it (resumable) or cancel it."""
         if not self.run_active:
-            if self.following is not None:  # shown here, executed by another process
-                cli = self.cli
-                self.farewell = (
-                    f"Run {self.following} goes on in another process: {cli} status shows "
-                    f"it, {cli} pause|unpause|cancel {self.following} steers it."
-                )
+            if self.others is not None:  # a run shown here, executed by another process
+                self.farewell = self.others.farewell()
             self.exit(0)
             return
         from tui.screens.quit import QuitScreen

@@ -14,10 +14,11 @@ from exchanges.market import MarketData
 from storage.config import AppConfig, PlanDefaults, ensure_config, load_config, save_setting
 from storage.paths import Paths, resolve_paths
 from tui import fmt
-from tui.app import Recording, build_app
+from tui.app import build_app
 from tui.cli import exits
 from tui.elsewhere import Elsewhere, Started
 from tui.history.parquet import ParquetHistory
+from tui.recording import Recording
 from tui.widgets.plan_form import FormDefaults
 from tui.wiring import LiveUnavailable, Options, make_clock, make_market
 

@@ -21,7 +21,7 @@ from storage.history.journal import ParquetJournal
 from storage.runs.control import LiveRun, in_progress, runs_in_progress
 from tests.storage.helpers import plan
 from tests.tui.helpers import WAIT_S, make_app, messages, wait_for
-from tui import app as app_module
+from tui import following as following_module
 from tui.cli import detach
 from tui.elsewhere import Elsewhere, Started
 from tui.screens.quit import QuitScreen
@@ -111,7 +111,7 @@ async def test_steering_a_run_that_ended_meanwhile_says_why(
     # The dashboard looks once when it starts, then not again on its own: the run can end
     # unseen, as between two looks. (Looking every second, it could notice the end while
     # the run stops and then have nothing to steer.)
-    monkeypatch.setattr(app_module, "ELSEWHERE_S", 3600.0)
+    monkeypatch.setattr(following_module, "ELSEWHERE_S", 3600.0)
     other = OtherProcess(tmp_path, plan(amount="0.4", tranches=40, duration="40m"))
     await other.started()  # in progress before that one look
     app = make_app(tmp_path, elsewhere=Elsewhere(tmp_path))
