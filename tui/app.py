@@ -9,17 +9,15 @@ journal (``UiJournal``), fanned out with the storage journal.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
-from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
@@ -27,27 +25,23 @@ from textual.widgets import Input, Select
 from textual.worker import Worker, WorkerState
 
 from dca.plan import Plan
-from dca.status import IN_PROGRESS, RunStatus
 from exchanges.clock import Clock
-from exchanges.market import Health, MarketData, VenueStatus
-from exchanges.venues import display_name
-from tui import fmt, startup
-from tui.elsewhere import how_to_reach
+from exchanges.market import MarketData, VenueStatus
+from tui import startup
 from tui.following import Following
 from tui.messages import RunFailed, StartRequested
 from tui.recording import MarketRecording, RecorderFactory, Recording
+from tui.run_here import JournalFactory, MarketFactory, RunHere
 from tui.screens.main import MainScreen
+from tui.views import Views
 from tui.widgets.plan_form import FormDefaults, PlanForm
 
 if TYPE_CHECKING:
     # The engine, history and dialogs load when first used, not before the first frame
     # (tests/tui/test_start_imports.py keeps them off the start-up path).
     from dca.events import Summary
-    from dca.executor import Executor, ResumeState
-    from dca.journal import Journal
     from dca.session import RunSession
-    from storage.runs.attach import Attached
-    from tui.elsewhere import Elsewhere, Started
+    from tui.elsewhere import Elsewhere
     from tui.history.cache import HistoryCache
     from tui.history.source import HistorySource
     from tui.screens.resume import ResumeOffer
@@ -57,24 +51,15 @@ log = logging.getLogger(__name__)
 DEFAULT_THEME = "textual-dark"
 # Loaded in the background after the first frame (see ``_preload``).
 PRELOAD = ("tui.widgets.tranche_table", "tui.history.screen")
-# The name the history screen is installed under.
-HISTORY = "history"
-# How long quitting waits for a pause or cancel to be recorded, seconds.
-# Longer than a live venue's request timeout (3 s), so a cancel caught mid-request
-# still gets its RunCancelled written before the app exits.
-QUIT_WAIT_S = 10.0
 # After the first frame the app waits this long (seconds) before it starts its background
 # threads (resume offers, History's imports, compaction): they load polars and compete for
 # the GIL, so the footer's keys and the first quotes are drawn first.
 SETTLE_S = 0.5
 
-JournalFactory = Callable[[], "Journal"]
-# Builds the market for a quote currency (the same factory the launcher used at start).
-MarketFactory = Callable[[str], MarketData]
 OffersSource = Callable[[], Sequence["ResumeOffer"]]
 
 
-class DcaApp(App[int]):
+class DcaApp(RunHere, Views):
     """The btc-dca dashboard."""
 
     # Absolute, so subclasses defined elsewhere (tests) find it too.
@@ -147,7 +132,6 @@ class DcaApp(App[int]):
         self.background = tuple(background)
         self._theme_lock = threading.Lock()
         self._theme_to_save: str | None = None
-        # This dashboard's run (None until one starts here).
         self.session: RunSession | None = None
         self.run_worker_: Worker[Summary] | None = None
         self._unlisten: Callable[[], None] | None = None
@@ -156,9 +140,7 @@ class DcaApp(App[int]):
         self.first_frame_at: float | None = None
         # Whether the background threads have been started (SETTLE_S after the first frame).
         self.background_started = False
-        # Printed by the launcher once the app has quit: what became of a run in progress.
         self.farewell = ""
-        # Set by the main screen whenever the run's state changes (quitting waits on it).
         self.run_state_changed = asyncio.Event()
         # Recording the books to market/ while the dashboard is open (key m).
         self.recording = MarketRecording(self, recorder_factory, lambda: self.market)
@@ -286,113 +268,6 @@ class DcaApp(App[int]):
         self.main.earlier = offer.earlier
         self.start_run(offer.plan, resume=offer.state)
 
-    # -- the run ---------------------------------------------------------------------------
-
-    @property
-    def executor(self) -> Executor | None:
-        """The executor of this dashboard's run (None until one starts here)."""
-        return self.session.executor if self.session is not None else None
-
-    @property
-    def run_active(self) -> bool:
-        """Whether a run is going (running or paused)."""
-        return self.session is not None and self.session.active
-
-    def start_run(self, plan: Plan, resume: ResumeState | None = None) -> None:
-        """Execute ``plan`` in a worker (one run at a time)."""
-        if self.run_active:
-            self.notify("A run is already going: pause or cancel it first", severity="warning")
-            return
-        if plan.quote != self.market.quote and self.market_factory is not None:
-            # The form's currency was chosen while a run was going: switch now, then start.
-            self.run_worker(self._switch_then_start(plan, resume), group="switch", exclusive=True)
-            return
-        if plan.quote != self.market.quote:
-            self.notify(
-                f"This market quotes in {self.market.quote}; start with --quote {plan.quote}",
-                title="Quote currency",
-                severity="warning",
-            )
-            return
-        unreachable = self.unreachable(plan)
-        if unreachable:
-            # As `run --headless` exits 3: a run with no venue would only skip every tranche.
-            self.notify(
-                f"No ticked venue is reachable ({unreachable}): not starting",
-                title="Start",
-                severity="error",
-            )
-            return
-        from dca.session import RunSession
-        from tui.history.memory import MemoryHistory
-        from tui.ui_journal import UiJournal
-
-        if self.others is not None:
-            self.others.forget()  # this dashboard's own run is shown from now on
-        store = self.journal_factory() if self.journal_factory is not None else None
-        attached: Attached | None = None
-        if self.elsewhere is not None:
-            from storage.runs.attach import attach
-
-            # Other processes see and steer this run; its alerts go out like a headless run's.
-            attached = attach(
-                self.elsewhere.data_dir,
-                self.elsewhere.notify,
-                self.market,
-                where="dashboard",
-                cli=self.elsewhere.cli,
-            )
-        views: list[Journal] = []
-        if isinstance(self.history, MemoryHistory):
-            views.append(self.history)
-        views.append(UiJournal(self.main.post_message))
-        # A pause (or the time the app was closed) never bunches purchases: tranches whose
-        # slot passed are skipped and their BTC rides on the next (the run panel says so).
-        self.session = RunSession(
-            plan,
-            self.market,
-            self.clock,
-            history=store,
-            live=attached.live if attached else None,
-            alerts=attached.alerts if attached else None,
-            views=views,
-            resume=resume,
-            catch_up=False,
-        )
-        self.run_worker_ = self._execute(self.session)
-
-    def unreachable(self, plan: Plan) -> str:
-        """Why none of ``plan``'s venues can be used now ("" when one can).
-
-        A venue counts as reachable when it has a book and is not down, or is still
-        connecting for the first time (the run's first tranche waits and retries).
-        """
-        reasons: list[str] = []
-        for venue in plan.venues:
-            status = self.market.status(venue)
-            if status.health is Health.DOWN:
-                reasons.append(f"{display_name(venue)}: {status.error or 'down'}")
-            elif status.health is Health.CONNECTING and status.error is not None:
-                reasons.append(f"{display_name(venue)}: {status.error}")
-            else:
-                return ""
-        return "; ".join(reasons)
-
-    async def _switch_then_start(self, plan: Plan, resume: ResumeState | None) -> None:
-        await self.switch_market(plan.quote)
-        if self.market.quote == plan.quote:
-            self.start_run(plan, resume)
-
-    @work(exclusive=True, exit_on_error=False, group="run", name="run")
-    async def _execute(self, session: RunSession) -> Summary:
-        try:
-            # A failure is marked in the history (the run stays resumable) by the session,
-            # then reported by ``on_worker_state_changed``.
-            return await session.run()
-        finally:
-            # History shows the run as it ended, without a re-read when it opens.
-            self._reread_history()
-
     @work(thread=True, group="preload", exit_on_error=False)
     def _reread_history(self) -> None:
         self.history_cache.load()
@@ -493,217 +368,6 @@ class DcaApp(App[int]):
         plan = self._form_plan()
         if plan is not None:
             self.others.detach(plan)
-
-    def action_toggle_pause(self) -> None:
-        """Pause a running run, resume a paused one (here or in the process shown)."""
-        if self._steering_elsewhere():
-            paused = self.main.run_state is RunStatus.PAUSED
-            self._steer_other("unpause" if paused else "pause")
-            return
-        session = self.session
-        if session is None or not session.active:
-            self.notify("No run in progress to pause or resume", severity="warning")
-        elif session.state is RunStatus.RUNNING:
-            session.pause()
-        elif session.state is RunStatus.PAUSED:
-            session.resume()
-
-    def action_pause(self) -> None:
-        """Pause the run."""
-        if self._steering_elsewhere():
-            self._steer_other("pause")
-        elif self.session is not None:
-            self.session.pause()
-
-    def action_resume(self) -> None:
-        """Resume the run."""
-        if self._steering_elsewhere():
-            self._steer_other("unpause")
-        elif self.session is not None:
-            self.session.resume()
-
-    def action_cancel_run(self) -> None:
-        """Cancel the run (the tranches bought so far stay recorded)."""
-        if self._steering_elsewhere():
-            self._steer_other("cancel")
-        elif self.session is not None and self.session.active:
-            self.session.cancel()
-        else:
-            self.notify("No run in progress to cancel", severity="warning")
-
-    @property
-    def following(self) -> str | None:
-        """The run another process executes that this dashboard shows (None: none)."""
-        return self.others.run_id if self.others is not None else None
-
-    def _steering_elsewhere(self) -> bool:
-        return not self.run_active and self.following is not None
-
-    def _steer_other(self, name: str) -> None:
-        assert self.others is not None
-        self.others.steer(name)
-
-    def action_history(self) -> None:
-        """Open the history screen."""
-        from tui.history.screen import HistoryScreen
-
-        if isinstance(self.screen, HistoryScreen):
-            return
-        # One history screen, kept between visits (it re-reads only what changed).
-        if not self.is_screen_installed(HISTORY):
-            self.install_screen(HistoryScreen(self.history_cache, self.export_dir), HISTORY)
-        self.push_screen(HISTORY)
-
-    def action_help(self) -> None:
-        """Open the help screen (its Markdown loads on first use, not at start)."""
-        from tui.screens.help import HelpScreen
-
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
-
-    async def action_export(self) -> None:
-        """Export the table shown (history), or the current run's tranches, to CSV."""
-        from tui.history.screen import HistoryScreen
-
-        if isinstance(self.screen, HistoryScreen):
-            await self.screen.action_export()
-            return
-        if self.executor is None:
-            self.notify("No run to export yet: open History (h) for past runs", severity="warning")
-            return
-        self.action_history()
-        self.notify("Press e to export the table shown", title="Export")
-
-    async def action_screenshot_svg(self) -> None:
-        """Save an SVG screenshot in the export folder and say where."""
-        svg = self.export_screenshot()
-        name = time.strftime("btc-dca-%Y%m%d-%H%M%S.svg")
-        path = self.export_dir / name
-
-        def write(to: Path) -> None:
-            to.write_text(svg, encoding="utf-8")
-
-        from tui.files import write_file
-
-        if await write_file(self, path, write, "Screenshot"):
-            self.notify(str(path.resolve()), title="Screenshot saved")
-
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The app's commands in the palette, then Textual's own (theme, quit, keys)."""
-        yield SystemCommand("Start", "Start the plan in the form", self.action_start)
-        yield SystemCommand(
-            "Run in background",
-            "Start the plan in a background process that goes on after quitting",
-            self.action_start_background,
-        )
-        yield SystemCommand("Pause", "Pause the run (resume later)", self.action_pause)
-        yield SystemCommand("Resume", "Resume the paused run", self.action_resume)
-        yield SystemCommand(
-            "Cancel run", "Stop the run; bought tranches stay", self.action_cancel_run
-        )
-        yield SystemCommand(
-            "Record the market",
-            "Start or stop writing every venue's book to market/ (key m)",
-            self.action_toggle_recording,
-        )
-        yield SystemCommand("History", "Past runs and their tranches", self.action_history)
-        yield SystemCommand("Export CSV", "Write the table shown to a CSV file", self.action_export)
-        yield SystemCommand("Help", "Keys and what the panels show", self.action_help)
-        yield SystemCommand("Screenshot", "Save an SVG of the screen", self.action_screenshot_svg)
-        for command in super().get_system_commands(screen):
-            if command.title != "Screenshot":
-                yield command
-
-    @property
-    def cli(self) -> str:
-        """``btc-dca`` as hints spell it here (with the data dir and config in use)."""
-        return self.elsewhere.cli if self.elsewhere is not None else "btc-dca"
-
-    async def action_quit(self) -> None:
-        """Quit; during a run, ask whether to pause it (resumable) or cancel it."""
-        if not self.run_active:
-            if self.others is not None:  # a run shown here, executed by another process
-                self.farewell = self.others.farewell()
-            self.exit(0)
-            return
-        from tui.screens.quit import QuitScreen
-
-        can_hand_over = self.elsewhere is not None and self.elsewhere.hand_over is not None
-        self.push_screen(QuitScreen(background=can_hand_over), self._quit_choice)
-
-    async def _quit_choice(self, choice: str | None) -> None:
-        session = self.session
-        if choice not in ("pause", "cancel", "background") or session is None:
-            return
-        if choice == "background":
-            await self._hand_over(session)
-            return
-        if choice == "pause":
-            session.pause()
-            await self._wait(lambda: self.main.run_state is RunStatus.PAUSED)
-        else:
-            session.cancel()
-            await self._wait(lambda: not self.run_active)
-        self.farewell = farewell(session.executor, self.main.run_state, self.cli)
-        self.exit(0)
-
-    async def _hand_over(self, session: RunSession) -> None:
-        """Stop the run here (resumable) and have a background process continue it, then quit."""
-        from dca.session import StillRunning
-
-        assert self.elsewhere is not None and self.elsewhere.hand_over is not None
-        try:
-            started = await session.hand_over(self.elsewhere.hand_over, wait_s=QUIT_WAIT_S)
-        except StillRunning:
-            self.notify("The run did not stop in time; try again", severity="error")
-            return
-        except Exception as exc:
-            log.error("could not hand run %s to a background process: %s", session.run_id, exc)
-            self.notify(
-                f"{exc}. The run is stopped and can be resumed ({self.cli} resume).",
-                title="Run in background failed",
-                severity="error",
-            )
-            return
-        log.info("run %s handed over to process %d", started.run_id, started.pid)
-        self.farewell = handed_over(started, self.cli)
-        self.exit(0)
-
-    async def _wait(self, done: Callable[[], bool]) -> None:
-        """Wait (at most ``QUIT_WAIT_S``) until ``done()``, re-checking at each run state change."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + QUIT_WAIT_S
-        while not done():
-            self.run_state_changed.clear()
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.run_state_changed.wait(), remaining)
-
-
-def farewell(executor: Executor, state: RunStatus, cli: str = "btc-dca") -> str:
-    """What the terminal says after quitting during a run: how far it got, what next."""
-    s, run_id = executor.summary, executor.run_id
-    bought = fmt.bought_of(s.qty, s.target, s.total, s.budget, executor.plan.quote)
-    if state in IN_PROGRESS:
-        # Paused, or still running when the app quits (its worker is stopped: resumable).
-        how = "paused" if state is RunStatus.PAUSED else "stopped"
-        return f"Run {run_id} {how} ({bought}). Continue it with: {cli} resume {run_id}"
-    return f"Run {run_id} {state} ({bought})."
-
-
-def handed_over(started: Started, cli: str = "btc-dca") -> str:
-    """What the terminal says after quitting with the run handed to a background process."""
-    if started.ended is not None:
-        return (
-            f"Run {started.run_id} went on in the background (pid {started.pid}) and has "
-            f"already ended, {started.ended}.\n  see it:    {cli} history --run {started.run_id}"
-        )
-    return (
-        f"Run {started.run_id} keeps running in the background (pid {started.pid}); it goes "
-        f"on after this terminal closes.\n{how_to_reach(started.run_id, started.log_file, cli)}"
-    )
 
 
 def build_app(
