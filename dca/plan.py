@@ -294,6 +294,184 @@ def _check_budget_minimum(
     )
 
 
+def _check_duration(duration: str | float, errors: list[FieldError]) -> float | None:
+    """The time window in seconds, or None with its error added."""
+    try:
+        dur = float(duration) if isinstance(duration, int | float) else parse_duration(duration)
+    except ValueError as exc:
+        blank = isinstance(duration, str) and not duration.strip()
+        errors.append(FieldError("duration", BLANK_DURATION if blank else str(exc)))
+        return None
+    if dur <= 0:
+        errors.append(FieldError("duration", "must be longer than 0s"))
+    elif dur > MAX_DURATION_S:
+        errors.append(FieldError("duration", "must be at most 366d"))
+    else:
+        return dur
+    return None
+
+
+def _check_quote(quote: str, errors: list[FieldError]) -> str:
+    """The quote currency, upper case (its error added when it is not one we quote in)."""
+    q = (quote or "").strip().upper()
+    if q not in QUOTES:
+        errors.append(FieldError("quote", f"{quote!r} is not one of {', '.join(QUOTES)}"))
+    return q
+
+
+def _check_venues(
+    venues: Sequence[str] | None, specs: Mapping[str, VenueSpec], errors: list[FieldError]
+) -> tuple[str, ...]:
+    """The venues chosen, lower case, each once, in order; an error if none or one unknown.
+
+    None means every enabled venue; an empty selection is an error, not "all".
+    """
+    given = [v for v in specs if specs[v].enabled] if venues is None else venues
+    chosen = tuple(v.strip().lower() for v in given)
+    chosen = tuple(dict.fromkeys(v for v in chosen if v))
+    unknown = [v for v in chosen if v not in VENUE_IDS or v not in specs]
+    if unknown:
+        errors.append(
+            FieldError(
+                "venues", f"unknown venue {', '.join(unknown)} (known: {', '.join(VENUE_IDS)})"
+            )
+        )
+    elif not chosen:
+        errors.append(FieldError("venues", "choose at least one venue"))
+    return chosen
+
+
+def _check_mode(mode: str, errors: list[FieldError]) -> Mode:
+    """Single or split (single, with its error added, when it is neither)."""
+    try:
+        return Mode((mode or "").strip().lower())
+    except ValueError:
+        errors.append(FieldError("mode", f"{mode!r} is not single or split"))
+        return Mode.SINGLE
+
+
+def _check_max_price(max_price: str | Decimal | None, errors: list[FieldError]) -> Decimal | None:
+    """The maximum price (None when not given, or with its error added)."""
+    if max_price in (None, ""):
+        return None
+    try:
+        max_p = _parse_decimal(max_price)
+    except (InvalidOperation, ValueError):
+        errors.append(FieldError("max_price", f"{max_price!r} is not a price"))
+        return None
+    if max_p <= 0:
+        errors.append(FieldError("max_price", "must be more than 0"))
+        return None
+    return max_p
+
+
+def _check_tranches(tranches: str | int | None, errors: list[FieldError]) -> int | None:
+    """The number of tranches given (None when not given, or with its error added)."""
+    if tranches in (None, ""):
+        return None
+    try:
+        n = int(str(tranches).strip())
+    except ValueError:
+        errors.append(FieldError("tranches", f"{tranches!r} is not a whole number"))
+        return None
+    if n < 1:
+        errors.append(FieldError("tranches", "must be at least 1"))
+    elif n > MAX_TRANCHES:
+        errors.append(FieldError("tranches", f"must be at most {MAX_TRANCHES}"))
+    else:
+        return n
+    return None
+
+
+def _default_count(
+    amount: Decimal | None,
+    budget: Decimal | None,
+    duration_s: float | None,
+    known: Sequence[VenueSpec],
+    prices: Mapping[str, Decimal] | None,
+    quote: str,
+) -> tuple[int | None, str]:
+    """The number of tranches when none is given, and why (``default_tranches``).
+
+    A budget's tranches each buy at least the largest minimum order among the venues
+    priced; an amount's each hold at least the largest minimum order. None when the
+    amount (or budget) or the duration is wrong: nothing to count from.
+    """
+    if duration_s is None:
+        return None, ""
+    if budget is not None:
+        floor = _money_minimum(known, prices)
+        n, reason = default_tranches(budget, duration_s, floor)
+        hourly = default_tranches(budget, duration_s, ZERO)[0]
+        if floor and budget / n >= floor and budget / hourly < floor:
+            reason = (
+                f"so each tranche buys at least the largest minimum order, {floor:,.2f} {quote}"
+            )
+        return n, reason
+    if amount is None:
+        return None, ""
+    min_order = max((s.min_order_btc for s in known), default=BTC_QUANTUM)
+    return default_tranches(amount, duration_s, min_order)
+
+
+def _check_tranche_size(
+    amount: Decimal,
+    n: int,
+    defaulted: bool,
+    known: Sequence[VenueSpec],
+    errors: list[FieldError],
+) -> None:
+    """Each tranche must buy at least the largest minimum order among the chosen venues.
+
+    Blamed on the amount when there is one tranche or the number was defaulted, else on
+    the tranches.
+    """
+    biggest_min = max(known, key=lambda s: s.min_order_btc, default=None)
+    if biggest_min is None:
+        return
+    min_order = biggest_min.min_order_btc
+    lot = max(s.lot_btc for s in known)
+    size = min(tranche_sizes(amount, n, lot))
+    if size < min_order:
+        where = "the amount" if n == 1 else f"each of {n:,} tranches"
+        field_name = "amount" if n == 1 or defaulted else "tranches"
+        errors.append(
+            FieldError(
+                field_name,
+                f"{where} would be {_plain(size)} BTC, below {biggest_min.name}'s minimum "
+                f"order of {_plain(min_order)} BTC",
+            )
+        )
+
+
+def _check_interval(duration_s: float, n: int, errors: list[FieldError]) -> None:
+    """Tranches at least ``MIN_INTERVAL_S`` apart."""
+    if n > 1 and duration_s / n < MIN_INTERVAL_S:
+        errors.append(
+            FieldError(
+                "tranches",
+                f"{n:,} tranches over {format_duration(duration_s)} would be "
+                f"{format_duration(duration_s / n)} apart; at most "
+                f"{max(1, int(duration_s // MIN_INTERVAL_S)):,} "
+                f"(one every {format_duration(MIN_INTERVAL_S)})",
+            )
+        )
+
+
+def _check_what(
+    amount: str | Decimal | None, spend: str | Decimal | None, errors: list[FieldError]
+) -> tuple[Decimal | None, Decimal | None]:
+    """What to buy: an amount of BTC or a budget in money (exactly one), as ``(amount,
+    budget)``; a budget plan's amount is 0. None for a wrong one, with its error added."""
+    if _given(amount) and _given(spend):
+        errors += [FieldError("amount", BOTH), FieldError("spend", BOTH)]
+        return None, None
+    if _given(spend):
+        budget = _check_spend(spend, errors)
+        return (ZERO if budget is not None else None), budget
+    return _check_amount(amount, errors), None
+
+
 def build_plan(
     *,
     amount: str | Decimal | None = None,
@@ -314,122 +492,28 @@ def build_plan(
     Exactly one of ``amount`` (BTC) and ``spend`` (money in the quote currency, fees in)
     is given. ``prices`` (best ask per venue, when known) let a budget be checked against
     each venue's minimum order. Raises ``PlanInvalid`` listing every broken rule, each
-    naming its field.
+    naming its field: one validator per field, in the form's order, then the rules
+    between fields (the tranche size against the venues' minimum orders, the interval).
     """
     errors: list[FieldError] = []
-    has_amount = _given(amount)
-    has_spend = _given(spend)
-    budget: Decimal | None = None
-    amt: Decimal | None = None
-    if has_amount and has_spend:
-        errors += [FieldError("amount", BOTH), FieldError("spend", BOTH)]
-    elif has_spend:
-        budget = _check_spend(spend, errors)
-        amt = ZERO if budget is not None else None
-    else:
-        amt = _check_amount(amount, errors)
-
-    dur: float | None = None
-    try:
-        dur = float(duration) if isinstance(duration, int | float) else parse_duration(duration)
-        if dur <= 0:
-            errors.append(FieldError("duration", "must be longer than 0s"))
-            dur = None
-        elif dur > MAX_DURATION_S:
-            errors.append(FieldError("duration", "must be at most 366d"))
-            dur = None
-    except ValueError as exc:
-        blank = isinstance(duration, str) and not duration.strip()
-        errors.append(FieldError("duration", BLANK_DURATION if blank else str(exc)))
-
-    q = (quote or "").strip().upper()
-    if q not in QUOTES:
-        errors.append(FieldError("quote", f"{quote!r} is not one of {', '.join(QUOTES)}"))
-
-    # None means "every enabled venue"; an empty selection is an error, not "all".
-    given = [v for v in specs if specs[v].enabled] if venues is None else venues
-    chosen = tuple(v.strip().lower() for v in given)
-    chosen = tuple(dict.fromkeys(v for v in chosen if v))
-    unknown = [v for v in chosen if v not in VENUE_IDS or v not in specs]
-    if unknown:
-        errors.append(
-            FieldError(
-                "venues", f"unknown venue {', '.join(unknown)} (known: {', '.join(VENUE_IDS)})"
-            )
-        )
-    elif not chosen:
-        errors.append(FieldError("venues", "choose at least one venue"))
-
-    try:
-        mode_v = Mode((mode or "").strip().lower())
-    except ValueError:
-        errors.append(FieldError("mode", f"{mode!r} is not single or split"))
-        mode_v = Mode.SINGLE
-
-    max_p: Decimal | None = None
-    if max_price not in (None, ""):
-        try:
-            max_p = _parse_decimal(max_price)
-            if max_p <= 0:
-                errors.append(FieldError("max_price", "must be more than 0"))
-                max_p = None
-        except (InvalidOperation, ValueError):
-            errors.append(FieldError("max_price", f"{max_price!r} is not a price"))
-
+    amt, budget = _check_what(amount, spend, errors)
+    dur = _check_duration(duration, errors)
+    q = _check_quote(quote, errors)
+    chosen = _check_venues(venues, specs, errors)
+    mode_v = _check_mode(mode, errors)
+    max_p = _check_max_price(max_price, errors)
     known = [specs[v] for v in chosen if v in specs]
-    lot = max((s.lot_btc for s in known), default=BTC_QUANTUM)
-    min_order = max((s.min_order_btc for s in known), default=BTC_QUANTUM)
-    biggest_min = max(known, key=lambda s: s.min_order_btc, default=None)
-
-    n: int | None = None
-    defaulted = False
+    n = _check_tranches(tranches, errors)
+    defaulted = tranches in (None, "")
     reason = ""
-    if tranches not in (None, ""):
-        try:
-            n = int(str(tranches).strip())
-            if n < 1:
-                errors.append(FieldError("tranches", "must be at least 1"))
-                n = None
-            elif n > MAX_TRANCHES:
-                errors.append(FieldError("tranches", f"must be at most {MAX_TRANCHES}"))
-                n = None
-        except ValueError:
-            errors.append(FieldError("tranches", f"{tranches!r} is not a whole number"))
-    elif budget is not None and dur is not None:
-        floor = _money_minimum(known, prices)
-        n, reason = default_tranches(budget, dur, floor)
-        hourly = default_tranches(budget, dur, ZERO)[0]
-        if floor and budget / n >= floor and budget / hourly < floor:
-            reason = f"so each tranche buys at least the largest minimum order, {floor:,.2f} {q}"
-        defaulted = True
-    elif amt is not None and dur is not None:
-        n, reason = default_tranches(amt, dur, min_order)
-        defaulted = True
-
+    if defaulted:
+        n, reason = _default_count(amt, budget, dur, known, prices, q)
     if budget is not None and n is not None and prices:
         _check_budget_minimum(budget, n, defaulted, known, prices, q, errors)
-    elif budget is None and amt is not None and n is not None and biggest_min is not None:
-        size = min(tranche_sizes(amt, n, lot))
-        if size < min_order:
-            where = "the amount" if n == 1 else f"each of {n:,} tranches"
-            field_name = "amount" if n == 1 or defaulted else "tranches"
-            errors.append(
-                FieldError(
-                    field_name,
-                    f"{where} would be {_plain(size)} BTC, below {biggest_min.name}'s minimum "
-                    f"order of {_plain(min_order)} BTC",
-                )
-            )
-    if dur is not None and n is not None and n > 1 and dur / n < MIN_INTERVAL_S:
-        errors.append(
-            FieldError(
-                "tranches",
-                f"{n:,} tranches over {format_duration(dur)} would be "
-                f"{format_duration(dur / n)} apart; at most {max(1, int(dur // MIN_INTERVAL_S)):,} "
-                f"(one every {format_duration(MIN_INTERVAL_S)})",
-            )
-        )
-
+    elif budget is None and amt is not None and n is not None:
+        _check_tranche_size(amt, n, defaulted, known, errors)
+    if dur is not None and n is not None:
+        _check_interval(dur, n, errors)
     if errors:
         raise PlanInvalid(errors)
     assert amt is not None
@@ -448,8 +532,8 @@ def build_plan(
         seed=seed,
         tranches_defaulted=defaulted,
         default_reason=reason,
-        lot_btc=lot,
-        min_order_btc=min_order,
+        lot_btc=max((s.lot_btc for s in known), default=BTC_QUANTUM),
+        min_order_btc=max((s.min_order_btc for s in known), default=BTC_QUANTUM),
     )
 
 
