@@ -95,9 +95,9 @@ async def backtest(root: Path, days: int, mode: str) -> None:
     cpu = time.process_time() - cpu
     s = outcome.summary
     assert s.filled == tranches and s.qty == plan.amount, (s.filled, s.qty)
-    on_demand = sum(tape.loaded_on_demand for tape in prepared.lake.tapes.values())
+    on_demand = outcome.on_demand
     print(
-        f"{mode:>6}: {tranches:,} tranches over {len(prepared.lake.tapes)} venues x {DEPTH} levels "
+        f"{mode:>6}: {tranches:,} tranches over {len(prepared.lake.venues)} venues x {DEPTH} levels "
         f"in {total:.2f} s ({cpu:.2f} s CPU): read {read_s:.2f} s "
         f"({prepared.lake.snapshots:,} snapshots from {prepared.lake.files_read} files), "
         f"replay + print + save {time.perf_counter() - t:.2f} s; "

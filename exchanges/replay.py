@@ -71,26 +71,32 @@ class Snapshot:
 
 
 class PackedLevels(Sequence[Level]):
-    """A snapshot's ask levels, decoded to exact ``Decimal`` levels as they are read."""
+    """A snapshot's ask levels, decoded to exact ``Decimal`` levels as they are read.
 
-    __slots__ = ("_decoded", "_snap")
+    It keeps the snapshot's packed asks, not the snapshot: the snapshot keeps its book,
+    and a reference back would make a cycle that only the garbage collector frees (a
+    replay runs with it off, so a year of books would stay in memory).
+    """
+
+    __slots__ = ("_decoded", "_key", "_levels", "_more", "_pe", "_prices", "_se", "_sizes")
 
     def __init__(self, snap: Snapshot) -> None:
-        self._snap = snap
+        self._prices, self._sizes = snap.ask_price, snap.ask_size
+        self._pe, self._se = snap.price_exp, snap.size_exp
+        self._levels, self._more, self._key = snap.ask_levels, snap.more, snap.key
         self._decoded: list[Level] = []
         if snap.ask_levels:
             self._decode_to(1)  # the best ask: every use of a book reads it
 
     def __len__(self) -> int:
-        return self._snap.ask_levels
+        return self._levels
 
     def _decode_to(self, n: int) -> None:
-        snap = self._snap
-        if n > len(snap.ask_price) and snap.more is not None:
-            snap.ask_price, snap.ask_size = snap.more(snap.key)
-            snap.more = None
-        pe, se = snap.price_exp, snap.size_exp
-        prices, sizes, out = snap.ask_price, snap.ask_size, self._decoded
+        if n > len(self._prices) and self._more is not None:
+            self._prices, self._sizes = self._more(self._key)
+            self._more = None
+        pe, se = self._pe, self._se
+        prices, sizes, out = self._prices, self._sizes, self._decoded
         for i in range(len(out), min(n, len(prices))):
             out.append(Level(Decimal(prices[i]).scaleb(pe), Decimal(sizes[i]).scaleb(se)))
 
@@ -113,7 +119,7 @@ class PackedLevels(Sequence[Level]):
 
     def __iter__(self) -> Iterator[Level]:
         decoded = self._decoded
-        total = self._snap.ask_levels
+        total = self._levels
         i = 0
         while i < total:
             if i >= len(decoded):
@@ -124,7 +130,7 @@ class PackedLevels(Sequence[Level]):
                 i += 1
 
     def __repr__(self) -> str:
-        return f"PackedLevels({self._snap.ask_levels} levels, {len(self._decoded)} decoded)"
+        return f"PackedLevels({self._levels} levels, {len(self._decoded)} decoded)"
 
 
 class ReplayClock(SimClock):
@@ -152,6 +158,15 @@ class Tape(Protocol):
 
     def at(self, t: float) -> Snapshot | None:
         """The newest snapshot captured at or before ``t``, or None."""
+        ...
+
+
+class Feed(Protocol):
+    """Brings the tapes to a clock time before the market answers for it (a replay that
+    reads its books as the clock goes, see ``storage.market.stream``)."""
+
+    async def advance(self, t: float) -> None:
+        """Have the tapes hold the books of clock time ``t``."""
         ...
 
 
@@ -183,8 +198,10 @@ class ReplayMarket:
         tapes: Mapping[str, Tape],
         *,
         max_age_s: float = DEFAULT_MAX_AGE_S,
+        feed: Feed | None = None,
     ) -> None:
         self.clock = clock
+        self.feed = feed
         self._quote = quote
         self._specs = dict(specs)
         self.tapes = dict(tapes)
@@ -269,4 +286,6 @@ class ReplayMarket:
         """Each venue's recorded book at the clock's time (``min_btc`` is moot: the whole
         recorded depth is there)."""
         now = self.clock.now()
+        if self.feed is not None:
+            await self.feed.advance(now)
         return {v: self.book_or_error(v, now) for v in venues}

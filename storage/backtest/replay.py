@@ -1,10 +1,13 @@
 """Backtests: a plan replayed over the recorded books by the very executor of a live run.
 
-``prepare`` checks the window and the lake and reads the books the schedule needs;
-``replay`` runs the executor on a ``ReplayMarket`` under a simulated clock that starts
-at the window's start. A backtest is saved like a run (``source`` = ``backtest``), but
-in one batch at its end: a file per table instead of one per tranche, since nothing
-resumes a backtest. Its quotes are not archived (``market/`` is the archive).
+``prepare`` checks the window and the lake (reading only capture times); ``replay`` runs
+the executor on a ``ReplayMarket`` under a simulated clock that starts at the window's
+start, fed a day of books at a time (``storage.market.stream``): memory does not grow
+with the window. A backtest is saved like a run (``source`` = ``backtest``), but not
+tranche by tranche: its tranches are written in chunks to a hidden staging folder as it
+goes and moved into the table when it finishes, then its runs rows are written. A backtest
+stopped before its end saves nothing. Its quotes are not archived (``market/`` is the
+archive).
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ import contextlib
 import gc
 import json
 import logging
+import os
+import shutil
 import time
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -32,16 +38,25 @@ from dca.events import (
 )
 from dca.journal import Journal
 from dca.plan import Plan
+from dca.schedule import tranche_times
 from dca.session import RunSession
 from dca.status import INTERRUPTED
 from exchanges.replay import ReplayClock, ReplayMarket
 from exchanges.venues import VenueSpec
 from storage.history import rows as R
 from storage.history.batch import tranches_frame
-from storage.history.dataset import BadFile, partition_of, table_dir, write_atomic
+from storage.history.dataset import (
+    BadFile,
+    fsync_dir,
+    new_part_name,
+    partition_of,
+    table_dir,
+    write_atomic,
+)
 from storage.history.journal import write_batch
 from storage.history.schema import utc
-from storage.market.lake import Lake, load_tapes, recorded
+from storage.market.lake import recorded
+from storage.market.stream import DayStream, Window, open_window
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +98,13 @@ def _when(t: float) -> str:
 
 @dataclass
 class Prepared:
-    """A backtest ready to replay: the plan, its window and the books it needs."""
+    """A backtest ready to replay: the plan, and its window of the lake."""
 
     plan: Plan
     start: float
     end: float
     max_age_s: float
-    lake: Lake
+    lake: Window
 
     @property
     def bad(self) -> list[BadFile]:
@@ -113,7 +128,7 @@ def prepare(
     max_age_s: float,
     venues_given: bool = True,
 ) -> Prepared:
-    """Check the window and the lake for ``plan`` starting at ``start``; read its books.
+    """Check the window and the lake for ``plan`` starting at ``start`` (capture times only).
 
     Raises ``BacktestInvalid`` naming the problem: a venue never recorded (when the user
     chose the venues), or no book at all in the window.
@@ -139,13 +154,10 @@ def prepare(
         raise BacktestInvalid(
             "--venues", f"none of the plan's venues is recorded (recorded: {', '.join(known)})"
         )
-    from dca.schedule import tranche_times
-
-    with no_gc():
-        lake = load_tapes(
-            data_dir, venues, plan.quote, start, end, tranche_times(plan, start), max_age_s
-        )
-    if not lake.tapes:
+    lake = open_window(
+        data_dir, venues, plan.quote, start, end, tranche_times(plan, start), max_age_s
+    )
+    if not lake.files:
         by_reason: dict[str, list[str]] = {}
         for venue, reason in lake.empty.items():
             by_reason.setdefault(reason, []).append(venue)
@@ -162,25 +174,48 @@ def prepare(
     return Prepared(plan, start, end, max_age_s, lake)
 
 
-class BatchJournal:
-    """Keeps a backtest's rows in memory and writes them when it ends (one file per table)."""
+# Tranches per staged file: a few MB of events in memory at most.
+CHUNK = 2048
+_STAGING = ".staging-"
 
-    def __init__(self, data_dir: Path, *, extra: Mapping[str, object] | None = None) -> None:
+
+class BatchJournal:
+    """A backtest's journal: its tranches staged in files as it goes, saved when it ends.
+
+    Every ``chunk`` tranches are written (in a thread, while the replay goes on) to a
+    hidden folder of the tranches table that no reader lists. When the backtest finishes,
+    the staged files are moved into the table, then its runs rows are written. A backtest
+    stopped before its end (``RunCancelled``), or one that fails, saves nothing: its staged
+    files are deleted (``discard``). A folder left by a killed process is deleted by the
+    next backtest.
+    """
+
+    def __init__(
+        self, data_dir: Path, *, extra: Mapping[str, object] | None = None, chunk: int = CHUNK
+    ) -> None:
         self.data_dir = data_dir
         self.extra = dict(extra or {})
-        self.tranches: list[TrancheFilled | TrancheSkipped] = []
+        self.chunk = chunk
+        self.tranches: list[TrancheFilled | TrancheSkipped] = []  # not staged yet
         self.runs: list[R.Row] = []
         self._base: R.Row = {}
         self._rev = -1
         self.written: list[Path] = []
+        root = table_dir(data_dir, "tranches")
+        _sweep(root)
+        self.staging = root / f"{_STAGING}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.staged: list[Path] = []
+        self._writing: asyncio.Future[None] | None = None
 
     def _now(self) -> datetime:
         return datetime.now(UTC)
 
     async def record(self, event: Event) -> None:
-        """Keep ``event``'s rows; the run's end writes them all."""
+        """Keep ``event``'s rows; stage a chunk of tranches; save at the end, or discard."""
         if isinstance(event, TrancheFilled | TrancheSkipped):
             self.tranches.append(event)
+            if len(self.tranches) >= self.chunk:
+                await self._stage()
             return
         now = self._now()
         if isinstance(event, RunStarted):
@@ -198,24 +233,81 @@ class BatchJournal:
             )
             self._base = base
             self._add_run(event, now)
-        elif isinstance(event, RunFinished | RunCancelled):
+        elif isinstance(event, RunFinished):
             self._add_run(event, now)
-            self.written = await asyncio.to_thread(self._write, now)
+            await self._stage()
+            await self._settle()
+            self.written = await asyncio.to_thread(self._commit, now)
+        elif isinstance(event, RunCancelled):
+            await self.discard()
 
-    def _write(self, now: datetime) -> list[Path]:
-        """The tranches (built column by column) and the runs rows, one new file each."""
+    async def _stage(self) -> None:
+        """Write the tranches kept so far to the staging folder, in a thread (one at a time)."""
+        await self._settle()
+        if not self.tranches:
+            return
+        events, self.tranches = self.tranches, []
+        self._writing = asyncio.ensure_future(asyncio.to_thread(self._write_chunk, events))
+
+    async def _settle(self) -> None:
+        """Wait for the chunk being written (its error, if any, is raised here)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            await writing
+
+    def _write_chunk(self, events: list[TrancheFilled | TrancheSkipped]) -> None:
+        frame = tranches_frame(events, self._now())
+        self.staged.append(write_atomic(frame, self.staging))
+
+    def _commit(self, now: datetime) -> list[Path]:
+        """Move the staged tranches into the table, then write the runs rows."""
         written: list[Path] = []
-        if self.tranches:
-            with no_gc():
-                frame = tranches_frame(self.tranches, now)
+        if self.staged:
             folder = table_dir(self.data_dir, "tranches") / partition_of(now)
-            written.append(write_atomic(frame, folder))
+            folder.mkdir(parents=True, exist_ok=True)
+            for path in self.staged:
+                final = folder / new_part_name()
+                os.replace(path, final)
+                written.append(final)
+            fsync_dir(folder)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staged = []
         written += write_batch(self.data_dir, {"runs": self.runs}, now)
         return written
+
+    async def discard(self) -> None:
+        """Save nothing: delete the staged tranches (no-op once saved or discarded)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            with contextlib.suppress(Exception):
+                await writing
+        self.tranches = []
+        self.staged = []
+        await asyncio.to_thread(shutil.rmtree, self.staging, True)
 
     def _add_run(self, event: R.RunEvent, now: datetime) -> None:
         self._rev += 1
         self.runs.append(R.run_row(event, self._base, self._rev, now))
+
+
+def _sweep(root: Path) -> None:
+    """Delete the staging folders of backtests whose process is gone (killed mid-way)."""
+    if not root.is_dir():
+        return
+    for folder in root.glob(f"{_STAGING}*"):
+        pid = folder.name.removeprefix(_STAGING).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - another user's process
+        return True
+    return True
 
 
 class _Keep:
@@ -237,6 +329,9 @@ class Outcome:
     summary: Summary
     interrupted: bool = False
     events: list[Event] = field(default_factory=list)
+    days_read: int = 0  # days of the lake read
+    snapshots: int = 0  # snapshots read (on the schedule and off it)
+    on_demand: int = 0  # of which read off the schedule (retries)
 
 
 async def replay(
@@ -255,12 +350,14 @@ async def replay(
     """
     plan = plan or prepared.plan
     clock = ReplayClock(prepared.start)
+    stream = DayStream(prepared.lake, plan.venues, tranche_times(plan, prepared.start))
     market = ReplayMarket(
         clock,
         plan.quote,
         {v: specs[v] for v in plan.venues},
-        {v: t for v, t in prepared.lake.tapes.items() if v in plan.venues},
+        stream.tapes,
         max_age_s=prepared.max_age_s,
+        feed=stream,
     )
     keep = _Keep()
     # No live files, no alerts: a backtest is seen by no other process and alerts no one.
@@ -281,8 +378,19 @@ async def replay(
     finally:
         if watcher is not None:
             watcher.cancel()
+        stream.close()
     interrupted = stop is not None and stop.is_set()
-    return Outcome(plan, session.run_id, summary, interrupted, keep.events)
+    on_demand = sum(t.loaded_on_demand for t in stream.tapes.values())
+    return Outcome(
+        plan,
+        session.run_id,
+        summary,
+        interrupted,
+        keep.events,
+        stream.days_read,
+        stream.snapshots,
+        on_demand,
+    )
 
 
 @dataclass(frozen=True, slots=True)

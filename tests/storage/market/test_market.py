@@ -18,13 +18,13 @@ from storage.market.lake import (
     book_of,
     bytes_of,
     files_for,
-    load_tapes,
     partition_dir,
     prune,
     recorded,
     snapshot_row,
     write_snapshots,
 )
+from storage.market.stream import DayStream, open_window
 
 D = Decimal
 T0 = 1_767_225_600.0  # 2026-01-01T00:00Z
@@ -108,11 +108,13 @@ async def test_a_replay_serves_the_newest_book_not_older_than_the_limit(tmp_path
         ],
     )
     schedule = [T0 + 30, T0 + 90]
-    lake = load_tapes(tmp_path, ["kraken", "okx", "bitstamp"], "USD", T0, T0 + 120, schedule, 45)
-    assert set(lake.tapes) == {"kraken", "okx"} and lake.snapshots == 3
+    venues = ["kraken", "okx", "bitstamp"]
+    lake = open_window(tmp_path, venues, "USD", T0, T0 + 120, schedule, 45)
+    assert lake.venues == ["kraken", "okx"] and lake.snapshots == 3
     assert lake.empty == {"bitstamp": "nothing recorded in the window"}
+    stream = DayStream(lake, venues, schedule)
     clock = SimClock(T0 + 30)
-    market = ReplayMarket(clock, "USD", DEFAULT_SPECS, lake.tapes, max_age_s=45)
+    market = ReplayMarket(clock, "USD", DEFAULT_SPECS, stream.tapes, max_age_s=45, feed=stream)
     books = await market.fresh_books(["kraken", "okx", "bitstamp"])
     assert isinstance(k := books["kraken"], OrderBook) and k.best_ask == D(100)
     assert isinstance(o := books["okx"], OrderBook) and o.best_ask == D(105)
@@ -135,8 +137,10 @@ async def test_a_replay_serves_the_newest_book_not_older_than_the_limit(tmp_path
 
 async def test_a_walk_past_the_first_levels_reads_the_rest_of_the_book(tmp_path: Path) -> None:
     write_snapshots(tmp_path, [snapshot_row(make_book("kraken", "100", "99"), T0, 50, "live")])
-    lake = load_tapes(tmp_path, ["kraken"], "USD", T0, T0 + 10, [T0 + 5], 60)
-    book = lake.tapes["kraken"].at(T0 + 5)
+    lake = open_window(tmp_path, ["kraken"], "USD", T0, T0 + 10, [T0 + 5], 60)
+    stream = DayStream(lake, ["kraken"], [T0 + 5])
+    await stream.advance(T0 + 5)
+    book = stream.tapes["kraken"].at(T0 + 5)
     assert book is not None
     asks = book.book("kraken", "USD").asks
     assert len(asks) == 50
@@ -150,8 +154,8 @@ async def test_a_walk_past_the_first_levels_reads_the_rest_of_the_book(tmp_path:
 def test_books_in_another_quote_are_not_served_and_say_so(tmp_path: Path) -> None:
     eur = OrderBook.build("kraken", "EUR", [], [Level(D(80000), D(1))], T0)
     write_snapshots(tmp_path, [snapshot_row(eur, T0, 50, "live")])
-    lake = load_tapes(tmp_path, ["kraken"], "USD", T0, T0 + 10, [T0 + 5], 60)
-    assert lake.tapes == {}
+    lake = open_window(tmp_path, ["kraken"], "USD", T0, T0 + 10, [T0 + 5], 60)
+    assert lake.files == {}
     assert lake.empty == {"kraken": "recorded in EUR in the window, not USD"}
 
 
@@ -161,7 +165,7 @@ def test_a_corrupt_file_is_skipped_and_named(tmp_path: Path) -> None:
     )
     bad = good[0].parent / "part-00000000000000000000-corrupt.parquet"
     bad.write_bytes(b"PAR1 not really")
-    lake = load_tapes(tmp_path, ["kraken"], "USD", T0, T0 + 10, [T0 + 5], 60)
+    lake = open_window(tmp_path, ["kraken"], "USD", T0, T0 + 10, [T0 + 5], 60)
     assert [b.path for b in lake.bad] == [bad]
     assert "not a readable Parquet file" in lake.bad[0].reason
     assert lake.snapshots == 1
@@ -185,8 +189,9 @@ def test_files_written_before_the_quality_columns_still_read(tmp_path: Path) -> 
 
 async def test_a_replayed_book_says_it_was_recorded_and_how_old_it_was(tmp_path: Path) -> None:
     write_snapshots(tmp_path, [snapshot_row(make_book("kraken", "100", "99"), T0, 50, "live")])
-    lake = load_tapes(tmp_path, ["kraken"], "USD", T0, T0 + 60, [T0 + 20], 60)
-    market = ReplayMarket(SimClock(T0 + 20), "USD", DEFAULT_SPECS, lake.tapes)
+    lake = open_window(tmp_path, ["kraken"], "USD", T0, T0 + 60, [T0 + 20], 60)
+    stream = DayStream(lake, ["kraken"], [T0 + 20])
+    market = ReplayMarket(SimClock(T0 + 20), "USD", DEFAULT_SPECS, stream.tapes, feed=stream)
     book = (await market.fresh_books(["kraken"]))["kraken"]
     assert isinstance(book, OrderBook) and book.origin is not None
     assert (book.origin.source, book.origin.age_s) == ("recorded", 20.0)
