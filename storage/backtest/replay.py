@@ -403,11 +403,26 @@ class Alternative:
 
 
 async def compare(
-    prepared: Prepared, specs: Mapping[str, VenueSpec], variants: Sequence[tuple[str, Plan]]
+    prepared: Prepared,
+    specs: Mapping[str, VenueSpec],
+    variants: Sequence[tuple[str, Plan]],
+    *,
+    watch: Journal | None = None,
+    stop: asyncio.Event | None = None,
 ) -> list[Alternative]:
-    """Replay each variant (nothing saved) and return its totals, in the order given."""
+    """Replay each variant (nothing saved) and return its totals, in the order given.
+
+    ``watch`` sees each replay's events (a progress line); ``stop`` cuts the comparison
+    short (the variants replayed so far are returned).
+    """
     out: list[Alternative] = []
     for label, plan in variants:
-        outcome = await replay(prepared, specs, None, plan=plan, run_id=f"compare-{label}")
+        if stop is not None and stop.is_set():
+            break
+        outcome = await replay(
+            prepared, specs, watch, plan=plan, run_id=f"compare-{label}", stop=stop
+        )
+        if outcome.interrupted:
+            break
         out.append(Alternative(label, plan, outcome.summary))
     return out

@@ -39,6 +39,7 @@ from storage.market.recorder import record_simulated
 from tui.cli import exits
 from tui.cli.options import UsageError, load_specs, plan_from_args, prepare_storage
 from tui.cli.printers import Printer
+from tui.cli.progress import Narrated, Progress
 from tui.fmt import btc, exact, money
 from tui.wiring import Options
 
@@ -172,24 +173,55 @@ async def _run(
             "max_age_s": prepared.max_age_s,
         },
     )
+    # A line on the terminal while it replays: never into a pipe, a file or --json.
+    progress = (
+        Progress(sys.stderr, prepared.start, prepared.end)
+        if not ns.json and _is_terminal(out) and _is_terminal(sys.stderr)
+        else None
+    )
+    shown = Narrated(printer, progress) if progress is not None else printer
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     printer.on_closed = stop.set
     try:
-        outcome = await bt.replay(prepared, specs, FanOut(journal, printer), stop=stop)
+        outcome = await bt.replay(prepared, specs, FanOut(journal, shown), stop=stop)
         if outcome.interrupted:
-            return exits.EXIT_INTERRUPTED
+            return _stopped(out, ns.json)
         if ns.compare:
-            variants = _variants(plan)
-            rows = await bt.compare(prepared, specs, variants)
+            if progress is not None:
+                progress.label = "Comparing"
+            watch = Narrated(None, progress) if progress is not None else None
+            rows = await bt.compare(prepared, specs, _variants(plan), watch=watch, stop=stop)
+            if progress is not None:
+                progress.clear()
+            if stop.is_set():
+                return exits.EXIT_INTERRUPTED
             _print_compare(out, ns.json, plan, outcome.summary, rows)
     finally:
+        if progress is not None:
+            progress.clear()
+        await journal.discard()  # saved already, unless the replay stopped or failed
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(Exception):
                 loop.remove_signal_handler(sig)
     return exits.EXIT_INTERRUPTED if stop.is_set() else exits.EXIT_OK
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed, or not a real stream
+        return False
+
+
+def _stopped(out: TextIO, as_json: bool) -> int:
+    """A backtest stopped before its end (Ctrl-C, the reader gone): nothing of it is saved."""
+    if not as_json:
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            print("Nothing saved: a backtest is saved only once it has run to its end.", file=out)
+    return exits.EXIT_INTERRUPTED
 
 
 def _bps(value: Decimal | None) -> str | None:
