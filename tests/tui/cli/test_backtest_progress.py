@@ -167,7 +167,7 @@ async def test_the_line_waits_a_second_then_redraws_ten_times_a_second_at_most()
             printed.write("line\n")
             err.write("<line>")
 
-    journal = Narrated(Lines(), progress)  # type: ignore[arg-type]
+    journal = Narrated(Lines(), progress)
     plan = build_plan(amount="10", duration=30 * 86400, tranches=43200, specs=DEFAULT_SPECS)
     await journal.record(RunStarted("r", plan, START, (), ()))
     clock.t += 0.5
