@@ -1,30 +1,43 @@
-"""Backtest benchmark: 30 days of one-minute tranches (43,200) over 6 recorded venues × 50 levels.
+"""Backtest benchmark: the month, the quarter and the year side by side, in one run.
 
-Run: .venv/bin/python bench/bench_backtest.py [--days 30] [--mode single|split]
-Goal (2-core machine): the whole backtest — reading the books, replaying every tranche
-through the live executor and router, saving the backtest — under 10 s.
+Run: .venv/bin/python bench/bench_backtest.py [--days 30] [--long 90] [--year 365]
 
-The lake: the simulated market's books, one snapshot per venue per minute with 50 levels
-a side (written as ``btc-dca record`` writes them), for the window plus two days before
-and two after that the replay must not read. Generating 259,200 distinct snapshots takes
-minutes, so one simulated day is generated and its files repeat, shifted, over every day
-(the replay's work does not depend on the prices). Set BENCH_LAKE=dir to keep the lake
-between runs.
+Each backtest runs in a process of its own (so each peak RSS is its own) over one lake:
+the simulated market's books, one snapshot per venue per minute with 50 levels a side
+(written as ``btc-dca record`` writes them), for the longest window plus two days before
+and two after that no replay may read. Generating ~3 million distinct snapshots would take
+an hour, so one simulated day is generated and its rows repeat, shifted, over every day
+(the replay's work does not depend on the prices). The lake goes in a temporary folder
+deleted at the end (set BENCH_LAKE=dir to keep it between runs: ~1.2 MB a venue-day).
+
+Measured, each through the whole backtest — reading the books a day at a time, replaying
+every tranche through the live executor and router, printing its line (to a sink that
+counts lines), staging and saving its rows:
+
+- ``--days`` (30) of one-minute tranches (43,200), single and split: goal under 10 s;
+- ``--long`` (90) days of one-minute tranches: time within 3.2x the month's (linear),
+  peak RSS within 10 % of the month's and under 400 MB;
+- ``--year`` (365) days of daily tranches (a daily plan) over the same lake: under 60 s.
+
+The machine's load average is printed before and after each backtest: on a shared
+machine the times are only as good as the load was low.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import io
+import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -34,7 +47,7 @@ from exchanges.clock import SimClock
 from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS, VENUE_IDS
 from storage.backtest import replay as bt
-from storage.history.dataset import write_atomic
+from storage.history.dataset import new_part_name
 from storage.market.lake import frame, partition_dir, snapshot_row
 from tui.cli.printers import Printer
 
@@ -44,7 +57,7 @@ DEPTH = 50
 
 
 def build_lake(root: Path, days: int) -> int:
-    """Write the lake (unless there); returns how many files it holds."""
+    """Write the lake for ``days`` (unless there); returns how many files it holds."""
     marker = root / f".lake-{days}"
     if not marker.exists():
         t = time.perf_counter()
@@ -55,16 +68,20 @@ def build_lake(root: Path, days: int) -> int:
             for v in VENUE_IDS
         ]
         day0 = frame(rows)
+        by_venue = {v: day0.filter(pl.col("venue") == v) for v in VENUE_IDS}
         print(f"generated one day: {len(rows):,} snapshots in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
         for d in range(-2, days + 2):
-            shifted = day0.with_columns(
-                ts=pl.col("ts") + timedelta(days=d), book_ts=pl.col("book_ts") + timedelta(days=d)
-            )
+            shift = timedelta(days=d)
             day = datetime.fromtimestamp(START + d * DAY, UTC).date()
-            for venue in VENUE_IDS:
-                part = shifted.filter(pl.col("venue") == venue)
-                write_atomic(part, partition_dir(root, day, venue))
+            for venue, part in by_venue.items():
+                folder = partition_dir(root, day, venue)
+                folder.mkdir(parents=True, exist_ok=True)
+                part.with_columns(
+                    ts=pl.col("ts") + shift, book_ts=pl.col("book_ts") + shift
+                ).write_parquet(folder / new_part_name(), compression="zstd", statistics=True)
         marker.touch()
+        print(f"wrote {days + 4} days x {len(VENUE_IDS)} venues in {time.perf_counter() - t:.0f} s")
     return sum(1 for _ in (root / "market").rglob("*.parquet"))
 
 
@@ -74,55 +91,131 @@ def maxrss_mb() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-async def backtest(root: Path, days: int, mode: str) -> None:
-    """Prepare, replay and save one backtest, printing where the time goes."""
-    tranches = days * 1440
+class Lines:
+    """A stdout that counts the lines printed to it and keeps none."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing kept, nothing to flush."""
+
+
+async def backtest(lake: Path, saved: Path, days: int, tranches: int, mode: str) -> dict[str, Any]:
+    """Prepare, replay and save one backtest; its figures."""
     plan = build_plan(
-        amount="10",
-        duration=days * DAY,
-        tranches=tranches,
-        mode=mode,
-        specs=DEFAULT_SPECS,
+        amount="10", duration=days * DAY, tranches=tranches, mode=mode, specs=DEFAULT_SPECS
     )
     wall, cpu = time.perf_counter(), time.process_time()
-    prepared = bt.prepare(root, plan, START, max_age_s=90.0)
-    read_s = time.perf_counter() - wall
-    out = io.StringIO()
-    journal = bt.BatchJournal(root)
-    t = time.perf_counter()
-    outcome = await bt.replay(prepared, DEFAULT_SPECS, FanOut(journal, Printer(out, False, "USD")))
-    total = time.perf_counter() - wall
-    cpu = time.process_time() - cpu
+    prepared = bt.prepare(lake, plan, START, max_age_s=90.0)
+    prepare_s = time.perf_counter() - wall
+    out = Lines()
+    journal = bt.BatchJournal(saved)
+    printer = Printer(out, False, "USD")  # type: ignore[arg-type]
+    outcome = await bt.replay(prepared, DEFAULT_SPECS, FanOut(journal, printer))
     s = outcome.summary
     assert s.filled == tranches and s.qty == plan.amount, (s.filled, s.qty)
-    on_demand = outcome.on_demand
+    return {
+        "mode": mode,
+        "days": days,
+        "tranches": tranches,
+        "wall_s": time.perf_counter() - wall,
+        "cpu_s": time.process_time() - cpu,
+        "prepare_s": prepare_s,
+        "days_read": outcome.days_read,
+        "snapshots": outcome.snapshots,
+        "on_demand": outcome.on_demand,
+        "lines": out.lines,
+        "files_saved": len(journal.written),
+        "peak_rss_mb": maxrss_mb(),
+    }
+
+
+def child(args: argparse.Namespace) -> None:
+    """One backtest in this process: its figures as one JSON line."""
+    with tempfile.TemporaryDirectory() as saved:
+        figures = asyncio.run(
+            backtest(Path(args.lake), Path(saved), args.child_days, args.tranches, args.mode)
+        )
+    print(json.dumps(figures))
+
+
+def run_one(lake: Path, days: int, tranches: int, mode: str) -> dict[str, Any]:
+    """Run one backtest in a fresh process, with the load average around it."""
+    load = os.getloadavg()[0]
+    argv = [sys.executable, __file__, "--lake", str(lake), "--child-days", str(days)]
+    argv += ["--tranches", str(tranches), "--mode", mode]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"backtest {days} days {mode} failed:\n{done.stderr}")
+    figures: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    figures["load"] = (load, os.getloadavg()[0])
+    return figures
+
+
+def show(f: dict[str, Any]) -> None:
     print(
-        f"{mode:>6}: {tranches:,} tranches over {len(prepared.lake.venues)} venues x {DEPTH} levels "
-        f"in {total:.2f} s ({cpu:.2f} s CPU): read {read_s:.2f} s "
-        f"({prepared.lake.snapshots:,} snapshots from {prepared.lake.files_read} files), "
-        f"replay + print + save {time.perf_counter() - t:.2f} s; "
-        f"{on_demand} books read off-schedule; peak RSS {maxrss_mb():.0f} MB"
+        f"{f['days']:>4} days {f['mode']:>6}: {f['tranches']:>7,} tranches in "
+        f"{f['wall_s']:6.2f} s ({f['cpu_s']:6.2f} s CPU, checking the lake {f['prepare_s']:.2f} s); "
+        f"{f['days_read']} days read, {f['snapshots']:,} snapshots "
+        f"({f['on_demand']} off the schedule); {f['lines']:,} lines printed, "
+        f"{f['files_saved']} files saved; peak RSS {f['peak_rss_mb']:.0f} MB "
+        f"[load {f['load'][0]:.1f} -> {f['load'][1]:.1f}]",
+        flush=True,
     )
-    print(f"        {len(out.getvalue().splitlines()):,} lines printed; saved {journal.written}")
 
 
 def main() -> None:
-    """Print every figure."""
+    """Print every figure, then the ratios the goals are about."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--mode", choices=["single", "split", "both"], default="both")
+    parser.add_argument("--long", type=int, default=90)
+    parser.add_argument("--year", type=int, default=365)
+    parser.add_argument("--modes", default="single,split")
+    # One backtest in a child process (what the parent runs).
+    parser.add_argument("--lake")
+    parser.add_argument("--child-days", type=int)
+    parser.add_argument("--tranches", type=int)
+    parser.add_argument("--mode")
     args = parser.parse_args()
+    if args.child_days:
+        child(args)
+        return
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, load average {os.getloadavg()[0]:.1f} at start"
+        f"{platform.python_version()}, polars {pl.__version__}; load average "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
+        + " at start"
     )
+    modes = args.modes.split(",")
     keep = os.environ.get("BENCH_LAKE")
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(keep) if keep else Path(tmp)
-        files = build_lake(root, args.days)
-        print(f"lake: {files} files ({args.days} days + 4 outside the window) x 6 venues")
-        for mode in ("single", "split") if args.mode == "both" else (args.mode,):
-            asyncio.run(backtest(root, args.days, mode))
+        lake = Path(keep) if keep else Path(tmp)
+        longest = max(args.days, args.long, args.year)
+        files = build_lake(lake, longest)
+        size = sum(p.stat().st_size for p in (lake / "market").rglob("*.parquet"))
+        print(f"lake: {files:,} files, {size / 1e6:,.0f} MB ({longest} days + 4 outside)")
+        results: dict[tuple[int, str], dict[str, Any]] = {}
+        for days, per_day in ((args.days, 1440), (args.long, 1440), (args.year, 1)):
+            for mode in modes:
+                results[days, mode] = f = run_one(lake, days, days * per_day, mode)
+                show(f)
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print("\nratios (goal):")
+    for mode in modes:
+        month, quarter, year = (results[d, mode] for d in (args.days, args.long, args.year))
+        print(
+            f"  {mode:>6}: {args.long}/{args.days} days time "
+            f"{quarter['wall_s'] / month['wall_s']:.2f}x (<= {3.2 / 3 * args.long / args.days:.1f}x), "
+            f"peak RSS {quarter['peak_rss_mb'] / month['peak_rss_mb']:.2f}x (<= 1.10x); "
+            f"{args.days} days {month['wall_s']:.2f} s (< 10 s); "
+            f"RSS {month['peak_rss_mb']:.0f} / {quarter['peak_rss_mb']:.0f} MB (< 400 MB); "
+            f"{args.year} daily tranches {year['wall_s']:.2f} s (< 60 s)"
+        )
 
 
 if __name__ == "__main__":
