@@ -38,7 +38,7 @@ from storage.history.batch import tranches_frame
 from storage.history.dataset import write_atomic
 from storage.market.lake import frame, partition_dir, snapshot_row, write_snapshots
 from storage.market.stream import DayStream, open_window
-from tests.storage import whole_window
+from tests.storage.backtest import whole_window
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC).timestamp()
 H = 3600.0
