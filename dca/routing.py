@@ -31,11 +31,13 @@ class Mode(StrEnum):
 
 
 _RANK = {v: i for i, v in enumerate(VENUE_IDS)}
+# The keys of the known venues, made once: a split asks for them a dozen times a tranche.
+_ORDER = {v: (i, v) for v, i in _RANK.items()}
 
 
 def venue_order(venue: str) -> tuple[int, str]:
     """The deterministic tie-break key for a venue."""
-    return (_RANK.get(venue, len(VENUE_IDS)), venue)
+    return _ORDER.get(venue) or (len(VENUE_IDS), venue)
 
 
 @dataclass(frozen=True, slots=True)

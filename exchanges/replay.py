@@ -52,22 +52,20 @@ class Snapshot:
     ask_levels: int
     more: AskLoader | None = None
     key: int = 0
-    _book: OrderBook | None = field(default=None, repr=False)
+    _sides: tuple[tuple[Level, ...], PackedLevels] | None = field(default=None, repr=False)
 
     def book(self, venue: str, quote: str, origin: BookOrigin | None = None) -> OrderBook:
         """This snapshot as an ``OrderBook`` (its levels decoded once, however often asked)."""
-        if self._book is None:
+        sides = self._sides
+        if sides is None:
             pe, se = self.price_exp, self.size_exp
             bids = (
                 (Level(Decimal(self.bid[0]).scaleb(pe), Decimal(self.bid[1]).scaleb(se)),)
                 if self.bid is not None
                 else ()
             )
-            self._book = OrderBook(venue, quote, bids, PackedLevels(self), self.book_ts)
-        if origin is None:
-            return self._book
-        b = self._book
-        return OrderBook(b.venue, b.quote, b.bids, b.asks, b.ts, origin)
+            sides = self._sides = (bids, PackedLevels(self))
+        return OrderBook(venue, quote, sides[0], sides[1], self.book_ts, origin)
 
 
 class PackedLevels(Sequence[Level]):

@@ -16,6 +16,7 @@ documented rounding boundary.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -161,20 +162,37 @@ class Recorded:
 
 
 def recorded(data_dir: Path) -> dict[str, Recorded]:
-    """Every venue with at least one file in ``market/``, and the days it has."""
+    """Every venue with at least one file in ``market/``, and the days it has.
+
+    Listed with ``os.scandir``, stopping at a folder's first file: a year of six venues is
+    2,190 folders, which ``Path.glob`` took half a second to list.
+    """
     root = table_dir(data_dir, TABLE)
     found: dict[str, set[date]] = {}
     if not root.is_dir():
         return {}
-    for folder in root.glob("date=*/venue=*"):
-        if not any(is_visible(p) for p in folder.glob("*.parquet")):
-            continue
-        try:
-            day = date.fromisoformat(folder.parent.name.removeprefix("date="))
-        except ValueError:
-            continue
-        found.setdefault(folder.name.removeprefix("venue="), set()).add(day)
+    with os.scandir(root) as days:
+        for day_dir in days:
+            if not day_dir.name.startswith("date=") or not day_dir.is_dir():
+                continue
+            try:
+                day = date.fromisoformat(day_dir.name.removeprefix("date="))
+            except ValueError:
+                continue
+            with os.scandir(day_dir.path) as venues:
+                for folder in venues:
+                    if folder.name.startswith("venue=") and _has_file(folder.path):
+                        found.setdefault(folder.name.removeprefix("venue="), set()).add(day)
     return {v: Recorded(v, tuple(sorted(days))) for v, days in sorted(found.items())}
+
+
+def _has_file(folder: str) -> bool:
+    """Whether ``folder`` holds a file a reader looks at."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(is_visible(Path(e.name)) for e in entries)
+    except NotADirectoryError:
+        return False
 
 
 def prune(data_dir: Path, keep_days: int, today: date | None = None) -> list[Path]:
