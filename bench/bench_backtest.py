@@ -226,7 +226,8 @@ def main() -> None:
         month, quarter, year = (results[d, mode] for d in (args.days, args.long, args.year))
         print(
             f"  {mode:>6}: {args.long}/{args.days} days time "
-            f"{quarter['wall_s'] / month['wall_s']:.2f}x (<= {3.2 / 3 * args.long / args.days:.1f}x), "
+            f"{quarter['wall_s'] / month['wall_s']:.2f}x (<= {3.2 / 3 * args.long / args.days:.1f}x; "
+            f"CPU {quarter['cpu_s'] / month['cpu_s']:.2f}x), "
             f"peak RSS {quarter['peak_rss_mb'] / month['peak_rss_mb']:.2f}x (<= 1.10x); "
             f"{args.days} days {month['wall_s']:.2f} s (< 10 s); "
             f"RSS {month['peak_rss_mb']:.0f} / {quarter['peak_rss_mb']:.0f} MB (< 400 MB); "
