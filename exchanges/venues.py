@@ -2,7 +2,7 @@
 
 Fee and limit defaults are the lowest public tier, from each venue's public fee
 schedule as gathered in 2026-11; every value is overridable in the config file
-(README: Where data and config live) because tiers and promotions differ per user.
+(docs/data-and-config.md) because tiers and promotions differ per user.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The exit codes of every command (README: Commands): scripts depend on them."""
+"""The exit codes of every command (docs/commands.md): scripts depend on them."""
 
 import contextlib
 import os

@@ -1,7 +1,7 @@
 """What the plain commands print: the quote table, and a line per run event.
 
 Text output is for people (rounded for display); ``--json`` output is for scripts,
-with every money value as an exact decimal string (README: Commands).
+with every money value as an exact decimal string (docs/commands.md).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _legs(r: Route) -> list[dict[str, object]]:
 
 
 def quote_json(q: Quote, currency: str) -> dict[str, object]:
-    """The ``quote --json`` object (README) for ``q`` priced in ``currency`` (fee rates as
+    """The ``quote --json`` object (docs/commands.md) for ``q`` priced in ``currency`` (fee rates as
     configured, e.g. "0.0040")."""
     rows: list[dict[str, object]] = []
     for venue in sorted(q.results, key=venue_order):
@@ -243,7 +243,7 @@ class Printer:
                 self.on_closed()
 
     def json_line(self, event: Event) -> str | None:
-        """The JSON line for ``event`` (README: Commands); None for events not printed."""
+        """The JSON line for ``event`` (docs/commands.md); None for events not printed."""
         # Here, not at the top: ``quote`` uses this module and never sees a run's events.
         from dca.events import (
             RunCancelled,
