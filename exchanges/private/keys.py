@@ -70,7 +70,7 @@ def from_keyring(venue: str) -> ApiKeys | None:
     try:
         stored = keyring.get_password(SERVICE, venue)
     except Exception as exc:  # every backend raises its own kinds
-        raise KeyringUnavailable(f"the OS keyring could not be read: {type(exc).__name__}") from exc
+        raise _unavailable("could not be read", exc) from exc
     if not stored:
         return None
     try:
@@ -82,12 +82,29 @@ def from_keyring(venue: str) -> ApiKeys | None:
         raise KeyringUnavailable(f"the keyring entry for {venue} is not one of ours") from exc
 
 
+class NoKeyring(KeyringUnavailable):
+    """This machine has no OS keyring at all (a server, a container): keys come from env."""
+
+
+def _unavailable(what: str, exc: Exception) -> KeyringUnavailable:
+    if type(exc).__name__ == "NoKeyringError":
+        return NoKeyring(
+            "there is no OS keyring on this machine: set BTC_DCA_<VENUE>_API_KEY and "
+            "BTC_DCA_<VENUE>_API_SECRET instead"
+        )
+    return KeyringUnavailable(f"the OS keyring {what}: {type(exc).__name__}")
+
+
 def load_keys(venue: str, env: Mapping[str, str] | None = None) -> ApiKeys | None:
-    """The venue's key: the environment first, then the keyring. Blocking (keyring)."""
+    """The venue's key: the environment first, then the keyring (None when neither has
+    one, or the machine has no keyring). Blocking (keyring)."""
     found = from_env(venue, os.environ if env is None else env)
     if found is not None:
         return found
-    return from_keyring(venue)
+    try:
+        return from_keyring(venue)
+    except NoKeyring:
+        return None
 
 
 def store_keys(venue: str, key: str, secret: str, passphrase: str | None = None) -> None:
@@ -100,7 +117,7 @@ def store_keys(venue: str, key: str, secret: str, passphrase: str | None = None)
     except KeyringUnavailable:
         raise
     except Exception as exc:
-        raise KeyringUnavailable(f"the OS keyring refused the key: {type(exc).__name__}") from exc
+        raise _unavailable("refused the key", exc) from exc
 
 
 def delete_keys(venue: str) -> bool:
@@ -111,7 +128,5 @@ def delete_keys(venue: str) -> bool:
             return False
         keyring.delete_password(SERVICE, venue)
     except Exception as exc:
-        raise KeyringUnavailable(
-            f"the OS keyring could not be changed: {type(exc).__name__}"
-        ) from exc
+        raise _unavailable("could not be changed", exc) from exc
     return True

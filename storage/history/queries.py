@@ -45,6 +45,7 @@ SUMMARY_COLUMNS = (
     "finished_at",
     "status",
     "source",
+    "execution",
     "quote",
     "venues",
     "mode",

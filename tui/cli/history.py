@@ -236,7 +236,7 @@ def _run_table(df: pl.DataFrame) -> str:
         (
             _when(r["created_at"]),
             str(r["run_id"]),
-            str(r["status"]),
+            str(r["status"]) + (" LIVE" if r.get("execution") == "live" else ""),
             btc_col(_dec(r["qty_btc"])),
             _goal(r),
             money(_dec(r["avg_price"])),
@@ -263,7 +263,8 @@ def _tranche_table(df: pl.DataFrame) -> str:
         (
             str(int(r["index"]) + 1),
             _when(r["executed_at"]),
-            "filled" if r["status"] == "filled" else f"skipped: {skip_words(r['reason'])}",
+            ("LIVE " if r.get("live") else "")
+            + ("filled" if r["status"] == "filled" else f"skipped: {skip_words(r['reason'])}"),
             str(r["venue"] or "-"),
             btc_col(_dec(r["qty_btc"]) if r["status"] == "filled" else _dec(r["requested_btc"])),
             money(_dec(r["avg_price"])),

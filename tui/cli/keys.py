@@ -74,11 +74,18 @@ def _set(venue: str, out: TextIO, prompt: Prompt) -> int:
 
 
 def _list(out: TextIO) -> int:
+    problem: str | None = None
     for venue in VENUE_IDS:
         where = []
         if from_env(venue, os.environ) is not None:
             where.append("environment")
-        if from_keyring(venue) is not None:
-            where.append("OS keyring")
+        if problem is None:
+            try:
+                if from_keyring(venue) is not None:
+                    where.append("OS keyring")
+            except KeyringUnavailable as exc:
+                problem = str(exc)
         print(f"{venue:10} {' and '.join(where) if where else '-'}", file=out)
+    if problem is not None:
+        print(f"(keyring: {problem})", file=out)
     return exits.EXIT_OK

@@ -152,17 +152,20 @@ async def preflight(
 def describe(plan: Plan, pre: Preflight, accounts: Accounts, max_spend: Decimal | None) -> str:
     """The pre-flight as the lines shown before the confirmation."""
     q = plan.quote
+    tranches = f"{plan.tranches} tranche" + ("s" if plan.tranches != 1 else "")
     lines = [
-        f"REAL ORDERS: buy {plan.amount} BTC in {plan.tranches} tranches on "
-        f"{', '.join(display_name(v) for v in accounts.open)} (quote {q})."
+        f"REAL ORDERS: buy {plan.amount} BTC in {tranches} on "
+        f"{', '.join(display_name(v) for v in accounts.open)} (quote {q}).",
     ]
     if pre.worst is not None and pre.estimate is not None:
-        lines.append(
-            f"On the books now it costs {pre.estimate:,.2f} {q}; at most {pre.worst:,.2f} {q} "
-            f"with the slippage cap (each order is a limit, immediate-or-cancel)."
-        )
+        # Short lines: this is read at an 80-column terminal before typing the word.
+        lines += [
+            f"On the books now: {pre.estimate:,.2f} {q}.",
+            f"At most: {pre.worst:,.2f} {q} (each order a limit at the walked price",
+            "+ max_slippage, immediate-or-cancel).",
+        ]
     else:
-        lines.append("No book can price the whole amount now; each tranche is priced at its time.")
+        lines.append("No book prices the whole amount now; each tranche is priced at its time.")
     for venue, amount in pre.free.items():
         enough = "" if pre.worst is None or amount >= pre.worst else "  (less than the most)"
         lines.append(f"  {display_name(venue)}: free {amount:,.2f} {q}{enough}")

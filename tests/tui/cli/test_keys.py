@@ -109,8 +109,51 @@ def test_an_unknown_venue_or_an_empty_secret_is_refused(
     assert ring.store == {}
 
 
-def test_a_broken_keyring_is_said_plainly(capsys: pytest.CaptureFixture[str]) -> None:
-    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
-    code, _, _ = _set("binance", ["k", "s"])
+def test_a_locked_keyring_is_said_plainly(capsys: pytest.CaptureFixture[str]) -> None:
+    from keyring.errors import KeyringLocked
+
+    class Locked(MemoryKeyring):
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise KeyringLocked("locked")
+
+    keyring.set_keyring(Locked())
+    try:
+        code, _, _ = _set("binance", ["k", "s"])
+    finally:
+        keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     assert code == 1
-    assert "the OS keyring refused the key" in capsys.readouterr().err
+    assert "the OS keyring refused the key: KeyringLocked" in capsys.readouterr().err
+
+
+def test_without_an_os_keyring_env_keys_still_work_and_keys_set_says_what_to_do(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keyring.errors import NoKeyringError
+
+    class NoKeyring(MemoryKeyring):
+        """Like a server's (no backend at all): every use raises NoKeyringError."""
+
+        def get_password(self, service: str, username: str) -> str | None:
+            raise NoKeyringError("no backend")
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            raise NoKeyringError("no backend")
+
+    keyring.set_keyring(NoKeyring())
+    try:
+        monkeypatch.setenv("BTC_DCA_BINANCE_API_KEY", "k")
+        monkeypatch.setenv("BTC_DCA_BINANCE_API_SECRET", SECRET)
+        code, out = run("keys", "list")
+        assert code == 0
+        assert "binance    environment" in out.splitlines()
+        assert "(keyring: there is no OS keyring on this machine" in out
+        code, _, _ = _set("kraken", ["k", "s"])
+        assert code == 1
+        assert "set BTC_DCA_<VENUE>_API_KEY" in capsys.readouterr().err
+        from exchanges.private.keys import load_keys
+
+        assert load_keys("kraken") is None  # no key, not a failure
+        keys = load_keys("binance")
+        assert keys is not None and SECRET not in repr(keys)
+    finally:
+        keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]

@@ -169,7 +169,11 @@ def test_a_live_run_buys_on_the_stand_in_and_records_every_order(
     run_id = tranches[0]["run_id"]
     rows = History(tmp_path / "data").run_tranches(run_id)
     assert rows["live"].to_list() == [True, True]
-    assert "REAL ORDERS" in err and "at most" in err
+    assert "REAL ORDERS" in err and "At most:" in err
+    # History says which runs and tranches were real orders.
+    assert f"{run_id}  finished LIVE" in run("history")[1]
+    shown = run("history", "--run", run_id)[1]
+    assert shown.count("LIVE filled") == 2
     assert v.secret.encode() not in _everything_written(tmp_path)
     assert v.secret not in out + err
 
