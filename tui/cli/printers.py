@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
@@ -65,10 +65,16 @@ def _legs(r: Route) -> list[dict[str, object]]:
     ]
 
 
-def quote_json(q: Quote, currency: str) -> dict[str, object]:
+def quote_json(
+    q: Quote, currency: str, below_min: Mapping[str, Decimal] | None = None
+) -> dict[str, object]:
     """The ``quote --json`` object (docs/commands.md) for ``q`` priced in ``currency`` (fee rates as
-    configured, e.g. "0.0040")."""
-    rows: list[dict[str, object]] = []
+    configured, e.g. "0.0040"); ``below_min``: venues left out because the amount is below
+    their minimum order (venue -> minimum, BTC), listed with status ``below_minimum``."""
+    rows: list[dict[str, object]] = [
+        {"venue": v, "status": "below_minimum", "min_order_btc": exact(m)}
+        for v, m in sorted((below_min or {}).items(), key=lambda item: venue_order(item[0]))
+    ]
     for venue in sorted(q.results, key=venue_order):
         result = q.results[venue]
         fee_rate = str(q.specs[venue].taker_fee)
@@ -126,8 +132,14 @@ def _route_json(r: Route | None) -> dict[str, object] | None:
     return obj
 
 
-def quote_text(q: Quote, currency: str, max_price: Decimal | None = None) -> str:
-    """A readable table: venue, status, avg price, fee, total, difference to the best."""
+def quote_text(
+    q: Quote,
+    currency: str,
+    max_price: Decimal | None = None,
+    below_min: Mapping[str, Decimal] | None = None,
+) -> str:
+    """A readable table: venue, status, avg price, fee, total, difference to the best;
+    ``below_min`` venues (the amount is below their minimum order) are marked, not priced."""
     ranked = q.ranked
     chosen = q.best
     best_total = chosen.total if chosen else None
@@ -156,6 +168,8 @@ def quote_text(q: Quote, currency: str, max_price: Decimal | None = None) -> str
         fee = pct(q.specs[venue].taker_fee)
         cells = (money(cost.avg_price), fee, money(cost.fee), money(cost.total), diff)
         lines.append(_row(venue, "ok", *cells))
+    for venue, minimum in sorted((below_min or {}).items(), key=lambda i: venue_order(i[0])):
+        lines.append(f"{venue:<11} {'below minimum':<20} its minimum order is {btc(minimum)} BTC")
     lines.append("")
     if not q.reached:
         lines.append("No venue could be reached (no network? --demo runs on the simulated market).")

@@ -403,3 +403,28 @@ def test_record_whose_reader_goes_away_stops_quietly_with_130(tmp_path: Path) ->
         err = proc.stderr.read()
         proc.wait(timeout=30)
     assert (proc.returncode, err) == (130, "")
+
+
+def test_quote_below_a_venues_minimum_marks_that_venue_and_quotes_the_others(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """0.00005 BTC is below Kraken's and Bitstamp's 0.0001 minimum, not the others'."""
+    argv = ("quote", "--demo", "--amount", "0.00005", "--venues", "kraken,okx,binance")
+    code, out = run(*argv)
+    assert code == 0, capsys.readouterr().err
+    lines = out.splitlines()
+    assert any(line.startswith("okx ") and " ok " in line for line in lines)
+    kraken = next(line for line in lines if line.startswith("kraken"))
+    assert "below minimum" in kraken and "its minimum order is 0.0001 BTC" in kraken
+    code, out = run(*argv, "--json")
+    obj = json.loads(out)
+    rows = {r["venue"]: r for r in obj["venues"]}
+    assert rows["kraken"] == {
+        "venue": "kraken",
+        "status": "below_minimum",
+        "min_order_btc": "0.0001",
+    }
+    assert rows["okx"]["status"] == "ok" and obj["best"]["venue"] in ("okx", "binance")
+    # Only Kraken chosen: nothing left to quote, and the minimum says why.
+    assert run("quote", "--demo", "--amount", "0.00005", "--venues", "kraken")[0] == 2
+    assert "below Kraken's minimum order of 0.0001 BTC" in capsys.readouterr().err
