@@ -15,10 +15,12 @@ summary) goes through this module, so they never disagree:
 - ``cancelled``: the user stopped it for good;
 - ``incomplete``: its schedule ended but it bought less than its amount (tranches
   skipped above the maximum price, no venue reachable, books too thin);
-- ``finished``: its schedule ended and it bought the whole amount.
+- ``finished``: its schedule ended and it bought the whole amount;
+- ``abandoned``: it had stopped (paused, interrupted, failed) and the user gave it up
+  instead of resuming it (``btc-dca abandon``, or the dashboard's offer at start).
 
 Resumable: ``running`` (when no process holds it), ``paused``, ``interrupted`` and
-``failed``. ``cancelled``, ``incomplete`` and ``finished`` are over.
+``failed``. ``cancelled``, ``incomplete``, ``finished`` and ``abandoned`` are over.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class RunStatus(StrEnum):
     CANCELLED = "cancelled"
     INCOMPLETE = "incomplete"
     FINISHED = "finished"
+    ABANDONED = "abandoned"
 
 
 # A run going on: started and not ended (it may be paused).
@@ -47,7 +50,13 @@ RESUMABLE = frozenset(
 )
 # Statuses whose runs row carries the run's totals (written by the run's last event).
 ENDED = frozenset(
-    {RunStatus.CANCELLED, RunStatus.INCOMPLETE, RunStatus.FINISHED, RunStatus.INTERRUPTED}
+    {
+        RunStatus.CANCELLED,
+        RunStatus.INCOMPLETE,
+        RunStatus.FINISHED,
+        RunStatus.INTERRUPTED,
+        RunStatus.ABANDONED,
+    }
 )
 # The reason a stop leaves the run resumable (Ctrl-C, a closed pipe, quitting and keeping it).
 INTERRUPTED = "interrupted"

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState
 from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData, VenueStatus
-from tui import startup
+from tui import fmt, startup
 from tui.following import Following
 from tui.messages import RunFailed, StartRequested
 from tui.recording import MarketRecording, RecorderFactory, Recording
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from tui.elsewhere import Elsewhere
     from tui.history.cache import HistoryCache
     from tui.history.source import HistorySource
-    from tui.screens.resume import ResumeOffer
+    from tui.screens.resume import Abandon, ResumeOffer
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,12 @@ class DcaApp(RunHere, Views):
 
             self.call_from_thread(self.push_screen, ResumeScreen(offers), self._resume_chosen)
 
-    def _resume_chosen(self, offer: ResumeOffer | None) -> None:
+    def _resume_chosen(self, offer: ResumeOffer | Abandon | None) -> None:
+        from tui.screens.resume import Abandon
+
+        if isinstance(offer, Abandon):
+            self._abandon(offer.offer.state.run_id)
+            return
         if offer is None:
             return
         jump = getattr(self.clock, "jump_to", None)
@@ -267,6 +272,31 @@ class DcaApp(RunHere, Views):
             jump(offer.clock_at)
         self.main.earlier = offer.earlier
         self.start_run(offer.plan, resume=offer.state)
+
+    @work(thread=True, group="offers", exit_on_error=False)
+    def _abandon(self, run_id: str) -> None:
+        """Record ``run_id`` as abandoned, say so, and offer the other stopped runs again."""
+        from storage.history.resume import ResumeError, abandon_run
+
+        if self.elsewhere is None:
+            self.call_from_thread(
+                self.notify, f"Abandon it with: {self.cli} abandon {run_id}", severity="warning"
+            )
+            return
+        try:
+            s = abandon_run(self.elsewhere.data_dir, run_id)
+        except (ResumeError, OSError) as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title="Abandon run failed", severity="error"
+            )
+            return
+        self.call_from_thread(
+            self.notify,
+            f"Run {run_id} abandoned (bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC); "
+            "it is no longer offered for resuming.",
+            title="Abandon run",
+        )
+        self._load_offers()
 
     @work(thread=True, group="preload", exit_on_error=False)
     def _reread_history(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -28,7 +29,7 @@ from dca.routing import Mode
 from dca.status import INTERRUPTED, RESUMABLE, RunStatus, current_status
 from storage.history.queries import History, latest_runs, summary_of
 from storage.history.schema import plain
-from storage.runs.locks import is_held, run_lock
+from storage.runs.locks import FileLock, is_held, run_lock
 
 # Stored statuses a resumable run's last row may have (``cancelled`` only with the
 # detail ``interrupted``, as earlier versions stored an interruption).
@@ -161,3 +162,51 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
         tranches=tranches,
         live=row.get("execution") == "live",
     )
+
+
+def abandon_run(data_dir: Path, run_id: str, now: datetime | None = None) -> Summary:
+    """Give up the stopped run ``run_id`` for good: a runs row saying ``abandoned`` with the
+    totals of the tranches it bought (they stay). Returns those totals.
+
+    Raises ``ResumeError`` when the run is unknown, over already, or executed by a process
+    (steer that one with ``cancel``). The run's lock is held while the row is written, so
+    no resume can start on it meanwhile.
+    """
+    from storage.history.journal import recorded_state, write_batch
+    from storage.history.rows import summary_columns
+
+    lock = FileLock(run_lock(data_dir, run_id))
+    if not lock.acquire():
+        raise ResumeError(
+            f"run {run_id} is being executed by another process; cancel it there instead"
+        )
+    try:
+        last, rev, _done = recorded_state(data_dir, run_id)
+        if last is None:
+            raise ResumeError(f"no run {run_id!r} in {data_dir}")
+        detail = last["detail"]
+        status = current_status(
+            str(last["status"]), detail if isinstance(detail, str) else None, held=False
+        )
+        if status not in RESUMABLE:
+            raise ResumeError(
+                f"run {run_id} is {status}; only paused, interrupted and failed runs can be "
+                "abandoned"
+            )
+        plan = plan_from_row(last)
+        summary = summary_of(History(data_dir).run_tranches(run_id), plan.amount, plan.spend)
+        at = now or datetime.now(UTC)
+        row = dict(last)
+        row.update(
+            rev=rev + 1,
+            event="abandoned",
+            status=RunStatus.ABANDONED.value,
+            recorded_at=at,
+            finished_at=at,
+            detail=f"abandoned while {status}",
+        )
+        row.update(summary_columns(summary))
+        write_batch(data_dir, {"runs": [row]}, at)
+        return summary
+    finally:
+        lock.release()

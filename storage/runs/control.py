@@ -546,7 +546,8 @@ def not_in_progress_reason(data_dir: Path, run_id: str, cli: str = "btc-dca") ->
         return (
             f"run {run_id} is not in progress: it stopped ({status}"
             + (f", {detail}" if isinstance(detail, str) and detail else "")
-            + f"); continue it with: {cli} resume {run_id}"
+            + f"); continue it with: {cli} resume {run_id}, or give it up with: "
+            + f"{cli} abandon {run_id}"
         )
     return f"run {run_id} is {status}; it is not in progress"
 

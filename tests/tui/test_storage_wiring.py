@@ -21,7 +21,8 @@ from exchanges.simulated import SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
 from storage.config import load_config
 from storage.history.journal import ParquetJournal
-from tests.tui.helpers import START, SteppedClock, make_app, wait_for
+from storage.history.queries import History
+from tests.tui.helpers import START, SteppedClock, make_app, messages, wait_for
 from tui import launch as launch_mod
 from tui.app import DcaApp
 from tui.history.parquet import ParquetHistory
@@ -245,3 +246,30 @@ async def test_a_resumed_run_shows_its_earlier_tranches_and_goes_on_from_its_clo
         fills = app.executor.summary.filled
         assert fills == 24 and app.executor.summary.qty == Decimal("0.5")
         assert offer.clock_at is not None and clock.now() >= offer.clock_at
+
+
+async def test_a_stopped_run_can_be_abandoned_from_the_offer_at_start(tmp_path: Path) -> None:
+    """The offer at every start can give the run up for good (asked twice); it is then
+    recorded as abandoned, keeps what it bought, and is offered no more."""
+    from tui.elsewhere import Elsewhere
+
+    run_id = await _paused_run(tmp_path)
+    offers = lambda: launch_mod.resume_offers(tmp_path)  # noqa: E731
+    app = make_app(tmp_path, offers=offers, elsewhere=Elsewhere(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
+        await pilot.pause()
+        await pilot.click("#abandon")
+        await pilot.pause()
+        # The first press only asks.
+        assert len(app.screen_stack) > 1
+        assert History(tmp_path).run(run_id)["status"] == "paused"  # type: ignore[index]
+        await pilot.pause(0.3)
+        await pilot.click("#abandon")
+        await wait_for(pilot, lambda: any("abandoned" in m for m in messages(app)), 5)
+        assert len(app.screen_stack) == 1
+    row = History(tmp_path).run(run_id)
+    assert row is not None and row["status"] == "abandoned"
+    bought = History(tmp_path).run_tranches(run_id)["qty_btc"].sum()
+    assert row["qty_btc"] == bought > 0
+    assert launch_mod.resume_offers(tmp_path) == []

@@ -36,6 +36,7 @@ COMMANDS = {
     "pause": "tui.cli.steer",
     "unpause": "tui.cli.steer",
     "cancel": "tui.cli.steer",
+    "abandon": "tui.cli.abandon",
     "notify": "tui.cli.notify",
     "serve": "tui.cli.serve",
     "record": "tui.cli.record",

@@ -19,7 +19,8 @@ venues: {", ".join(VENUE_IDS)}.  quote currencies: {", ".join(QUOTES)}.
 durations: 90s, 30m, 6h, 2d, 2h30m.  exit codes: 0 done, 1 the run failed, 2 invalid input,
 3 no venue reachable, 4 short of the amount (run: incomplete; quote: cannot fill it),
 130 interrupted (Ctrl-C, or the reader of the output went away).
-run statuses: running; paused, interrupted, failed (resumable); cancelled, incomplete, finished.
+run statuses: running; paused, interrupted, failed (resumable); cancelled, incomplete, finished,
+abandoned.
 environment: BTC_DCA_CONFIG, BTC_DCA_DATA_DIR, BTC_DCA_LOG_DIR,
 BTC_DCA_<VENUE>_REST_URL / BTC_DCA_<VENUE>_WS_URL.
 default locations: {describe_locations()}
@@ -193,6 +194,11 @@ def _background_parsers(
             nargs="?",
             help="the run (see btc-dca status); may be left out while only one is in progress",
         )
+    a = sub.add_parser(
+        "abandon", help="give up a stopped run (paused, interrupted, failed) instead of resuming"
+    )
+    common(a)
+    a.add_argument("run_id", metavar="RUN_ID", help="the run (see btc-dca history)")
     n = sub.add_parser("notify", help="alerts: send a test message to every [notify] URL")
     common(n)
     n.add_argument("--test", action="store_true", required=True, help="send a test message")

@@ -1,4 +1,4 @@
-"""Asked at start when runs were left unfinished: resume one, or start fresh."""
+"""Asked at start when runs were left unfinished: resume one, abandon one, or start fresh."""
 
 from __future__ import annotations
 
@@ -34,8 +34,15 @@ class ResumeOffer:
     clock_at: float | None = None
 
 
-class ResumeScreen(ModalScreen[ResumeOffer | None]):
-    """Dismisses with the chosen offer, or None to start fresh."""
+@dataclass(frozen=True, slots=True)
+class Abandon:
+    """The answer that gives ``offer``'s run up for good (asked twice: it cannot be undone)."""
+
+    offer: ResumeOffer
+
+
+class ResumeScreen(ModalScreen[ResumeOffer | Abandon | None]):
+    """Dismisses with the chosen offer, ``Abandon(offer)``, or None to start fresh."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Not now")]
 
@@ -46,10 +53,11 @@ class ResumeScreen(ModalScreen[ResumeOffer | None]):
     def compose(self) -> ComposeResult:
         """The unfinished runs and the choice."""
         with Vertical(id="resume-box", classes="dialog"):
-            yield Label("Unfinished runs: resume one?", classes="dialog-title")
+            yield Label("Unfinished runs: resume one?", id="resume-title", classes="dialog-title")
             yield OptionList(*(o.label for o in self.offers), id="offers")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Resume", id="resume", variant="primary")
+                yield Button("Abandon", id="abandon", variant="error")
                 yield Button("Not now", id="skip")
 
     def on_mount(self) -> None:
@@ -65,3 +73,27 @@ class ResumeScreen(ModalScreen[ResumeOffer | None]):
     @on(Button.Pressed, "#skip")
     def _skip(self) -> None:
         self.dismiss(None)
+
+    @on(Button.Pressed, "#abandon")
+    def _abandon(self, event: Button.Pressed) -> None:
+        index = self.query_one(OptionList).highlighted
+        if index is None:
+            return
+        button = event.button
+        if str(button.label) != "Abandon?":
+            # Irreversible: the first press asks, the second gives the run up.
+            button.label = "Abandon?"
+            # Said in the dialog itself: a toast could cover the buttons on a small screen.
+            self.query_one("#resume-title", Label).update(
+                "Abandon it for good? Press Abandon? again (what it bought stays)"
+            )
+            return
+        self.dismiss(Abandon(self.offers[index]))
+
+    @on(OptionList.OptionHighlighted)
+    def _rearm(self) -> None:
+        # Another run highlighted: its abandon asks again.
+        for button in self.query("#abandon").results(Button):
+            button.label = "Abandon"
+        for title in self.query("#resume-title").results(Label):
+            title.update("Unfinished runs: resume one?")

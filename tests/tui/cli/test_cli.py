@@ -428,3 +428,25 @@ def test_quote_below_a_venues_minimum_marks_that_venue_and_quotes_the_others(
     # Only Kraken chosen: nothing left to quote, and the minimum says why.
     assert run("quote", "--demo", "--amount", "0.00005", "--venues", "kraken")[0] == 2
     assert "below Kraken's minimum order of 0.0001 BTC" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_can_be_abandoned_and_is_then_over(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["run", "--headless", "--demo", "--amount", "0.02", "--duration", "2m"]
+    argv += ["--tranches", "2", "--speed", "10000", "--venues", "okx,binance"]
+    # The reader goes after the first fill's line: the run stops there, interrupted.
+    assert main(argv, out=_ReaderGoneAfter(1)) == 130
+    run_id = json.loads(run("history", "--json")[1].splitlines()[0])["run_id"]
+    capsys.readouterr()
+    # cancel is for runs in progress; it says how to give a stopped one up.
+    assert run("cancel", run_id)[0] == 2
+    assert f"abandon {run_id}" in capsys.readouterr().err
+    code, out = run("abandon", run_id)
+    assert code == 0
+    assert out.startswith(f"Run {run_id} abandoned (bought 0.01 of 0.02 BTC in 1 tranche for ")
+    row = json.loads(run("history", "--json")[1].splitlines()[0])
+    assert (row["status"], row["resumable"], row["qty_btc"]) == ("abandoned", False, "0.01")
+    assert run("resume", "--headless")[0] == 2  # nothing left to resume
+    assert run("abandon", run_id)[0] == 2
+    assert "is abandoned; only paused, interrupted and failed runs" in capsys.readouterr().err
