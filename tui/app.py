@@ -92,8 +92,11 @@ class DcaApp(RunHere, Views):
         cursor_blink: bool = True,
         elsewhere: Elsewhere | None = None,
         recorder_factory: RecorderFactory | None = None,
+        resume_named: bool = False,
     ) -> None:
         super().__init__()
+        # ``btc-dca resume RUN_ID``: the named run is resumed at once, not offered.
+        self.resume_named = resume_named
         # Runs in other processes: seen and steered through the data dir's live files.
         self.elsewhere = elsewhere
         self.others = (
@@ -253,6 +256,10 @@ class DcaApp(RunHere, Views):
     def _load_offers(self) -> None:
         assert self.offers is not None
         offers = list(self.offers())
+        if self.resume_named and len(offers) == 1:
+            # The user named the run: straight into it, as ``resume --headless`` does.
+            self.call_from_thread(self._resume_chosen, offers[0])
+            return
         if offers:
             from tui.screens.resume import ResumeScreen
 

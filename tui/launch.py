@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -193,10 +194,19 @@ def _recorder(
     return make
 
 
+def run_options(options: Options, source: str, speed: float | None) -> Options:
+    """The options a stopped run continues under: a demo run on the demo market at its
+    speed (unless told another), as ``resume --headless`` does; a live run as given."""
+    if source != "demo":
+        return options
+    return replace(options, demo=True, speed=options.speed or speed)
+
+
 def launch(options: Options, plan: Plan | None = None, run_id: str | None = None) -> int:
     """Build config, storage and market for ``options`` and run the dashboard until quit.
 
-    With ``run_id`` the dashboard opens on that run's plan and offers to resume just it.
+    With ``run_id`` the dashboard opens on that run's market (a demo run's on the demo
+    market) and resumes it at once.
     """
     paths = resolve_paths(options.data_dir, options.config)
     ensure_config(paths.config_file)
@@ -205,10 +215,12 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         from storage.history.resume import ResumeError, load_resumable
 
         try:
-            plan = load_resumable(paths.data_dir, run_id).plan
+            named = load_resumable(paths.data_dir, run_id)
         except ResumeError as exc:
             print(f"btc-dca: resume: {exc}", file=sys.stderr)
             return exits.EXIT_INVALID
+        plan = named.plan
+        options = run_options(options, named.source, named.speed)
     specs = dict(config.specs)
     clock: Clock = make_clock(options)
     defaults = form_defaults(options, config, plan)
@@ -242,6 +254,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         background=[_compact(data_dir)],
         elsewhere=_elsewhere(options, paths, config),
         recorder_factory=_recorder(data_dir, clock, config.record_keep_days, source),
+        resume_named=run_id is not None,
     )
     if config.theme not in app.available_themes:
         # Textual would raise at mount; the README promises the key and the reason instead.

@@ -117,6 +117,39 @@ def test_a_demo_backtest_replays_prints_like_a_run_and_is_saved_as_a_backtest(
     assert any(ln.startswith("okx alone ") for ln in lines)
 
 
+def test_compare_measures_every_row_from_one_arrival_mid_and_agrees_on_the_lump_sum(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every row's shortfall is from the plan's arrival mid (a dearer row costs more bps),
+    and under --max-price the "all at the start" row is the summary's lump sum."""
+    code, out = backtest(
+        "--demo",
+        "--amount",
+        "0.4",
+        "--tranches",
+        "4",
+        "--venues",
+        "kraken,okx,bitstamp",
+        "--max-price",
+        "89500",
+        "--json",
+        "--compare",
+    )
+    assert code == 0, capsys.readouterr().err
+    events = [json.loads(line) for line in out.splitlines()]
+    summary = next(e for e in events if e["event"] == "summary")
+    rows = [r for e in events if e["event"] == "compare" for r in e["rows"]]
+    arrival = D(summary["quality"]["arrival_mid"])
+    for r in rows:
+        if D(r["qty"]):
+            # shortfall_bps = (total - qty x arrival) / (qty x arrival), in bps, to 4 places.
+            expected = (D(r["total"]) - D(r["qty"]) * arrival) / (D(r["qty"]) * arrival)
+            assert abs(D(r["shortfall_bps"]) - expected * 10000) < D("0.001"), r["plan"]
+    lump = next(r for r in rows if r["plan"] == "all at the start")
+    assert D(lump["total"]) == D(summary["quality"]["lump_total"])
+    assert D(lump["qty"]) == D("0.4")
+
+
 def test_bad_windows_and_venues_say_what_is_wrong_and_write_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
