@@ -92,11 +92,8 @@ class DcaApp(RunHere, Views):
         cursor_blink: bool = True,
         elsewhere: Elsewhere | None = None,
         recorder_factory: RecorderFactory | None = None,
-        resume_named: bool = False,
     ) -> None:
         super().__init__()
-        # ``btc-dca resume RUN_ID``: the named run is resumed at once, not offered.
-        self.resume_named = resume_named
         # Runs in other processes: seen and steered through the data dir's live files.
         self.elsewhere = elsewhere
         self.others = (
@@ -256,23 +253,10 @@ class DcaApp(RunHere, Views):
     def _load_offers(self) -> None:
         assert self.offers is not None
         offers = list(self.offers())
-        if self.resume_named and len(offers) == 1:
-            # The user named the run: straight into it, as ``resume --headless`` does.
-            self.call_from_thread(self._resume_when_ready, offers[0])
-            return
         if offers:
             from tui.screens.resume import ResumeScreen
 
             self.call_from_thread(self.push_screen, ResumeScreen(offers), self._resume_chosen)
-
-    def _resume_when_ready(self, offer: ResumeOffer) -> None:
-        """Resume ``offer`` once the main screen's run panel is up (the offers may be read
-        before it has mounted; a run's first events need it)."""
-        heads = self.main.query("#run-head")
-        if not heads or not heads.first().is_mounted:
-            self.set_timer(0.05, lambda: self._resume_when_ready(offer))
-            return
-        self._resume_chosen(offer)
 
     def _resume_chosen(self, offer: ResumeOffer | Abandon | None) -> None:
         from tui.screens.resume import Abandon

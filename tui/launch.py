@@ -206,7 +206,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
     """Build config, storage and market for ``options`` and run the dashboard until quit.
 
     With ``run_id`` the dashboard opens on that run's market (a demo run's on the demo
-    market) and resumes it at once.
+    market at its speed) and offers to resume just it.
     """
     paths = resolve_paths(options.data_dir, options.config)
     ensure_config(paths.config_file)
@@ -254,7 +254,6 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         background=[_compact(data_dir)],
         elsewhere=_elsewhere(options, paths, config),
         recorder_factory=_recorder(data_dir, clock, config.record_keep_days, source),
-        resume_named=run_id is not None,
     )
     if config.theme not in app.available_themes:
         # Textual would raise at mount; the README promises the key and the reason instead.

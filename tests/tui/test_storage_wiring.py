@@ -275,19 +275,10 @@ async def test_a_stopped_run_can_be_abandoned_from_the_offer_at_start(tmp_path: 
     assert launch_mod.resume_offers(tmp_path) == []
 
 
-async def test_resume_run_id_goes_straight_into_the_named_run_on_its_own_market(
-    tmp_path: Path,
-) -> None:
-    """``btc-dca resume RUN_ID`` of a demo run: the demo market at the run's speed, and the
-    run resumed at once (no "resume one?" offer), as ``resume --headless`` does."""
-    run_id = await _paused_run(tmp_path)
+def test_resume_run_id_of_a_demo_run_opens_on_the_demo_market_at_its_speed() -> None:
+    """``btc-dca resume RUN_ID`` of a demo run: the demo market at the run's speed (unless
+    told another), as ``resume --headless`` does; a live run as given."""
     demo = launch_mod.run_options(Options(), "demo", 600.0)
     assert (demo.demo, demo.speed) == (True, 600.0)
     assert launch_mod.run_options(Options(speed=50.0), "demo", 600.0).speed == 50.0
     assert launch_mod.run_options(Options(), "live", None) == Options()
-    offers = lambda: launch_mod.resume_offers(tmp_path, only=run_id)  # noqa: E731
-    app = make_app(tmp_path, offers=offers, resume_named=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: app.executor is not None)
-        assert len(app.screen_stack) == 1  # no offer asked first
-        assert app.executor is not None and app.executor.run_id == run_id
