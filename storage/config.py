@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from dca.plan import parse_duration
 from dca.routing import Mode
 from exchanges.venues import DEFAULT_SPECS, QUOTES, VenueSpec
 from storage.alerts.config import DEFAULT_EVENTS, EVENTS, NotifyConfig, url_problem
+from storage.paths import UnsafeFileError, read_checked, readable_by_others, write_private
 
 DEFAULT_THEME = "textual-dark"
 # No venue charges a taker fee anywhere near this: a larger value is a percentage typed
@@ -62,6 +63,8 @@ class AppConfig:
     # cap on a live run's total spend, in the quote currency.
     live_max_slippage: Decimal = Decimal("0.002")
     live_max_spend: Decimal | None = None
+    # What the user should hear about the file itself (other accounts can read it).
+    warnings: tuple[str, ...] = ()
 
 
 def default_text() -> str:
@@ -113,26 +116,33 @@ def ensure_config(path: Path) -> bool:
     """Write the commented default config if ``path`` does not exist; True if it did now."""
     if path.exists():
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(default_text(), encoding="utf-8")
-    os.replace(tmp, path)
+    write_private(path, default_text())
     return True
 
 
 def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> AppConfig:
-    """Read ``path`` (None or missing: defaults), then the ``BTC_DCA_<VENUE>_*_URL`` overrides."""
+    """Read ``path`` (None or missing: defaults), then the ``BTC_DCA_<VENUE>_*_URL`` overrides.
+
+    A file other accounts can write is refused (``ConfigError`` with the ``chmod`` fix);
+    one they can read loads with a warning in ``AppConfig.warnings``.
+    """
     env = os.environ if env is None else env
     data: dict[str, Any] = {}
+    warnings: tuple[str, ...] = ()
     if path is not None and path.exists():
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_checked(path))
+        except UnsafeFileError as exc:
+            # It sets where orders go and where alerts (with their passwords) are sent.
+            raise ConfigError(f"refused to read the config: {exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot be read: {exc}") from exc
+        readable = readable_by_others(path)
+        warnings = (readable,) if readable else ()
     try:
-        return _parse(data, env, path)
+        return replace(_parse(data, env, path), warnings=warnings)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
 
@@ -344,7 +354,4 @@ def save_setting(path: Path, dotted_key: str, value: str | bool | int) -> None:
             node[name] = tomlkit.table()
         node = node[name]
     node[key] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    os.replace(tmp, path)
+    write_private(path, tomlkit.dumps(doc))

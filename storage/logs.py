@@ -7,7 +7,11 @@ grep for a run id finds its whole story.
 from __future__ import annotations
 
 import logging
+from io import TextIOWrapper
 from pathlib import Path
+from typing import cast
+
+from storage.paths import private_mkdir, private_open
 
 LOG_FILE = "btc-dca.log"
 MAX_BYTES = 2_000_000
@@ -16,12 +20,29 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 _HANDLER_NAME = "btc-dca-file"
 
 
+def _private_file_handler(path: Path) -> logging.Handler:
+    """A rotating handler whose files (the log and each rotated copy) are 0600."""
+    from logging.handlers import RotatingFileHandler  # only for the commands that log to a file
+
+    class PrivateRotatingFileHandler(RotatingFileHandler):
+        def _open(self) -> TextIOWrapper:
+            # The handler opens text with an encoding, which is what ``open`` returns then.
+            return cast(
+                TextIOWrapper,
+                private_open(
+                    Path(self.baseFilename), self.mode, encoding=self.encoding, errors=self.errors
+                ),
+            )
+
+    return PrivateRotatingFileHandler(
+        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+    )
+
+
 def setup_logging(log_dir: Path, *, verbose: bool = False) -> Path | None:
     """Send the app's logs to a rotating file (debug with ``verbose``); the file, or None if the
     folder cannot be written (logging is never a reason not to run).
     """
-    from logging.handlers import RotatingFileHandler  # only for the commands that log to a file
-
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() == _HANDLER_NAME:
@@ -29,10 +50,8 @@ def setup_logging(log_dir: Path, *, verbose: bool = False) -> Path | None:
             handler.close()
     path = log_dir / LOG_FILE
     try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(
-            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
-        )
+        private_mkdir(log_dir)
+        handler = _private_file_handler(path)
     except OSError:
         return None
     handler.set_name(_HANDLER_NAME)

@@ -211,6 +211,8 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
     paths = resolve_paths(options.data_dir, options.config)
     ensure_config(paths.config_file)
     config = load_config(paths.config_file)
+    for warning in config.warnings:
+        print(f"btc-dca: warning: {warning}", file=sys.stderr)
     if run_id is not None:
         from storage.history.resume import ResumeError, load_resumable
 

@@ -29,6 +29,7 @@ from storage.history.dataset import (
     write_atomic,
 )
 from storage.history.schema import TABLES
+from storage.paths import private_mkdir
 from storage.runs.locks import COMPACTION_LOCK, READERS_LOCK, flocked
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def compact(
     """Merge every closed partition holding at least ``min_files`` good files; keeps every row."""
     report = CompactionReport()
     open_partition = partition_of(today or datetime.now(UTC))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_mkdir(data_dir)
     with flocked(data_dir / COMPACTION_LOCK, wait=False) as got:
         if not got:
             report.busy = True

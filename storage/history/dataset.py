@@ -27,6 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from storage.history.schema import ADDED, KEYS, SCHEMAS
+from storage.paths import private_temp
 from storage.runs.locks import reading
 
 log = logging.getLogger(__name__)
@@ -76,18 +77,10 @@ def fsync_dir(folder: Path) -> None:
 
 def write_atomic(df: pl.DataFrame, folder: Path, name: str | None = None) -> Path:
     """Write ``df`` as one new Parquet file in ``folder``: temp, fsync, rename, fsync folder."""
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / (name or new_part_name())
-    tmp = folder / f".{final.name}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            df.write_parquet(fh, compression="zstd", statistics=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    # The temp file is 0600 before the first byte (polars would create it under the umask).
+    with private_temp(final) as fh:
+        df.write_parquet(fh, compression="zstd", statistics=True)
     fsync_dir(folder)
     return final
 

@@ -47,6 +47,14 @@ from dca.events import (
 )
 from dca.lines import TrancheLine, decimal_or_none, text_or_none
 from dca.status import RunStatus
+from storage.paths import (
+    UnsafeFileError,
+    private_mkdir,
+    private_open,
+    read_checked,
+    tighten,
+    write_private,
+)
 from storage.runs.locks import is_held, run_lock
 
 if TYPE_CHECKING:
@@ -206,13 +214,6 @@ class RunState:
         )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _read_state(path: Path) -> RunState | None:
     try:
         return RunState.from_json(path.read_text(encoding="utf-8"))
@@ -283,18 +284,24 @@ def write_command(data_dir: Path, run_id: str, command: Command) -> ControlReque
     """Ask the process executing ``run_id`` to pause, unpause or cancel it; the request."""
     request = ControlRequest(uuid.uuid4().hex, command, time.time())
     text = json.dumps({"id": request.id, "command": command.value, "at": request.at})
-    _write_atomic(control_path(data_dir, run_id), text)
+    write_private(control_path(data_dir, run_id), text)
     return request
 
 
 def read_command(data_dir: Path, run_id: str) -> ControlRequest | None:
-    """The latest command in ``run_id``'s control file (None if none or unreadable)."""
+    """The latest command in ``run_id``'s control file (None if none or unreadable).
+
+    Raises ``UnsafeFileError`` when another account could have written the file: its
+    command is not obeyed.
+    """
     path = control_path(data_dir, run_id)
     try:
-        o = json.loads(path.read_text(encoding="utf-8"))
+        o = json.loads(read_checked(path))
         return ControlRequest(str(o["id"]), Command(o["command"]), float(o["at"]))
     except FileNotFoundError:
         return None
+    except UnsafeFileError:
+        raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("unreadable control file %s: %s", path, exc)
         return None
@@ -386,9 +393,11 @@ class LiveRun:
         self._watcher = asyncio.create_task(self._watch(), name=f"control {event.run_id}")
 
     def _reset_files(self, run_id: str) -> None:
-        live_dir(self.data_dir).mkdir(parents=True, exist_ok=True)
+        folder = private_mkdir(live_dir(self.data_dir))
+        tighten(folder)  # made under the umask by an earlier version
         control_path(self.data_dir, run_id).unlink(missing_ok=True)
-        lines_path(self.data_dir, run_id).write_text("", encoding="utf-8")
+        with private_open(lines_path(self.data_dir, run_id), "w", encoding="utf-8"):
+            pass
 
     def snapshot(self) -> RunState:
         """The run's state now."""
@@ -441,19 +450,27 @@ class LiveRun:
 
     def _write_files(self, run_id: str, state: RunState, line: TrancheLine | None) -> None:
         if line is not None:
-            with lines_path(self.data_dir, run_id).open("a", encoding="utf-8") as f:
+            with private_open(lines_path(self.data_dir, run_id), "a", encoding="utf-8") as f:
                 f.write(line.to_json() + "\n")
-        _write_atomic(state_path(self.data_dir, run_id), state.to_json())
+        write_private(state_path(self.data_dir, run_id), state.to_json())
 
     # -- the control file ------------------------------------------------------------------
 
     async def _watch(self) -> None:
         assert self.run_id is not None
         run_id = self.run_id
+        refused = ""
         while True:
             await asyncio.sleep(self.poll_s)
             try:
-                request = await asyncio.to_thread(read_command, self.data_dir, run_id)
+                try:
+                    request = await asyncio.to_thread(read_command, self.data_dir, run_id)
+                except UnsafeFileError as exc:
+                    if str(exc) != refused:  # said once, not every poll
+                        log.error("run %s: control file refused: %s", run_id, exc)
+                    refused = str(exc)
+                    continue
+                refused = ""
                 if request is None or request.id == self._acked:
                     continue
                 self.apply(request)

@@ -18,6 +18,8 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
+from storage.paths import PRIVATE_FILE, private_mkdir
+
 try:
     import fcntl
 
@@ -38,7 +40,7 @@ def flocked(path: Path, *, shared: bool = False, wait: bool = True) -> Iterator[
     if not HAVE_FLOCK:  # pragma: no cover - Windows
         yield True
         return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     try:
         mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
         try:
@@ -81,7 +83,7 @@ class FileLock:
         if not HAVE_FLOCK:  # pragma: no cover - Windows
             self.held = True
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_mkdir(self.path.parent)
         for attempt in range(tries):
             if attempt:
                 time.sleep(0.01)
@@ -94,7 +96,7 @@ class FileLock:
 
     def _try_lock(self) -> int | None:
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 if _same_file(fd, self.path):

@@ -23,7 +23,7 @@ from typing import TextIO
 
 from dca.executor import new_run_id
 from dca.plan import Plan
-from storage.paths import Paths
+from storage.paths import Paths, private_mkdir, private_open
 from storage.runs.control import RunState, in_progress
 from tui.cli import exits
 from tui.cli.options import prepare_storage
@@ -146,9 +146,9 @@ def start(
     log) or does not start the run within ``wait_s`` (it is then stopped).
     """
     _children[:] = [p for p in _children if p.poll() is None]
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_mkdir(log_dir)
     log_file = log_dir / f"run-{run_id}.log"
-    with log_file.open("ab") as log:
+    with private_open(log_file, "ab") as log:
         # Our own interpreter and module, an argument list, no shell.
         proc = subprocess.Popen(  # noqa: S603  # nosec B603
             [sys.executable, "-m", "tui.cli", *args],

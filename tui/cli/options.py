@@ -6,6 +6,8 @@ A command module asks for what it uses; nothing here loads polars or Textual.
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +17,13 @@ from dca.plan import Plan, build_plan
 from exchanges.venues import VenueSpec
 from storage.config import AppConfig, ConfigError, ensure_config, load_config
 from storage.logs import setup_logging
-from storage.paths import Paths, default_config_file, ensure_writable, resolve_paths
+from storage.paths import Paths, default_config_file, ensure_writable, resolve_paths, tighten
 from tui.wiring import Options
 
 if TYPE_CHECKING:
     from storage.history.journal import ParquetJournal
 
+log = logging.getLogger(__name__)
 
 # The demo clock's fastest speed: faster, a moment of real overhead is weeks of demo time.
 MAX_SPEED = 10_000.0
@@ -115,7 +118,10 @@ def load_app_config(options: Options) -> AppConfig:
         ensure_config(paths.config_file)
     except OSError as exc:
         raise ConfigError(f"{paths.config_file}: cannot be created: {exc.strerror}") from exc
-    return load_config(paths.config_file)
+    config = load_config(paths.config_file)
+    for warning in config.warnings:
+        print(f"btc-dca: warning: {warning}", file=sys.stderr)
+    return config
 
 
 def plan_from_args(
@@ -158,6 +164,16 @@ def prepare_storage(options: Options, *, compact: bool = True) -> Paths:
     paths = resolve_paths(options.data_dir, options.config)
     ensure_writable(paths.data_dir)
     setup_logging(paths.log_dir, verbose=options.verbose)
+    for folder in dict.fromkeys((paths.data_dir, paths.log_dir)):
+        # Made under the umask by a version before files were private: close it once.
+        old = tighten(folder)
+        if old is not None:
+            said = (
+                f"{folder} was open to other accounts (mode {old:04o}); made it 0700, "
+                "so nothing inside can be reached by them"
+            )
+            log.warning(said)
+            print(f"btc-dca: {said}", file=sys.stderr)
     if compact:
         from storage.history.compaction import compact_in_background
 
