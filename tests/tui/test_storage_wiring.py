@@ -119,6 +119,7 @@ def test_an_unknown_theme_exits_2_naming_the_key(
 ) -> None:
     config = tmp_path / "c.toml"
     config.write_text('[ui]\ntheme = "nope"\n')
+    config.chmod(0o600)  # readable by others, it would be warned about first
     options = Options(demo=True, data_dir=tmp_path / "d", config=config)
     assert launch_mod.launch(options) == 2
     err = capsys.readouterr().err
