@@ -202,14 +202,25 @@ def _background_parsers(
     n = sub.add_parser("notify", help="alerts: send a test message to every [notify] URL")
     common(n)
     n.add_argument("--test", action="store_true", required=True, help="send a test message")
-    v = sub.add_parser("serve", help="the dashboard in a browser (no login: keep it on loopback)")
+    v = sub.add_parser("serve", help="the dashboard in a browser, behind a secret in its address")
     common(v)
     v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     v.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     v.add_argument(
         "--public",
         action="store_true",
-        help="allow a non-loopback --host (the page has no login: prefer an SSH tunnel)",
+        help="allow a non-loopback --host (unencrypted: put TLS in front, or use an SSH tunnel)",
+    )
+    v.add_argument(
+        "--token",
+        help="the page's secret (default: a new random one each start; env "
+        "BTC_DCA_SERVE_TOKEN is better: the command line is visible to other accounts)",
+    )
+    v.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="another host name the page is reached by (a TLS proxy's); repeatable",
     )
 
 

@@ -55,7 +55,7 @@ def test_serve_refuses_a_public_host_without_public(
 ) -> None:
     assert run("serve", "--host", "0.0.0.0")[0] == 2
     err = capsys.readouterr().err
-    assert "--host: 0.0.0.0 is not loopback and the page has no login" in err
+    assert "--host: 0.0.0.0 is not loopback: anyone who reaches it can try the page" in err
     assert "ssh -L 8000:127.0.0.1:8000" in err
     assert run("serve", "--port", "70000")[0] == 2
     assert "--port: 70000 is not a port number (1-65535)" in capsys.readouterr().err
@@ -73,7 +73,7 @@ def test_serve_on_a_port_in_use_exits_3_with_the_reason(
         # --public warns first, then meets the same busy port.
         assert run("serve", "--host", "0.0.0.0", "--public", "--port", str(port))[0] == 3
         err = capsys.readouterr().err
-        assert "warning: serving on 0.0.0.0" in err and "NO login" in err
+        assert "warning: serving on 0.0.0.0" in err and "Put TLS in front" in err
 
 
 def test_loopback_and_bind_checks() -> None:
