@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from exchanges.redact import redact
+
 
 class ErrorKind(StrEnum):
     """What went wrong, coarse enough to act on (retry, back off, leave out)."""
@@ -53,6 +55,9 @@ class VenueError(Exception):
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:
+        # The one place every venue failure's text passes: a URL quoted with its key or
+        # password is masked before the panel, the log, the JSON or the history sees it.
+        message = redact(message)
         super().__init__(message)
         self.venue = venue
         self.kind = kind

@@ -8,6 +8,7 @@ the user's comments and layout survive.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -15,9 +16,11 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dca.plan import parse_duration
 from dca.routing import Mode
+from exchanges.redact import redact_url, register
 from exchanges.venues import DEFAULT_SPECS, QUOTES, VenueSpec
 from storage.alerts.config import DEFAULT_EVENTS, EVENTS, NotifyConfig, url_problem
 from storage.paths import UnsafeFileError, read_checked, readable_by_others, write_private
@@ -205,7 +208,10 @@ def _percent(rate: Decimal) -> str:
 def _url(value: Any, key: str, schemes: tuple[str, ...]) -> str:
     text = _text(value, key)
     if not text.startswith(schemes):
-        raise ConfigError(f"{key}: {text!r} must start with {' or '.join(schemes)}")
+        raise ConfigError(f"{key}: {redact_url(text)!r} must start with {' or '.join(schemes)}")
+    # A proxy's password in the URL: masked wherever the URL is shown from now on.
+    with contextlib.suppress(ValueError):
+        register(urlsplit(text).password)
     return text.rstrip("/") if schemes[0].startswith("http") else text
 
 

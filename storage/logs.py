@@ -7,10 +7,12 @@ grep for a run id finds its whole story.
 from __future__ import annotations
 
 import logging
+import os
 from io import TextIOWrapper
 from pathlib import Path
 from typing import cast
 
+from exchanges import redact
 from storage.paths import private_mkdir, private_open
 
 LOG_FILE = "btc-dca.log"
@@ -55,6 +57,10 @@ def setup_logging(log_dir: Path, *, verbose: bool = False) -> Path | None:
     except OSError:
         return None
     handler.set_name(_HANDLER_NAME)
+    # API keys in the environment are known before any line is written; the config's
+    # secrets are registered as it is read.
+    redact.register_env(os.environ)
+    redact.install([handler])
     handler.setFormatter(logging.Formatter(FORMAT))
     level = logging.DEBUG if verbose else logging.INFO
     handler.setLevel(level)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from exchanges.redact import redact_url, register, secret_parts
+
 # "live": real orders' money-safety alerts (a tranche skipped for balance or max_spend, a
 # venue whose key stopped working left out of the run).
 EVENTS = ("finished", "failed", "cancelled", "skipped", "venue_down", "live")
@@ -23,12 +25,17 @@ class NotifyConfig:
 
 
 def url_problem(url: str) -> str | None:
-    """Why apprise cannot send to ``url`` (None when it can)."""
+    """Why apprise cannot send to ``url`` (None when it can; its secrets are registered then,
+    so no log line, alert or page shows them)."""
     import apprise  # loaded only when the config has URLs
 
-    if apprise.Apprise.instantiate(url) is None:
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
         return (
-            f"{url!r} is not a notification URL apprise can send to "
+            f"{redact_url(url)!r} is not a notification URL apprise can send to "
             '(e.g. "ntfy://my-topic", "mailto://user:pass@example.com", "json://host:port/")'
         )
+    # What apprise masks in its private form of the URL: a password, a bot token, a key.
+    private: str = plugin.url(privacy=True)  # type: ignore[no-untyped-call]
+    register(*secret_parts(url, private))
     return None

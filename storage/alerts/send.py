@@ -31,6 +31,7 @@ from dca.events import (
 )
 from dca.plan import Plan
 from dca.status import INTERRUPTED
+from exchanges.redact import redact
 from exchanges.venues import display_name
 from storage.alerts.config import NotifyConfig
 
@@ -171,13 +172,14 @@ def send_one(url: str, alert: Alert, timeout_s: float = SEND_TIMEOUT_S) -> Deliv
         # own), so what it logs about a failure is told apart from other sends by thread.
         ok = bool(plugin.notify(body=alert.body, title=alert.title))
     except Exception as exc:  # a plugin's own bug: this alert is lost, never the run
-        return Delivery(url, False, f"{type(exc).__name__}: {exc}", time.monotonic() - began)
+        detail = redact(f"{type(exc).__name__}: {exc}")
+        return Delivery(url, False, detail, time.monotonic() - began)
     finally:
         apprise_log.removeHandler(said)
     seconds = time.monotonic() - began
     if ok:
         return Delivery(url, True, "sent", seconds)
-    return Delivery(url, False, "; ".join(said.lines[-2:]) or "not delivered", seconds)
+    return Delivery(url, False, redact("; ".join(said.lines[-2:])) or "not delivered", seconds)
 
 
 class _ThreadLog(logging.Handler):
@@ -278,6 +280,8 @@ class Notifier:
         """Send ``alert`` to every URL if its event is wanted; one future per URL."""
         if not self.wants(alert.event):
             return []
+        # A failure's text can quote a URL with its key: alerts leave the machine.
+        alert = Alert(alert.event, redact(alert.title), redact(alert.body))
         return [self._send_in_thread(url, alert) for url in self.config.urls]
 
     def _send_in_thread(self, url: str, alert: Alert) -> asyncio.Future[Delivery]:

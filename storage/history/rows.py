@@ -23,6 +23,7 @@ from dca.pricing import Cost, InsufficientDepth
 from dca.status import RunStatus
 from dca.tca import best_mid
 from exchanges.errors import VenueError
+from exchanges.redact import redact
 from storage.history.schema import SCHEMA_VERSION, money, utc
 
 Row = dict[str, object]
@@ -133,7 +134,8 @@ def failed_row(base: Row, run_id: str, rev: int, recorded_at: datetime, message:
         status=RunStatus.FAILED.value,
         recorded_at=recorded_at,
         finished_at=recorded_at,
-        detail=message,
+        # An exception's text can quote a URL with its key: never into the history.
+        detail=redact(message),
     )
     return row
 
@@ -220,7 +222,7 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
         row.update(
             status="skipped",
             reason=event.reason.value,
-            detail=event.detail,
+            detail=redact(event.detail),
             requested_btc=money(event.qty),
             qty_btc=money(Decimal(0)),
             carried_btc=money(event.carried),

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from typing import TextIO
 
+from exchanges.redact import redact
 from storage.alerts.send import probe_alert, send_all
 from tui.cli import exits
 from tui.cli.options import load_app_config, prepare_storage
@@ -28,7 +29,10 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     results = asyncio.run(send_all(urls, probe_alert()))
     for d in results:
         mark = "sent  " if d.ok else "FAILED"
-        print(f"{mark}  {d.url}  ({d.seconds:.1f}s){'' if d.ok else ': ' + d.detail}", file=out)
+        print(
+            f"{mark}  {redact(d.url)}  ({d.seconds:.1f}s){'' if d.ok else ': ' + d.detail}",
+            file=out,
+        )
     ok = sum(d.ok for d in results)
     events = ", ".join(sorted(config.notify.events)) or "none"
     print(f"{ok} of {len(results)} URLs took the test alert. Alerts on: {events}.", file=out)
