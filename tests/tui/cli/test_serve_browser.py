@@ -73,7 +73,7 @@ def evil_site(served: Served) -> Iterator[str]:
 def test_the_dashboard_in_a_browser_starts_a_demo_run(
     served: Served, evil_site: str, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import Page, WebSocket, sync_playwright
+    from playwright.sync_api import Page, Route, WebSocket, sync_playwright
 
     screen: list[str] = []
 
@@ -98,9 +98,13 @@ def test_the_dashboard_in_a_browser_starts_a_demo_run(
             context = browser.new_context(viewport={"width": 1500, "height": 950})
             # Offline but for loopback: the page must need nothing from another host.
             outside: list[str] = []
+
+            def elsewhere(route: Route) -> None:
+                outside.append(route.request.url)
+                route.abort()
+
             context.route(
-                re.compile(r"^(?!https?://127\.0\.0\.1[:/]|ws://127\.0\.0\.1[:/]).*"),
-                lambda route: (outside.append(route.request.url), route.abort()),
+                re.compile(r"^(?!https?://127\.0\.0\.1[:/]|ws://127\.0\.0\.1[:/]).*"), elsewhere
             )
             page = context.new_page()
             page.on("websocket", frames)
@@ -130,6 +134,10 @@ def test_the_dashboard_in_a_browser_starts_a_demo_run(
             for name in ("Kraken", "OKX"):
                 wait_for(page, re.escape(name), 60)
             assert outside == []
+            # The net catches what it should (aborted here: nothing leaves the machine).
+            page.evaluate("fetch('https://fonts.googleapis.com/css').catch(() => null)")
+            page.wait_for_timeout(500)
+            assert outside == ["https://fonts.googleapis.com/css"]
 
             # Another origin in the same browser (the cookie is there, and same-site):
             # its socket is refused, so no frame and no keystroke reaches a dashboard.
