@@ -24,7 +24,8 @@ async def _socket(
     served: Served, *, query: str = "", headers: dict[str, str] | None = None, cookie: bool = False
 ) -> tuple[int, int]:
     """Open the page's socket as a client would: the HTTP status and the frames received
-    in 3 s (101 and some frames when let in)."""
+    (101 and frames when let in: it waits up to 60 s for the dashboard's first ones, as a
+    loaded machine starts it slowly, then 1 s more)."""
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for an IP address, like a browser's
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
         if cookie:  # as after a visit to the printed address
@@ -35,14 +36,16 @@ async def _socket(
                 f"{served.base}/ws?width=80&height=24{query}", headers=headers or {}
             ) as ws:
                 frames = 0
-                deadline = asyncio.get_running_loop().time() + 3
-                while (left := deadline - asyncio.get_running_loop().time()) > 0:
+                loop = asyncio.get_running_loop()
+                deadline = loop.time() + 60
+                while (left := deadline - loop.time()) > 0:
                     try:
                         msg = await ws.receive(timeout=left)
                     except TimeoutError:
                         break
                     if msg.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
                         frames += 1
+                        deadline = min(deadline, loop.time() + 1)
                     else:
                         break
                 return 101, frames
