@@ -223,7 +223,8 @@ async def test_a_venue_going_down_mid_run_is_left_out_and_the_run_carries_on(
 async def quit_during_a_run(pilot: Pilot[int], app: DcaApp) -> None:
     """Start the plan, wait for its first tranche, press q: the quit dialog is up."""
     await pilot.click("#start")
-    await wait_for(pilot, lambda: app.main.query_one(TrancheTable).row_count == 1)
+    # The table mounts as the run starts: on a loaded machine it may not be there yet.
+    await wait_for(pilot, lambda: any(t.row_count == 1 for t in app.main.query(TrancheTable)))
     app.main.query_one(TrancheTable).focus()
     await pilot.press("q")
     await wait_for(pilot, lambda: isinstance(app.screen, QuitScreen))
