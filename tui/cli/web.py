@@ -41,7 +41,7 @@ TOKEN_BYTES = 32
 MIN_TOKEN_LEN = 16
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names, not a bind
+WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104  # nosec B104 - names, not a bind
 
 
 def new_token() -> str:
