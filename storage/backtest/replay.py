@@ -57,6 +57,7 @@ from storage.history.journal import write_batch
 from storage.history.schema import utc
 from storage.market.lake import recorded
 from storage.market.stream import DayStream, Window, open_window
+from storage.paths import private_mkdir
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +265,7 @@ class BatchJournal:
         written: list[Path] = []
         if self.staged:
             folder = table_dir(self.data_dir, "tranches") / partition_of(now)
-            folder.mkdir(parents=True, exist_ok=True)
+            private_mkdir(folder)
             for path in self.staged:
                 final = folder / new_part_name()
                 os.replace(path, final)
