@@ -227,13 +227,32 @@ class RunHere(App[int]):
             self.session.resume()
 
     def action_cancel_run(self) -> None:
-        """Cancel the run (the tranches bought so far stay recorded)."""
+        """Cancel the run once the user confirms (the tranches bought so far stay recorded;
+        a cancelled run cannot be resumed, so it asks first)."""
+        elsewhere = self._steering_elsewhere()
+        if not elsewhere and not (self.session is not None and self.session.active):
+            self.notify("No run in progress to cancel", severity="warning")
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        run_id = self.following if elsewhere else self.executor.run_id if self.executor else ""
+        bought = ""
+        if not elsewhere and self.executor is not None:
+            s = self.executor.summary
+            bought = f" It has bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC."
+        detail = f"What it bought stays recorded; a cancelled run cannot be resumed.{bought}"
+        self.push_screen(
+            ConfirmScreen(f"Cancel run {run_id}?", detail, "Cancel the run", "Keep it going"),
+            self._cancel_confirmed,
+        )
+
+    def _cancel_confirmed(self, yes: bool | None) -> None:
+        if not yes:
+            return
         if self._steering_elsewhere():
             self._steer_other("cancel")
         elif self.session is not None and self.session.active:
             self.session.cancel()
-        else:
-            self.notify("No run in progress to cancel", severity="warning")
 
     @property
     def following(self) -> str | None:

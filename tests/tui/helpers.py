@@ -88,6 +88,15 @@ async def settle(pilot: Pilot[Any]) -> None:
     await wait_for(pilot, lambda: bool(app.screen.query("FooterKey")))
 
 
+async def confirm(pilot: Pilot[Any]) -> None:
+    """Answer yes to the confirmation an irreversible action asks for (cancelling a run)."""
+    from tui.screens.confirm import ConfirmScreen
+
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+    await pilot.press("y")
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, ConfirmScreen))
+
+
 def make_app(
     tmp_path: Path,
     *,

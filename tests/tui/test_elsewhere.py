@@ -20,7 +20,7 @@ from exchanges.simulated import SimulatedMarket
 from storage.history.journal import ParquetJournal
 from storage.runs.control import LiveRun, in_progress, runs_in_progress
 from tests.storage.helpers import plan
-from tests.tui.helpers import WAIT_S, make_app, messages, wait_for
+from tests.tui.helpers import WAIT_S, confirm, make_app, messages, wait_for
 from tui import following as following_module
 from tui.cli import detach
 from tui.elsewhere import Elsewhere, Started
@@ -95,6 +95,7 @@ async def test_a_run_in_another_process_shows_live_and_obeys_pause_resume_cancel
             await wait_for(pilot, lambda: other.executor.state is RunStatus.RUNNING)
             await wait_for(pilot, lambda: main.run_state == "running")
             await pilot.click("#cancel")
+            await confirm(pilot)
             await wait_for(pilot, lambda: other.task.done())
             await wait_for(pilot, lambda: main.run_state == "cancelled")
             assert app.following is None
@@ -119,6 +120,7 @@ async def test_steering_a_run_that_ended_meanwhile_says_why(
         await wait_for(pilot, lambda: app.following == other.executor.run_id)
         await other.stop()  # it ends in its process before the dashboard looks again
         app.action_cancel_run()
+        await confirm(pilot)
         await wait_for(pilot, lambda: any(m.startswith("Could not cancel") for m in messages(app)))
         # The why: the run is named and said to be no longer in progress.
         (note,) = [m for m in messages(app) if m.startswith("Could not cancel")]
@@ -161,6 +163,7 @@ async def test_b_starts_the_plan_in_a_background_process_and_shows_it(
         await wait_for(pilot, lambda: app.main.run_state == "running")
         assert app.executor is None  # nothing runs in the dashboard's own process
         await pilot.press("c")
+        await confirm(pilot)
         await wait_for(pilot, lambda: app.main.run_state == "cancelled")
     assert runs_in_progress(data) == []
 

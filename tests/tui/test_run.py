@@ -23,7 +23,7 @@ from dca.status import RunStatus
 from exchanges.clock import SimClock
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from tests.tui.helpers import START, SteppedClock, make_app, messages, wait_for
+from tests.tui.helpers import START, SteppedClock, confirm, make_app, messages, wait_for
 from tui import fmt
 from tui.app import DcaApp
 from tui.history.memory import MemoryHistory
@@ -138,6 +138,7 @@ async def test_pause_resume_and_cancel_from_the_buttons(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: table.row_count >= 3)
 
         await pilot.click("#cancel")
+        await confirm(pilot)
         clock.step(1)
         await wait_for(pilot, lambda: app.main.run_state == "cancelled")
         assert any(m.startswith("Run cancelled") for m in messages(app))
@@ -195,6 +196,7 @@ async def test_the_keys_start_pause_resume_export_and_cancel(tmp_path: Path) -> 
         await wait_for(pilot, lambda: app.screen is app.main)
         app.main.query_one("#jitter").focus()
         await pilot.press("c")
+        await confirm(pilot)
         clock.step(2)
         await wait_for(pilot, lambda: app.main.run_state == "cancelled")
 
@@ -489,6 +491,7 @@ async def test_the_quote_currency_stays_while_a_run_is_going(tmp_path: Path) -> 
         assert not app.main.query_one("#pause", Button).disabled
         assert app.main.query_one("#resume", Button).disabled
         await pilot.click("#cancel")
+        await confirm(pilot)
         clock.step(1)
         await wait_for(pilot, lambda: app.main.run_state == "cancelled")
         # Nothing to pause, resume or cancel any more: the buttons go.

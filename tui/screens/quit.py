@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
@@ -27,7 +27,8 @@ class QuitScreen(ModalScreen[str]):
         """The question and its buttons."""
         with Vertical(id="quit-box", classes="dialog"):
             yield Label("A run is in progress. Quit and…", classes="dialog-title")
-            with Horizontal(classes="dialog-buttons"):
+            # Stacked: side by side, the four do not fit 80 columns (the last ones were cut).
+            with Vertical(classes="dialog-buttons -stacked"):
                 if self.background:
                     yield Button(
                         "Keep it running in the background", id="background", variant="success"
