@@ -88,6 +88,15 @@ async def settle(pilot: Pilot[Any]) -> None:
     await wait_for(pilot, lambda: bool(app.screen.query("FooterKey")))
 
 
+async def leave_field(pilot: Pilot[Any]) -> None:
+    """Wait for the start's focus on the first field, then leave it with escape (as a user
+    does before pressing the run keys: in the field they would be typed)."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.focused is not None)
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: app.focused is None)
+
+
 async def confirm(pilot: Pilot[Any]) -> None:
     """Answer yes to the confirmation an irreversible action asks for (cancelling a run)."""
     from tui.screens.confirm import ConfirmScreen

@@ -20,7 +20,7 @@ from exchanges.simulated import SimulatedMarket
 from storage.history.journal import ParquetJournal
 from storage.runs.control import LiveRun, in_progress, runs_in_progress
 from tests.storage.helpers import plan
-from tests.tui.helpers import WAIT_S, confirm, make_app, messages, wait_for
+from tests.tui.helpers import WAIT_S, confirm, leave_field, make_app, messages, wait_for
 from tui import following as following_module
 from tui.cli import detach
 from tui.elsewhere import Elsewhere, Started
@@ -87,6 +87,8 @@ async def test_a_run_in_another_process_shows_live_and_obeys_pause_resume_cancel
             # The venue that took the latest tranche lights up, as for a run of this process.
             # (No run ever ran in this dashboard: a fill shown came from the other process.)
             assert any(p.fill is not None for p in main.query(VenuePanel))
+
+            await leave_field(pilot)
 
             await pilot.press("p")
             await wait_for(pilot, lambda: other.executor.state is RunStatus.PAUSED)
@@ -155,6 +157,7 @@ async def test_b_starts_the_plan_in_a_background_process_and_shows_it(
     elsewhere, data = background
     app = make_app(tmp_path, elsewhere=elsewhere, defaults=DEMO)
     async with app.run_test(size=(130, 42)) as pilot:
+        await leave_field(pilot)
         await pilot.press("b")
         await wait_for(pilot, lambda: app.following is not None)
         [state] = runs_in_progress(data)
@@ -174,6 +177,7 @@ async def test_quitting_while_a_background_run_is_shown_says_where_it_goes_on(
     elsewhere, data = background
     app = make_app(tmp_path, elsewhere=elsewhere, defaults=DEMO)
     async with app.run_test(size=(130, 42)) as pilot:
+        await leave_field(pilot)
         await pilot.press("b")
         await wait_for(pilot, lambda: app.main.run_state == "running")
         run_id = app.following
@@ -202,6 +206,7 @@ async def test_quitting_during_a_run_can_keep_it_running_in_the_background(
     )
     app.market, app.clock = market, clock
     async with app.run_test(size=(130, 42)) as pilot:
+        await leave_field(pilot)
         await pilot.press("s")
         await wait_for(pilot, lambda: app.executor is not None)
         assert app.executor is not None
@@ -227,6 +232,7 @@ async def test_quitting_during_a_run_can_keep_it_running_in_the_background(
 async def test_without_a_launcher_background_runs_are_not_offered(tmp_path: Path) -> None:
     app = make_app(tmp_path, defaults=DEMO)
     async with app.run_test(size=(130, 42)) as pilot:
+        await leave_field(pilot)
         await pilot.press("b")
         await wait_for(pilot, lambda: any("Run in background" in m for m in messages(app)))
         assert "cannot start background processes" in messages(app)[-1]

@@ -23,7 +23,15 @@ from dca.status import RunStatus
 from exchanges.clock import SimClock
 from exchanges.simulated import Fault, SimulatedMarket
 from exchanges.venues import DEFAULT_SPECS
-from tests.tui.helpers import START, SteppedClock, confirm, make_app, messages, wait_for
+from tests.tui.helpers import (
+    START,
+    SteppedClock,
+    confirm,
+    leave_field,
+    make_app,
+    messages,
+    wait_for,
+)
 from tui import fmt
 from tui.app import DcaApp
 from tui.history.memory import MemoryHistory
@@ -395,7 +403,7 @@ async def test_a_narrow_screen_keeps_an_ended_run_in_view_until_s_brings_the_for
 ) -> None:
     app = make_app(tmp_path, defaults=FormDefaults(amount="0.5", duration="2h", tranches="4"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
+        await leave_field(pilot)
         form = app.main.query_one("#plan-form")
         await pilot.press("s")
         await wait_for(pilot, lambda: app.main.run_state == "finished")

@@ -111,6 +111,9 @@ class MainScreen(Screen[None]):
         # Not in the footer (80 columns hold the run keys and quit): the help and the palette
         # name it, the header shows when it is on.
         Binding("m", "app.toggle_recording", "Record the market", show=False),
+        # Out of a text field, so s, p and c are keys again instead of letters in Amount.
+        # In the footer only while a field has the focus: there the run keys are letters.
+        Binding("escape", "leave_field", "Leave field"),
     ]
 
     def __init__(
@@ -177,9 +180,10 @@ class MainScreen(Screen[None]):
         self._form = form = self.query_one(PlanForm)
         form.border_title = "Plan"
         self.query_one(RunPanel).border_title = "Run"
-        # A ready plan needs one key (enter); an empty one starts with the amount. Focus
-        # restyles the focused widget's ancestors (:focus-within): after the first frame.
-        first = form.query_one("#start" if form.plan is not None else "#amount")
+        # The first field, as the README says (enter in it starts a ready plan; escape
+        # leaves it for the run keys). Focus restyles the focused widget's ancestors
+        # (:focus-within): after the first frame.
+        first = form.query_one("#amount")
 
         def focus_first() -> None:
             if self.focused is None:  # unless something was focused meanwhile
@@ -189,6 +193,21 @@ class MainScreen(Screen[None]):
         self.set_interval(REDRAW_S, self.flush, name="redraw")
         self.set_interval(1.0, self.tick_countdown, name="countdown")
         self.flush()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Escape is offered (and does something) only while a text field has the focus."""
+        if action == "leave_field":
+            from textual.widgets import Input
+
+            return isinstance(self.focused, Input)
+        return True
+
+    def action_leave_field(self) -> None:
+        """Take the focus out of a text field (elsewhere escape does nothing here)."""
+        from textual.widgets import Input
+
+        if isinstance(self.focused, Input):
+            self.set_focus(None)
 
     def on_resize(self, event: Resize) -> None:
         """Switch the compact layouts on small terminals."""
