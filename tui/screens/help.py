@@ -24,13 +24,13 @@ and its taker fee added. Paper execution: no orders are placed.
 | `s` | start the plan in the form (below 110 columns, after a run: show the form first) |
 | `b` | start it in a background process instead: it goes on after you quit |
 | `p` | pause / resume the run (also one running in another process) |
-| `c` | cancel the run (also one running in another process), after a yes (`y`; `n` or escape backs out) |
+| `c` | cancel the run (also one elsewhere); it asks first: `y` cancels, `n` or escape backs out |
 | `m` | record every venue's book to `market/` while open (again: stop); the header says so |
 | `h` | history of runs (there `e` exports the table shown to CSV, `b` backtests, `g` the chart) |
 | `ctrl+p` | command palette: start, pause, cancel, history, export, theme, screenshot |
 | `f1` | this help |
 | `q` | quit (during a run: keep it running in the background, pause it, or cancel it) |
-| `escape` | leave a field: the form starts in Amount, where these keys are letters (enter there starts the plan) |
+| `escape` | leave a field (the form starts in Amount, where these keys are letters; enter starts) |
 
 A run in progress in another process (started with `b`, `btc-dca run --detach`,
 or by another dashboard) shows here when nothing runs in this one.
