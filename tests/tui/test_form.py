@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, Input, SelectionList, Static
 
-from tests.tui.helpers import make_app
+from tests.tui.helpers import make_app, wait_for
+from tests.tui.test_snapshots import screen_text
+from tui.widgets.plan_form import FormDefaults
 from tui.widgets.text_line import TextLines
 
 
@@ -74,3 +77,30 @@ async def test_tranches_too_small_for_the_minimum_order_name_the_field(tmp_path:
         assert "below" in error_of(app, "tranches")
         assert "minimum order" in error_of(app, "tranches")
         assert app.screen.query_one("#start", Button).disabled
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_a_max_price_below_every_ticked_venue_is_warned_about_in_view(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    # As `quote --max-price` says a run would skip: the form says so where it can be read.
+    app = make_app(
+        tmp_path,
+        defaults=FormDefaults(amount="0.5", duration="1d", tranches="24", max_price="1000"),
+    )
+    async with app.run_test(size=size) as pilot:
+        await wait_for(pilot, lambda: app.main.form_plan is not None)
+        app.main.flush()
+
+        def shown() -> str:
+            """The screen's text, each line inside the form's borders, run together."""
+            lines = screen_text(app.export_screenshot()).replace("\xa0", " ").splitlines()
+            inside = [line.split("│")[1] for line in lines if line.count("│") >= 2]
+            return " ".join(" ".join(inside).split())
+
+        warning = "below every ticked venue (best "
+        await wait_for(pilot, lambda: warning in shown())
+        assert "with fees): tranches would be skipped" in shown()
+        # A max price above the best venue: no warning.
+        app.main.query_one("#max_price", Input).value = "1000000"
+        await wait_for(pilot, lambda: warning not in shown())

@@ -58,9 +58,9 @@ def estimate_text(
     """The form's line under the preview: what the plan would cost now on its venues.
 
     Only the plan's (ticked) venues count; when none can price it, it says which and
-    why; when the maximum price is below every one of them, it warns that the
-    tranches would be skipped. A split plan is priced as the router would split the
-    next tranche (its legs named), not at the best single venue's price.
+    why. A split plan is priced as the router would split the next tranche (its legs
+    named), not at the best single venue's price. (A maximum price below every ticked
+    venue is said under its field: ``max_price_warning``.)
     """
     best = next((v for v in views.values() if v.best), None)
     cost = best.cost if best is not None else None
@@ -81,19 +81,28 @@ def estimate_text(
         if plan.spend is not None
         else f"{fmt.money(price * plan.amount)} {plan.quote}"
     )
-    text = Text.assemble(
+    return Text.assemble(
         ("est. ", "dim"),
         (what, "bold"),
         (" at current prices, " + ("split " if "+" in venue else "best "), "dim"),
         venue_label(venue),
     )
-    if plan.max_price is not None and cost.effective_price > plan.max_price:
-        text.append(
-            f"\nmax price {fmt.money(plan.max_price)} is below every ticked venue "
-            f"(best {fmt.money(cost.effective_price)} with fees): tranches would be skipped",
-            "yellow",
-        )
-    return text
+
+
+def max_price_warning(plan: Plan, views: Mapping[str, VenueView]) -> str:
+    """Under the Max price field, as ``quote --max-price`` says it: "" unless the maximum
+    is below the best ticked venue's price per BTC with fees (then every tranche priced
+    now would be skipped)."""
+    best = next((v for v in views.values() if v.best), None)
+    cost = best.cost if best is not None else None
+    if plan.max_price is None or not isinstance(cost, Cost):
+        return ""
+    if cost.effective_price <= plan.max_price:
+        return ""
+    return (
+        f"below every ticked venue (best {fmt.money(cost.effective_price)} with fees): "
+        "tranches would be skipped"
+    )
 
 
 class MainScreen(Screen[None]):
@@ -329,8 +338,10 @@ class MainScreen(Screen[None]):
         plan = self.form_plan
         if plan is None:
             self._form.show_estimate(Text())
+            self._form.show_warning("max_price", "")
             return
         self._form.show_estimate(estimate_text(plan, views, self.specs))
+        self._form.show_warning("max_price", max_price_warning(plan, views))
 
     @on(PlanChanged)
     def plan_changed(self, message: PlanChanged) -> None:

@@ -224,6 +224,21 @@ class PlanForm(VerticalScroll):
             assert isinstance(row, Widget)
             self.mount(Static(shown, classes="field-error -shown", id=f"{name}-error"), after=row)
 
+    def show_warning(self, name: str, text: str) -> None:
+        """A warning under ``name``'s row that does not block Start ("" hides it): the
+        preview's lines are few and clipped, a warning there could go unseen."""
+        found = next(self.query(f"#{name}-warning").results(Static), None)
+        if found is not None:
+            if str(found.render()) != text:
+                found.update(text)
+            found.set_class(bool(text), "-shown")
+        elif text:
+            row = self.query_one(f"#{name}").parent
+            assert isinstance(row, Widget)
+            self.mount(
+                Static(text, classes="field-warning -shown", id=f"{name}-warning"), after=row
+            )
+
     def _draw_preview(self) -> None:
         preview = self.query_one("#preview", TextLines)
         if self.plan is None:
