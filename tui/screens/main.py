@@ -396,6 +396,7 @@ class MainScreen(Screen[None]):
             self.next_index = event.done
             self._set_state(RunStatus.RUNNING)
             self._table = await run.reset()
+            self._clear_fills()
             if event.resumed:
                 # What the run bought before it stopped stays in view above the new rows.
                 for earlier in self.earlier:
@@ -431,6 +432,11 @@ class MainScreen(Screen[None]):
             run.show_summary(executor.summary, self.run_plan.quote, lump)
         self._dirty = True
         self.tick_countdown()
+
+    def _clear_fills(self) -> None:
+        """A new run on screen: the panels forget what an earlier run bought on them."""
+        for panel in self._panels.values():
+            panel.clear_fill()
 
     def _tranche_table(self) -> TrancheTable:
         assert self._table is not None, "a run's tranches arrive after its start"
@@ -488,6 +494,7 @@ class MainScreen(Screen[None]):
         run = self.query_one(RunPanel)
         if message.first:
             self._table = await run.reset()
+            self._clear_fills()
             self.notify(
                 f"Run {s.run_id} is in progress in process {s.pid} ({s.where}); "
                 "p pauses or resumes it, c cancels it",

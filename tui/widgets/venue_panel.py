@@ -280,6 +280,16 @@ class VenuePanel(Widget):
         self.fill = None
         self._redraw()
 
+    def clear_fill(self) -> None:
+        """Forget the last fill (a new run starts: what an earlier one bought is not its)."""
+        if self._highlight_timer is not None:
+            self._highlight_timer.stop()
+            self._highlight_timer = None
+        self.remove_class("-filled")
+        if self.fill is not None:
+            self.fill = None
+            self._redraw()
+
     def show_fill(self, qty: Decimal, price: Decimal, at: float) -> None:
         """Show a fill on this panel and highlight it for a moment."""
         self.fill = Fill(qty, price, at)

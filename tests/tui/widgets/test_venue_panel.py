@@ -6,11 +6,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from textual.geometry import Size
+from textual.widgets import SelectionList
 
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.market import Health, VenueStatus
-from tests.tui.helpers import make_app, wait_for
+from tests.tui.helpers import SteppedClock, leave_field, make_app, wait_for
 from tui.venue_view import VenueView
+from tui.widgets.plan_form import FormDefaults
 from tui.widgets.venue_panel import (
     Fill,
     VenuePanel,
@@ -113,3 +115,36 @@ def test_a_quiet_book_on_a_live_socket_reads_live_with_the_time_since_it_changed
     quiet = VenueStatus("kraken", Health.LIVE, received=100.0, heard=141.5, source="stream")
     assert health_text(_view(quiet, age_s=42.0)).plain == "● live · changed 42s ago"
     assert health_text(_view(quiet, age_s=600.0)).plain == "● live · changed 10m ago"
+
+
+async def test_a_new_run_clears_the_fill_an_earlier_run_left_on_a_panel(tmp_path: Path) -> None:
+    # The first run buys on Kraken only, the second on Coinbase only: once the second
+    # starts, Kraken's panel must not still say what the first run bought there.
+    clock = SteppedClock()
+    defaults = FormDefaults(amount="0.5", duration="2h", tranches="4", venues=("kraken",))
+    app = make_app(tmp_path, clock=clock, defaults=defaults)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await leave_field(pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.main.run_state == "running")
+        clock.step(3)  # the first tranche is at the start, three more follow
+        await wait_for(pilot, lambda: app.main.run_state == "finished")
+        assert app.executor is not None
+        first = app.executor.run_id
+        kraken = app.main.query_one("#venue-kraken", VenuePanel)
+        assert kraken.fill is not None
+        venues = app.main.query_one("#venues", SelectionList)
+        venues.deselect("kraken")
+        venues.select("coinbase")
+        await wait_for(
+            pilot,
+            lambda: app.main.form_plan is not None and app.main.form_plan.venues == ("coinbase",),
+        )
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.executor is not None and app.executor.run_id != first)
+        await wait_for(
+            pilot, lambda: app.main.query_one("#venue-coinbase", VenuePanel).fill is not None
+        )
+        assert kraken.fill is None
+        assert "filled" not in kraken.text()
+        clock.step(1000)
