@@ -64,6 +64,9 @@ class Following:
         self.run_id: str | None = None
         # Where the next look reads the run's tranche lines from.
         self.offset = 0
+        # (run id, what) the user was already told by a toast for their own action
+        # ("started" for b, "cancelled" for c): the run seen in its process is not told twice.
+        self.told: set[tuple[str, str]] = set()
 
     def start(self) -> None:
         """Look now, then every ``ELSEWHERE_S``."""
@@ -144,6 +147,8 @@ class Following:
             )
             return
         word = f"already {result.state.state}" if result.already and result.state else None
+        if command.value == "cancel":
+            self.told.add((run_id, "cancelled"))
         app.call_from_thread(
             app.notify,
             f"Run {run_id} {word or DONE[command.value]}",
@@ -190,6 +195,7 @@ class Following:
                 title="Run in background",
             )
             return
+        self.told.add((started.run_id, "started"))
         self.app.notify(
             f"Run {started.run_id} runs in process {started.pid}; it goes on after you quit. "
             "p and c steer it from here.",

@@ -236,3 +236,29 @@ async def test_without_a_launcher_background_runs_are_not_offered(tmp_path: Path
         await pilot.press("b")
         await wait_for(pilot, lambda: any("Run in background" in m for m in messages(app)))
         assert "cannot start background processes" in messages(app)[-1]
+
+
+async def test_one_action_one_toast_for_a_background_run(
+    tmp_path: Path, background: tuple[Elsewhere, Path]
+) -> None:
+    # b: one toast says where the run went (not a second one saying it is in progress
+    # elsewhere); c, y: one toast says it was cancelled (not a second when it is seen ended).
+    elsewhere, data = background
+    app = make_app(tmp_path, elsewhere=elsewhere, defaults=DEMO)
+    async with app.run_test(size=(130, 42)) as pilot:
+        await leave_field(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: app.main.run_state == "running")
+        run_id = app.following
+        assert run_id is not None
+        await pilot.pause(0.5)
+        started = [m for m in messages(app) if run_id in m]
+        assert len(started) == 1, started
+        assert started[0].startswith(f"Run in background: Run {run_id} runs in process ")
+        await pilot.press("c")
+        await confirm(pilot)
+        await wait_for(pilot, lambda: app.main.run_state == "cancelled")
+        await pilot.pause(0.5)
+        ended = [m for m in messages(app) if run_id in m and "cancel" in m]
+        assert ended == [f"Run in another process: Run {run_id} cancelled"]
+    assert runs_in_progress(data) == []

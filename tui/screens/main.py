@@ -485,6 +485,12 @@ class MainScreen(Screen[None]):
 
     # -- a run in another process -----------------------------------------------------------
 
+    def _told(self) -> set[tuple[str, str]]:
+        """What the user was already told about runs in other processes (their own b, c)."""
+        others = getattr(self.app, "others", None)
+        told: set[tuple[str, str]] = getattr(others, "told", set())
+        return told
+
     @on(ElsewhereSeen)
     async def elsewhere_seen(self, message: ElsewhereSeen) -> None:
         """Draw a run another process executes: its state, new tranches, the venue chosen."""
@@ -492,9 +498,11 @@ class MainScreen(Screen[None]):
         s = look.state
         assert s is not None, "only runs in progress are seen"
         run = self.query_one(RunPanel)
+        told = self._told()
         if message.first:
             self._table = await run.reset()
             self._clear_fills()
+        if message.first and (s.run_id, "started") not in told:
             self.notify(
                 f"Run {s.run_id} is in progress in process {s.pid} ({s.where}); "
                 "p pauses or resumes it, c cancels it",
@@ -528,7 +536,8 @@ class MainScreen(Screen[None]):
         self._set_state(message.status or RunStatus.FAILED)
         line = f"RUN {message.run_id} {word.upper()} (in its own process)"
         self.query_one(RunPanel).set_status(Text(line, "bold"))
-        self.notify(f"Run {message.run_id}: {word}", title="Run in another process")
+        if (message.run_id, word) not in self._told():
+            self.notify(f"Run {message.run_id}: {word}", title="Run in another process")
 
     @on(RunFailed)
     def run_failed(self, message: RunFailed) -> None:
