@@ -290,7 +290,7 @@ class Executor:
             if self.clock.now() + delay >= slot_end and not is_last:
                 break
             attempt += 1
-            log.info("tranche %d: no venue available, retry %d in %.0fs", i, attempt, delay)
+            log.info("tranche %d: no venue available, retry %d in %.0fs", i + 1, attempt, delay)
             if not await self._wait_until(self.clock.now() + delay):
                 return ZERO
         now = self.clock.now()
@@ -449,7 +449,14 @@ class Executor:
         orders: tuple[OrderRecord, ...] = (),
     ) -> None:
         self.summary.skipped += 1
-        log.warning("run %s tranche %d skipped: %s (%s)", self.run_id, i, reason.value, detail)
+        log.warning(
+            "run %s tranche %d of %d skipped: %s (%s)",
+            self.run_id,
+            i + 1,  # numbered from 1, as everywhere a person reads it
+            self.plan.tranches,
+            reason.value,
+            detail,
+        )
         budget = self.plan.spend is not None
         # A budget tranche's qty and carry are money: its BTC fields are then 0.
         event = TrancheSkipped(

@@ -79,6 +79,21 @@ def exact(value: Decimal | None) -> str | None:
     return text or "0"
 
 
+# Decimal places of the figures ``--json`` derives by a division (README, "JSON output"):
+# prices per BTC (average prices, mids, TWAP), amounts measured against them, fee share.
+DERIVED_PLACES = 8
+_DERIVED = Decimal(1).scaleb(-DERIVED_PLACES)
+
+
+def derived(value: Decimal | None) -> str | None:
+    """A derived figure for JSON (an average price, a share): rounded half-even to
+    ``DERIVED_PLACES`` decimals, then as ``exact``; raw money (sums of the wire's figures)
+    goes through ``exact`` alone."""
+    if value is None:
+        return None
+    return exact(value.quantize(_DERIVED, rounding=ROUND_HALF_EVEN))
+
+
 def bps(value: Decimal | None) -> str:
     """Basis points with one decimal."""
     return "-" if value is None else f"{value.quantize(Decimal('0.1'))} bps"

@@ -188,7 +188,9 @@ class ParquetJournal:
     def _claim(self, run_id: str, index: int) -> bool:
         done = self._written.setdefault(run_id, set())
         if index in done:
-            log.error("run %s tranche %d is already recorded; not writing it twice", run_id, index)
+            log.error(
+                "run %s tranche %d is already recorded; not writing it twice", run_id, index + 1
+            )
             return False
         done.add(index)
         return True

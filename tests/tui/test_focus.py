@@ -25,6 +25,10 @@ async def test_the_first_field_has_the_focus_at_start(
     async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: app.focused is not None)
         assert app.focused is app.main.query_one("#amount")
+        # A key typed from habit adds to the amount, it does not replace it.
+        amount = app.main.query_one("#amount", Input)
+        await wait_for(pilot, lambda: amount.selection.is_empty)
+        assert amount.cursor_position == len(amount.value)
         # The footer says how to get the run keys back (in the field they are letters).
         await settle(pilot)
         footer = screen_text(app.export_screenshot()).splitlines()[-1]

@@ -22,7 +22,7 @@ from storage.history.compaction import compact
 from storage.history.queries import History
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import btc_col, exact, money, plural, skip_words
+from tui.fmt import btc_col, derived, exact, money, plural, skip_words
 from tui.wiring import Options
 
 RUN_TABLE = (
@@ -34,7 +34,7 @@ RUN_TABLE = (
     "avg price",
     "avg cost",
     "total",
-    "saved",
+    "saved vs worst",
     "vs arrival",
 )
 TRANCHE_TABLE = (
@@ -46,12 +46,18 @@ TRANCHE_TABLE = (
     "avg price",
     "fee",
     "total",
-    "saved",
+    "saved vs worst",
 )
 LEGEND = (
     "avg price: the books' price per BTC before fees; avg cost: total per BTC, fees in; "
-    "saved: vs the dearest venue; vs arrival: cost above the best mid when the run began."
+    "saved vs worst: less than each tranche at the dearest venue would have cost; "
+    "vs arrival: cost above the best mid when the run began."
 )
+# Derived figures (a division) in --json and --csv, rounded to the README's precisions:
+# prices per BTC and amounts measured against them to 8 places, ratios to 8, bps to 4.
+DERIVED = frozenset({"avg_price", "tca_twap_mid", "tca_mid_chosen", "tca_vs_twap", "tca_vs_lump"})
+RATIO_PLACES = {"tca_fee_share": 8}
+BPS_PLACES = 4
 
 
 class CsvPathError(ValueError):
@@ -88,7 +94,8 @@ def history_command(
             _report_bad(history.bad, err)
             print(f"btc-dca: --run: no run {ns.run!r} in {data_dir}", file=err)
             return exits.EXIT_INVALID
-        df = history.run_tranches(ns.run)
+        # Tranches are numbered from 1 wherever people or scripts read them (stored from 0).
+        df = history.run_tranches(ns.run).with_columns(pl.col("index") + 1)
     else:
         if ns.limit < 0 or ns.offset < 0:
             print("btc-dca: --limit/--offset: must be 0 or more", file=err)
@@ -157,23 +164,26 @@ def _report_bad(bad: Iterable[object], err: TextIO) -> None:
         print(f"btc-dca: skipped {item}", file=err)
 
 
-def jsonable(value: object) -> object:
-    """A row value for JSON: Decimal → exact string, time → ISO 8601 UTC, nested as is."""
+def jsonable(value: object, key: str = "") -> object:
+    """A row value for JSON: Decimal → exact string (a derived figure, by its column name
+    ``key``, rounded first), time → ISO 8601 UTC, nested as is."""
     if isinstance(value, Decimal):
-        return exact(value)
+        return derived(value) if key in DERIVED else exact(value)
+    if isinstance(value, float) and (key in RATIO_PLACES or key.endswith("_bps")):
+        return round(value, RATIO_PLACES.get(key, BPS_PLACES))
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, key) for v in value]
     return value
 
 
-def _cell(value: object) -> object:
+def _cell(value: object, key: str) -> object:
     if isinstance(value, list | dict):
-        return json.dumps(jsonable(value))
-    out = jsonable(value)
+        return json.dumps(jsonable(value, key))
+    out = jsonable(value, key)
     return "" if out is None else out
 
 
@@ -198,7 +208,7 @@ def write_rows(df: pl.DataFrame, fh: TextIO) -> None:
     writer = csv.writer(fh, lineterminator="\r\n")
     writer.writerow(df.columns)
     for row in df.iter_rows():
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([_cell(v, k) for v, k in zip(row, df.columns, strict=True)])
 
 
 def _when(value: object) -> str:
@@ -258,15 +268,27 @@ def _bps(value: object) -> str:
     return f"{shown:+.1f} bps"
 
 
+def _skipped(r: Mapping[str, object]) -> str:
+    """A skipped tranche's status: why, and the BTC it moved on (or left unbought, last)."""
+    carried = _dec(r.get("carried_btc"))
+    moved = (
+        f"{btc_col(carried)} BTC carried"
+        if carried
+        else f"{btc_col(_dec(r.get('requested_btc')))} BTC not bought"
+    )
+    return f"skipped: {skip_words(r['reason'])}; {moved}"
+
+
 def _tranche_table(df: pl.DataFrame) -> str:
     rows = [
         (
-            str(int(r["index"]) + 1),
+            str(r["index"]),
             _when(r["executed_at"]),
             ("LIVE " if r.get("live") else "")
-            + ("filled" if r["status"] == "filled" else f"skipped: {skip_words(r['reason'])}"),
+            + ("filled" if r["status"] == "filled" else _skipped(r)),
             str(r["venue"] or "-"),
-            btc_col(_dec(r["qty_btc"]) if r["status"] == "filled" else _dec(r["requested_btc"])),
+            # What was bought (none when skipped): the column adds up to the run's BTC.
+            btc_col(_dec(r["qty_btc"])),
             money(_dec(r["avg_price"])),
             money(_dec(r["fee"])),
             money(_dec(r["total"])),

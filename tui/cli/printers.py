@@ -21,7 +21,7 @@ from dca.routing import Route, venue_order
 from dca.status import RunStatus
 from exchanges.errors import VenueError
 from exchanges.venues import display_name
-from tui.fmt import btc, clock_time, exact, iso, money, pct, plural, skip_words
+from tui.fmt import btc, clock_time, derived, exact, iso, money, pct, plural, skip_words
 
 if TYPE_CHECKING:
     from dca.events import Event, QuoteSeen, RunCancelled, RunFinished
@@ -99,7 +99,7 @@ def quote_json(
                 "notional": exact(cost.notional),
                 "fee": exact(cost.fee),
                 "total": exact(cost.total),
-                "avg_price": exact(cost.avg_price),
+                "avg_price": derived(cost.avg_price),
                 "levels_used": cost.levels_used,
                 "fee_rate": fee_rate,
             }
@@ -125,7 +125,7 @@ def _route_json(r: Route | None) -> dict[str, object] | None:
         "notional": exact(r.notional),
         "fee": exact(r.fee),
         "total": exact(r.total),
-        "avg_price": exact(r.avg_price),
+        "avg_price": derived(r.avg_price),
     }
     if len(r.legs) > 1:
         obj["legs"] = _legs(r)
@@ -262,6 +262,7 @@ class Printer:
         from dca.events import (
             RunCancelled,
             RunFinished,
+            RunStarted,
             TrancheFilled,
             TrancheSkipped,
             VenueDegraded,
@@ -269,7 +270,30 @@ class Printer:
         )
 
         obj: dict[str, object]
-        if isinstance(event, TrancheFilled):
+        if isinstance(event, RunStarted):
+            plan = event.plan
+            obj = {
+                "event": "started",
+                "run_id": event.run_id,
+                "at": iso(event.at),
+                "plan": {
+                    "amount": exact(plan.amount),
+                    "duration_s": plan.duration_s,
+                    "tranches": plan.tranches,
+                    "interval_s": plan.interval_s,
+                    "quote": plan.quote,
+                    "venues": list(plan.venues),
+                    "mode": plan.mode.value,
+                    "max_price": exact(plan.max_price),
+                    "jitter": plan.jitter,
+                },
+                "sizes": [exact(q) for q in event.sizes],
+                # A resumed run: how many tranches were recorded before (numbered from 1,
+                # the next one is ``done + 1``).
+                "resumed": event.resumed,
+                "done": event.done,
+            }
+        elif isinstance(event, TrancheFilled):
             r = event.route
             obj = {
                 "event": "tranche",
@@ -279,7 +303,7 @@ class Printer:
                 "at": iso(event.at),
                 "venue": r.venue,
                 "qty": exact(r.qty),
-                "avg_price": exact(r.avg_price),
+                "avg_price": derived(r.avg_price),
                 "notional": exact(r.notional),
                 "fee": exact(r.fee),
                 "total": exact(r.total),
@@ -311,7 +335,9 @@ class Printer:
                 "index": event.index + 1,
                 "of": event.of,
                 "at": iso(event.at),
-                "qty": exact(event.qty),
+                # BTC bought, as in every other event (none); what it asked for apart.
+                "qty": "0",
+                "requested": exact(event.qty),
                 "reason": event.reason.value,
                 "detail": event.detail,
                 "carried": exact(event.carried),
@@ -349,7 +375,7 @@ class Printer:
                 "notional": exact(s.notional),
                 "fee": exact(s.fee),
                 "total": exact(s.total),
-                "avg_price": exact(s.avg_price),
+                "avg_price": derived(s.avg_price),
                 "tranches": s.filled,
                 "skipped": s.skipped,
                 "saved_vs_worst": exact(s.saved_vs_worst),
@@ -408,8 +434,9 @@ class Printer:
                 else " + ".join(f"{leg.venue} {btc(leg.qty)}" for leg in r.legs)
             )
             runner = r.runner_up
+            # Against the next-best venue: "saved" is kept for the worst venue (one meaning).
             vs = (
-                f"  next best {runner[0]} {money(runner[1])} (saved {money(runner[1] - r.total)})"
+                f"  vs next best {runner[0]} {money(runner[1])} (+{money(runner[1] - r.total)})"
                 if runner
                 else ""
             )
@@ -509,7 +536,7 @@ def _bps(value: Decimal | None) -> str | None:
 def tranche_quality_json(t: TrancheTca) -> dict[str, object]:
     """A tranche's execution quality for ``--json`` (dca/tca.py)."""
     return {
-        "mid_chosen": exact(t.mid_chosen),
+        "mid_chosen": derived(t.mid_chosen),
         "mid_best": exact(t.mid_best),
         "slippage_bps": _bps(t.slippage_bps),
         "slippage_fee_bps": _bps(t.slippage_fee_bps),
@@ -522,17 +549,17 @@ def run_quality_json(r: RunReport) -> dict[str, object]:
     """A run's execution quality for ``--json`` (dca/tca.py)."""
     return {
         "arrival_mid": exact(r.arrival_mid),
-        "twap_mid": exact(r.twap_mid),
+        "twap_mid": derived(r.twap_mid),
         "lump_total": exact(r.lump_total),
         "shortfall": exact(r.shortfall),
         "shortfall_bps": _bps(r.shortfall_bps),
-        "vs_twap": exact(r.vs_twap),
+        "vs_twap": derived(r.vs_twap),
         "vs_twap_bps": _bps(r.vs_twap_bps),
-        "vs_lump": exact(r.vs_lump),
+        "vs_lump": derived(r.vs_lump),
         "vs_lump_bps": _bps(r.vs_lump_bps),
         "vs_worst_bps": _bps(r.vs_worst_bps),
         "vs_median_bps": _bps(r.vs_median_bps),
-        "fee_share": exact(r.fee_share),
+        "fee_share": derived(r.fee_share),
     }
 
 

@@ -58,7 +58,8 @@ async def test_csv_and_json_exports_match_the_table(env: Path, tmp_path: Path) -
     code, _ = _main("history", "--run", run_id, "--csv", str(tmp_path / "t.csv"))
     assert code == 0
     rows = list(csv.DictReader(io.StringIO((tmp_path / "t.csv").read_text())))
-    assert [int(r["index"]) for r in rows] == table["index"].to_list()
+    # Numbered from 1 for people and scripts (stored from 0).
+    assert [int(r["index"]) for r in rows] == [i + 1 for i in table["index"].to_list()]
     assert [Decimal(r["total"]) for r in rows] == table["total"].to_list()
     assert sum(Decimal(r["total"]) for r in rows) == summary.total
     legs = json.loads(rows[0]["legs"])
@@ -177,7 +178,7 @@ async def test_the_runs_table_shows_bought_of_target_both_averages_and_a_legend(
     lines = text.splitlines()
     assert lines[0].split() == [
         "when", "(UTC)", "run", "status", "bought", "BTC", "of",
-        "avg", "price", "avg", "cost", "total", "saved", "vs", "arrival",
+        "avg", "price", "avg", "cost", "total", "saved", "vs", "worst", "vs", "arrival",
     ]  # fmt: skip
     mine = next(line for line in lines if run_id in line)
     assert mine.split()[4:6] == ["0.30000000", "0.30000000"]

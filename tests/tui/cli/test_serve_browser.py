@@ -120,6 +120,15 @@ def test_the_dashboard_in_a_browser_starts_a_demo_run(
                 wait_for(page, re.escape(name), 60)
             # Keys go to the terminal's input (a click could land in a form field instead).
             page.locator(".xterm-helper-textarea").focus()
+            # The form starts in Amount: escape leaves it, then s starts the plan.
+            wait_for(r"Leave field", 60)  # the first field has the focus: escape leaves it
+            seen = len(screen)
+            page.keyboard.press("Escape")
+            # Out of the field the footer offers the run keys again.
+            deadline = time.monotonic() + 30
+            while "Start" not in "".join(screen[seen:]):
+                assert time.monotonic() < deadline, "escape did not leave the field"
+                page.wait_for_timeout(100)
             page.keyboard.press("s")
             try:
                 # The first tranche's row: "1/24" in the run's table (the demo's 24 tranches).
