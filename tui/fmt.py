@@ -42,6 +42,14 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
+# What the history tables' columns mean (printed under them, and in ``history --help``).
+LEGEND = (
+    "avg price: the books' price per BTC before fees; avg cost: total per BTC, fees in; "
+    "saved vs worst: less than each tranche at the dearest venue would have cost; "
+    "vs arrival: cost above the best mid when the run began."
+)
+
+
 # What each skip reason (``dca.events.SkipReason``) means, in words.
 SKIP_WORDS = {
     "above_max_price": "above the maximum price",

@@ -85,7 +85,7 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
             continue
         label = (
             f"{run_id}  {r.status}  {fmt.btc(r.before.qty)} of {fmt.btc(r.plan.amount)} BTC "
-            f"in {r.plan.quote}, {len(r.state.done)}/{r.plan.tranches} tranches"
+            f"in {r.plan.quote}, {len(r.state.done)}/{r.plan.tranches} tranches done"
         )
         earlier = earlier_tranches(r.tranches)
         # A demo run's clock ran ahead of the wall clock: go on from its last tranche.

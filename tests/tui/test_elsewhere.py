@@ -23,6 +23,7 @@ from tests.storage.helpers import plan
 from tests.tui.helpers import WAIT_S, confirm, leave_field, make_app, messages, wait_for
 from tui import following as following_module
 from tui.cli import detach
+from tui.cli import status as status_cmd
 from tui.elsewhere import Elsewhere, Started
 from tui.screens.quit import QuitScreen
 from tui.widgets.plan_form import FormDefaults
@@ -82,7 +83,7 @@ async def test_a_run_in_another_process_shows_live_and_obeys_pause_resume_cancel
             await wait_for(pilot, lambda: table.row_count >= 2)
             assert main.run_state == "running"
             status = str(main.query_one(RunPanel).query_one("#run-status").render())
-            assert status.startswith(f"RUNNING pid {OTHER_PID} (detached)  tranche ")
+            assert status.startswith(f"RUNNING pid {OTHER_PID} (detached)  ")
             assert any(m.startswith("Run in progress elsewhere: Run ") for m in messages(app))
             # The venue that took the latest tranche lights up, as for a run of this process.
             # (No run ever ran in this dashboard: a fill shown came from the other process.)
@@ -93,6 +94,16 @@ async def test_a_run_in_another_process_shows_live_and_obeys_pause_resume_cancel
             await pilot.press("p")
             await wait_for(pilot, lambda: other.executor.state is RunStatus.PAUSED)
             await wait_for(pilot, lambda: main.run_state == "paused")
+            # The same paused run, the same count as `btc-dca status`: tranches done of all.
+            [state] = runs_in_progress(tmp_path)
+            status_table = status_cmd.status_table([state], 0.0)
+
+            def line() -> str:
+                return str(main.query_one(RunPanel).query_one("#run-status").render())
+
+            await wait_for(pilot, lambda: f"{state.done}/{state.of} done" in line())
+            assert f" {state.done}/{state.of} " in status_table.splitlines()[2]
+            assert status_table.splitlines()[0].split()[4] == "done"
             await pilot.press("p")
             await wait_for(pilot, lambda: other.executor.state is RunStatus.RUNNING)
             await wait_for(pilot, lambda: main.run_state == "running")

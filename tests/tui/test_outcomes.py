@@ -20,6 +20,7 @@ from exchanges.venues import DEFAULT_SPECS, display_name
 from tests.tui.helpers import START, SteppedClock, make_app, messages, wait_for
 from tui.history.memory import MemoryHistory
 from tui.widgets.plan_form import FormDefaults
+from tui.widgets.tranche_table import TrancheTable
 from tui.widgets.venue_panel import VenuePanel
 
 DNS = "DNS lookup failed"
@@ -85,6 +86,17 @@ async def test_a_run_that_buys_nothing_ends_incomplete_not_finished(tmp_path: Pa
         history = app.history
         assert isinstance(history, MemoryHistory)
         assert history.runs()["status"].to_pylist() == ["incomplete"]
+        # The run's table and History count what was bought: nothing, in every row.
+        table = app.main.query_one(TrancheTable)
+        btc = [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+        assert btc == ["0.00000000"] * 4
+        run_id = history.runs()["run"][0].as_py()
+        assert history.tranches(run_id)["qty BTC"].to_pylist() == [0, 0, 0, 0]
+        # What each one moved on is told (the toast), labelled.
+        skips = [m for m in messages(app) if m.startswith("Tranche skipped: ")]
+        assert len(skips) == 4
+        assert skips[0].endswith("; 0.125 BTC carried to the next tranche"), skips[0]
+        assert skips[-1].endswith("; 0.50 BTC not bought"), skips[-1]
 
 
 async def test_pausing_in_the_dashboard_skips_missed_slots_and_says_so(tmp_path: Path) -> None:

@@ -134,13 +134,13 @@ async def test_a_run_in_progress(
         clock.step(1000)  # let the run end so the app can close
     lines = text.splitlines()
     status = next(line for line in lines if "RUNNING" in line)
-    assert f"tranche {done + 1} of 24" in status and "next in" in status and "Cancel" in status
+    assert f"{done}/24 done" in status and "next in" in status and "Cancel" in status
     header = next(line for line in lines if " saved" in line and "total" in line)
     rows = [line for line in lines if re.search(r"\d/24 ", line)]
     assert len(rows) >= min(done, 6)
     for row in rows:
         # "saved" ends in its cents, not cut (a scrollbar may follow)
         assert re.search(r"\d\.\d\d[^\d.,│]*│$", row), row
-    shown = re.sub(r"tranche \d+ of 24", "tranche N of 24", status[status.index("RUNNING") :])
+    shown = re.sub(r"\d+/24 done", "N/24 done", status[status.index("RUNNING") :])
     columns = header[header.index("time") : header.index("saved") + len("saved")]
     assert (shown.strip(), columns) == snapshot

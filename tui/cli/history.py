@@ -22,7 +22,7 @@ from storage.history.compaction import compact
 from storage.history.queries import History
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import btc_col, derived, exact, money, plural, skip_words
+from tui.fmt import LEGEND, btc_col, derived, exact, money, plural, skip_words
 from tui.wiring import Options
 
 RUN_TABLE = (
@@ -47,11 +47,6 @@ TRANCHE_TABLE = (
     "fee",
     "total",
     "saved vs worst",
-)
-LEGEND = (
-    "avg price: the books' price per BTC before fees; avg cost: total per BTC, fees in; "
-    "saved vs worst: less than each tranche at the dearest venue would have cost; "
-    "vs arrival: cost above the best mid when the run began."
 )
 # Derived figures (a division) in --json and --csv, rounded to the README's precisions:
 # prices per BTC and amounts measured against them to 8 places, ratios to 8, bps to 4.

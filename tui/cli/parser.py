@@ -12,6 +12,7 @@ from btc_dca import __version__
 from dca.routing import Mode
 from exchanges.venues import QUOTES, VENUE_IDS
 from storage.paths import describe_locations
+from tui.fmt import LEGEND
 from tui.wiring import DEFAULT_DEMO_SPEED
 
 EPILOG = f"""\
@@ -93,7 +94,11 @@ def _history_parsers(
     common: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """Register ``history`` and ``resume`` on the CLI's subparsers."""
-    h = sub.add_parser("history", help="past runs, or one run's tranches; CSV/JSON export")
+    h = sub.add_parser(
+        "history",
+        help="past runs, or one run's tranches; CSV/JSON export",
+        epilog=f"Columns: {LEGEND} Tranches are numbered from 1; a skipped one bought 0 BTC.",
+    )
     common(h)
     h.add_argument("--run", metavar="RUN_ID", help="show this run's tranches")
     out = h.add_mutually_exclusive_group()

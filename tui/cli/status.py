@@ -69,7 +69,7 @@ def _spent(s: RunState) -> str:
 def status_table(states: list[RunState], now: float) -> str:
     """A readable table: one run per line."""
     head = (
-        f"{'run':<22}  {'pid':>7}  {'where':<9}  {'state':<7}  {'tranches':>8}  "
+        f"{'run':<22}  {'pid':>7}  {'where':<9}  {'state':<7}  {'done':>8}  "
         f"{'bought BTC':>15}  {'spent':>16}  next tranche"
     )
     lines = [head, "-" * (len(head) + 12)]

@@ -85,7 +85,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         line += bought_so_far(paths.data_dir, ns.run_id)
     elif s is not None:
         line += (
-            f": {s.done}/{s.of} tranches, "
+            f": {s.done}/{s.of} tranches done, "
             + bought_of(s.bought, s.target, s.spent, s.budget, s.quote)
             + ("" if s.budget is not None else f" for {money(s.spent)} {s.quote}")
         )

@@ -362,7 +362,7 @@ class MainScreen(Screen[None]):
     # -- run -------------------------------------------------------------------------------
 
     def tick_countdown(self) -> None:
-        """Refresh the status line: state, tranche n of m, time to the next tranche."""
+        """Refresh the status line: state, tranches done of all, time to the next tranche."""
         executor = getattr(self.app, "executor", None)
         run = self.query_one(RunPanel)
         if executor is None or self.run_plan is None or self.run_state not in IN_PROGRESS:
@@ -370,7 +370,8 @@ class MainScreen(Screen[None]):
         text = Text()
         text.append("PAUSED" if self.run_state is RunStatus.PAUSED else "RUNNING", "bold")
         if executor.next_index is not None:
-            text.append(f"  tranche {executor.next_index + 1} of {self.run_plan.tranches}")
+            # Tranches done of all, as `btc-dca status` says it (not the next one's number).
+            text.append(f"  {executor.next_index}/{self.run_plan.tranches} done")
         if executor.next_at is not None and self.run_state is RunStatus.RUNNING:
             left = executor.next_at - self.clock.now()
             text.append("  next in ", "dim")
@@ -422,8 +423,19 @@ class MainScreen(Screen[None]):
         elif isinstance(event, TrancheSkipped):
             self._tranche_table().add_skip(event)
             self.next_index = event.index + 1
+            quote = self.run_plan.quote if self.run_plan else ""
+            if event.spend is not None:  # a budget: what it carries is money
+                moved = (
+                    f"{fmt.money(event.spend_carried)} {quote} carried to the next tranche"
+                    if event.spend_carried
+                    else f"{fmt.money(event.spend)} {quote} not spent"
+                )
+            elif event.carried:
+                moved = f"{fmt.btc(event.carried)} BTC carried to the next tranche"
+            else:
+                moved = f"{fmt.btc(event.qty)} BTC not bought"
             self.notify(
-                f"Tranche {event.index + 1}: {event.detail}",
+                f"Tranche {event.index + 1}: {event.detail}; {moved}",
                 title="Tranche skipped",
                 severity="warning",
             )
@@ -530,7 +542,7 @@ class MainScreen(Screen[None]):
         text = Text()
         text.append("PAUSED" if s.state == RunStatus.PAUSED else "RUNNING", "bold")
         text.append(f" pid {s.pid} ({s.where})", "dim")
-        text.append(f"  tranche {min(s.done + 1, s.of)}/{s.of}")
+        text.append(f"  {s.done}/{s.of} done")
         left = s.next_in_s(time.time())
         if left is not None:
             text.append("  next in ", "dim")

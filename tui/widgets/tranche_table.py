@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -55,7 +57,9 @@ class TrancheTable(DataTable[str | Text]):
                 self._time(line.at),
                 f"{line.index + 1}/{line.of}",
                 Text("skipped", "yellow"),
-                Text(fmt.btc_col(line.qty), justify="right"),
+                # What it bought: nothing (the column adds up to the run's BTC); what it
+                # asked for and carried on is in the toast and History.
+                Text(fmt.btc_col(Decimal(0)), justify="right"),
                 Text(fmt.skip_words(line.reason or "", short=True), "yellow"),
                 "",
                 "",

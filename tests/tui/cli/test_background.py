@@ -70,7 +70,7 @@ def test_a_detached_run_is_seen_paused_unpaused_and_cancelled_from_here(data_dir
     code, out = run("status")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split()[:5] == ["run", "pid", "where", "state", "tranches"]
+    assert lines[0].split()[:5] == ["run", "pid", "where", "state", "done"]
     assert lines[2].split()[:4] == [run_id, str(pid), "detached", "running"]
     _wait(lambda: (s := _state(data_dir, run_id)) is not None and s.done >= 1)
 
