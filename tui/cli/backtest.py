@@ -40,7 +40,7 @@ from tui.cli import exits
 from tui.cli.options import UsageError, load_specs, plan_from_args, prepare_storage
 from tui.cli.printers import Printer
 from tui.cli.progress import Narrated, Progress
-from tui.fmt import btc, exact, money
+from tui.fmt import btc, derived, exact, money
 from tui.wiring import Options
 
 _RELATIVE = re.compile(r"^-\s*(\d+(?:\.\d+)?\s*[smhd])$", re.IGNORECASE)
@@ -276,10 +276,10 @@ def _print_compare(
                     "target": exact(s.target),
                     "total": exact(s.total),
                     "fee": exact(s.fee),
-                    "effective_price": exact(s.effective_price),
+                    "effective_price": derived(s.effective_price),
                     "tranches": s.filled,
                     "skipped": s.skipped,
-                    "vs_this_plan": exact(vs(s)),
+                    "vs_this_plan": derived(vs(s)),
                     "shortfall_bps": _bps(s.quality.shortfall_bps),
                 }
                 for label, s in items

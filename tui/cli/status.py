@@ -15,7 +15,7 @@ from dca.status import RunStatus
 from storage.runs.control import RunState, runs_in_progress
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import btc, clock_time, countdown, exact, iso, money
+from tui.fmt import btc, clock_time, countdown, derived, exact, iso, money
 from tui.wiring import Options
 
 
@@ -50,7 +50,7 @@ def state_json(s: RunState, now: float) -> dict[str, object]:
         "target": exact(s.target),
         "spent": exact(s.spent),
         "budget": exact(s.budget),
-        "avg_price": exact(s.avg_price),
+        "avg_price": derived(s.avg_price),
         "quote": s.quote,
         "skipped": s.skipped,
         "next_at": iso(s.next_at) if s.next_at is not None and running else None,

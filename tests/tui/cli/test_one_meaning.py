@@ -147,3 +147,21 @@ def test_derived_figures_in_json_are_rounded_at_documented_precisions() -> None:
     for v in quote["venues"]:
         if v["status"] == "ok":
             assert places(v["avg_price"]) <= 8, v["avg_price"]
+
+
+def test_a_backtest_compare_table_rounds_its_derived_figures_too() -> None:
+    from tests.tui.cli.test_backtest import backtest
+
+    code, out = backtest(
+        "--demo", "--amount", "0.37", "--tranches", "3", "--venues", "kraken,okx,bitstamp",
+        "--json", "--compare",
+    )  # fmt: skip
+    assert code == 0
+    events = _events(out)
+    compare = next(e for e in events if e["event"] == "compare")
+    rows = compare["rows"]
+    assert isinstance(rows, list) and rows
+    for row in rows:
+        for key in ("effective_price", "vs_this_plan"):
+            text = str(row[key] or "")
+            assert len(text.split(".")[1]) <= 8 if "." in text else True, (key, text)
