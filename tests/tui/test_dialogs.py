@@ -111,3 +111,18 @@ async def test_the_cancel_button_asks_too(tmp_path: Path) -> None:
         await pilot.click("#yes")
         clock.step(2)
         await wait_for(pilot, lambda: app.main.run_state == "cancelled")
+
+
+async def test_the_help_has_the_legend_of_saved_and_the_tranche_numbers(tmp_path: Path) -> None:
+    from textual.widgets import Markdown
+
+    from tui.screens.help import HelpScreen
+
+    app = make_app(tmp_path, defaults=DAY)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = app.screen.query_one(Markdown).source
+        assert "saved vs worst" in text and "dearest venue" in text
+        assert "numbered from 1" in text and "3/24 done" in text
+        assert "skipped tranche bought nothing" in text

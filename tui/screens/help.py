@@ -42,6 +42,15 @@ would cost there with the fee (and how far that is from the best venue), the fee
 rate, the book's age and the recent asks. ★ marks the cheapest venue for the
 next tranche on its own (a split plan's estimate, under the form, names the venues
 it would split across); a panel lights up when a tranche fills there.
+
+## Words and numbers
+
+Tranches are numbered from 1; `3/24 done` counts the tranches done of all (as
+`btc-dca status` does). **saved** (and *saved vs worst*) is always what each tranche
+would have cost more at the dearest venue; a `run` line compares with the *next best*
+one. A skipped tranche bought nothing: its BTC is 0 (what it carried on is in its toast
+and in `btc-dca history --run`). **avg price** is the books' price per BTC before fees,
+**with fees** (avg cost) the total per BTC.
 """
 
 
