@@ -197,15 +197,6 @@ class MainScreen(Screen[None]):
         def focus_first() -> None:
             if self.focused is None:  # unless something was focused meanwhile
                 first.focus()
-                # The cursor after the value, nothing selected: a key typed from habit (s)
-                # adds to the amount instead of replacing it, and the field says what is wrong.
-                self.call_after_refresh(end_of_field)
-
-        def end_of_field() -> None:
-            from textual.widgets import Input
-
-            if isinstance(first, Input) and self.focused is first:
-                first.action_end()
 
         self.call_after_refresh(focus_first)
         self.set_interval(REDRAW_S, self.flush, name="redraw")

@@ -85,9 +85,10 @@ class PlanForm(VerticalScroll):
         d = self.defaults
         enabled = [v for v in self.specs if self.specs[v].enabled]
         chosen = set(d.venues or enabled)
-        yield from self._row(
-            "amount", "Amount", Input(d.amount, placeholder="BTC, e.g. 0.5", compact=True)
-        )
+        # Focused at start with its cursor after the value, nothing selected: a key typed
+        # from habit (s) adds to the amount instead of replacing it, and the field says so.
+        amount = Input(d.amount, placeholder="BTC, e.g. 0.5", compact=True, select_on_focus=False)
+        yield from self._row("amount", "Amount", amount)
         yield from self._row(
             "spend",
             "Budget",
