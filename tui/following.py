@@ -67,6 +67,8 @@ class Following:
         # (run id, what) the user was already told by a toast for their own action
         # ("started" for b, "cancelled" for c): the run seen in its process is not told twice.
         self.told: set[tuple[str, str]] = set()
+        # A run being started in the background (b): its own toast says where it went.
+        self.detaching = False
 
     def start(self) -> None:
         """Look now, then every ``ELSEWHERE_S``."""
@@ -165,6 +167,7 @@ class Following:
 
     def detach(self, plan: Plan) -> None:
         """Start ``plan`` in a background process; once it runs, it is the run followed."""
+        self.detaching = True
         self.app.notify("Starting the run in a background process…", title="Run in background")
         self.app.run_worker(
             partial(self._detach, plan),
@@ -181,6 +184,7 @@ class Following:
             started = self.elsewhere.detach(plan)
         except Exception as exc:
             log.error("could not start a run in the background: %s", exc)
+            self.detaching = False
             app.call_from_thread(
                 app.notify, str(exc), title="Run in background failed", severity="error"
             )
@@ -188,6 +192,7 @@ class Following:
         app.call_from_thread(self._detached, started)
 
     def _detached(self, started: Started) -> None:
+        self.detaching = False
         if started.ended is not None:
             self.app.notify(
                 f"Run {started.run_id} ran in process {started.pid} and has already ended, "

@@ -514,7 +514,8 @@ class MainScreen(Screen[None]):
         if message.first:
             self._table = await run.reset()
             self._clear_fills()
-        if message.first and (s.run_id, "started") not in told:
+        detaching = getattr(getattr(self.app, "others", None), "detaching", False)
+        if message.first and (s.run_id, "started") not in told and not detaching:
             self.notify(
                 f"Run {s.run_id} is in progress in process {s.pid} ({s.where}); "
                 "p pauses or resumes it, c cancels it",
