@@ -121,7 +121,7 @@ def test_the_dashboard_in_a_browser_starts_a_demo_run(
             # Keys go to the terminal's input (a click could land in a form field instead).
             page.locator(".xterm-helper-textarea").focus()
             # The form starts in Amount: escape leaves it, then s starts the plan.
-            wait_for(r"Leave field", 60)  # the first field has the focus: escape leaves it
+            wait_for(page, r"Leave field", 60)  # the first field has the focus: escape leaves it
             seen = len(screen)
             page.keyboard.press("Escape")
             # Out of the field the footer offers the run keys again.
