@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from exchanges import redact
+
 SERVICE = "btc-dca"
 # Venues whose keys come with a passphrase.
 NEEDS_PASSPHRASE = frozenset({"okx", "coinbase"})
@@ -99,12 +101,15 @@ def load_keys(venue: str, env: Mapping[str, str] | None = None) -> ApiKeys | Non
     """The venue's key: the environment first, then the keyring (None when neither has
     one, or the machine has no keyring). Blocking (keyring)."""
     found = from_env(venue, os.environ if env is None else env)
+    if found is None:
+        try:
+            found = from_keyring(venue)
+        except NoKeyring:
+            return None
     if found is not None:
-        return found
-    try:
-        return from_keyring(venue)
-    except NoKeyring:
-        return None
+        # Masked by value from here on in every log line, message and file this process writes.
+        redact.register(found.key, found.secret, found.passphrase)
+    return found
 
 
 def store_keys(venue: str, key: str, secret: str, passphrase: str | None = None) -> None:

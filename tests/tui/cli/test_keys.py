@@ -157,3 +157,21 @@ def test_without_an_os_keyring_env_keys_still_work_and_keys_set_says_what_to_do(
         assert keys is not None and SECRET not in repr(keys)
     finally:
         keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
+
+
+def test_a_key_from_the_keyring_is_masked_in_whatever_this_process_writes_next(
+    ring: MemoryKeyring,
+) -> None:
+    from exchanges import redact
+    from exchanges.private.keys import load_keys, store_keys
+
+    redact.forget_all()
+    try:
+        store_keys("binance", "keyringKEYvisibleONLYhere7", SECRET)
+        assert redact.redact(f"venue said: bad {SECRET}") == f"venue said: bad {SECRET}"
+        found = load_keys("binance", env={})
+        assert found is not None and found.source == "keyring"
+        masked = redact.redact(f"venue said: bad {SECRET} for keyringKEYvisibleONLYhere7")
+        assert SECRET not in masked and "keyringKEYvisibleONLYhere7" not in masked
+    finally:
+        redact.forget_all()
