@@ -331,17 +331,9 @@ class Executor:
                 lump,
             )
             return carry
-        if self.plan.max_price is not None and chosen.effective_price > self.plan.max_price:
+        if (dear := self._above_max_price(chosen)) is not None:
             await self._skip(
-                i,
-                scheduled,
-                qty,
-                SkipReason.ABOVE_MAX_PRICE,
-                f"best price {chosen.effective_price:,.2f} (fees in) "
-                f"is above the maximum {self.plan.max_price:,}",
-                carry,
-                quotes,
-                lump,
+                i, scheduled, qty, SkipReason.ABOVE_MAX_PRICE, dear, carry, quotes, lump
             )
             return carry
         done = await self.execution.execute(self.run_id, i, chosen)
@@ -396,17 +388,9 @@ class Executor:
         names = sorted({*chosen.alternatives, *(q.venue for q in quotes), *down}, key=venue_order)
         alternatives = {v: next((q.total for q in quotes if q.venue == v), None) for v in names}
         chosen = Route(chosen.qty, chosen.mode, chosen.legs, alternatives)
-        if self.plan.max_price is not None and chosen.effective_price > self.plan.max_price:
+        if (dear := self._above_max_price(chosen)) is not None:
             await self._skip(
-                i,
-                scheduled,
-                money,
-                SkipReason.ABOVE_MAX_PRICE,
-                f"best price {chosen.effective_price:,.2f} (fees in) "
-                f"is above the maximum {self.plan.max_price:,}",
-                carry,
-                quotes,
-                lump,
+                i, scheduled, money, SkipReason.ABOVE_MAX_PRICE, dear, carry, quotes, lump
             )
             return carry
         done = await self.execution.execute(self.run_id, i, chosen)
@@ -435,6 +419,13 @@ class Executor:
         await self.journal.record(event)
         # The change (under one lot) rides on the next tranche; the last one's stays unspent.
         return ZERO if is_last else event.change
+
+    def _above_max_price(self, chosen: Route) -> str | None:
+        """Why ``chosen`` is dearer than the plan's maximum price allows (None when it is not)."""
+        limit = self.plan.max_price
+        if limit is None or chosen.effective_price <= limit:
+            return None
+        return f"best price {chosen.effective_price:,.2f} (fees in) is above the maximum {limit:,}"
 
     async def _skip(
         self,
