@@ -85,6 +85,7 @@ class DcaApp(RunHere, Views):
         theme: str | None = None,
         on_theme_change: Callable[[str], None] | None = None,
         offers: OffersSource | None = None,
+        resume_at_once: bool = False,
         market_factory: MarketFactory | None = None,
         export_dir: Path | None = None,
         background: Sequence[Callable[[], None]] = (),
@@ -124,6 +125,8 @@ class DcaApp(RunHere, Views):
         self.initial_theme = theme or DEFAULT_THEME
         self.on_theme_change = on_theme_change
         self.offers = offers
+        # ``btc-dca resume RUN_ID``: the one offer is the user's choice already; no dialog.
+        self.resume_at_once = resume_at_once
         self.market_factory = market_factory
         # Where CSV exports and screenshots go (the launcher passes the data dir's exports/).
         self.export_dir = export_dir or Path.cwd()
@@ -253,7 +256,9 @@ class DcaApp(RunHere, Views):
     def _load_offers(self) -> None:
         assert self.offers is not None
         offers = list(self.offers())
-        if offers:
+        if offers and self.resume_at_once:
+            self.call_from_thread(self._resume_chosen, offers[0])
+        elif offers:
             from tui.screens.resume import ResumeScreen
 
             self.call_from_thread(self.push_screen, ResumeScreen(offers), self._resume_chosen)
@@ -265,6 +270,15 @@ class DcaApp(RunHere, Views):
             self._abandon(offer.offer.state.run_id)
             return
         if offer is None:
+            return
+        if offer.live:
+            self.notify(
+                f"Run {offer.state.run_id} places real orders; continue it with: "
+                f"{self.cli} resume {offer.state.run_id} --detach",
+                title="Resume run",
+                severity="warning",
+                timeout=15,
+            )
             return
         jump = getattr(self.clock, "jump_to", None)
         if offer.clock_at is not None and callable(jump) and self.clock.now() < offer.clock_at:

@@ -90,7 +90,9 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
         earlier = earlier_tranches(r.tranches)
         # A demo run's clock ran ahead of the wall clock: go on from its last tranche.
         clock_at = max((t.at for t in earlier), default=None) if r.source == "demo" else None
-        offers.append(ResumeOffer(r.plan, r.state, label, earlier, clock_at))
+        if r.live:
+            label = f"LIVE (real orders)  {label}"
+        offers.append(ResumeOffer(r.plan, r.state, label, earlier, clock_at, live=r.live))
     return offers
 
 
@@ -206,7 +208,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
     """Build config, storage and market for ``options`` and run the dashboard until quit.
 
     With ``run_id`` the dashboard opens on that run's market (a demo run's on the demo
-    market at its speed) and offers to resume just it.
+    market at its speed) and goes straight on with it, as ``resume --headless`` does.
     """
     paths = resolve_paths(options.data_dir, options.config)
     ensure_config(paths.config_file)
@@ -220,6 +222,14 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
             named = load_resumable(paths.data_dir, run_id)
         except ResumeError as exc:
             print(f"btc-dca: resume: {exc}", file=sys.stderr)
+            return exits.EXIT_INVALID
+        if named.live:
+            # Real orders are confirmed on the command line (the dashboard runs paper).
+            print(
+                f"btc-dca: resume: run {run_id} places real orders; continue it with: "
+                f"{paths.cli} resume {run_id} --detach",
+                file=sys.stderr,
+            )
             return exits.EXIT_INVALID
         plan = named.plan
         options = run_options(options, named.source, named.speed)
@@ -250,6 +260,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         theme=config.theme,
         on_theme_change=_save_theme(paths.config_file),
         offers=lambda: resume_offers(data_dir, only=run_id),
+        resume_at_once=run_id is not None,
         market_factory=lambda quote: make_market(options, specs, clock, quote, venues),
         export_dir=data_dir / EXPORTS,
         seed=options.seed,

@@ -13,6 +13,7 @@ import pytest
 from rich.text import Text
 
 from dca.events import TrancheFilled
+from dca.execution import PaperExecution
 from dca.executor import Executor
 from dca.journal import FanOut
 from dca.plan import build_plan
@@ -64,11 +65,24 @@ async def test_a_dashboard_run_is_written_to_parquet_and_read_back_in_history(
         assert sum(screen.tranches["qty BTC"].to_pylist()) == Decimal("0.5")
 
 
-async def _paused_run(data: Path) -> str:
+class _RecordedAsLive(PaperExecution):
+    """Paper fills recorded as real orders: only the run's recorded ``execution`` matters
+    to what the dashboard offers."""
+
+    live = True
+
+
+async def _paused_run(data: Path, *, live: bool = False) -> str:
     """A run that bought 2 of 24 tranches, then was paused and the app killed."""
     clock = SteppedClock()
     plan = build_plan(amount="0.5", duration="1d", tranches=24, specs=DEFAULT_SPECS)
-    executor = Executor(plan, SimulatedMarket(clock), ParquetJournal(data, source="demo"), clock)
+    executor = Executor(
+        plan,
+        SimulatedMarket(clock),
+        ParquetJournal(data, source="demo"),
+        clock,
+        execution=_RecordedAsLive() if live else None,
+    )
     task = asyncio.create_task(executor.run())
     clock.step(1)
     while executor.summary.filled < 2:  # noqa: ASYNC110 - polling the run under test
@@ -274,6 +288,55 @@ async def test_a_stopped_run_can_be_abandoned_from_the_offer_at_start(tmp_path: 
     bought = History(tmp_path).run_tranches(run_id)["qty_btc"].sum()
     assert row["qty_btc"] == bought > 0
     assert launch_mod.resume_offers(tmp_path) == []
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_resume_run_id_goes_straight_on_with_the_named_run(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """``btc-dca resume RUN_ID`` opens the dashboard already running that run: no dialog
+    asks again which run to resume."""
+    run_id = await _paused_run(tmp_path)
+    await _paused_run(tmp_path)  # another stopped run, not named: not offered
+    offers = lambda: launch_mod.resume_offers(tmp_path, only=run_id)  # noqa: E731
+    app = make_app(tmp_path, offers=offers, resume_at_once=True)
+    dialogs: list[str] = []
+    async with app.run_test(size=size) as pilot:
+
+        def running() -> bool:
+            dialogs.extend(type(s).__name__ for s in app.screen_stack[1:])
+            return app.executor is not None and app.main.run_state == "finished"
+
+        await wait_for(pilot, running, 10)
+        assert app.executor is not None and app.executor.run_id == run_id
+        assert app.executor.summary.filled == 24
+        assert app.executor.summary.qty == Decimal("0.5")
+    assert dialogs == []
+
+
+async def test_a_run_with_real_orders_is_not_continued_as_paper_in_the_dashboard(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The dashboard runs paper: naming a run with real orders refuses with the command
+    that continues it; offered at start, it is marked and choosing it says the same."""
+    run_id = await _paused_run(tmp_path, live=True)
+    code = await asyncio.to_thread(
+        launch_mod.launch, Options(data_dir=tmp_path, demo=True), None, run_id
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"run {run_id} places real orders" in err
+    assert f"resume {run_id} --detach" in err and f"--data-dir {tmp_path}" in err
+    [offer] = await asyncio.to_thread(launch_mod.resume_offers, tmp_path)
+    assert offer.live and offer.label.startswith("LIVE (real orders)")
+    app = make_app(tmp_path, offers=lambda: [offer])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.screen_stack) > 1)
+        await pilot.pause()
+        await pilot.click("#resume")
+        await wait_for(pilot, lambda: any("places real orders" in m for m in messages(app)))
+        assert app.executor is None
+    assert History(tmp_path).run(run_id)["status"] == "paused"  # type: ignore[index]
 
 
 def test_resume_run_id_of_a_demo_run_opens_on_the_demo_market_at_its_speed() -> None:

@@ -25,6 +25,8 @@ class ResumeOffer:
     ``earlier`` are its recorded tranches (the table shows them above the new ones);
     ``clock_at`` is where a demo run's simulated clock had got to (its last tranche), so
     the schedule goes on from there instead of from a clock restarted behind it.
+    ``live`` runs place real orders: the dashboard does not continue them (their
+    confirmation is on the command line).
     """
 
     plan: Plan
@@ -32,6 +34,7 @@ class ResumeOffer:
     label: str
     earlier: tuple[TrancheLine, ...] = ()
     clock_at: float | None = None
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
