@@ -51,11 +51,22 @@ def cost_to_buy(book: OrderBook, qty: Decimal, fee_rate: Decimal) -> Cost | Insu
     """Walk ``book``'s asks from the best for ``qty`` BTC (> 0) and add the taker fee."""
     if qty <= 0:
         raise ValueError("qty must be > 0")
+    asks = book.asks
+    if asks:
+        # Most tranches fill within the best level: priced without a walk, by the very
+        # operations the walk below does for one level (so every digit is the same).
+        price, size = asks[0]
+        if size >= qty:
+            notional = ZERO + price * qty
+            fee = notional * fee_rate
+            return Cost(
+                book.venue, qty, notional, fee, notional + fee, notional / qty, 1, price, fee_rate
+            )
     remaining = qty
     notional = ZERO
     used = 0
     price = ZERO
-    for price, size in book.asks:
+    for price, size in asks:
         used += 1
         if size >= remaining:
             notional += price * remaining
