@@ -245,10 +245,12 @@ class Summary:
         self.qty += r.qty
         self.notional += r.notional
         self.fee += r.fee
-        self.total += r.total
+        total = r.total
+        self.total += total
         self.filled += 1
-        self.saved_vs_worst += r.saved_vs_worst
-        self.saved_vs_median += r.saved_vs_median
+        # ``r.saved_vs_worst`` and ``r.saved_vs_median``, the route's total summed once.
+        self.saved_vs_worst += r.worst_total - total
+        self.saved_vs_median += r.median_total - total
         for leg in r.legs:
             self.venue_qty[leg.venue] = self.venue_qty.get(leg.venue, ZERO) + leg.qty
 

@@ -50,20 +50,32 @@ class Route:
     # Each venue's total for the whole tranche on its own (None: could not fill it).
     alternatives: dict[str, Decimal | None]
 
+    # A single leg's sum is ``ZERO + leg.x``, as ``sum(..., ZERO)`` makes it (the same
+    # digits), without the generator: these are read a dozen times per tranche.
+
     @property
     def notional(self) -> Decimal:
         """Σ notional over the legs."""
-        return sum((leg.notional for leg in self.legs), ZERO)
+        legs = self.legs
+        if len(legs) == 1:
+            return ZERO + legs[0].notional
+        return sum((leg.notional for leg in legs), ZERO)
 
     @property
     def fee(self) -> Decimal:
         """Σ fee over the legs."""
-        return sum((leg.fee for leg in self.legs), ZERO)
+        legs = self.legs
+        if len(legs) == 1:
+            return ZERO + legs[0].fee
+        return sum((leg.fee for leg in legs), ZERO)
 
     @property
     def total(self) -> Decimal:
         """Notional plus fees."""
-        return sum((leg.total for leg in self.legs), ZERO)
+        legs = self.legs
+        if len(legs) == 1:
+            return ZERO + legs[0].total
+        return sum((leg.total for leg in legs), ZERO)
 
     @property
     def avg_price(self) -> Decimal:
@@ -92,9 +104,9 @@ class Route:
     @property
     def median_total(self) -> Decimal:
         """The median single-venue total, lower middle for an even count (this route if none)."""
-        from statistics import median_low  # with fractions: off the quote's start-up path
-
-        return median_low(self._ok_totals())
+        # ``statistics.median_low``, without importing it (and fractions) at start-up.
+        totals = sorted(self._ok_totals())
+        return totals[(len(totals) - 1) // 2]
 
     @property
     def saved_vs_worst(self) -> Decimal:
