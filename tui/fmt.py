@@ -11,13 +11,15 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 _CENT = Decimal("0.01")
 _SAT = Decimal("0.00000001")
+# The quanta ``money`` rounds to, made once (a backtest prints tens of thousands of lines).
+_PLACES = {n: Decimal(1).scaleb(-n) for n in range(9)}
 
 
 def money(value: Decimal | None, places: int = 2) -> str:
     """``91234.5678`` → ``91,234.57`` (banker's rounding); ``-`` for None."""
     if value is None:
         return "-"
-    q = Decimal(1).scaleb(-places)
+    q = _PLACES.get(places) or Decimal(1).scaleb(-places)
     return f"{value.quantize(q, rounding=ROUND_HALF_EVEN):,}"
 
 
