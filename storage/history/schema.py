@@ -311,6 +311,13 @@ def money(value: Decimal | None) -> Decimal | None:
     return value.quantize(_QUANTUM, context=_CONTEXT)
 
 
+def money_text(value: Decimal | None) -> str | None:
+    """``money(value)`` as the text Polars parses into the column exactly; None stays None."""
+    if value is None:
+        return None
+    return str(value.quantize(_QUANTUM, None, _CONTEXT))
+
+
 def utc(epoch_s: float | None) -> datetime | None:
     """Epoch seconds as an aware UTC datetime (microseconds); None stays None."""
     return None if epoch_s is None else datetime.fromtimestamp(epoch_s, tz=UTC)
