@@ -11,7 +11,7 @@ import polars as pl
 from exchanges.book import Level, OrderBook
 from exchanges.clock import SimClock
 from exchanges.errors import ErrorKind, VenueError
-from exchanges.replay import ReplayMarket
+from exchanges.replay import ReplayMarket, decode
 from exchanges.venues import DEFAULT_SPECS
 from storage.history.compaction import compact
 from storage.market.lake import (
@@ -149,6 +149,18 @@ async def test_a_walk_past_the_first_levels_reads_the_rest_of_the_book(tmp_path:
         Level(D(102), D("0.5")),
         Level(D(103), D("0.5")),
     )
+
+
+def test_a_recorded_integer_decodes_to_exactly_what_scaleb_gives() -> None:
+    """Digits and exponent alike (``90000.10`` stays ``90000.10``), rounded as scaleb rounds
+    past the context's 28 digits, zero and negatives included."""
+    cases = [(9000010, -2), (0, -8), (0, 3), (5, 0), (-12345, -3), (123, 4), (10**27, -30)]
+    cases += [(10**30 + 5, -2), (-(10**35) - 7, 5), (2**63 - 1, -18), (1, -30), (7, 12)]
+    for value, exp in cases:
+        expected = D(value).scaleb(exp)
+        got = decode(value, exp)
+        assert got.as_tuple() == expected.as_tuple(), (value, exp, got, expected)
+    assert str(decode(9000010, -2)) == "90000.10"
 
 
 def test_books_in_another_quote_are_not_served_and_say_so(tmp_path: Path) -> None:
