@@ -115,12 +115,12 @@ class Executor:
             replace(
                 before,
                 target=plan.amount,
-                budget=plan.spend,
+                budget=plan.budget_total,
                 venue_qty=dict(before.venue_qty),
                 tca=before.tca.copy(),
             )
             if before is not None
-            else Summary(target=plan.amount, budget=plan.spend)
+            else Summary(target=plan.amount, budget=plan.budget_total)
         )
         self.state: RunStatus = RunStatus.PENDING
         self.next_at: float | None = None
@@ -441,10 +441,10 @@ class Executor:
     ) -> None:
         self.summary.skipped += 1
         log.warning(
-            "run %s tranche %d of %d skipped: %s (%s)",
+            "run %s tranche %d%s skipped: %s (%s)",
             self.run_id,
             i + 1,  # numbered from 1, as everywhere a person reads it
-            self.plan.tranches,
+            f" of {self.plan.tranches}" if self.plan.tranches else "",
             reason.value,
             detail,
         )

@@ -13,6 +13,16 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from dca.routing import Mode
+from dca.slots import (
+    Missed,
+    SlotError,
+    Standing,
+    local_zone_name,
+    parse_at,
+    parse_every,
+    parse_until,
+    zone,
+)
 from exchanges.venues import QUOTES, VENUE_IDS, VenueSpec
 
 MAX_AMOUNT_BTC = Decimal(1000)
@@ -82,11 +92,24 @@ class Plan:
     # A budget in the quote currency (fees in) instead of an amount of BTC: then
     # ``amount`` is 0 and each tranche buys what its share of the money buys.
     spend: Decimal | None = None
+    # A standing plan (``run --every``): no fixed end, a buy of ``amount`` (or ``spend``)
+    # at every slot of its calendar; then ``tranches`` and ``duration_s`` are 0.
+    standing: Standing | None = None
 
     @property
     def interval_s(self) -> float:
-        """Length of one tranche slot, seconds."""
+        """Length of one tranche slot, seconds (a standing plan's period)."""
+        if self.standing is not None:
+            return self.standing.period_s
         return self.duration_s / self.tranches
+
+    @property
+    def budget_total(self) -> Decimal | None:
+        """The money the whole run may spend: a budget run's ``spend``, a standing plan's
+        ``--budget``; None when the run has no cap in money."""
+        if self.standing is not None:
+            return self.standing.budget
+        return self.spend
 
     @property
     def is_budget(self) -> bool:
@@ -475,7 +498,7 @@ def _check_what(
 def build_plan(
     *,
     amount: str | Decimal | None = None,
-    duration: str | float,
+    duration: str | float | None = None,
     tranches: str | int | None = None,
     quote: str = "USD",
     venues: Sequence[str] | None = None,
@@ -486,8 +509,11 @@ def build_plan(
     specs: Mapping[str, VenueSpec],
     spend: str | Decimal | None = None,
     prices: Mapping[str, Decimal] | None = None,
+    schedule: StandingInput | None = None,
 ) -> Plan:
     """Validate raw inputs (text from a form or the command line) into a ``Plan``.
+
+    ``schedule`` (``--every`` and its fields) makes a standing plan (``build_standing``).
 
     Exactly one of ``amount`` (BTC) and ``spend`` (money in the quote currency, fees in)
     is given. ``prices`` (best ask per venue, when known) let a budget be checked against
@@ -495,9 +521,27 @@ def build_plan(
     naming its field: one validator per field, in the form's order, then the rules
     between fields (the tranche size against the venues' minimum orders, the interval).
     """
+    if schedule is not None and _given(schedule.every):
+        return build_standing(
+            schedule,
+            amount=amount,
+            spend=spend,
+            duration=duration,
+            tranches=tranches,
+            quote=quote,
+            venues=venues,
+            mode=mode,
+            max_price=max_price,
+            jitter=jitter,
+            seed=seed,
+            specs=specs,
+            prices=prices,
+        )
     errors: list[FieldError] = []
+    if schedule is not None:
+        _check_unscheduled(schedule, errors)
     amt, budget = _check_what(amount, spend, errors)
-    dur = _check_duration(duration, errors)
+    dur = _check_duration(duration if duration is not None else "", errors)
     q = _check_quote(quote, errors)
     chosen = _check_venues(venues, specs, errors)
     mode_v = _check_mode(mode, errors)
@@ -556,6 +600,13 @@ def fit_budget(plan: Plan, specs: Mapping[str, VenueSpec], prices: Mapping[str, 
     if plan.spend is None or not prices:
         return plan
     known = [specs[v] for v in plan.venues if v in specs]
+    if plan.standing is not None:
+        # Each buy spends ``spend``: it alone must buy every venue's minimum order.
+        found: list[FieldError] = []
+        _check_budget_minimum(plan.spend, 1, True, known, prices, plan.quote, found)
+        if found:
+            raise PlanInvalid(found)
+        return plan
     n = plan.tranches
     reason = plan.default_reason
     if plan.tranches_defaulted:
@@ -572,3 +623,125 @@ def fit_budget(plan: Plan, specs: Mapping[str, VenueSpec], prices: Mapping[str, 
     if errors:
         raise PlanInvalid(errors)
     return replace(plan, tranches=n, default_reason=reason)
+
+
+# -- standing plans ------------------------------------------------------------------------
+
+EVERY_ONLY = "only with --every (a standing plan)"
+NO_WINDOW = "not with --every: a standing plan runs until --until, --budget or a cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class StandingInput:
+    """A standing plan's fields as typed (``run --every ...``); ``now`` checks ``until``."""
+
+    every: str | None = None
+    at: str | None = None
+    tz: str | None = None
+    until: str | None = None
+    budget: str | Decimal | None = None
+    missed: str | None = None
+    now: float = 0.0
+
+
+def _check_unscheduled(schedule: StandingInput, errors: list[FieldError]) -> None:
+    """A standing plan's fields given without ``--every``: each named."""
+    for name in ("at", "tz", "until", "budget", "missed"):
+        if _given(getattr(schedule, name)):
+            errors.append(FieldError(name, EVERY_ONLY))
+
+
+def _check_standing(
+    s: StandingInput, budget_given: bool, errors: list[FieldError]
+) -> Standing | None:
+    """The calendar and end of a standing plan, or None with its errors added."""
+    every = at = None
+    tz = (s.tz or "").strip() or local_zone_name()
+    until: float | None = None
+    cap: Decimal | None = None
+    for check in ("every", "at", "tz", "until", "budget", "missed"):
+        try:
+            if check == "every":
+                every = parse_every(str(s.every))
+            elif check == "at" and _given(s.at) and every is not None:
+                at = parse_at(str(s.at), every)
+            elif check == "tz":
+                zone(tz)
+            elif check == "until" and _given(s.until):
+                until = parse_until(str(s.until), tz, s.now)
+        except SlotError as exc:
+            errors.append(FieldError(exc.field, str(exc)))
+    if _given(s.until) and _given(s.budget):
+        both = "give --until or --budget, not both"
+        errors += [FieldError("until", both), FieldError("budget", both)]
+    elif _given(s.budget):
+        found: list[FieldError] = []
+        cap = _check_spend(s.budget, found)
+        errors += [FieldError("budget", e.message) for e in found]
+        if not budget_given:
+            errors.append(
+                FieldError("budget", "needs --spend (money per buy); with --amount use --until")
+            )
+    missed = Missed.SKIP
+    if _given(s.missed):
+        try:
+            missed = Missed(str(s.missed).strip().lower())
+        except ValueError:
+            errors.append(FieldError("missed", f"{s.missed!r} is not one of {', '.join(Missed)}"))
+    if every is None or errors:
+        return None
+    return Standing(every, tz, at, until, cap, missed)
+
+
+def build_standing(
+    schedule: StandingInput,
+    *,
+    amount: str | Decimal | None,
+    spend: str | Decimal | None,
+    duration: str | float | None,
+    tranches: str | int | None,
+    quote: str,
+    venues: Sequence[str] | None,
+    mode: str,
+    max_price: str | Decimal | None,
+    jitter: bool,
+    seed: int,
+    specs: Mapping[str, VenueSpec],
+    prices: Mapping[str, Decimal] | None = None,
+) -> Plan:
+    """A standing plan: ``amount`` (BTC) or ``spend`` (money, fees in) at every slot of
+    ``schedule``'s calendar. PlanInvalid naming each broken field, as ``build_plan``."""
+    errors: list[FieldError] = []
+    amt, per_buy = _check_what(amount, spend, errors)
+    for name, value in (("duration", duration), ("tranches", tranches)):
+        if value not in (None, ""):
+            errors.append(FieldError(name, NO_WINDOW))
+    if jitter:
+        errors.append(FieldError("jitter", "not with --every: each buy falls on its slot"))
+    q = _check_quote(quote, errors)
+    chosen = _check_venues(venues, specs, errors)
+    mode_v = _check_mode(mode, errors)
+    max_p = _check_max_price(max_price, errors)
+    known = [specs[v] for v in chosen if v in specs]
+    standing = _check_standing(schedule, _given(spend), errors)
+    if per_buy is not None and prices:
+        _check_budget_minimum(per_buy, 1, True, known, prices, q, errors)
+    elif per_buy is None and amt is not None:
+        _check_tranche_size(amt, 1, True, known, errors)
+    if errors:
+        raise PlanInvalid(errors)
+    assert amt is not None and standing is not None
+    return Plan(
+        spend=per_buy,
+        amount=amt,
+        duration_s=0.0,
+        tranches=0,
+        quote=q,
+        venues=chosen,
+        mode=mode_v,
+        max_price=max_p,
+        seed=seed,
+        lot_btc=max((s.lot_btc for s in known), default=BTC_QUANTUM),
+        min_order_btc=max((s.min_order_btc for s in known), default=BTC_QUANTUM),
+        standing=standing,
+    )

@@ -33,6 +33,7 @@ from dca.execution import Execution
 from dca.executor import Executor, ResumeState
 from dca.journal import FanOut, Journal, RecordsFailures, RunRefused
 from dca.plan import Plan
+from dca.standing import StandingExecutor
 from dca.status import IN_PROGRESS, INTERRUPTED, RunStatus
 from exchanges.clock import Clock
 from exchanges.market import MarketData
@@ -47,6 +48,8 @@ class Steerable(Protocol):
 
     state: RunStatus
     clock: Clock
+    # When the next tranche is due (clock time; None when none is waiting).
+    next_at: float | None
     summary: Summary
 
     def pause(self) -> None:
@@ -119,7 +122,9 @@ class RunSession:
         journals = [j for j in (history, live, alerts) if j is not None] + list(views)
         # One journal goes straight to the executor (a backtest writes one per tranche).
         journal: Journal = journals[0] if len(journals) == 1 else FanOut(*journals)
-        self.executor = Executor(
+        # A standing plan (``run --every``) has a calendar instead of a fixed schedule.
+        kind = StandingExecutor if plan.standing is not None else Executor
+        self.executor = kind(
             plan,
             market,
             journal,
