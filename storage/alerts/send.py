@@ -129,7 +129,8 @@ def skipped_alert(event: TrancheSkipped) -> Alert:
     reason = event.reason.value.replace("_", " ")
     return Alert(
         "skipped",
-        f"btc-dca: run {event.run_id} skipped tranche {event.index + 1} of {event.of}",
+        f"btc-dca: run {event.run_id} skipped tranche {event.index + 1}"
+        + (f" of {event.of}" if event.of else ""),
         f"Skipped ({reason}): {event.detail}.{carried}",
     )
 

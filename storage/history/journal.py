@@ -204,9 +204,12 @@ class ParquetJournal:
         return self._base.get(run_id, {})
 
     def _summary_on_disk(self, run_id: str, session: Summary) -> Summary:
-        return summary_of(
+        full = summary_of(
             History(self.data_dir).run_tranches(run_id), session.target, session.budget
         )
+        # A standing plan's last buy is not the last of a count the rows could tell.
+        full.spent_out = full.spent_out or session.spent_out
+        return full
 
     def _forget(self, run_id: str) -> None:
         lock = self._locks.pop(run_id, None)

@@ -18,7 +18,7 @@ import polars as pl
 from dca.events import Summary
 from dca.status import ENDED, RESUMABLE, RunStatus, current_status
 from storage.history.dataset import BadFile, scan
-from storage.history.schema import MONEY, money
+from storage.history.schema import MONEY, STANDING_RUNS, money
 from storage.runs.locks import is_held, run_lock
 
 # A run's execution quality (dca/tca.py), in its runs row once it has ended.
@@ -64,6 +64,9 @@ SUMMARY_COLUMNS = (
     "skipped",
     *QUALITY_COLUMNS,
     "resumable",
+    # A standing plan (``run --every``; null for a plan over a window), from its origin.
+    "origin",
+    *STANDING_RUNS,
 )
 # Stored statuses of runs that may be continued once no process holds them.
 _STORED_RESUMABLE = (*tuple(s.value for s in RESUMABLE), RunStatus.CANCELLED.value)

@@ -26,6 +26,8 @@ from dca.events import Summary
 from dca.executor import ResumeState
 from dca.plan import Plan
 from dca.routing import Mode
+from dca.slots import Missed as StandingMissed
+from dca.slots import Standing, parse_at, parse_every
 from dca.status import INTERRUPTED, RESUMABLE, RunStatus, current_status
 from storage.history.queries import History, latest_runs, summary_of
 from storage.history.schema import plain
@@ -73,9 +75,12 @@ class Resumable:
         return self.state.before
 
 
-def unfinished_runs(data_dir: Path, history: History | None = None) -> list[str]:
-    """Ids of the unfinished runs, newest first."""
+def unfinished_runs(
+    data_dir: Path, history: History | None = None, *, standing: bool = False
+) -> list[str]:
+    """Ids of the unfinished runs, newest first; ``standing``: only standing plans."""
     h = history or History(data_dir)
+    kind = pl.col("every").is_not_null() if standing else pl.lit(True)
     df = h.runs.collect(
         lambda runs: (
             latest_runs(runs)
@@ -83,6 +88,7 @@ def unfinished_runs(data_dir: Path, history: History | None = None) -> list[str]
                 pl.col("status").is_in(_STORED_RESUMABLE)
                 | ((pl.col("status") == RunStatus.CANCELLED) & (pl.col("detail") == INTERRUPTED))
             )
+            .filter(kind)
             .sort("created_at", "run_id", descending=True)
             .select("run_id")
         )
@@ -117,6 +123,24 @@ def plan_from_row(row: dict[str, object]) -> Plan:
         min_order_btc=dec("min_order_btc"),
         extra={str(k): str(v) for k, v in extra.items()},
         spend=plain(spend) if isinstance(spend, Decimal) else None,
+        standing=standing_from_row(row),
+    )
+
+
+def standing_from_row(row: dict[str, object]) -> Standing | None:
+    """A standing plan's calendar from its runs row (None for a plan over a window)."""
+    every = row.get("every")
+    if not every:
+        return None
+    period = parse_every(str(every))
+    at, until, budget = row.get("at"), row.get("until"), row.get("budget")
+    return Standing(
+        every=period,
+        tz=str(row["tz"]),
+        at=parse_at(str(at), period) if at else None,
+        until=until.timestamp() if isinstance(until, datetime) else None,
+        budget=plain(budget) if isinstance(budget, Decimal) else None,
+        missed=StandingMissed(str(row.get("missed") or StandingMissed.SKIP.value)),
     )
 
 
@@ -150,7 +174,7 @@ def load_resumable(data_dir: Path, run_id: str | None = None) -> Resumable:
     }
     origin = row["origin"]
     assert origin is not None
-    before = summary_of(tranches, plan.amount, plan.spend)
+    before = summary_of(tranches, plan.amount, plan.budget_total)
     state = ResumeState(run_id, origin.timestamp(), done, before)  # type: ignore[attr-defined]
     speed = row["speed"]
     return Resumable(
@@ -194,7 +218,7 @@ def abandon_run(data_dir: Path, run_id: str, now: datetime | None = None) -> Sum
                 "abandoned"
             )
         plan = plan_from_row(last)
-        summary = summary_of(History(data_dir).run_tranches(run_id), plan.amount, plan.spend)
+        summary = summary_of(History(data_dir).run_tranches(run_id), plan.amount, plan.budget_total)
         at = now or datetime.now(UTC)
         row = dict(last)
         row.update(

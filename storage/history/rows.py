@@ -48,6 +48,22 @@ def plan_columns(plan: Plan) -> Row:
         "min_order_btc": money(plan.min_order_btc),
         "plan_extra": json.dumps(plan.extra, sort_keys=True),
         "spend": money(plan.spend),
+        **standing_columns(plan),
+    }
+
+
+def standing_columns(plan: Plan) -> Row:
+    """A standing plan's calendar and end (all null for a plan over a window)."""
+    st = plan.standing
+    if st is None:
+        return dict.fromkeys(("every", "at", "tz", "until", "budget", "missed"))
+    return {
+        "every": st.every.text,
+        "at": st.at.text if st.at is not None else None,
+        "tz": st.tz,
+        "until": utc(st.until),
+        "budget": money(st.budget),
+        "missed": st.missed.value,
     }
 
 

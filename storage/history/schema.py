@@ -71,6 +71,20 @@ FRESHNESS_QUOTES: dict[str, Any] = {"book_source": pl.Utf8, "book_changed_s": pl
 BUDGET_RUNS: dict[str, Any] = {"spend": MONEY}
 BUDGET_TRANCHES: dict[str, Any] = {"spend": MONEY, "spend_carried": MONEY}
 
+# -- Standing plans (added columns) ----------------------------------------------------------
+# A plan with no fixed end (``run --every``): its period (``1w``), local time (``mon 09:00``),
+# time zone, end date or total budget (money, fees in), and what it does with slots it
+# reached too late. Null for a run over a window (then ``spend`` is its whole budget; for a
+# standing plan ``spend`` is the money of each buy, and ``tranches`` and ``duration_s`` 0).
+STANDING_RUNS: dict[str, Any] = {
+    "every": pl.Utf8,
+    "at": pl.Utf8,
+    "tz": pl.Utf8,
+    "until": TIME,
+    "budget": MONEY,
+    "missed": pl.Utf8,
+}
+
 # -- Real orders (added columns) -------------------------------------------------------------
 # A real order's fills as the venue charged them, and each order of a tranche.
 FILL = pl.Struct({"price": MONEY, "qty_btc": MONEY, "fee": MONEY, "fee_currency": pl.Utf8})
@@ -153,6 +167,7 @@ RUNS = _schema(
         "tca_fee_share": pl.Float64,
         **BUDGET_RUNS,
         **LIVE_RUNS,
+        **STANDING_RUNS,
     }
 )
 
@@ -284,7 +299,8 @@ SCHEMAS: dict[str, pl.Schema] = {
 ADDED: dict[str, frozenset[str]] = {
     "runs": frozenset(n for n in RUNS.names() if n.startswith("tca_"))
     | frozenset(BUDGET_RUNS)
-    | frozenset(LIVE_RUNS),
+    | frozenset(LIVE_RUNS)
+    | frozenset(STANDING_RUNS),
     "tranches": frozenset(FRESHNESS_TRANCHES)
     | frozenset(n for n in TRANCHES.names() if n.startswith("tca_"))
     | frozenset(BUDGET_TRANCHES)

@@ -59,6 +59,7 @@ from storage.runs.locks import is_held, run_lock
 
 if TYPE_CHECKING:
     from dca.session import Steerable
+    from dca.slots import Standing
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,10 @@ class RunState:
     fee: Decimal = Decimal(0)
     # A budget run's money to spend (then ``target`` is 0); None for an amount of BTC.
     budget: Decimal | None = None
+    # A standing plan (``run --every``; then ``of`` is 0): its calendar in words
+    # (``every week at mon 09:00``) and the time zone its next buy is shown in.
+    standing: str | None = None
+    tz: str | None = None
 
     def summary(self) -> Summary:
         """The run's totals as the executor counts them (for the dashboard's run area)."""
@@ -211,6 +216,8 @@ class RunState:
             notional=Decimal(o.get("notional") or 0),
             fee=Decimal(o.get("fee") or 0),
             budget=decimal_or_none(o.get("budget")),
+            standing=o.get("standing"),
+            tz=o.get("tz"),
         )
 
 
@@ -333,6 +340,7 @@ class LiveRun:
         self.run_id: str | None = None
         self._executor: Steerable | None = None
         self._plan_tranches = 0
+        self._standing: Standing | None = None
         self._quote = ""
         self._venues: tuple[str, ...] = ()
         self._mode = ""
@@ -377,6 +385,7 @@ class LiveRun:
         await self._stop()
         self.run_id = event.run_id
         self._plan_tranches = event.plan.tranches
+        self._standing = event.plan.standing
         self._quote = event.plan.quote
         self._venues = event.plan.venues
         self._mode = event.plan.mode.value
@@ -406,6 +415,10 @@ class LiveRun:
         s = ex.summary
         pending = [i for i in range(self._plan_tranches) if i not in self._done]
         next_at = self._schedule[pending[0]] if pending and self._schedule else None
+        st = self._standing
+        if st is not None:
+            # No fixed schedule: the executor knows its next slot (set before each event).
+            next_at = ex.next_at
         return RunState(
             run_id=self.run_id,
             pid=self.pid,
@@ -434,6 +447,10 @@ class LiveRun:
             notional=s.notional,
             fee=s.fee,
             budget=s.budget,
+            standing=f"{st.every.words()}" + (f" at {st.at.text}" if st.at else "")
+            if st is not None
+            else None,
+            tz=st.tz if st is not None else None,
         )
 
     async def _write(self, line: TrancheLine | None) -> None:
