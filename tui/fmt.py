@@ -6,6 +6,7 @@ forms the venue panels and status lines use (ages, countdowns, signed bps).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -170,3 +171,31 @@ def countdown(seconds: float) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+# -- standing plans ------------------------------------------------------------------------
+
+
+def tranche_no(index: int, of: int) -> str:
+    """A tranche's number (``index`` from 0): ``3/10``, or ``#3`` for a standing plan's buy."""
+    return f"{index + 1}/{of}" if of else f"#{index + 1}"
+
+
+def done_of(done: int, of: int) -> str:
+    """Tranches done: ``3/10``, or ``3`` for a standing plan (no count to reach)."""
+    return f"{done}/{of}" if of else str(done)
+
+
+def local_time(epoch: float, tz: str, now: float | None = None) -> str:
+    """A standing plan's buy in its own zone: ``Mon 09:00 CET``; with the date when it is
+    more than six days from ``now`` (``Mon 6 Apr 09:00 CEST``). UTC if ``tz`` is unknown."""
+    from datetime import UTC, datetime, tzinfo
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    zone: tzinfo = UTC
+    # A zone this machine does not know (a newer tzdata wrote it): shown in UTC, named so.
+    with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(tz)
+    when = datetime.fromtimestamp(epoch, zone)
+    far = now is None or abs(epoch - now) > 6 * 86400
+    return when.strftime("%a %-d %b %H:%M %Z" if far else "%a %H:%M %Z")

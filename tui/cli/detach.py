@@ -17,18 +17,20 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
 from dca.executor import new_run_id
 from dca.plan import Plan
+from dca.slots import Standing
 from storage.paths import Paths, private_mkdir, private_open
 from storage.runs.control import RunState, in_progress
 from tui.cli import exits
 from tui.cli.options import prepare_storage
 from tui.elsewhere import how_to_reach
-from tui.fmt import btc, exact, money
+from tui.fmt import btc, exact, money, plural
 from tui.wiring import Options
 
 # The background processes this process started. Kept so they are reaped (``poll``) once
@@ -121,8 +123,12 @@ def plan_args(plan: Plan) -> list[str]:
     goal = (
         ["--spend", str(plan.spend)] if plan.spend is not None else ["--amount", str(plan.amount)]
     )
-    args = [*goal, "--duration", f"{plan.duration_s:.0f}s"]
-    if not plan.tranches_defaulted:
+    st = plan.standing
+    if st is not None:
+        args = [*goal, *standing_args(st)]
+    else:
+        args = [*goal, "--duration", f"{plan.duration_s:.0f}s"]
+    if not plan.tranches_defaulted and st is None:
         args += ["--tranches", str(plan.tranches)]
     args += ["--quote", plan.quote, "--venues", ",".join(plan.venues), "--mode", plan.mode.value]
     if plan.max_price is not None:
@@ -130,6 +136,18 @@ def plan_args(plan: Plan) -> list[str]:
     if plan.jitter:
         args.append("--jitter")
     return [*args, "--seed", str(plan.seed)]
+
+
+def standing_args(st: Standing) -> list[str]:
+    """A standing plan's calendar and end as the ``run`` flags that give them again."""
+    args = ["--every", st.every.text, "--tz", st.tz, "--missed", st.missed.value]
+    if st.at is not None:
+        args += ["--at", st.at.text]
+    if st.until is not None:
+        args += ["--until", datetime.fromtimestamp(st.until, UTC).isoformat()]
+    if st.budget is not None:
+        args += ["--budget", str(st.budget)]
+    return args
 
 
 def start(
@@ -322,6 +340,48 @@ def detach_resume(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         args.append("--yes")
     args += common_args(options, paths.data_dir, paths.config_file)
     return _start(args, run.run_id, paths, ns.json, out, "Resumed")
+
+
+def resume_standing(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
+    """``resume --standing``: every stopped standing plan continued in a background process
+    of its own (at boot, by ``btc-dca service install``'s unit). A plan a process runs
+    already is left to it; a plan of real orders only with ``--yes``. Exit 0 when every one
+    found was resumed (or none was found), else the first failure's code."""
+    from storage.history.resume import ResumeError, load_resumable, unfinished_runs
+    from storage.runs.locks import is_held, run_lock
+
+    paths = prepare_storage(options, compact=False)
+    found = unfinished_runs(paths.data_dir, standing=True)
+    # A plan whose process holds it is running, not stopped: it is left alone.
+    ids = [i for i in found if not is_held(run_lock(paths.data_dir, i))]
+    if not ids and not ns.json:
+        running = len(found) - len(ids)
+        print(
+            "no stopped standing plan to resume"
+            + (f" ({plural(running, 'standing plan')} running)" if running else ""),
+            file=out,
+        )
+    code = exits.EXIT_OK
+    for run_id in reversed(ids):  # oldest first
+        try:
+            run = load_resumable(paths.data_dir, run_id)
+        except ResumeError as exc:
+            print(f"btc-dca: resume: {exc}", file=sys.stderr)
+            continue
+        args = ["resume", run_id, "--headless", "--detached-child"]
+        if run.live:
+            if not getattr(ns, "yes", False):
+                print(
+                    f"btc-dca: resume: {run_id} places real orders; not resumed without --yes",
+                    file=sys.stderr,
+                )
+                code = code or exits.EXIT_INVALID
+                continue
+            args.append("--yes")
+        args += common_args(options, paths.data_dir, paths.config_file)
+        done = _start(args, run_id, paths, ns.json, out, "Resumed")
+        code = code or done
+    return code
 
 
 def _start(

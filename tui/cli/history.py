@@ -10,6 +10,7 @@ import argparse
 import csv
 import json
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -20,9 +21,10 @@ import polars as pl
 
 from storage.history.compaction import compact
 from storage.history.queries import History
+from storage.history.resume import standing_from_row
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import LEGEND, btc_col, derived, exact, money, plural, skip_words
+from tui.fmt import LEGEND, btc_col, derived, exact, local_time, money, plural, skip_words
 from tui.wiring import Options
 
 RUN_TABLE = (
@@ -118,6 +120,9 @@ def history_command(
         runs, backtests = df.filter(~backtest), df.filter(backtest)
         if runs.height:
             print(_run_table(runs), file=out)
+            standing = standing_lines(runs, time.time())
+            if standing:
+                print("Standing plans:", *standing, sep="\n", file=out)
         if backtests.height:
             head = "Backtests (replayed over recorded books):"
             print(("\n" if runs.height else "") + head, file=out)
@@ -231,9 +236,43 @@ def _per_btc(total: Decimal | None, qty: Decimal | None) -> Decimal | None:
 
 
 def _goal(r: dict[str, object]) -> str:
-    """What the run set out to do: its BTC, or a budget run's money ("1,000.00 USD")."""
+    """What the run set out to do: its BTC, or a budget run's money ("1,000.00 USD"); a
+    standing plan's buy and period ("100.00 USD/1w")."""
     budget = _dec(r.get("spend"))
-    return btc_col(_dec(r["amount_btc"])) if budget is None else f"{money(budget)} {r['quote']}"
+    goal = btc_col(_dec(r["amount_btc"])) if budget is None else f"{money(budget)} {r['quote']}"
+    return f"{goal}/{r['every']}" if r.get("every") else goal
+
+
+def standing_lines(df: pl.DataFrame, now: float) -> list[str]:
+    """One line per standing plan among ``df``'s runs: its calendar, what it bought, and
+    its next buy while a process runs it (``3 bought, next Mon 09:00 CET``)."""
+    lines: list[str] = []
+    for r in df.iter_rows(named=True):
+        st = standing_from_row(r)
+        if st is None:
+            continue
+        bought = f"{r['filled'] or 0} bought"
+        if r["skipped"]:
+            bought += f", {r['skipped']} skipped"
+        status = str(r["status"])
+        origin = r.get("origin")
+        if status in ("running", "paused") and isinstance(origin, datetime):
+            start = origin.timestamp()
+            k = st.due(start, 0, now) + 1
+            nxt = st.slot(start, k)
+            state = (
+                "ended (past --until)"
+                if st.ended(nxt)
+                else f"next {local_time(nxt, st.tz, now)}"
+                + (" (paused)" if status == "paused" else "")
+            )
+        elif status in ("interrupted", "failed"):
+            state = f"{status}: resume it (btc-dca resume --standing)"
+        else:
+            state = status
+        at = f" at {st.at.text}" if st.at else ""
+        lines.append(f"  {r['run_id']}  {st.every.words()}{at} ({st.tz}): {bought}, {state}")
+    return lines
 
 
 def _run_table(df: pl.DataFrame) -> str:

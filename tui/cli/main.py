@@ -38,6 +38,7 @@ COMMANDS = {
     "cancel": "tui.cli.steer",
     "abandon": "tui.cli.abandon",
     "notify": "tui.cli.notify",
+    "service": "tui.cli.service",
     "serve": "tui.cli.serve",
     "record": "tui.cli.record",
     "backtest": "tui.cli.backtest",

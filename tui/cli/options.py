@@ -8,12 +8,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dca.plan import Plan, build_plan
+from dca.plan import Plan, StandingInput, build_plan
 from exchanges.venues import VenueSpec
 from storage.config import AppConfig, ConfigError, ensure_config, load_config
 from storage.logs import setup_logging
@@ -129,7 +130,7 @@ def plan_from_args(
     options: Options,
     specs: Mapping[str, VenueSpec],
     *,
-    duration: str | float,
+    duration: str | float | None,
 ) -> Plan:
     """The plan ``run`` and ``backtest`` build from ``--amount`` (or ``--spend``),
     ``--tranches``, ``--jitter`` and the shared options, over ``duration``."""
@@ -140,6 +141,7 @@ def plan_from_args(
         amount=ns.amount,
         spend=spend,
         duration=duration,
+        schedule=standing_input(ns),
         tranches=ns.tranches,
         quote=options.quote or "USD",
         venues=options.venues,
@@ -148,6 +150,19 @@ def plan_from_args(
         jitter=ns.jitter,
         seed=options.seed,
         specs=specs,
+    )
+
+
+def standing_input(ns: argparse.Namespace) -> StandingInput:
+    """A standing plan's flags as typed (``--every``, ``--at``, ...); all None for ``backtest``."""
+    return StandingInput(
+        every=getattr(ns, "every", None),
+        at=getattr(ns, "at", None),
+        tz=getattr(ns, "tz", None),
+        until=getattr(ns, "until", None),
+        budget=getattr(ns, "budget", None),
+        missed=getattr(ns, "missed", None),
+        now=time.time(),
     )
 
 

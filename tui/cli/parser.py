@@ -113,6 +113,12 @@ def _history_parsers(
     r = sub.add_parser("resume", help="continue an unfinished run (the latest by default)")
     common(r)
     r.add_argument("run_id", nargs="?", metavar="RUN_ID", help="the run to continue")
+    r.add_argument(
+        "--standing",
+        action="store_true",
+        help="every stopped standing plan (run --every), each in a background process of "
+        "its own (what btc-dca service install runs at boot)",
+    )
     r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
     _rest_flag(r)
     r.add_argument(
@@ -204,6 +210,29 @@ def _background_parsers(
     )
     common(a)
     a.add_argument("run_id", metavar="RUN_ID", help="the run (see btc-dca history)")
+    svc = sub.add_parser(
+        "service",
+        help="a user service that resumes standing plans at boot (systemd; launchd on macOS)",
+    )
+    common(svc)
+    svc_sub = svc.add_subparsers(dest="service_command", metavar="install|remove", required=True)
+    for name, what in (
+        ("install", "write the systemd user unit and print how to enable it"),
+        ("remove", "remove the unit (and print how to stop it)"),
+    ):
+        c = svc_sub.add_parser(name, help=what)
+        common(c)
+        c.add_argument(
+            "--unit",
+            metavar="PATH",
+            help="the unit file (default ~/.config/systemd/user/btc-dca.service)",
+        )
+        if name == "install":
+            c.add_argument(
+                "--yes",
+                action="store_true",
+                help="also resume standing plans of real orders (run --live) unattended",
+            )
     n = sub.add_parser("notify", help="alerts: send a test message to every [notify] URL")
     common(n)
     n.add_argument("--test", action="store_true", required=True, help="send a test message")
@@ -226,6 +255,40 @@ def _background_parsers(
         action="append",
         metavar="NAME",
         help="another host name the page is reached by (a TLS proxy's); repeatable",
+    )
+
+
+def _standing_flags(parser: argparse.ArgumentParser) -> None:
+    """A standing plan's flags (``run --every``; docs/schedules.md)."""
+    g = parser.add_argument_group(
+        "a standing plan (no fixed end; instead of --duration and --tranches)"
+    )
+    g.add_argument(
+        "--every",
+        metavar="PERIOD",
+        help="buy --spend (or --amount) every PERIOD: 2s, 30m, 6h, 1d, 1w, 1mo",
+    )
+    g.add_argument(
+        "--at",
+        metavar="WHEN",
+        help='local time of each buy: "09:00", "mon 09:00" (weeks), "15 09:00" (months)',
+    )
+    g.add_argument(
+        "--tz", metavar="ZONE", help="time zone of --at and --until (default: this machine's)"
+    )
+    g.add_argument(
+        "--until", metavar="DATE", help="last day of buys: 2027-06-30 (or 2027-06-30 12:00)"
+    )
+    g.add_argument(
+        "--budget",
+        metavar="MONEY",
+        help="stop once this much is spent (with --spend; the last buy spends what is left)",
+    )
+    g.add_argument(
+        "--missed",
+        metavar="POLICY",
+        help="slots passed while the machine slept or the run was stopped: skip (default: "
+        "record them skipped, buy at the next slot) or once (buy one of them now)",
     )
 
 
@@ -276,6 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--jitter", action="store_true", help="shift each tranche at random within its slot"
     )
+    _standing_flags(r)
     r.add_argument("--json", action="store_true", help="one JSON object per line")
     r.add_argument(
         "--detach",
@@ -305,6 +369,8 @@ _VALUE_OPTIONS = frozenset(
         "--duration",
         "--tranches",
         "--max-price",
+        "--budget",
+        "--spend",
         "--speed",
         "--seed",
         "--interval",

@@ -21,11 +21,23 @@ from dca.routing import Route, venue_order
 from dca.status import RunStatus
 from exchanges.errors import VenueError
 from exchanges.venues import display_name
-from tui.fmt import btc, clock_time, derived, exact, iso, money, pct, plural, skip_words
+from tui.fmt import (
+    btc,
+    clock_time,
+    derived,
+    exact,
+    iso,
+    money,
+    pct,
+    plural,
+    skip_words,
+    tranche_no,
+)
 
 if TYPE_CHECKING:
-    from dca.events import Event, QuoteSeen, RunCancelled, RunFinished
+    from dca.events import Event, QuoteSeen, RunCancelled, RunFinished, RunStarted
     from dca.orders import OrderRecord
+    from dca.slots import Standing
     from dca.tca import RunReport, TrancheTca
 
 log = logging.getLogger(__name__)
@@ -286,6 +298,8 @@ class Printer:
                     "mode": plan.mode.value,
                     "max_price": exact(plan.max_price),
                     "jitter": plan.jitter,
+                    "spend": exact(plan.spend),
+                    "standing": standing_json(plan.standing) if plan.standing else None,
                 },
                 "sizes": [exact(q) for q in event.sizes],
                 # A resumed run: how many tranches were recorded before (numbered from 1,
@@ -406,6 +420,8 @@ class Printer:
         q = self.quote
         if isinstance(event, RunStarted):
             plan = event.plan
+            if plan.standing is not None:
+                return self.standing_line(event)
             how = f"{plural(plan.tranches, 'tranche')} of {size_range(plan)} BTC" + (
                 f" ({plan.default_reason})" if plan.tranches_defaulted else ""
             )
@@ -441,7 +457,7 @@ class Printer:
                 else ""
             )
             line = (
-                f"[{event.index + 1}/{event.of}] {clock_time(event.at, True)}  {where:<10} "
+                f"[{tranche_no(event.index, event.of)}] {clock_time(event.at, True)}  {where:<10} "
                 f"{btc(r.qty)} BTC @ {money(r.avg_price)}"
                 f"  fee {money(r.fee)}  total {money(r.total)} {q}{vs}"
             )
@@ -460,7 +476,7 @@ class Printer:
                 carried = f"; {money(event.spend_carried)} {q} carried to the next tranche"
             reason = skip_words(event.reason.value)
             return ("LIVE " if self.live else "") + (
-                f"[{event.index + 1}/{event.of}] {clock_time(event.at, True)}  "
+                f"[{tranche_no(event.index, event.of)}] {clock_time(event.at, True)}  "
                 f"skipped ({reason}): {event.detail}{carried}"
             )
         if isinstance(event, VenueDegraded):
@@ -470,6 +486,38 @@ class Printer:
         if isinstance(event, RunFinished | RunCancelled):
             return summary_text(event, q, resumable=self.resumable, cli=self.cli)
         return None
+
+    def standing_line(self, event: RunStarted) -> str:
+        """A standing plan's first line: what each buy spends, its calendar and its end."""
+        plan, q = event.plan, self.quote
+        st = plan.standing
+        assert st is not None
+        each = (
+            f"spend {money(plan.spend)} {q} (fees in)"
+            if plan.spend is not None
+            else f"buy {btc(plan.amount)} BTC in {q}"
+        )
+        verb = ("LIVE (real orders) standing plan " if self.live else "Standing plan ") + (
+            f"{event.run_id}" + (f", after {plural(event.done, 'slot')}" if event.resumed else "")
+        )
+        first = "" if event.resumed else f"; first buy {st.when(st.slot(event.at, 0))}"
+        return (
+            f"{verb}: {each} {st.describe()}, mode {plan.mode.value}"
+            + (f", max price {money(plan.max_price)}" if plan.max_price else "")
+            + first
+        )
+
+
+def standing_json(st: Standing) -> dict[str, object]:
+    """A standing plan's calendar and end for JSON (``until`` ISO UTC, money as text)."""
+    return {
+        "every": st.every.text,
+        "at": st.at.text if st.at is not None else None,
+        "tz": st.tz,
+        "until": iso(st.until) if st.until is not None else None,
+        "budget": exact(st.budget),
+        "missed": st.missed.value,
+    }
 
 
 def orders_json(order: OrderRecord) -> dict[str, object]:
@@ -509,15 +557,18 @@ def summary_text(
     if status is RunStatus.INTERRUPTED and resumable:
         tail = f"\nResume it with: {cli} resume {event.run_id} --headless"
     goal = f"{btc(s.target)} BTC" if s.budget is None else f"a budget of {money(s.budget)} {q}"
+    # A standing plan without a budget has no amount to reach: what it bought is all.
+    open_ended = s.budget is None and not s.target
     if not s.qty:
         skipped = f" ({plural(s.skipped, 'tranche')} skipped)" if s.skipped else ""
-        return f"{head}: bought nothing of {goal}{skipped}.{tail}"
+        return f"{head}: bought nothing{'' if open_ended else f' of {goal}'}{skipped}.{tail}"
     skipped = f" ({s.skipped:,} skipped)" if s.skipped else ""
-    bought = (
-        f"bought {btc(s.qty)} of {goal}"
-        if s.budget is None
-        else f"bought {btc(s.qty)} BTC with {goal}, {money(s.left)} {q} left,"
-    )
+    if open_ended:
+        bought = f"bought {btc(s.qty)} BTC"
+    elif s.budget is None:
+        bought = f"bought {btc(s.qty)} of {goal}"
+    else:
+        bought = f"bought {btc(s.qty)} BTC with {goal}, {money(s.left)} {q} left,"
     return (
         f"{head}: {bought} in {plural(s.filled, 'tranche')}"
         f"{skipped} for {money(s.total)} {q}: avg price {money(s.avg_price)} {q}/BTC, "

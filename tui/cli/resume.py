@@ -23,7 +23,13 @@ from storage.history.queries import History
 from storage.history.resume import Missed, Resumable, ResumeError, load_resumable
 from storage.runs.attach import attach
 from tui.cli import exits
-from tui.cli.options import OpenDashboard, load_app_config, load_specs, prepare_storage
+from tui.cli.options import (
+    OpenDashboard,
+    UsageError,
+    load_app_config,
+    load_specs,
+    prepare_storage,
+)
 from tui.cli.run import run_command, streams, where
 from tui.fmt import btc
 from tui.wiring import Options, make_clock, make_market
@@ -32,6 +38,12 @@ from tui.wiring import Options, make_clock, make_market
 def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | OpenDashboard:
     """Resume ``RUN_ID`` (or the newest unfinished run) headless, or in the dashboard."""
     specs = load_specs(options)
+    if getattr(ns, "standing", False):
+        from tui.cli.detach import resume_standing
+
+        if ns.run_id is not None:
+            raise UsageError("--standing: resumes every standing plan; leave RUN_ID out")
+        return resume_standing(ns, options, out)
     if ns.detach:
         from tui.cli.detach import detach_resume
 
@@ -72,11 +84,14 @@ def resume_command(
     clock = resume_clock(options, run, data_dir)
     market = make_market(options, specs, clock, run.plan.quote, run.plan.venues)
     done = len(run.state.done)
-    print(
-        f"Resuming run {run.run_id}: {done} of {run.plan.tranches} tranches recorded, "
-        f"{btc(run.before.qty)} of {btc(run.plan.amount)} BTC bought.",
-        file=sys.stderr if ns.json else out,
+    said = (
+        f"Resuming standing plan {run.run_id}: {done} buys recorded, "
+        f"{btc(run.before.qty)} BTC bought."
+        if run.plan.standing is not None
+        else f"Resuming run {run.run_id}: {done} of {run.plan.tranches} tranches recorded, "
+        f"{btc(run.before.qty)} of {btc(run.plan.amount)} BTC bought."
     )
+    print(said, file=sys.stderr if ns.json else out)
     journal = ParquetJournal(
         data_dir, source="demo" if options.demo else "live", speed=options.speed
     )

@@ -49,8 +49,11 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
     """Validate the plan, then run it headless, detached, or open the dashboard on it."""
     config = load_app_config(options)
     specs = dict(config.specs)
-    if ns.duration is None:
-        raise UsageError("--duration: required (a time window like 90s, 30m, 6h, 2d)")
+    if ns.duration is None and ns.every is None:
+        raise UsageError(
+            "--duration: required (a time window like 90s, 30m, 6h, 2d), or --every for a "
+            "standing plan"
+        )
     if ns.live:
         options = live_options(ns, options, specs)
     plan = plan_from_args(ns, options, specs, duration=ns.duration)
@@ -63,6 +66,11 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
 
         return detach_run(ns, plan, options, out)
     if not ns.headless:
+        if plan.standing is not None:
+            raise UsageError(
+                "--every: a standing plan runs in the background (--detach) or --headless; "
+                "the dashboard then shows it and steers it (p pauses, c cancels)"
+            )
         return OpenDashboard(plan=plan)
     paths = prepare_storage(options)
     clock = make_clock(options)

@@ -11,11 +11,22 @@ import json
 import time
 from typing import TextIO
 
+from dca.plan import format_duration
 from dca.status import RunStatus
 from storage.runs.control import RunState, runs_in_progress
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import btc, clock_time, countdown, derived, exact, iso, money
+from tui.fmt import (
+    btc,
+    clock_time,
+    countdown,
+    derived,
+    done_of,
+    exact,
+    iso,
+    local_time,
+    money,
+)
 from tui.wiring import Options
 
 
@@ -56,7 +67,19 @@ def state_json(s: RunState, now: float) -> dict[str, object]:
         "next_at": iso(s.next_at) if s.next_at is not None and running else None,
         "next_in_s": None if left is None else round(left, 1),
         "last_venue": s.last_venue,
+        # A standing plan (``of`` is 0): its calendar, and the next buy in its own zone.
+        "standing": s.standing,
+        "tz": s.tz,
+        "next_local": next_local(s, now) if running else None,
     }
+
+
+def next_local(s: RunState, now: float) -> str | None:
+    """A standing plan's next buy in its time zone (``Mon 09:00 CET``); None otherwise."""
+    if s.tz is None or s.next_at is None:
+        return None
+    # The run's clock may run ahead of the wall clock (the demo's speed).
+    return local_time(s.next_at, s.tz, s.clock_at + (now - s.wall_at) * min(s.speed, 1e9))
 
 
 def _spent(s: RunState) -> str:
@@ -77,11 +100,14 @@ def status_table(states: list[RunState], now: float) -> str:
         left = s.next_in_s(now)
         if s.state != RunStatus.RUNNING or s.next_at is None:
             nxt = "-"
+        elif s.tz is not None:
+            nxt = f"{next_local(s, now)} (in {format_duration(left or 0.0)}), {s.standing}"
         else:
             nxt = f"{clock_time(s.next_at, True)} (in {countdown(left or 0.0)})"
         lines.append(
-            f"{s.run_id:<22}  {s.pid:>7}  {s.where:<9}  {s.state:<7}  {f'{s.done}/{s.of}':>8}  "
-            f"{f'{btc(s.bought)} of {btc(s.target)}' if s.budget is None else btc(s.bought):>15}  "
+            f"{s.run_id:<22}  {s.pid:>7}  {s.where:<9}  {s.state:<7}  "
+            f"{done_of(s.done, s.of):>8}  "
+            f"{f'{btc(s.bought)} of {btc(s.target)}' if s.target else btc(s.bought):>15}  "
             f"{_spent(s):>16}  {nxt}"
         )
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from dca.status import RunStatus
 from storage.runs.control import Command, NotAcknowledged, NotInProgress, runs_in_progress, steer
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import bought_of, btc, money, plural
+from tui.fmt import bought_of, btc, done_of, money, plural
 from tui.wiring import Options
 
 _COMMANDS = {"pause": Command.PAUSE, "unpause": Command.UNPAUSE, "cancel": Command.CANCEL}
@@ -85,7 +85,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
         line += bought_so_far(paths.data_dir, ns.run_id)
     elif s is not None:
         line += (
-            f": {s.done}/{s.of} tranches done, "
+            f": {done_of(s.done, s.of)} tranches done, "
             + bought_of(s.bought, s.target, s.spent, s.budget, s.quote)
             + ("" if s.budget is not None else f" for {money(s.spent)} {s.quote}")
         )
