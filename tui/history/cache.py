@@ -157,12 +157,14 @@ def _shown_runs(runs: pa.Table) -> SizedArrowBackend | None:
         f"{fmt.money(t)} {q}"
         for t, q in zip(runs["total"].to_pylist(), runs["quote"].to_pylist(), strict=True)
     ]
+    # A standing plan's buy and period: "100.00 USD/1w".
     amounts = [
-        fmt.btc(a) if b is None else f"{fmt.money(b)} {q}"
-        for a, b, q in zip(
+        (fmt.btc(a) if b is None else f"{fmt.money(b)} {q}") + (f"/{e}" if e else "")
+        for a, b, q, e in zip(
             runs["amount BTC"].to_pylist(),
             runs["budget"].to_pylist(),
             runs["quote"].to_pylist(),
+            runs["every"].to_pylist(),
             strict=True,
         )
     ]

@@ -168,6 +168,7 @@ class MemoryHistory:
                     "tranches": plan.tranches,
                     "kind": "run",
                     "budget": plan.spend,
+                    "every": plan.standing.every.text if plan.standing else None,
                     **quality_of(run.summary),
                 }
             )

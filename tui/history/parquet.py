@@ -87,6 +87,7 @@ class ParquetHistory:
             pl.col("tca_vs_lump_bps").alias("vs all at once bps"),
             pl.col("tca_fee_share").alias("fee share"),
             pl.col("spend").alias("budget"),
+            "every",
         )
         return conform(out, RUNS_SCHEMA)
 

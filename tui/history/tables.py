@@ -43,6 +43,8 @@ RUNS_SCHEMA = pa.schema(
         ("fee share", pa.float64()),
         # A budget run's money to spend, fees in (then "amount BTC" is 0); null otherwise.
         ("budget", MONEY),
+        # A standing plan's period ("1w"; then "budget" is each buy's money); null otherwise.
+        ("every", pa.string()),
     ]
 )
 # The runs table's execution-quality columns, as the History summary names them.

@@ -360,12 +360,19 @@ class MainScreen(Screen[None]):
             return
         text = Text()
         text.append("PAUSED" if self.run_state is RunStatus.PAUSED else "RUNNING", "bold")
-        if executor.next_index is not None:
+        st = self.run_plan.standing
+        if st is not None:
+            # A standing plan: what it bought, and its next buy in its own zone.
+            s = executor.summary
+            text.append(f"  STANDING {st.every.words()}  {s.filled} bought")
+            if executor.next_at is not None:
+                text.append(f"  next {fmt.local_time(executor.next_at, st.tz, self.clock.now())}")
+        elif executor.next_index is not None:
             # Tranches done of all, as `btc-dca status` says it (not the next one's number).
             text.append(f"  {executor.next_index}/{self.run_plan.tranches} done")
         if executor.next_at is not None and self.run_state is RunStatus.RUNNING:
             left = executor.next_at - self.clock.now()
-            text.append("  next in ", "dim")
+            text.append("  in " if st is not None else "  next in ", "dim")
             text.append(fmt.countdown(left), "bold")
         if self.run_state is RunStatus.PAUSED and not executor.catch_up:
             text.append("  missed slots are skipped", "dim")
@@ -534,11 +541,19 @@ class MainScreen(Screen[None]):
         text = Text()
         text.append("PAUSED" if s.state == RunStatus.PAUSED else "RUNNING", "bold")
         text.append(f" pid {s.pid} ({s.where})", "dim")
-        text.append(f"  {s.done}/{s.of} done")
         left = s.next_in_s(time.time())
-        if left is not None:
-            text.append("  next in ", "dim")
-            text.append(fmt.countdown(left), "bold")
+        if s.tz is not None and s.standing is not None:
+            # A standing plan: what it bought, and its next buy in its own zone.
+            text.append(f"  STANDING {s.standing}  {s.filled} bought")
+            if left is not None and s.next_at is not None:
+                text.append(f"  next {fmt.local_time(s.next_at, s.tz, s.next_at - left)}")
+                text.append("  in ", "dim")
+                text.append(fmt.countdown(left), "bold")
+        else:
+            text.append(f"  {s.done}/{s.of} done")
+            if left is not None:
+                text.append("  next in ", "dim")
+                text.append(fmt.countdown(left), "bold")
         run.set_status(text)
 
     @on(ElsewhereEnded)

@@ -55,7 +55,7 @@ class TrancheTable(DataTable[str | Text]):
         if line.venue is None:
             cells: tuple[str | Text, ...] = (
                 self._time(line.at),
-                f"{line.index + 1}/{line.of}",
+                fmt.tranche_no(line.index, line.of),
                 Text("skipped", "yellow"),
                 # What it bought: nothing (the column adds up to the run's BTC); what it
                 # asked for and carried on is in the toast and History.
@@ -69,7 +69,7 @@ class TrancheTable(DataTable[str | Text]):
         else:
             cells = (
                 self._time(line.at),
-                f"{line.index + 1}/{line.of}",
+                fmt.tranche_no(line.index, line.of),
                 venue_label(line.venue, fit=True),
                 Text(fmt.btc_col(line.qty), justify="right"),
                 Text(fmt.money(line.avg_price), justify="right"),
