@@ -361,8 +361,9 @@ class Standing:
         """A slot for people: ``Mon 2026-03-30 09:00 CEST``."""
         return self.local(t).strftime("%a %Y-%m-%d %H:%M %Z")
 
-    def describe(self) -> str:
-        """``every week at mon 09:00 Europe/Paris, until 2027-06-30, missed: skip``."""
+    def describe(self, quote: str = "") -> str:
+        """``every week at mon 09:00 (Europe/Paris), until 2027-06-30 23:59 CEST, missed
+        slots: skip`` (a budget in ``quote``)."""
         parts = [self.every.words()]
         if self.at is not None:
             parts.append(f"at {self.at.text}")
@@ -371,5 +372,5 @@ class Standing:
         if self.until is not None:
             text += f", until {self.local(self.until).strftime('%Y-%m-%d %H:%M %Z')}"
         if self.budget is not None:
-            text += f", until {self.budget:,.2f} is spent"
+            text += f", until {self.budget:,.2f}{f' {quote}' if quote else ''} is spent"
         return f"{text}, missed slots: {self.missed.value}"

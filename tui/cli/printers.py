@@ -502,7 +502,7 @@ class Printer:
         )
         first = "" if event.resumed else f"; first buy {st.when(st.slot(event.at, 0))}"
         return (
-            f"{verb}: {each} {st.describe()}, mode {plan.mode.value}"
+            f"{verb}: {each} {st.describe(q)}, mode {plan.mode.value}"
             + (f", max price {money(plan.max_price)}" if plan.max_price else "")
             + first
         )
