@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dca.events import RunFinished, SkipReason, TrancheFilled, TrancheSkipped
+from dca.events import Event, RunFinished, SkipReason, TrancheFilled, TrancheSkipped
 from dca.executor import ResumeState
 from dca.journal import MemoryJournal
-from dca.plan import PlanInvalid, StandingInput, build_plan
+from dca.plan import Plan, PlanInvalid, StandingInput, build_plan
 from dca.session import RunSession
 from dca.status import RunStatus
 from exchanges.clock import SimClock
@@ -27,10 +27,10 @@ FRIDAY = datetime(2026, 3, 20, 12, 0, tzinfo=UTC).timestamp()
 
 def weekly(**kw: str) -> StandingInput:
     fields = {"every": "1w", "at": "mon 09:00", "tz": "Europe/Paris"} | kw
-    return StandingInput(now=FRIDAY, **fields)  # type: ignore[arg-type]
+    return StandingInput(now=FRIDAY, **fields)
 
 
-def plan(spend: str = "100", **kw: str):  # type: ignore[no-untyped-def]
+def plan(spend: str = "100", **kw: str) -> Plan:
     return build_plan(spend=spend, venues=["kraken"], specs=DEFAULT_SPECS, schedule=weekly(**kw))
 
 
@@ -53,7 +53,9 @@ def local(t: float) -> str:
     return datetime.fromtimestamp(t, PARIS).strftime("%a %m-%d %H:%M %Z")
 
 
-async def execute(p, clock: SimClock, resume: ResumeState | None = None):  # type: ignore[no-untyped-def]
+async def execute(
+    p: Plan, clock: SimClock, resume: ResumeState | None = None
+) -> tuple[RunSession, list[Event]]:
     journal = MemoryJournal()
     session = RunSession(
         p, SimulatedMarket(clock), clock, history=journal, run_id="s1", resume=resume
