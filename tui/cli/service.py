@@ -17,9 +17,9 @@ import argparse
 import os
 import shlex
 import sys
+from html import escape
 from pathlib import Path
 from typing import TextIO
-from xml.sax.saxutils import escape
 
 from storage.paths import private_mkdir, resolve_paths, write_private
 from tui.cli import exits
