@@ -240,7 +240,7 @@ class LiveExecution:
             if settled is not None:
                 return settled
         attempt = max((i.attempt for i, _ in prior), default=0) + 1
-        planned = await self._plan(route)
+        planned = await self._size(route)
         if isinstance(planned, NotExecuted):
             return planned
         intents = [
@@ -257,15 +257,23 @@ class LiveExecution:
             )
             for n, leg in enumerate(planned)
         ]
-        for intent in intents:
-            await self.journal.intend(intent)  # durable before anything is sent
+        # The intents are made durable while the balances are asked: the write hides behind
+        # the venues' round trip, and nothing is sent before both are done.
+        covered, _ = await asyncio.gather(
+            self._balances_cover(planned),
+            asyncio.gather(*(self.journal.intend(intent) for intent in intents)),
+        )
+        if isinstance(covered, NotExecuted):
+            for intent in intents:
+                await self.journal.settle(intent, self._held_back(intent, covered.detail))
+            return covered
         records = await asyncio.gather(
             *(self._send(intent, leg.rules) for intent, leg in zip(intents, planned, strict=True))
         )
         return self._result(route, tuple(records))
 
-    async def _plan(self, route: Route) -> list[LegOrder] | NotExecuted:
-        """Size every leg and check the run's cap and every venue's free balance."""
+    async def _size(self, route: Route) -> list[LegOrder] | NotExecuted:
+        """Size every leg on its venue's rules and check the run's cap."""
         quote = self.settings.quote
         legs: list[LegOrder] = []
         for leg in route.legs:
@@ -293,6 +301,11 @@ class LiveExecution:
             )
             self._alert("btc-dca: live run reached max_spend", detail)
             return NotExecuted(SkipReason.MAX_SPEND, detail)
+        return legs
+
+    async def _balances_cover(self, legs: list[LegOrder]) -> NotExecuted | None:
+        """None when every venue's free balance covers its leg's worst case."""
+        quote = self.settings.quote
         # Every venue's balance at once: a split tranche waits for one round trip, not one each.
         balances = await asyncio.gather(
             *(self.accounts[order.venue].free() for order in legs), return_exceptions=True
@@ -312,7 +325,20 @@ class LiveExecution:
                 )
                 self._alert("btc-dca: tranche skipped for balance", detail)
                 return NotExecuted(SkipReason.BALANCE, detail)
-        return legs
+        return None
+
+    @staticmethod
+    def _held_back(intent: OrderIntent, why: str) -> OrderRecord:
+        """The outcome of a journaled order that was never sent."""
+        return OrderRecord(
+            intent.venue,
+            intent.client_order_id,
+            None,
+            OrderState.NOT_SENT,
+            intent.qty,
+            intent.limit_price,
+            error=f"not sent: {why}",
+        )
 
     async def _send(self, intent: OrderIntent, rules: MarketRules) -> OrderRecord:
         """Send one order; on an answer that leaves its fate open, ask the venue."""

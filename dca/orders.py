@@ -23,6 +23,7 @@ class OrderState(StrEnum):
     PARTIAL = "partial"  # bought part, the rest cancelled (immediate-or-cancel)
     UNFILLED = "unfilled"  # nothing bought: no ask at or under the limit
     REFUSED = "refused"  # the venue said no (funds, filters, key): nothing bought
+    NOT_SENT = "not_sent"  # journaled, then held back before sending (its balance check)
     UNKNOWN = "unknown"  # sent, and the venue could not be asked what became of it
 
 

@@ -115,6 +115,11 @@ def read_orders(data_dir: Path, run_id: str) -> list[tuple[OrderIntent, OrderRec
     return [(i, outcomes.get(cid)) for cid, i in intents.items()]
 
 
+def _write_row(row: Row, folder: Path) -> None:
+    """One row as one new file (in a thread: the frame is built there too)."""
+    write_atomic(frame("orders", [row]), folder)
+
+
 class ParquetOrderJournal:
     """The orders table of one data dir."""
 
@@ -128,7 +133,7 @@ class ParquetOrderJournal:
     async def _write(self, row: Row) -> None:
         folder = table_dir(self.data_dir, "orders") / partition_of(self._now())
         try:
-            await asyncio.to_thread(write_atomic, frame("orders", [row]), folder)
+            await asyncio.to_thread(_write_row, row, folder)
         except OSError as exc:
             raise JournalError(f"cannot journal an order in {self.data_dir}: {exc}") from exc
 

@@ -189,8 +189,27 @@ async def test_a_balance_short_of_the_worst_case_skips_with_an_alert_and_sends_n
     done = await h.execution().execute(RUN, 0, route_for(h.standin, "0.1"))
     assert isinstance(done, NotExecuted) and done.reason is SkipReason.BALANCE
     assert "free 1,000.00 USDT does not cover the worst case" in done.detail
-    assert h.standin.orders == [] and h.journal.intents == []
+    assert h.standin.orders == []
+    # Its intent was journaled while the balance was asked, then settled as never sent.
+    [intent] = h.journal.intents
+    held = h.journal.settled[intent.client_order_id]
+    assert held.state is OrderState.NOT_SENT and held.fills == ()
+    assert held.error is not None and held.error.startswith("not sent: ")
     assert h.alerts and "balance" in h.alerts[0][0]
+
+
+async def test_a_resumed_tranche_held_back_for_balance_is_sent_under_the_next_attempt(
+    h: Harness,
+) -> None:
+    """An order journaled but never sent (its balance fell short) is not asked about after
+    a restart; the tranche goes out afresh under a new client order id."""
+    h.standin.balances["USDT"] = D("1000")
+    await h.execution().execute(RUN, 0, route_for(h.standin, "0.1"))
+    h.standin.balances["USDT"] = D("100000")
+    done = await h.execution().execute(RUN, 0, route_for(h.standin, "0.1"))
+    assert isinstance(done, Executed)
+    assert [o["clientOrderId"] for o in h.standin.orders] == [client_order_id(RUN, 0, 0, 2)]
+    assert ("GET", "/api/v3/order") not in [(m, p) for m, p, _ in h.standin.arrivals]
 
 
 async def test_max_spend_caps_the_run(h: Harness) -> None:
