@@ -23,7 +23,11 @@ def data_dir() -> Path:
 
 
 def test_a_budget_run_spends_it_to_the_cent_and_history_shows_the_budget() -> None:
-    code, out = run(*RUN, "--json", "--spend", "1000", "--duration", "6h", "--tranches", "6")
+    """On venues that sell to the satoshi the run spends its budget to the cent."""
+    code, out = run(
+        *RUN, "--json", "--spend", "1000", "--duration", "6h", "--tranches", "6",
+        "--venues", "coinbase,kraken,bitstamp,okx",
+    )  # fmt: skip
     assert code == 0, out
     events = [json.loads(line) for line in out.splitlines()]
     tranches = [e for e in events if e["event"] == "tranche"]
@@ -40,6 +44,23 @@ def test_a_budget_run_spends_it_to_the_cent_and_history_shows_the_budget() -> No
     code, text = run("history", "--json")
     row = json.loads(text.splitlines()[0])
     assert row["spend"] == "1000" and row["amount_btc"] == "0"
+
+
+def test_a_budget_run_on_coarse_lots_leaves_less_than_one_lot_and_says_so() -> None:
+    """Binance sells in steps of 0.00001 BTC (about 0.90 USD): the last tranche's change,
+    under one lot at its price, is what the run leaves, and the summary says so."""
+    code, out = run(
+        *RUN, "--json", "--spend", "1000", "--duration", "6h", "--tranches", "6",
+        "--venues", "binance",
+    )  # fmt: skip
+    assert code == 0, out
+    events = [json.loads(line) for line in out.splitlines()]
+    last = [e for e in events if e["event"] == "tranche"][-1]
+    summary = events[-1]
+    assert summary["status"] == "finished"
+    total, left = D(summary["total"]), D(summary["left"])
+    assert D(0) <= left < D("0.00001") * D(last["avg_price"]) * D("1.001")
+    assert total + left == D("1000") and D(last["change"]) == left
 
 
 def test_the_text_lines_say_the_budget_and_what_is_left() -> None:
