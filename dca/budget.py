@@ -96,13 +96,13 @@ def _route_fitting(
     A split's legs always are; a single venue is chosen among those that take ``qty``.
     """
     r = route(books, specs, qty, mode)
-    if r is not None and all(_fits(specs[leg.venue], leg.qty) for leg in r.legs):
+    if r is not None and all(takes(specs[leg.venue], leg.qty) for leg in r.legs):
         return r
-    fits = {v: b for v, b in books.items() if _fits(specs[v], qty)}
+    fits = {v: b for v, b in books.items() if takes(specs[v], qty)}
     return route(fits, specs, qty, Mode.SINGLE) if fits else None
 
 
-def _fits(spec: VenueSpec, qty: Decimal) -> bool:
+def takes(spec: VenueSpec, qty: Decimal) -> bool:
     """Whether a venue can take an order of ``qty`` BTC: its minimum, on its lot step."""
     return qty >= spec.min_order_btc and qty % spec.lot_btc == 0
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from dca.budget import buy_for
+from dca.budget import buy_for, takes
 from dca.events import (
     Event,
     QuoteSeen,
@@ -386,7 +386,15 @@ class Executor:
             await self._skip(i, scheduled, money, reason, detail, carry, quotes, lump)
             return carry
         names = sorted({*chosen.alternatives, *(q.venue for q in quotes), *down}, key=venue_order)
-        alternatives = {v: next((q.total for q in quotes if q.venue == v), None) for v in names}
+        # A venue whose lot step or minimum cannot take the quantity could not have filled
+        # it: no total to compare with ("vs next best", "saved vs worst").
+        specs = self.market.specs
+        alternatives = {
+            v: next((q.total for q in quotes if q.venue == v), None)
+            if v in specs and takes(specs[v], chosen.qty)
+            else None
+            for v in names
+        }
         chosen = Route(chosen.qty, chosen.mode, chosen.legs, alternatives)
         if (dear := self._above_max_price(chosen)) is not None:
             await self._skip(

@@ -206,6 +206,16 @@ def size_range(plan: Plan) -> str:
     return _plain(low) if low == high else f"{_plain(low)} to {_plain(high)}"
 
 
+def each_tranche(plan: Plan) -> str:
+    """What each tranche buys, in words: ``0.00013 to 0.00014 BTC``, or a budget's money,
+    ``166.66 to 166.70 USD`` (its shares are whole cents)."""
+    if not plan.is_budget:
+        return f"{size_range(plan)} BTC"
+    shares = plan.shares()
+    low, high = f"{min(shares):,.2f}", f"{max(shares):,.2f}"
+    return f"{low if low == high else f'{low} to {high}'} {plan.quote}"
+
+
 def default_tranches(amount: Decimal, duration_s: float, min_order: Decimal) -> tuple[int, str]:
     """One tranche an hour, at most 500, and never smaller than the largest venue minimum."""
     n = max(1, min(DEFAULT_MAX_TRANCHES, math.ceil(duration_s / DEFAULT_INTERVAL_S - 1e-9)))

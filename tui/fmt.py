@@ -24,6 +24,12 @@ def money(value: Decimal | None, places: int = 2) -> str:
     return f"{value.quantize(q, rounding=ROUND_HALF_EVEN):,}"
 
 
+def signed_money(value: Decimal, places: int = 2) -> str:
+    """``money`` with its sign always shown; a figure that rounds to zero is ``+0.00``."""
+    text = money(value, places)
+    return text if text.startswith("-") and text.strip("-0.,") else "+" + text.lstrip("-")
+
+
 def btc(value: Decimal | None) -> str:
     """A BTC amount to the satoshi, trailing zeros trimmed but at least 2 decimals."""
     if value is None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from dca.budget import buy_for, max_qty
+from dca.budget import buy_for, max_qty, takes
 from dca.events import SkipReason, TrancheFilled, TrancheSkipped
 from dca.executor import Executor
 from dca.journal import MemoryJournal
@@ -156,6 +156,21 @@ async def test_a_budget_run_spends_the_budget_to_the_cent(mode: str) -> None:
         carried = f.change
         for leg in f.route.legs:
             assert leg.qty % DEFAULT_SPECS[leg.venue].lot_btc == 0
+
+
+async def test_a_budget_tranche_compares_only_with_venues_that_could_take_its_quantity() -> None:
+    """A tranche of 0.00110382 BTC cannot be an order on Binance (steps of 0.00001): its
+    total for that quantity is no alternative ("vs next best", "saved vs worst")."""
+    _, journal = await run_budget(spend="1000", tranches="7")
+    fills = [e for e in journal.events if isinstance(e, TrancheFilled)]
+    coarse = 0
+    for f in fills:
+        for venue, total in f.route.alternatives.items():
+            if not takes(DEFAULT_SPECS[venue], f.route.qty):
+                coarse += 1
+                assert total is None, (venue, f.route.qty)
+    assert coarse > 0  # the run had quantities off Binance's step
+    assert any(t is not None for f in fills for t in f.route.alternatives.values())
 
 
 async def test_a_tranche_above_the_max_price_carries_its_money_and_the_run_says_what_is_left() -> (

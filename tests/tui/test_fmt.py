@@ -15,6 +15,7 @@ from tui.fmt import (
     money,
     pct,
     signed_bps_short,
+    signed_money,
 )
 
 D = Decimal
@@ -67,3 +68,11 @@ def test_a_countdown_shows_hours_only_when_there_are_some() -> None:
     assert countdown(725) == "12:05"
     assert countdown(11050) == "3:04:10"
     assert countdown(-3) == "0:00"
+
+
+def test_a_signed_money_gap_never_reads_plus_minus() -> None:
+    assert signed_money(D("0.03")) == "+0.03"
+    assert signed_money(D("-1234.567")) == "-1,234.57"
+    # What rounds to zero has one sign: never "+-0.00" nor "-0.00".
+    assert signed_money(D("-0.001")) == signed_money(D("0")) == "+0.00"
+    assert signed_money(D("-0.006")) == "-0.01"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
 
-from dca.plan import format_duration, size_range
+from dca.plan import each_tranche, format_duration
 from dca.pricing import InsufficientDepth
 from dca.quote import Quote
 from dca.routing import Route, venue_order
@@ -30,6 +30,7 @@ from tui.fmt import (
     money,
     pct,
     plural,
+    signed_money,
     skip_words,
     tranche_no,
 )
@@ -422,7 +423,7 @@ class Printer:
             plan = event.plan
             if plan.standing is not None:
                 return self.standing_line(event)
-            how = f"{plural(plan.tranches, 'tranche')} of {size_range(plan)} BTC" + (
+            how = f"{plural(plan.tranches, 'tranche')} of {each_tranche(plan)}" + (
                 f" ({plan.default_reason})" if plan.tranches_defaulted else ""
             )
             # A resumed run: ``resume`` has said what was recorded; this line says the plan.
@@ -451,11 +452,10 @@ class Printer:
             )
             runner = r.runner_up
             # Against the next-best venue: "saved" is kept for the worst venue (one meaning).
-            vs = (
-                f"  vs next best {runner[0]} {money(runner[1])} (+{money(runner[1] - r.total)})"
-                if runner
-                else ""
-            )
+            vs = ""
+            if runner:
+                gap = signed_money(runner[1] - r.total)
+                vs = f"  vs next best {runner[0]} {money(runner[1])} ({gap})"
             line = (
                 f"[{tranche_no(event.index, event.of)}] {clock_time(event.at, True)}  {where:<10} "
                 f"{btc(r.qty)} BTC @ {money(r.avg_price)}"

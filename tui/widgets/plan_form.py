@@ -14,10 +14,9 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from dca.plan import Plan, PlanInvalid, build_plan, format_duration, size_range
+from dca.plan import Plan, PlanInvalid, build_plan, each_tranche, format_duration
 from dca.routing import Mode
 from exchanges.venues import QUOTES, VenueSpec, display_name
-from tui import fmt
 from tui.messages import PlanChanged, StartRequested
 from tui.widgets.text_line import TextLines
 
@@ -46,15 +45,9 @@ class FormDefaults:
 def preview_text(plan: Plan) -> Text:
     """Tranche sizes (the real ones: 0.08333 to 0.08334 BTC, or a budget's money) and
     interval of a valid plan."""
-    if plan.is_budget:
-        sizes = plan.sizes()
-        low, high = fmt.money(min(sizes)), fmt.money(max(sizes))
-        each = f"{low if low == high else f'{low} to {high}'} {plan.quote}"
-    else:
-        each = f"{size_range(plan)} BTC"
     text = Text.assemble(
         (f"{plan.tranches} tranche{'s' if plan.tranches != 1 else ''}", "bold"),
-        f" of {each} every {format_duration(plan.interval_s)}",
+        f" of {each_tranche(plan)} every {format_duration(plan.interval_s)}",
     )
     if plan.tranches_defaulted and plan.default_reason:
         text.append(f"\n({plan.default_reason})", "dim")

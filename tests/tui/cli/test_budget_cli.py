@@ -66,7 +66,9 @@ def test_a_budget_run_on_coarse_lots_leaves_less_than_one_lot_and_says_so() -> N
 def test_the_text_lines_say_the_budget_and_what_is_left() -> None:
     code, out = run(*RUN, "--spend", "300", "--duration", "2h", "--tranches", "2")
     assert code == 0, out
-    assert "spend 300.00 USD (fees in) over 2h, 2 tranches" in out
+    assert "spend 300.00 USD (fees in) over 2h, 2 tranches of 150.00 USD, one every 1h" in out
+    code, seven = run(*RUN, "--spend", "1000", "--duration", "7h", "--tranches", "7")
+    assert "7 tranches of 142.85 to 142.86 USD, one every 1h" in seven
     assert "with a budget of 300.00 USD, 0.00 USD left, in 2 tranches for 300.00 USD" in out
 
 
