@@ -299,6 +299,10 @@ class Printer:
                     "mode": plan.mode.value,
                     "max_price": exact(plan.max_price),
                     "jitter": plan.jitter,
+                    # A budget (each buy's money for a standing plan) and a standing
+                    # plan's calendar (null for a plan over a window).
+                    "spend": exact(plan.spend),
+                    "standing": standing_json(plan.standing) if plan.standing else None,
                 },
                 "sizes": [exact(q) for q in event.sizes],
                 # A resumed run: how many tranches were recorded before (numbered from 1,
@@ -306,12 +310,6 @@ class Printer:
                 "resumed": event.resumed,
                 "done": event.done,
             }
-            if plan.standing is not None:
-                # A standing plan: each buy's money (or BTC) and its calendar.
-                plan_obj = obj["plan"]
-                assert isinstance(plan_obj, dict)
-                plan_obj["spend"] = exact(plan.spend)
-                plan_obj["standing"] = standing_json(plan.standing)
         elif isinstance(event, TrancheFilled):
             r = event.route
             obj = {
