@@ -267,7 +267,7 @@ class DcaApp(RunHere, Views):
         from tui.screens.resume import Abandon
 
         if isinstance(offer, Abandon):
-            self._abandon(offer.offer.state.run_id)
+            self._abandon(offer.offer.state.run_id, offer.offer.plan.quote)
             return
         if offer is None:
             return
@@ -288,7 +288,7 @@ class DcaApp(RunHere, Views):
         self.start_run(offer.plan, resume=offer.state)
 
     @work(thread=True, group="offers", exit_on_error=False)
-    def _abandon(self, run_id: str) -> None:
+    def _abandon(self, run_id: str, quote: str) -> None:
         """Record ``run_id`` as abandoned, say so, and offer the other stopped runs again."""
         from storage.history.resume import ResumeError, abandon_run
 
@@ -306,7 +306,7 @@ class DcaApp(RunHere, Views):
             return
         self.call_from_thread(
             self.notify,
-            f"Run {run_id} abandoned (bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC); "
+            f"Run {run_id} abandoned ({fmt.bought_of(s.qty, s.target, s.total, s.budget, quote)}); "
             "it is no longer offered for resuming.",
             title="Abandon run",
         )

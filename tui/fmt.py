@@ -136,13 +136,34 @@ def iso(epoch: float) -> str:
 
 
 def bought_of(
-    qty: Decimal, target: Decimal, total: Decimal, budget: Decimal | None, quote: str
+    qty: Decimal,
+    target: Decimal,
+    total: Decimal,
+    budget: Decimal | None,
+    quote: str,
+    *,
+    spent: bool = False,
+    tranches: int | None = None,
 ) -> str:
-    """How far a run got: ``bought 0.1 of 0.5 BTC``, or for a budget run
-    ``bought 0.01 BTC for 500.00 of 1,000.00 USD``."""
-    if budget is None:
-        return f"bought {btc(qty)} of {btc(target)} BTC"
-    return f"bought {btc(qty)} BTC for {money(total)} of {money(budget)} {quote}"
+    """How far a run got, by what it set out to do: ``bought 0.1 of 0.5 BTC`` (an amount;
+    `` in 3 tranches`` with ``tranches``, `` for 9,012.34 USD`` with ``spent``), ``bought
+    0.01 BTC for 500.00 of 1,000.00 USD`` (a budget), ``bought 0.01 BTC for 900.00 USD`` (a
+    standing plan with no end). Nothing bought: ``bought nothing of 0.5 BTC``, ``of
+    1,000.00 USD``, ``bought nothing``."""
+    many = f" in {plural(tranches, 'tranche')}" if tranches and qty else ""
+    if budget is not None:
+        if not qty:
+            return f"bought nothing of {money(budget)} {quote}"
+        return f"bought {btc(qty)} BTC{many} for {money(total)} of {money(budget)} {quote}"
+    if not target:
+        return (
+            f"bought {btc(qty)} BTC{many} for {money(total)} {quote}" if qty else "bought nothing"
+        )
+    if not qty and (spent or tranches is not None):
+        return f"bought nothing of {btc(target)} BTC"
+    return f"bought {btc(qty)} of {btc(target)} BTC{many}" + (
+        f" for {money(total)} {quote}" if spent else ""
+    )
 
 
 # -- compact forms: panels and status lines ------------------------------------------------

@@ -88,8 +88,11 @@ def resume_offers(data_dir: Path, only: str | None = None) -> list[ResumeOffer]:
             f"{run_id}  {r.status}  standing, {st.every.words()}: {fmt.btc(r.before.qty)} BTC "
             f"in {r.plan.quote}, {r.before.filled} bought"
             if st is not None
-            else f"{run_id}  {r.status}  {fmt.btc(r.before.qty)} of {fmt.btc(r.plan.amount)} "
-            f"BTC in {r.plan.quote}, {len(r.state.done)}/{r.plan.tranches} tranches done"
+            else f"{run_id}  {r.status}  "
+            + fmt.bought_of(
+                r.before.qty, r.before.target, r.before.total, r.before.budget, r.plan.quote
+            )
+            + f" in {r.plan.quote}, {len(r.state.done)}/{r.plan.tranches} tranches done"
         )
         earlier = earlier_tranches(r.tranches)
         # A demo run's clock ran ahead of the wall clock: go on from its last tranche.

@@ -239,7 +239,13 @@ class RunHere(App[int]):
         bought = ""
         if not elsewhere and self.executor is not None:
             s = self.executor.summary
-            bought = f" It has bought {fmt.btc(s.qty)} of {fmt.btc(s.target)} BTC."
+            bought = (
+                " It has "
+                + fmt.bought_of(
+                    s.qty, s.target, s.total, s.budget, self.executor.plan.quote, spent=True
+                ).replace("bought nothing", "bought nothing yet", 1)
+                + "."
+            )
         detail = f"What it bought stays recorded; a cancelled run cannot be resumed.{bought}"
         self.push_screen(
             ConfirmScreen(f"Cancel run {run_id}?", detail, "Cancel the run", "Keep it going"),

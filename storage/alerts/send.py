@@ -81,6 +81,14 @@ def _totals(summary: Summary, quote: str) -> str:
             f"Bought {_btc(summary.qty)} BTC for {_money(summary.total)} of a "
             f"{_money(summary.budget)} {quote} budget; {_money(summary.left)} {quote} left."
         )
+    if not summary.target:
+        # A standing plan with no end: what it bought, against no goal.
+        if not summary.qty:
+            return "Bought nothing."
+        return (
+            f"Bought {_btc(summary.qty)} BTC for {_money(summary.total)} {quote}, avg "
+            f"{_money(summary.avg_price)} {quote}/BTC."
+        )
     if not summary.qty:
         return f"Bought nothing of {_btc(summary.target)} BTC."
     return (

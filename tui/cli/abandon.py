@@ -14,7 +14,7 @@ from typing import TextIO
 
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import btc, money, plural
+from tui.fmt import bought_of
 from tui.wiring import Options
 
 
@@ -28,13 +28,8 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     except ResumeError as exc:
         print(f"btc-dca: abandon: {exc}", file=sys.stderr)
         return exits.EXIT_INVALID
-    if s.qty:
-        kept = (
-            f"bought {btc(s.qty)} of {btc(s.target)} BTC in {plural(s.filled, 'tranche')} "
-            f"for {money(s.total)} {_quote(paths.data_dir, ns.run_id)}"
-        ).rstrip()
-    else:
-        kept = f"bought nothing of {btc(s.target)} BTC"
+    quote = _quote(paths.data_dir, ns.run_id)
+    kept = bought_of(s.qty, s.target, s.total, s.budget, quote, spent=True, tranches=s.filled)
     print(f"Run {ns.run_id} abandoned ({kept}); it is no longer offered for resuming.", file=out)
     return exits.EXIT_OK
 

@@ -30,7 +30,7 @@ from storage.runs.control import RunState, in_progress
 from tui.cli import exits
 from tui.cli.options import prepare_storage
 from tui.elsewhere import how_to_reach
-from tui.fmt import btc, exact, money, plural
+from tui.fmt import bought_of, exact, plural
 from tui.wiring import Options
 
 # The background processes this process started. Kept so they are reaped (``poll``) once
@@ -53,13 +53,12 @@ class Ended:
     target: Decimal
     total: Decimal
     quote: str
+    budget: Decimal | None = None
 
     def describe(self) -> str:
-        """``finished: bought 0.01 of 0.01 BTC for 905.46 USD``."""
-        return (
-            f"{self.status}: bought {btc(self.bought)} of {btc(self.target)} BTC "
-            f"for {money(self.total)} {self.quote}"
-        )
+        """``finished: bought 0.01 of 0.01 BTC for 905.46 USD`` (``fmt.bought_of``)."""
+        what = bought_of(self.bought, self.target, self.total, self.budget, self.quote, spent=True)
+        return f"{self.status}: {what}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,11 +208,13 @@ def start(
 def _ended(data_dir: Path, run_id: str, code: int) -> Ended | None:
     """What became of ``run_id`` by its history (None: it never started)."""
     from storage.history.queries import History
+    from storage.history.resume import plan_from_row
 
     history = History(data_dir)
     row = history.run(run_id)
     if row is None:
         return None
+    plan = plan_from_row(row)
     tranches = history.run_tranches(run_id).filter(status="filled")
 
     def total(column: str) -> Decimal:
@@ -227,6 +228,7 @@ def _ended(data_dir: Path, run_id: str, code: int) -> Ended | None:
         target=target if isinstance(target, Decimal) else Decimal(0),
         total=total("total"),
         quote=str(row["quote"]),
+        budget=plan.budget_total,
     )
 
 

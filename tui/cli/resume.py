@@ -31,7 +31,7 @@ from tui.cli.options import (
     prepare_storage,
 )
 from tui.cli.run import run_command, streams, where
-from tui.fmt import btc
+from tui.fmt import bought_of, btc
 from tui.wiring import Options, make_clock, make_market
 
 
@@ -89,7 +89,10 @@ def resume_command(
         f"{btc(run.before.qty)} BTC bought."
         if run.plan.standing is not None
         else f"Resuming run {run.run_id}: {done} of {run.plan.tranches} tranches recorded, "
-        f"{btc(run.before.qty)} of {btc(run.plan.amount)} BTC bought."
+        + bought_of(
+            run.before.qty, run.before.target, run.before.total, run.before.budget, run.plan.quote
+        )
+        + "."
     )
     print(said, file=sys.stderr if ns.json else out)
     journal = ParquetJournal(

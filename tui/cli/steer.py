@@ -19,7 +19,7 @@ from dca.status import RunStatus
 from storage.runs.control import Command, NotAcknowledged, NotInProgress, runs_in_progress, steer
 from tui.cli import exits
 from tui.cli.options import prepare_storage
-from tui.fmt import bought_of, btc, done_of, money, plural
+from tui.fmt import bought_of, done_of
 from tui.wiring import Options
 
 _COMMANDS = {"pause": Command.PAUSE, "unpause": Command.UNPAUSE, "cancel": Command.CANCEL}
@@ -84,10 +84,8 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     if s is None and what is Command.CANCEL:
         line += bought_so_far(paths.data_dir, ns.run_id)
     elif s is not None:
-        line += (
-            f": {done_of(s.done, s.of)} tranches done, "
-            + bought_of(s.bought, s.target, s.spent, s.budget, s.quote)
-            + ("" if s.budget is not None else f" for {money(s.spent)} {s.quote}")
+        line += f": {done_of(s.done, s.of)} tranches done, " + bought_of(
+            s.bought, s.target, s.spent, s.budget, s.quote, spent=True
         )
     if what is Command.PAUSE:
         line += f". Continue it with: {paths.cli} unpause {ns.run_id}"
@@ -103,12 +101,15 @@ def bought_so_far(data_dir: Path, run_id: str) -> str:
     row = History(data_dir).run(run_id)
     if row is None:
         return ""
+    from storage.history.resume import plan_from_row
+
     qty, target, total = row["qty_btc"], row["amount_btc"], row["total"]
     if not isinstance(target, Decimal):
         return ""
-    if not isinstance(qty, Decimal) or not qty:
-        return f": bought nothing of {btc(target)} BTC"
+    qty = qty if isinstance(qty, Decimal) else Decimal(0)
+    total = total if isinstance(total, Decimal) else Decimal(0)
     filled = row["filled"]
-    tranches = f" in {plural(int(filled), 'tranche')}" if isinstance(filled, int) else ""
-    spent = f" for {money(total)} {row['quote']}" if isinstance(total, Decimal) else ""
-    return f": bought {btc(qty)} of {btc(target)} BTC{tranches}{spent}"
+    many = int(filled) if isinstance(filled, int) else 0
+    budget = plan_from_row(row).budget_total
+    quote = str(row["quote"])
+    return ": " + bought_of(qty, target, total, budget, quote, spent=True, tranches=many)

@@ -22,15 +22,16 @@ if TYPE_CHECKING:  # the table (Textual's DataTable) and the run's events load a
 def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -> Text:
     """Bought of target, spent (fees in), average price before and after fees, fees, saved
     vs the worst venue and vs one lump sum."""
+    if summary.budget is not None:
+        goal = f" BTC of a {fmt.money(summary.budget)} {quote} budget"
+    elif summary.target:
+        goal = f" of {fmt.btc(summary.target)} BTC"
+    else:  # a standing plan with no end: no goal to measure against
+        goal = " BTC"
     text = Text.assemble(
         ("bought ", "dim"),
         (f"{fmt.btc(summary.qty)}", "bold"),
-        (
-            f" of {fmt.btc(summary.target)} BTC"
-            if summary.budget is None
-            else f" BTC of a {fmt.money(summary.budget)} {quote} budget",
-            "dim",
-        ),
+        (goal, "dim"),
         ("  spent ", "dim"),
         (f"{fmt.money(summary.total)} {quote}", "bold"),
         ("  fees ", "dim"),
@@ -121,9 +122,11 @@ class RunPanel(Vertical):
 
         self._controls()
         bar = self.query_one("#progress", ProgressBar)
+        # A standing plan with no end has nothing to be a fraction of: no bar.
+        bar.display = summary.budget is not None or bool(summary.target)
         if summary.budget is not None:
             bar.update(total=float(summary.budget), progress=float(summary.total))
-        else:
+        elif summary.target:
             bar.update(total=float(summary.target), progress=float(summary.qty))
         self.query_one("#summary", Static).update(summary_text(summary, quote, lump))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from dca.events import RunStarted, VenueDegraded, VenueRecovered
+from dca.events import RunCancelled, RunStarted, Summary, VenueDegraded, VenueRecovered
 from dca.executor import Executor
 from dca.journal import FanOut, MemoryJournal
 from exchanges.clock import SimClock
@@ -21,6 +21,7 @@ from storage.alerts.send import (
     Notifier,
     failed_alert,
     probe_alert,
+    run_alert,
     send_all,
 )
 from storage.config import ConfigError, load_config
@@ -206,3 +207,13 @@ def test_the_config_names_a_malformed_url_and_unknown_events(tmp_path: Path) -> 
     assert notify.urls == ("ntfy://my-topic",)
     assert notify.events == {"skipped", "venue_down"}
     assert load_config(None, env={}).notify.events == {"finished", "failed", "cancelled", "live"}
+
+
+def test_a_standing_plan_with_no_end_alerts_what_it_bought_against_no_goal() -> None:
+    summary = Summary(
+        target=Decimal(0), qty=Decimal("0.03"), notional=Decimal("2700"), total=Decimal("2710")
+    )
+    alert = run_alert(RunCancelled("s1", 1.0, summary), "USD")
+    assert alert is not None
+    assert "Bought 0.03 BTC for 2,710.00 USD, avg 90,000.00 USD/BTC." in alert.body
+    assert "of 0.00" not in alert.body

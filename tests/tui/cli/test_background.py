@@ -263,7 +263,7 @@ def test_a_detached_run_that_ends_before_it_is_seen_running_reports_its_outcome(
     assert _status(data_dir, event["run_id"]) == "finished"
     code, out = run("run", "--detach", *one, "--max-price", "1000")
     assert code == 4
-    assert "it has already ended, incomplete: bought 0.00 of 0.01 BTC" in out
+    assert "it has already ended, incomplete: bought nothing of 0.01 BTC" in out
     assert f"history --run {out.split()[2]}" in out
 
 
