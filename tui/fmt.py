@@ -226,3 +226,19 @@ def local_time(epoch: float, tz: str, now: float | None = None) -> str:
     when = datetime.fromtimestamp(epoch, zone)
     far = now is None or abs(epoch - now) > 6 * 86400
     return when.strftime("%a %-d %b %H:%M %Z" if far else "%a %H:%M %Z")
+
+
+def soon_local(epoch: float, tz: str, now: float) -> str:
+    """A standing plan's next buy as briefly as it reads: ``09:22 CET`` within 20 hours of
+    ``now``, else as ``local_time`` says it (``Mon 09:00 CET``)."""
+    if 0 <= epoch - now < 20 * 3600:
+        return local_time(epoch, tz, now).split(" ", 1)[1]
+    return local_time(epoch, tz, now)
+
+
+def wait_left(seconds: float) -> str:
+    """Time to wait: a countdown (``0:42``, ``3:04:10``) within a day, else ``2d 21h``."""
+    if seconds < 86400:
+        return countdown(seconds)
+    s = round(seconds)
+    return f"{s // 86400}d {s % 86400 // 3600}h"

@@ -148,6 +148,12 @@ class RunState:
             budget=self.budget,
         )
 
+    def clock_now(self, wall_now: float) -> float:
+        """The run's clock now, from the time the state was written (a demo's runs ahead)."""
+        if self.speed == float("inf"):
+            return self.clock_at
+        return self.clock_at + (wall_now - self.wall_at) * self.speed
+
     def next_in_s(self, wall_now: float) -> float | None:
         """Real seconds until the next tranche, from the time the state was written."""
         if self.next_at is None or self.state != RunStatus.RUNNING:

@@ -79,7 +79,7 @@ def next_local(s: RunState, now: float) -> str | None:
     if s.tz is None or s.next_at is None:
         return None
     # The run's clock may run ahead of the wall clock (the demo's speed).
-    return local_time(s.next_at, s.tz, s.clock_at + (now - s.wall_at) * min(s.speed, 1e9))
+    return local_time(s.next_at, s.tz, s.clock_now(now))
 
 
 def _spent(s: RunState) -> str:

@@ -361,19 +361,19 @@ class MainScreen(Screen[None]):
         text = Text()
         text.append("PAUSED" if self.run_state is RunStatus.PAUSED else "RUNNING", "bold")
         st = self.run_plan.standing
+        now = self.clock.now()
         if st is not None:
             # A standing plan: what it bought, and its next buy in its own zone.
-            s = executor.summary
-            text.append(f"  STANDING {st.every.words()}  {s.filled} bought")
+            text.append(f"  {executor.summary.filled} bought")
             if executor.next_at is not None:
-                text.append(f"  next {fmt.local_time(executor.next_at, st.tz, self.clock.now())}")
+                text.append(f"  next {fmt.soon_local(executor.next_at, st.tz, now)}")
         elif executor.next_index is not None:
             # Tranches done of all, as `btc-dca status` says it (not the next one's number).
             text.append(f"  {executor.next_index}/{self.run_plan.tranches} done")
         if executor.next_at is not None and self.run_state is RunStatus.RUNNING:
-            left = executor.next_at - self.clock.now()
+            left = executor.next_at - now
             text.append("  in " if st is not None else "  next in ", "dim")
-            text.append(fmt.countdown(left), "bold")
+            text.append(fmt.wait_left(left), "bold")
         if self.run_state is RunStatus.PAUSED and not executor.catch_up:
             text.append("  missed slots are skipped", "dim")
         run.set_status(text)
@@ -448,7 +448,11 @@ class MainScreen(Screen[None]):
         elif isinstance(event, RunFinished | RunCancelled):
             self._finish(event)
         if executor is not None and self.run_plan is not None:
-            run.show_summary(executor.summary, self.run_plan.quote, lump)
+            st = self.run_plan.standing
+            calendar = (
+                None if st is None else st.every.words() + (f" at {st.at.text}" if st.at else "")
+            )
+            run.show_summary(executor.summary, self.run_plan.quote, lump, calendar)
         self._dirty = True
         self.tick_countdown()
 
@@ -537,19 +541,21 @@ class MainScreen(Screen[None]):
             self._venue_down(venue, "unavailable to the run in the other process")
         if s.state != self.run_state:
             self._set_state(s.state)
-        run.show_summary(s.summary(), s.quote, None)
+        run.show_summary(s.summary(), s.quote, None, s.standing)
         text = Text()
         text.append("PAUSED" if s.state == RunStatus.PAUSED else "RUNNING", "bold")
-        text.append(f" pid {s.pid} ({s.where})", "dim")
         left = s.next_in_s(time.time())
         if s.tz is not None and s.standing is not None:
-            # A standing plan: what it bought, and its next buy in its own zone.
-            text.append(f"  STANDING {s.standing}  {s.filled} bought")
+            # A standing plan: what it bought, and its next buy in its own zone (the line
+            # is short of room beside the buttons: the summary below says its calendar).
+            text.append(f" pid {s.pid}", "dim")
+            text.append(f"  {s.filled} bought")
             if left is not None and s.next_at is not None:
-                text.append(f"  next {fmt.local_time(s.next_at, s.tz, s.next_at - left)}")
+                text.append(f"  next {fmt.soon_local(s.next_at, s.tz, s.clock_now(time.time()))}")
                 text.append("  in ", "dim")
-                text.append(fmt.countdown(left), "bold")
+                text.append(fmt.wait_left(left), "bold")
         else:
+            text.append(f" pid {s.pid} ({s.where})", "dim")
             text.append(f"  {s.done}/{s.of} done")
             if left is not None:
                 text.append("  next in ", "dim")

@@ -19,9 +19,12 @@ if TYPE_CHECKING:  # the table (Textual's DataTable) and the run's events load a
     from tui.widgets.tranche_table import TrancheTable
 
 
-def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -> Text:
+def summary_text(
+    summary: Summary, quote: str, lump_sum_total: Decimal | None, standing: str | None = None
+) -> Text:
     """Bought of target, spent (fees in), average price before and after fees, fees, saved
-    vs the worst venue and vs one lump sum."""
+    vs the worst venue and vs one lump sum. ``standing``: a standing plan's calendar in
+    words (``every week at mon 09:00``), said after what it bought."""
     if summary.budget is not None:
         goal = f" BTC of a {fmt.money(summary.budget)} {quote} budget"
     elif summary.target:
@@ -32,6 +35,7 @@ def summary_text(summary: Summary, quote: str, lump_sum_total: Decimal | None) -
         ("bought ", "dim"),
         (f"{fmt.btc(summary.qty)}", "bold"),
         (goal, "dim"),
+        (f", {standing}" if standing else "", "dim"),
         ("  spent ", "dim"),
         (f"{fmt.money(summary.total)} {quote}", "bold"),
         ("  fees ", "dim"),
@@ -116,8 +120,11 @@ class RunPanel(Vertical):
         """The status line (state, tranche n of m, countdown)."""
         self.query_one("#run-status", Static).update(text)
 
-    def show_summary(self, summary: Summary, quote: str, lump: Decimal | None) -> None:
-        """Progress bar and summary lines."""
+    def show_summary(
+        self, summary: Summary, quote: str, lump: Decimal | None, standing: str | None = None
+    ) -> None:
+        """Progress bar and summary lines; ``standing``: a standing plan's calendar in words
+        (without a budget it has no end to show progress towards: no bar)."""
         from textual.widgets import ProgressBar
 
         self._controls()
@@ -128,7 +135,7 @@ class RunPanel(Vertical):
             bar.update(total=float(summary.budget), progress=float(summary.total))
         elif summary.target:
             bar.update(total=float(summary.target), progress=float(summary.qty))
-        self.query_one("#summary", Static).update(summary_text(summary, quote, lump))
+        self.query_one("#summary", Static).update(summary_text(summary, quote, lump, standing))
 
     @property
     def table(self) -> TrancheTable | None:
