@@ -7,10 +7,23 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dca.slots import At, Every, Standing, Unit, local_zone_name, parse_at, parse_every
+from dca.slots import (
+    At,
+    Every,
+    Missed,
+    SlotError,
+    Standing,
+    Unit,
+    local_zone_name,
+    parse_at,
+    parse_every,
+    parse_until,
+    zone,
+)
 
 ZONES = ["Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
 # 2025-01-01 .. 2030-01-01: several clock changes in every zone that has them.
@@ -84,3 +97,76 @@ def test_the_local_zone_comes_from_tz_then_the_system_then_utc() -> None:
     assert local_zone_name({"TZ": "Nowhere/Nothing"}) in {"UTC"} | set(ZONES) | {
         local_zone_name({})
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "every"),
+    [("2s", "2s"), ("90 sec", "90s"), ("2 weeks", "2w"), ("month", "1mo"), ("6H", "6h")],
+)
+def test_periods_read_as_typed_and_print_back(text: str, every: str) -> None:
+    assert parse_every(text).text == every
+    assert parse_every(every) == parse_every(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("1.5d", "counted whole"),
+        ("400d", "longer than a year"),
+        ("0s", "shorter than a second"),
+        ("3 fortnights", "not a period"),
+    ],
+)
+def test_a_bad_period_says_why(text: str, words: str) -> None:
+    with pytest.raises(SlotError) as info:
+        parse_every(text)
+    assert info.value.field == "every" and words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("every", "at", "parsed", "words"),
+    [
+        ("1w", "Monday 09:00", "mon 09:00", None),
+        ("1mo", "31 18:30", "31 18:30", None),
+        ("1d", "07:05", "07:05", None),
+        ("1mo", "32 09:00", None, "not a day of the month"),
+        ("1w", "15 09:00", None, "needs --every in months"),
+        ("1w", "someday 09:00", None, "not a weekday"),
+        ("1mo", "09:60", None, "no such time"),
+    ],
+)
+def test_at_fits_the_period(every: str, at: str, parsed: str | None, words: str | None) -> None:
+    if parsed is not None:
+        assert parse_at(at, parse_every(every)).text == parsed
+        return
+    with pytest.raises(SlotError) as info:
+        parse_at(at, parse_every(every))
+    assert info.value.field == "at" and words is not None and words in str(info.value)
+
+
+def test_until_reads_a_day_in_the_zone_or_an_instant() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    end = parse_until("2026-06-30", "Europe/Paris", now)
+    assert datetime.fromtimestamp(end, ZoneInfo("Europe/Paris")).strftime("%m-%d %H:%M:%S") == (
+        "06-30 23:59:59"
+    )
+    assert (
+        parse_until("2026-06-30 12:00+00:00", "Asia/Tokyo", now)
+        == datetime(2026, 6, 30, 12, tzinfo=UTC).timestamp()
+    )
+    for bad in ("", "../etc/passwd", " UTC"):
+        with pytest.raises(SlotError):
+            zone(bad)
+
+
+def test_a_plan_describes_itself_and_its_grace() -> None:
+    every = parse_every("1w")
+    plan = Standing(
+        every, "Europe/Paris", parse_at("mon 09:00", every), budget=Decimal(500), missed=Missed.ONCE
+    )
+    assert plan.describe("EUR") == (
+        "every week at mon 09:00 (Europe/Paris), until 500.00 EUR is spent, missed slots: once"
+    )
+    assert plan.grace_s() == pytest.approx(7 * 86400 / 10)
+    assert Standing(parse_every("2s"), "UTC").grace_s(speed=60) == 30
+    assert Standing(parse_every("3d"), "UTC").every.words() == "every 3 days"
