@@ -347,7 +347,7 @@ def detach_resume(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
 def resume_standing(ns: argparse.Namespace, options: Options, out: TextIO) -> int:
     """``resume --standing``: every stopped standing plan continued in a background process
     of its own (at boot, by ``btc-dca service install``'s unit). A plan a process runs
-    already is left to it; a plan of real orders only with ``--yes``. Exit 0 when every one
+    already is left to it. Exit 0 when every one
     found was resumed (or none was found), else the first failure's code."""
     from storage.history.resume import ResumeError, load_resumable, unfinished_runs
     from storage.runs.locks import is_held, run_lock
@@ -370,16 +370,10 @@ def resume_standing(ns: argparse.Namespace, options: Options, out: TextIO) -> in
         except ResumeError as exc:
             print(f"btc-dca: resume: {exc}", file=sys.stderr)
             continue
+        if run.live:  # pragma: no cover - run --live refuses --every (docs/schedules.md)
+            print(f"btc-dca: resume: {run_id} places real orders; not resumed", file=sys.stderr)
+            continue
         args = ["resume", run_id, "--headless", "--detached-child"]
-        if run.live:
-            if not getattr(ns, "yes", False):
-                print(
-                    f"btc-dca: resume: {run_id} places real orders; not resumed without --yes",
-                    file=sys.stderr,
-                )
-                code = code or exits.EXIT_INVALID
-                continue
-            args.append("--yes")
         args += common_args(options, paths.data_dir, paths.config_file)
         done = _start(args, run_id, paths, ns.json, out, "Resumed")
         code = code or done

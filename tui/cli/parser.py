@@ -227,12 +227,6 @@ def _background_parsers(
             metavar="PATH",
             help="the unit file (default ~/.config/systemd/user/btc-dca.service)",
         )
-        if name == "install":
-            c.add_argument(
-                "--yes",
-                action="store_true",
-                help="also resume standing plans of real orders (run --live) unattended",
-            )
     n = sub.add_parser("notify", help="alerts: send a test message to every [notify] URL")
     common(n)
     n.add_argument("--test", action="store_true", required=True, help="send a test message")

@@ -55,6 +55,11 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
             "standing plan"
         )
     if ns.live:
+        if ns.every is not None:
+            raise UsageError(
+                "--every: a standing plan runs on paper only for now (a run of real orders "
+                "has a fixed amount and window: --duration)"
+            )
         options = live_options(ns, options, specs)
     plan = plan_from_args(ns, options, specs, duration=ns.duration)
     if ns.live:

@@ -37,12 +37,12 @@ def default_unit_path(env: dict[str, str] | None = None) -> Path:
     return base / "systemd" / "user" / UNIT_NAME
 
 
-def resume_command(data_dir: Path, config: Path, *, yes: bool = False) -> list[str]:
+def resume_command(data_dir: Path, config: Path) -> list[str]:
     """The command the service runs: this program's ``resume --standing``, paths spelled out."""
     args = [sys.executable, "-m", "tui.cli", "resume", "--standing", "--data-dir", str(data_dir)]
     if config.exists():
         args += ["--config", str(config)]
-    return [*args, "--yes"] if yes else args
+    return args
 
 
 def _systemd_quote(arg: str) -> str:
@@ -102,7 +102,7 @@ def command(
     platform = platform or sys.platform
     paths = resolve_paths(options.data_dir, options.config)
     data_dir, config = paths.data_dir.resolve(), paths.config_file.resolve()
-    run = resume_command(data_dir, config, yes=bool(getattr(ns, "yes", False)))
+    run = resume_command(data_dir, config)
     if platform == "darwin":
         return _launchd(ns.service_command, run, paths.log_dir, out)
     unit = Path(ns.unit).expanduser() if getattr(ns, "unit", None) else default_unit_path()
@@ -126,8 +126,7 @@ def install(unit: Path, run: list[str], out: TextIO) -> int:
         f"  systemctl --user enable --now {name}\n"
         "and, to start it at boot before you log in:\n"
         "  loginctl enable-linger $USER\n"
-        "API keys are not copied into it: live plans read them from the keyring "
-        "(btc-dca keys set VENUE).",
+        "Nothing from your environment is copied into it (no API key).",
         file=out,
     )
     return exits.EXIT_OK

@@ -207,3 +207,12 @@ def test_bad_standing_input_exits_2_naming_the_field_and_writes_nothing(
     assert code == 2 and out == ""
     assert says in capsys.readouterr().err
     assert not (data_dir / "runs").exists() and not (data_dir / "live").exists()
+
+
+def test_real_orders_on_a_standing_plan_are_refused_before_anything(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("run", "--live", "--yes", "--headless", "--every", "1w", "--spend", "100")
+    assert code == 2
+    assert "--every: a standing plan runs on paper only for now" in capsys.readouterr().err
+    assert not (data_dir / "runs").exists()
