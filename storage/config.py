@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -51,6 +52,35 @@ class PlanDefaults:
 
 
 @dataclass(frozen=True, slots=True)
+class NamedPlan:
+    """A ``[plans.NAME]`` table: any plan field, each None when the table leaves it out.
+
+    Values are text as the user would type them; ``build_plan`` has the last word on
+    whether they make a plan (the command line's flags may still override them).
+    """
+
+    name: str
+    amount: str | None = None
+    spend: str | None = None
+    duration: str | None = None
+    tranches: int | None = None
+    quote: str | None = None
+    venues: tuple[str, ...] | None = None
+    mode: str | None = None
+    max_price: str | None = None
+    jitter: bool | None = None
+
+    def fields(self) -> dict[str, object]:
+        """The fields the table sets, by name (``name`` left out)."""
+        out: dict[str, object] = {}
+        for key in PLAN_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class AppConfig:
     """Everything the config file sets, with defaults for what it leaves out."""
 
@@ -68,6 +98,8 @@ class AppConfig:
     live_max_spend: Decimal | None = None
     # What the user should hear about the file itself (other accounts can read it).
     warnings: tuple[str, ...] = ()
+    # [plans.NAME]: named plans (run --plan NAME, the form's Plan selector).
+    plans: dict[str, NamedPlan] = field(default_factory=dict)
 
 
 def default_text() -> str:
@@ -88,6 +120,15 @@ def default_text() -> str:
         '# mode = "single"          # single or split',
         '# max_price = "150000"     # skip a tranche above this price per BTC',
         "# jitter = false           # move each tranche randomly inside its slot",
+        "",
+        "# Named plans: btc-dca run --plan weekly, or the form's Plan selector. Any plan",
+        "# field: amount (BTC) or spend (money, fees in), duration, tranches, quote,",
+        "# venues, mode, max_price, jitter. Flags on the command line override them.",
+        "# [plans.weekly]",
+        '# spend = "100"            # USD over the window, fees in (or amount = "0.001")',
+        '# duration = "7d"',
+        "# tranches = 7",
+        '# venues = ["kraken", "coinbase"]',
         "",
         "[ui]",
         f'# theme = "{DEFAULT_THEME}"',
@@ -150,7 +191,20 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> AppC
         raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
 
 
-_TOP = {"live", "notify", "peg_parity", "plan", "record", "ui", "venues"}
+_TOP = {"live", "notify", "peg_parity", "plan", "plans", "record", "ui", "venues"}
+PLAN_KEYS = (
+    "amount",
+    "spend",
+    "duration",
+    "tranches",
+    "quote",
+    "venues",
+    "mode",
+    "max_price",
+    "jitter",
+)
+# A plan's name: what ``run --plan`` and a TOML bare key both take.
+_PLAN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _PLAN = {"amount", "duration", "tranches", "quote", "venues", "mode", "max_price", "jitter"}
 _VENUE = {"enabled", "taker_fee", "rest_url", "ws_url", "min_order_btc", "lot_btc"}
 
@@ -288,6 +342,7 @@ def _parse(data: Mapping[str, Any], env: Mapping[str, str], path: Path | None) -
         keep,
         live_max_slippage=slippage,
         live_max_spend=spend,
+        plans=_plans(_table(data, "plans")),
     )
 
 
@@ -345,6 +400,88 @@ def _plan(raw: Mapping[str, Any]) -> PlanDefaults:
         max_price = str(_decimal(raw["max_price"], "plan.max_price", "a price"))
     jitter = _bool(raw["jitter"], "plan.jitter") if "jitter" in raw else d.jitter
     return PlanDefaults(amount, duration, tranches, quote, tuple(venues), mode, max_price, jitter)
+
+
+def _plans(raw: Mapping[str, Any]) -> dict[str, NamedPlan]:
+    """Every ``[plans.NAME]`` table, each checked field by field like ``[plan]``."""
+    out: dict[str, NamedPlan] = {}
+    for name, table in raw.items():
+        prefix = f"plans.{name}"
+        if not _PLAN_NAME.match(name):
+            raise ConfigError(f"{prefix}: a plan name is 1-40 letters, digits, - or _")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{prefix}: must be a table")
+        out[name] = named_plan(name, table)
+    return out
+
+
+def named_plan(name: str, raw: Mapping[str, Any]) -> NamedPlan:
+    """One named plan's table, checked strictly (ConfigError naming ``plans.NAME.key``)."""
+    prefix = f"plans.{name}."
+    _unknown(raw, set(PLAN_KEYS), prefix)
+    if "amount" in raw and "spend" in raw:
+        raise ConfigError(f"{prefix}amount, {prefix}spend: give one of them, not both")
+    amount = spend = duration = quote = mode = max_price = None
+    if "amount" in raw:
+        amount = str(_decimal(raw["amount"], f"{prefix}amount", "an amount of BTC"))
+    if "spend" in raw:
+        spend = str(_decimal(raw["spend"], f"{prefix}spend", "an amount of money"))
+    if "duration" in raw:
+        duration = _text(raw["duration"], f"{prefix}duration")
+        try:
+            parse_duration(duration)
+        except ValueError as exc:
+            raise ConfigError(f"{prefix}duration: {exc}") from None
+    tranches = raw.get("tranches")
+    if tranches is not None and (
+        isinstance(tranches, bool) or not isinstance(tranches, int) or tranches < 1
+    ):
+        raise ConfigError(f"{prefix}tranches: {tranches!r} is not a whole number of at least 1")
+    if "quote" in raw:
+        quote = _text(raw["quote"], f"{prefix}quote").upper()
+        if quote not in QUOTES:
+            raise ConfigError(f"{prefix}quote: {quote!r} is not one of {', '.join(QUOTES)}")
+    venues = None
+    if "venues" in raw:
+        listed = raw["venues"]
+        if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
+            raise ConfigError(f"{prefix}venues: {listed!r} is not a list of venue ids")
+        unknown = [v for v in listed if v not in DEFAULT_SPECS]
+        if unknown:
+            raise ConfigError(f"{prefix}venues: unknown venue {', '.join(unknown)}")
+        venues = tuple(listed)
+    if "mode" in raw:
+        mode = _text(raw["mode"], f"{prefix}mode").lower()
+        if mode not in {m.value for m in Mode}:
+            raise ConfigError(f"{prefix}mode: {mode!r} is not single or split")
+    if "max_price" in raw:
+        max_price = str(_decimal(raw["max_price"], f"{prefix}max_price", "a price"))
+    jitter = _bool(raw["jitter"], f"{prefix}jitter") if "jitter" in raw else None
+    return NamedPlan(
+        name, amount, spend, duration, tranches, quote, venues, mode, max_price, jitter
+    )
+
+
+def save_plan(path: Path, plan: NamedPlan) -> None:
+    """Write ``[plans.NAME]`` (replacing one of that name), keeping every comment; atomic."""
+    import tomlkit
+
+    if not _PLAN_NAME.match(plan.name):
+        raise ConfigError(f"plans.{plan.name}: a plan name is 1-40 letters, digits, - or _")
+    named_plan(plan.name, plan.fields())  # what is written reads back
+    text = path.read_text(encoding="utf-8") if path.exists() else default_text()
+    doc = tomlkit.parse(text)
+    if "plans" not in doc:
+        doc["plans"] = tomlkit.table(is_super_table=True)
+    table = tomlkit.table()
+    for key, value in plan.fields().items():
+        table[key] = value
+    doc["plans"][plan.name] = table
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)
+    load_config(path, {})  # the file as a whole still reads (ConfigError otherwise)
 
 
 def save_setting(path: Path, dotted_key: str, value: str | bool | int) -> None:

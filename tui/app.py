@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -27,9 +28,10 @@ from textual.worker import Worker, WorkerState
 from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData, VenueStatus
+from storage.config import ConfigError, NamedPlan
 from tui import fmt, startup
 from tui.following import Following
-from tui.messages import RunFailed, StartRequested
+from tui.messages import RunFailed, SavePlanRequested, StartRequested
 from tui.recording import MarketRecording, RecorderFactory, Recording
 from tui.run_here import JournalFactory, MarketFactory, RunHere
 from tui.screens.main import MainScreen
@@ -93,6 +95,7 @@ class DcaApp(RunHere, Views):
         cursor_blink: bool = True,
         elsewhere: Elsewhere | None = None,
         recorder_factory: RecorderFactory | None = None,
+        plan_saver: Callable[[NamedPlan], None] | None = None,
     ) -> None:
         super().__init__()
         # Runs in other processes: seen and steered through the data dir's live files.
@@ -124,6 +127,8 @@ class DcaApp(RunHere, Views):
         self.defaults = defaults or FormDefaults(quote=market.quote)
         self.initial_theme = theme or DEFAULT_THEME
         self.on_theme_change = on_theme_change
+        # Writes a named plan to the config file (None: this dashboard cannot save plans).
+        self.plan_saver = plan_saver
         self.offers = offers
         # ``btc-dca resume RUN_ID``: the one offer is the user's choice already; no dialog.
         self.resume_at_once = resume_at_once
@@ -376,6 +381,43 @@ class DcaApp(RunHere, Views):
     def on_start_requested(self, message: StartRequested) -> None:
         """The form's Start button."""
         self.start_run(message.plan)
+
+    def on_save_plan_requested(self, message: SavePlanRequested) -> None:
+        """The form's "Save as plan": ask for a name, then write it to the config file."""
+        from tui.screens.save_plan import SavePlanScreen
+
+        if self.plan_saver is None:
+            self.notify(
+                "This dashboard has no config file to save plans to",
+                title="Save plan",
+                severity="warning",
+            )
+            return
+        form = self.main.query_one(PlanForm)
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self._save_plan(replace(message.plan, name=name))
+
+        self.push_screen(SavePlanScreen(message.plan.name, tuple(form.plans)), chosen)
+
+    @work(thread=True, group="save-plan", exclusive=True, exit_on_error=False)
+    def _save_plan(self, named: NamedPlan) -> None:
+        assert self.plan_saver is not None
+        try:
+            self.plan_saver(named)
+        except (OSError, ConfigError) as exc:
+            log.error("could not save plan %s: %s", named.name, exc)
+            self.call_from_thread(self.notify, str(exc), title="Save plan failed", severity="error")
+            return
+        self.call_from_thread(self._plan_saved, named)
+
+    def _plan_saved(self, named: NamedPlan) -> None:
+        self.main.query_one(PlanForm).add_plan(named)
+        self.notify(
+            f"Saved as [plans.{named.name}]; run it with btc-dca run --plan {named.name}",
+            title="Plan saved",
+        )
 
     # -- actions ---------------------------------------------------------------------------
 

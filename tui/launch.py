@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData
-from storage.config import AppConfig, PlanDefaults, ensure_config, load_config, save_setting
+from storage.config import (
+    AppConfig,
+    PlanDefaults,
+    ensure_config,
+    load_config,
+    save_plan,
+    save_setting,
+)
 from storage.paths import Paths, resolve_paths
 from tui import fmt
 from tui.app import build_app
@@ -49,6 +56,7 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
             mode=plan.mode.value,
             max_price="" if plan.max_price is None else str(plan.max_price),
             jitter=plan.jitter,
+            plans=config.plans,
         )
     d = config.plan
     if options.demo and d == PlanDefaults():
@@ -63,6 +71,7 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
         mode=options.mode or d.mode,
         max_price=options.max_price or d.max_price or "",
         jitter=d.jitter,
+        plans=config.plans,
     )
 
 
@@ -274,6 +283,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         background=[_compact(data_dir)],
         elsewhere=_elsewhere(options, paths, config),
         recorder_factory=_recorder(data_dir, clock, config.record_keep_days, source),
+        plan_saver=lambda named: save_plan(paths.config_file, named),
     )
     if config.theme not in app.available_themes:
         # Textual would raise at mount; the README promises the key and the reason instead.

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from dca.plan import Plan
+from storage.config import NamedPlan
 
 if TYPE_CHECKING:
     from dca.events import Event
@@ -29,6 +30,13 @@ class PlanChanged(Message):
 
     plan: Plan | None
     errors: dict[str, str]
+
+
+@dataclass
+class SavePlanRequested(Message):
+    """The user asked to save the form as a named plan (``plan``: its fields, name blank)."""
+
+    plan: NamedPlan
 
 
 @dataclass

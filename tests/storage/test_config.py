@@ -42,13 +42,16 @@ def test_first_start_writes_every_key_commented_and_it_reads_as_the_defaults(
     assert config.specs == DEFAULT_SPECS
     assert config.theme == DEFAULT_THEME
     assert not config.peg_parity
-    # Uncommenting every line gives a valid file too.
+    # Uncommenting every line gives a valid file too (the example plan's table with it).
     uncommented = "\n".join(
-        line[2:] if line.startswith("# ") and " = " in line else line
+        line[2:]
+        if line.startswith("# ") and (" = " in line or line.startswith("# [plans."))
+        else line
         for line in default_text().splitlines()
     )
     tomllib.loads(uncommented)
     assert _load(tmp_path, uncommented).plan.venues == ("kraken", "coinbase")
+    assert list(_load(tmp_path, uncommented).plans) == ["weekly"]
 
 
 def test_overrides_apply_to_the_venue_specs(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ async def test_a_budget_in_the_form_previews_money_per_tranche_and_refuses_an_am
         app.screen.query_one("#amount", Input).value = ""
         app.screen.query_one("#spend", Input).value = "6"
         await pilot.pause()
-        await pilot.click("#start")  # checked against the minimum orders at today's prices
+        start.press()  # checked against the minimum orders at today's prices
         await pilot.pause()
         assert "below" in error_of(app, "spend") and "minimum order" in error_of(app, "spend")
         assert app.executor is None

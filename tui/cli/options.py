@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from dca.plan import Plan, StandingInput, build_plan
 from exchanges.venues import VenueSpec
-from storage.config import AppConfig, ConfigError, ensure_config, load_config
+from storage.config import AppConfig, ConfigError, NamedPlan, ensure_config, load_config
 from storage.logs import setup_logging
 from storage.paths import Paths, default_config_file, ensure_writable, resolve_paths, tighten
 from tui.wiring import Options
@@ -125,29 +125,52 @@ def load_app_config(options: Options) -> AppConfig:
     return config
 
 
+def named(ns: argparse.Namespace, config: AppConfig) -> NamedPlan | None:
+    """The ``[plans.NAME]`` that ``--plan NAME`` asks for (UsageError naming it if none)."""
+    name = getattr(ns, "plan", None)
+    if name is None:
+        return None
+    found = config.plans.get(name)
+    if found is None:
+        known = ", ".join(sorted(config.plans)) or "none yet"
+        where = f" in {config.path}" if config.path else ""
+        raise UsageError(f"--plan: no plan {name!r}{where} (known: {known})")
+    return found
+
+
 def plan_from_args(
     ns: argparse.Namespace,
     options: Options,
     specs: Mapping[str, VenueSpec],
     *,
     duration: str | float | None,
+    preset: NamedPlan | None = None,
 ) -> Plan:
     """The plan ``run`` and ``backtest`` build from ``--amount`` (or ``--spend``),
-    ``--tranches``, ``--jitter`` and the shared options, over ``duration``."""
-    spend = getattr(ns, "spend", None)
-    if ns.amount is None and spend is None:
+    ``--tranches``, ``--jitter`` and the shared options, over ``duration``.
+
+    ``preset`` (``--plan NAME``) fills in every field the flags leave out; a flag given
+    overrides the plan's field (``--amount`` or ``--spend`` replace the plan's goal).
+    """
+    p = preset or NamedPlan("")
+    amount, spend = ns.amount, getattr(ns, "spend", None)
+    if amount is None and spend is None:
+        amount, spend = p.amount, p.spend
+    if amount is None and spend is None:
         raise UsageError("--amount: required (BTC to buy), or --spend (money to spend)")
+    duration = duration if duration is not None else p.duration
+    tranches = ns.tranches if ns.tranches is not None else p.tranches
     return build_plan(
-        amount=ns.amount,
+        amount=amount,
         spend=spend,
         duration=duration,
         schedule=standing_input(ns),
-        tranches=ns.tranches,
-        quote=options.quote or "USD",
-        venues=options.venues,
-        mode=options.mode or "single",
-        max_price=options.max_price,
-        jitter=ns.jitter,
+        tranches=tranches,
+        quote=options.quote or p.quote or "USD",
+        venues=options.venues or p.venues,
+        mode=options.mode or p.mode or "single",
+        max_price=options.max_price or p.max_price,
+        jitter=bool(ns.jitter or p.jitter),
         seed=options.seed,
         specs=specs,
     )

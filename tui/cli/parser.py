@@ -319,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(r, suppress=True)
     r.add_argument("--headless", action="store_true", help="no dashboard: a line per tranche")
     _rest_flag(r)
+    r.add_argument(
+        "--plan",
+        metavar="NAME",
+        help="a named plan from [plans.NAME] in the config; flags given override its fields",
+    )
     r.add_argument("--amount", metavar="BTC", help="total BTC to buy")
     r.add_argument(
         "--spend",
@@ -327,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
         "in equal tranches (docs/plans.md)",
     )
     r.add_argument(
-        "--duration", metavar="D", help="time window (required): 90s, 30m, 6h, 2d, 2h30m"
+        "--duration",
+        metavar="D",
+        help="time window (required unless --plan sets it): 90s, 30m, 6h, 2d, 2h30m",
     )
     r.add_argument("--tranches", metavar="N", help="number of tranches (default: one per hour)")
     r.add_argument(

@@ -36,6 +36,7 @@ from tui.cli.options import (
     UsageError,
     journal_for,
     load_app_config,
+    named,
     plan_from_args,
     prepare_storage,
 )
@@ -49,7 +50,8 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
     """Validate the plan, then run it headless, detached, or open the dashboard on it."""
     config = load_app_config(options)
     specs = dict(config.specs)
-    if ns.duration is None and ns.every is None:
+    preset = named(ns, config)
+    if ns.duration is None and ns.every is None and (preset is None or preset.duration is None):
         raise UsageError(
             "--duration: required (a time window like 90s, 30m, 6h, 2d), or --every for a "
             "standing plan"
@@ -61,7 +63,7 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
                 "has a fixed amount and window: --duration)"
             )
         options = live_options(ns, options, specs)
-    plan = plan_from_args(ns, options, specs, duration=ns.duration)
+    plan = plan_from_args(ns, options, specs, duration=ns.duration, preset=preset)
     if ns.live:
         from tui.cli.live_run import live_command
 

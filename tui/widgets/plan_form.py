@@ -17,7 +17,8 @@ from textual.widgets.selection_list import Selection
 from dca.plan import Plan, PlanInvalid, build_plan, each_tranche, format_duration
 from dca.routing import Mode
 from exchanges.venues import QUOTES, VenueSpec, display_name
-from tui.messages import PlanChanged, StartRequested
+from storage.config import NamedPlan
+from tui.messages import PlanChanged, SavePlanRequested, StartRequested
 from tui.widgets.text_line import TextLines
 
 # The form's fields in the order they are shown; the ids match build_plan's field names.
@@ -40,6 +41,9 @@ class FormDefaults:
     max_price: str = ""
     jitter: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The config's named plans (the Plan selector), and the one the form starts from.
+    plans: Mapping[str, NamedPlan] = field(default_factory=dict)
+    plan_name: str = ""
 
 
 def preview_text(plan: Plan) -> Text:
@@ -72,12 +76,22 @@ class PlanForm(VerticalScroll):
         # Best ask per venue now (set by the screen): a budget is checked against each
         # venue's minimum order at these prices.
         self.prices: dict[str, Decimal] = {}
+        self.plans: dict[str, NamedPlan] = dict(defaults.plans)
 
     def compose(self) -> ComposeResult:
         """Label and field per row; then preview and Start (error lines come with errors)."""
         d = self.defaults
         enabled = [v for v in self.specs if self.specs[v].enabled]
         chosen = set(d.venues or enabled)
+        names = sorted(self.plans)
+        chooser: Select[str] = Select(
+            [(n, n) for n in names],
+            prompt="none (fill in below)" if names else "none saved yet",
+            compact=True,
+        )
+        if d.plan_name in self.plans:
+            chooser.value = d.plan_name
+        yield from self._row("plan", "Plan", chooser)
         # Focused at start with its cursor after the value, nothing selected: a key typed
         # from habit (s) adds to the amount instead of replacing it, and the field says so.
         amount = Input(d.amount, placeholder="BTC, e.g. 0.5", compact=True, select_on_focus=False)
@@ -115,6 +129,7 @@ class PlanForm(VerticalScroll):
         )
         yield TextLines(id="preview")
         yield Button("Start", id="start", variant="success", disabled=True, compact=True)
+        yield Button("Save as plan…", id="save-plan", disabled=True, compact=True)
 
     def _row(self, name: str, label: str, widget: Input | Select[str]) -> ComposeResult:
         widget.id = name
@@ -200,6 +215,7 @@ class PlanForm(VerticalScroll):
         elif not tranches.value:
             tranches.placeholder = "default"
         self.query_one("#start", Button).disabled = plan is None
+        self.query_one("#save-plan", Button).disabled = plan is None
         self._draw_preview()
 
     def _error_line(self, name: str, field: Widget, shown: str) -> None:
@@ -271,6 +287,71 @@ class PlanForm(VerticalScroll):
     @on(SelectionList.SelectedChanged)
     def _other_changed(self) -> None:
         self.validate()
+
+    @on(Select.Changed, "#plan")
+    def _plan_chosen(self, event: Select.Changed) -> None:
+        event.stop()
+        found = self.plans.get(str(event.value))
+        if found is not None:
+            self.load(found)
+
+    def load(self, named: NamedPlan) -> None:
+        """Fill every field from a named plan (a field it leaves out is cleared or reset)."""
+        self.query_one("#amount", Input).value = named.amount or ""
+        self.query_one("#spend", Input).value = named.spend or ""
+        self.query_one("#duration", Input).value = named.duration or ""
+        self.query_one("#tranches", Input).value = (
+            "" if named.tranches is None else str(named.tranches)
+        )
+        self.query_one("#max_price", Input).value = named.max_price or ""
+        self.query_one("#quote", Select).value = named.quote or "USD"
+        self.query_one("#mode", Select).value = named.mode or Mode.SINGLE.value
+        self.query_one("#jitter", Checkbox).value = bool(named.jitter)
+        venues = self.query_one("#venues", SelectionList)
+        wanted = set(named.venues or [v for v in self.specs if self.specs[v].enabled])
+        for v in self.specs:
+            if v in wanted:
+                venues.select(v)
+            else:
+                venues.deselect(v)
+        self.touched.update(n for n in TYPED if self.query_one(f"#{n}", Input).value)
+        self.validate(again=True)
+
+    def as_named(self, name: str = "") -> NamedPlan:
+        """The form's fields as a named plan (what "Save as plan" writes)."""
+        v = self.values()
+        venues = v["venues"]
+        assert isinstance(venues, list)
+        tranches = v["tranches"]
+        jitter = bool(v["jitter"])
+        return NamedPlan(
+            name,
+            amount=str(v["amount"]).strip() or None,
+            spend=str(v["spend"]).strip() or None,
+            duration=str(v["duration"]).strip() or None,
+            tranches=int(str(tranches)) if tranches else None,
+            quote=str(v["quote"]),
+            venues=tuple(venues),
+            mode=str(v["mode"]),
+            max_price=str(v["max_price"]).strip() if v["max_price"] else None,
+            jitter=jitter or None,
+        )
+
+    def add_plan(self, named: NamedPlan) -> None:
+        """A plan saved: list it in the selector, chosen."""
+        self.plans[named.name] = named
+        select = self.query_one("#plan", Select)
+        select.set_options([(n, n) for n in sorted(self.plans)])
+        with select.prevent(Select.Changed):
+            select.value = named.name
+
+    @on(Button.Pressed, "#save-plan")
+    def _save_plan(self, event: Button.Pressed) -> None:
+        event.stop()
+        if self.validate(again=True) is not None:
+            current = self.query_one("#plan", Select).value
+            name = str(current) if current in self.plans else ""
+            self.post_message(SavePlanRequested(self.as_named(name)))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#start")
