@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     # (tests/tui/test_start_imports.py keeps them off the start-up path).
     from dca.events import Summary
     from dca.session import RunSession
+    from storage.history.portfolio import Portfolio
     from tui.elsewhere import Elsewhere
     from tui.history.cache import HistoryCache
     from tui.history.source import HistorySource
@@ -72,6 +74,7 @@ class DcaApp(RunHere, Views):
     # show only what works there.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h", "history", "History"),
+        Binding("o", "portfolio", "Portfolio"),
         Binding("f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -96,6 +99,7 @@ class DcaApp(RunHere, Views):
         elsewhere: Elsewhere | None = None,
         recorder_factory: RecorderFactory | None = None,
         plan_saver: Callable[[NamedPlan], None] | None = None,
+        portfolio_source: Callable[[], Portfolio] | None = None,
     ) -> None:
         super().__init__()
         # Runs in other processes: seen and steered through the data dir's live files.
@@ -129,6 +133,8 @@ class DcaApp(RunHere, Views):
         self.on_theme_change = on_theme_change
         # Writes a named plan to the config file (None: this dashboard cannot save plans).
         self.plan_saver = plan_saver
+        # Reads the portfolio of every run (None: this dashboard has no history to sum).
+        self.portfolio_source = portfolio_source
         self.offers = offers
         # ``btc-dca resume RUN_ID``: the one offer is the user's choice already; no dialog.
         self.resume_at_once = resume_at_once
@@ -381,6 +387,28 @@ class DcaApp(RunHere, Views):
     def on_start_requested(self, message: StartRequested) -> None:
         """The form's Start button."""
         self.start_run(message.plan)
+
+    def action_portfolio(self) -> None:
+        """The Portfolio screen: what every run added up to, and its value now."""
+        from tui.screens.portfolio import PortfolioScreen
+
+        if isinstance(self.screen, PortfolioScreen):
+            return
+        if self.portfolio_source is None:
+            self.notify("This dashboard has no runs to sum", title="Portfolio", severity="warning")
+            return
+        self.push_screen(PortfolioScreen(self.portfolio_source, self.best_bid))
+
+    def best_bid(self, quote: str) -> Decimal | None:
+        """The highest bid on screen in ``quote`` (None when the market shows another)."""
+        if self.market.quote != quote:
+            return None
+        bids = [
+            s.book.best_bid
+            for s in self.main.latest.values()
+            if s.book is not None and s.book.best_bid and s.error is None
+        ]
+        return max(bids, default=None)
 
     def on_save_plan_requested(self, message: SavePlanRequested) -> None:
         """The form's "Save as plan": ask for a name, then write it to the config file."""

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from dca.journal import Journal
     from dca.lines import TrancheLine
+    from storage.history.portfolio import Portfolio
     from tui.screens.resume import ResumeOffer
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,16 @@ def _save_theme(config_file: Path) -> Callable[[str], None]:
             log.warning("could not save the theme to %s: %s", config_file, exc)
 
     return save
+
+
+def _portfolio(data_dir: Path) -> Callable[[], Portfolio]:
+    def read() -> Portfolio:
+        # Polars loads here, in the Portfolio screen's worker thread.
+        from storage.history.portfolio import portfolio
+
+        return portfolio(data_dir)
+
+    return read
 
 
 def _compact(data_dir: Path) -> Callable[[], None]:
@@ -284,6 +295,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         elsewhere=_elsewhere(options, paths, config),
         recorder_factory=_recorder(data_dir, clock, config.record_keep_days, source),
         plan_saver=lambda named: save_plan(paths.config_file, named),
+        portfolio_source=_portfolio(data_dir),
     )
     if config.theme not in app.available_themes:
         # Textual would raise at mount; the README promises the key and the reason instead.

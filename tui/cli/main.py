@@ -42,6 +42,7 @@ COMMANDS = {
     "serve": "tui.cli.serve",
     "record": "tui.cli.record",
     "backtest": "tui.cli.backtest",
+    "portfolio": "tui.cli.portfolio",
     "live": "tui.cli.live_check",
     "keys": "tui.cli.keys",
 }

@@ -355,6 +355,19 @@ def build_parser() -> argparse.ArgumentParser:
     _history_parsers(sub, lambda p: _common(p, suppress=True))
     _background_parsers(sub, lambda p: _common(p, suppress=True))
     _market_parsers(sub, lambda p: _common(p, suppress=True))
+    pf = sub.add_parser(
+        "portfolio",
+        help="BTC, cost, fees, average cost, value and P/L across runs (never backtests)",
+    )
+    _common(pf, suppress=True)
+    pf.add_argument(
+        "--json", action="store_true", help="one JSON object (money as decimal strings)"
+    )
+    scope = pf.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--paper", action="store_true", help="paper runs (default: real runs if any)"
+    )
+    scope.add_argument("--live", action="store_true", help="real runs (orders placed)")
     _live_parsers(sub, lambda p: _common(p, suppress=True))
     return parser
 

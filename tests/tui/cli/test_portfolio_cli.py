@@ -1,0 +1,61 @@
+"""``btc-dca portfolio``: the totals equal the runs they sum; backtests never count."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from tests.tui.cli.helpers import run
+
+D = Decimal
+RUN = ["run", "--demo", "--speed", "10000", "--headless"]
+
+
+def test_the_portfolio_sums_every_paper_run_and_no_backtest() -> None:
+    assert run(*RUN, "--amount", "0.01", "--duration", "3h", "--tranches", "3")[0] == 0
+    assert run(*RUN, "--spend", "500", "--duration", "2h", "--tranches", "2",
+               "--mode", "split")[0] == 0  # fmt: skip
+    assert run("backtest", "--demo", "--from", "2026-11-30T00:00:00Z", "--to",
+               "2026-11-30T02:00:00Z", "--amount", "0.2", "--tranches", "2")[0] == 0  # fmt: skip
+    code, out = run("portfolio", "--demo", "--json")
+    assert code == 0, out
+    p = json.loads(out)
+    rows = [json.loads(line) for line in run("history", "--json")[1].splitlines()]
+    runs = [r for r in rows if r["source"] != "backtest"]
+    assert len(rows) == 3 and len(runs) == 2
+    assert p["scope"] == "paper" and p["quote"] == "USD" and p["runs"] == 2
+    assert D(p["btc"]) == sum(D(r["qty_btc"]) for r in runs)
+    assert D(p["cost"]) == sum(D(r["total"]) for r in runs)
+    assert D(p["fees"]) == sum(D(r["fee"]) for r in runs)
+    assert D(p["avg_cost"]) == D(p["cost"]) / D(p["btc"])
+    # The breakdowns add up to the totals, to the last digit.
+    for breakdown in (p["venues"], p["months"]):
+        assert sum(D(b["btc"]) for b in breakdown.values()) == D(p["btc"])
+        assert sum(D(b["cost"]) for b in breakdown.values()) == D(p["cost"])
+    # Valued at the simulated market's best bid now.
+    assert D(p["value"]) == D(p["btc"]) * D(p["bid"])
+    assert D(p["pnl"]) == D(p["value"]) - D(p["cost"])
+    assert p["bid_venue"]
+
+
+def test_the_text_says_what_it_covers(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run("portfolio", "--demo")
+    assert code == 0 and out.strip() == "No paper runs in USD yet (backtests never count)."
+    assert run(*RUN, "--amount", "0.01", "--duration", "1h", "--tranches", "1")[0] == 0
+    code, out = run("portfolio", "--demo")
+    assert code == 0, out
+    assert out.startswith("Portfolio of 1 paper runs in USD (backtests never count):")
+    assert "avg cost" in out and "P/L" in out and "per venue" in out and "per month" in out
+    code, out = run("portfolio", "--demo", "--live")
+    assert out.strip() == "No real runs in USD yet (backtests never count)."
+    code, out = run("portfolio", "--demo", "--quote", "EUR")
+    assert "No paper runs in EUR yet" in out and "Not summed here: 1 in USD" in out
+
+
+def test_paper_and_live_together_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        run("portfolio", "--paper", "--live")
+    assert info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
