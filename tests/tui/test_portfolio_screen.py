@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from textual.widgets import Sparkline, Static
+from textual.widgets import Input, Sparkline, Static
 
 from storage.history.portfolio import portfolio
 from tests.tui.helpers import make_app, wait_for
@@ -25,13 +25,25 @@ def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
 async def test_o_shows_the_portfolio_of_the_runs_with_its_value_now(
-    tmp_path: Path, data: Path
+    tmp_path: Path, data: Path, size: tuple[int, int]
 ) -> None:
     expected = portfolio(data)
     app = make_app(tmp_path, portfolio_source=lambda: portfolio(data))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await wait_for(pilot, lambda: bool(app.main.latest))
+        amount = app.screen.query_one("#amount", Input)
+        await wait_for(pilot, lambda: app.focused is amount)
+        # In the first field (where the form starts) o is a letter, as every key there is.
+        before = amount.value
+        await pilot.press("o")
+        await pilot.pause()
+        assert amount.value == before + "o" and app.screen is app.main
+        await pilot.press("backspace")
+        # As a user does: escape leaves the field, then o is the key.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.focused is None)
         await pilot.press("o")
         await wait_for(pilot, lambda: isinstance(app.screen, PortfolioScreen))
         screen = app.screen

@@ -27,6 +27,7 @@ and its taker fee added. Paper execution: no orders are placed.
 | `c` | cancel the run (also one elsewhere); it asks first: `y` cancels, `n` or escape backs out |
 | `m` | record every venue's book to `market/` while open (again: stop); the header says so |
 | `h` | history of runs (there `e` exports the table shown to CSV, `b` backtests, `g` the chart) |
+| `o` | portfolio: what all the runs bought, their value at the best bid now, per venue and month |
 | `ctrl+p` | command palette: start, pause, cancel, history, export, theme, screenshot |
 | `f1` | this help |
 | `q` | quit (during a run: keep it running in the background, pause it, or cancel it) |
