@@ -74,7 +74,9 @@ class DcaApp(RunHere, Views):
     # show only what works there.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h", "history", "History"),
-        Binding("o", "portfolio", "Portfolio"),
+        # Not in the footer (80 columns hold the run keys, History and Quit): in Help, the
+        # README and the palette.
+        Binding("o", "portfolio", "Portfolio", show=False),
         Binding("f1", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]

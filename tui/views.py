@@ -39,6 +39,11 @@ COMMANDS = (
         "toggle_recording",
     ),
     ("History", "Past runs and their tranches", "history"),
+    (
+        "Portfolio",
+        "What all the runs bought, its value at the best bid now (key o)",
+        "portfolio",
+    ),
     ("Export CSV", "Write the table shown to a CSV file", "export"),
     ("Help", "Keys and what the panels show", "help"),
     ("Screenshot", "Save an SVG of the screen", "screenshot_svg"),

@@ -28,7 +28,7 @@ and its taker fee added. Paper execution: no orders are placed.
 | `m` | record every venue's book to `market/` while open (again: stop); the header says so |
 | `h` | history of runs (there `e` exports the table shown to CSV, `b` backtests, `g` the chart) |
 | `o` | portfolio: what all the runs bought, their value at the best bid now, per venue and month |
-| `ctrl+p` | command palette: start, pause, cancel, history, export, theme, screenshot |
+| `ctrl+p` | command palette: start, pause, cancel, history, portfolio, export, theme, screenshot |
 | `f1` | this help |
 | `q` | quit (during a run: keep it running in the background, pause it, or cancel it) |
 | `escape` | leave a field (the form starts in Amount, where these keys are letters; enter starts) |

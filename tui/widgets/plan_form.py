@@ -83,15 +83,6 @@ class PlanForm(VerticalScroll):
         d = self.defaults
         enabled = [v for v in self.specs if self.specs[v].enabled]
         chosen = set(d.venues or enabled)
-        names = sorted(self.plans)
-        chooser: Select[str] = Select(
-            [(n, n) for n in names],
-            prompt="none (fill in below)" if names else "none saved yet",
-            compact=True,
-        )
-        if d.plan_name in self.plans:
-            chooser.value = d.plan_name
-        yield from self._row("plan", "Plan", chooser)
         # Focused at start with its cursor after the value, nothing selected: a key typed
         # from habit (s) adds to the amount instead of replacing it, and the field says so.
         amount = Input(d.amount, placeholder="BTC, e.g. 0.5", compact=True, select_on_focus=False)
@@ -99,7 +90,7 @@ class PlanForm(VerticalScroll):
         yield from self._row(
             "spend",
             "Budget",
-            Input(d.spend, placeholder="or money, e.g. 1000", compact=True),
+            Input(d.spend, placeholder="or money, e.g. 500", compact=True),
         )
         yield from self._row(
             "duration", "Window", Input(d.duration, placeholder="90s, 30m, 6h, 2d", compact=True)
@@ -129,6 +120,17 @@ class PlanForm(VerticalScroll):
         )
         yield TextLines(id="preview")
         yield Button("Start", id="start", variant="success", disabled=True, compact=True)
+        # Named plans under Start: the fields (Amount first, focused at start) and Start
+        # stay in view on a 24-row terminal; choosing a plan fills the fields above.
+        names = sorted(self.plans)
+        chooser: Select[str] = Select(
+            [(n, n) for n in names],
+            prompt="load a saved plan" if names else "none saved yet",
+            compact=True,
+        )
+        if d.plan_name in self.plans:
+            chooser.value = d.plan_name
+        yield from self._row("plan", "Plan", chooser)
         yield Button("Save as plan…", id="save-plan", disabled=True, compact=True)
 
     def _row(self, name: str, label: str, widget: Input | Select[str]) -> ComposeResult:
