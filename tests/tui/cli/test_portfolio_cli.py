@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
+from tests.standins.binance import BinanceStandIn
+from tests.standins.serve import serving_in_thread
 from tests.tui.cli.helpers import run
 
 D = Decimal
 RUN = ["run", "--demo", "--speed", "10000", "--headless"]
+KEY = "k3yForTheStandIn"
+SECRET = "s3cretNEVERshownANYWHERE0123456789abcdef"
+VENUE = ("--venues", "binance", "--quote", "USDT", "--rest")
 
 
 def test_the_portfolio_sums_every_paper_run_and_no_backtest() -> None:
@@ -59,3 +65,38 @@ def test_paper_and_live_together_are_refused(capsys: pytest.CaptureFixture[str])
         run("portfolio", "--paper", "--live")
     assert info.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_real_runs_on_a_local_venue_are_the_default_and_paper_runs_stay_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    standin = BinanceStandIn(key=KEY, secret=SECRET)
+    with serving_in_thread(standin.app()) as url:
+        monkeypatch.setenv("BTC_DCA_BINANCE_REST_URL", url)
+        monkeypatch.setenv("BTC_DCA_BINANCE_API_KEY", KEY)
+        monkeypatch.setenv("BTC_DCA_BINANCE_API_SECRET", SECRET)
+        monkeypatch.setenv("BTC_DCA_LOG_DIR", str(tmp_path / "logs"))
+        assert run(*RUN, "--amount", "0.01", "--duration", "1h", "--tranches", "1")[0] == 0
+        code, out = run(
+            "run", "--live", "--yes", "--headless", "--json", *VENUE,
+            "--amount", "0.02", "--duration", "2s", "--tranches", "2",
+        )  # fmt: skip
+        assert code == 0, out + capsys.readouterr().err
+        code, out = run("portfolio", "--json", *VENUE[:-1])
+        assert code == 0, out
+    real = json.loads(out)
+    rows = {r["run_id"]: r for r in map(json.loads, run("history", "--json")[1].splitlines())}
+    (live_id,) = (i for i, r in rows.items() if r["execution"] == "live")
+    assert real["scope"] == "live" and real["quote"] == "USDT" and real["runs"] == 1
+    assert D(real["btc"]) == D(rows[live_id]["qty_btc"]) > 0
+    assert D(real["cost"]) == D(rows[live_id]["total"])
+    assert D(real["fees"]) == D(rows[live_id]["fee"])
+    assert list(real["venues"]) == ["binance"] and real["bid_venue"] == "binance"
+    assert D(real["value"]) == D(real["btc"]) * D(real["bid"])
+    # The paper run is not in it, and --paper shows it alone.
+    code, out = run("portfolio", "--json", "--paper", "--demo")
+    paper = json.loads(out)
+    (paper_id,) = (i for i in rows if i != live_id)
+    assert paper["scope"] == "paper" and paper["quote"] == "USD" and paper["runs"] == 1
+    assert D(paper["btc"]) == D(rows[paper_id]["qty_btc"])
+    assert D(paper["cost"]) == D(rows[paper_id]["total"])
