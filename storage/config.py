@@ -477,11 +477,12 @@ def save_plan(path: Path, plan: NamedPlan) -> None:
     for key, value in plan.fields().items():
         table[key] = value
     doc["plans"][plan.name] = table
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
-    os.replace(tmp, path)
-    load_config(path, {})  # the file as a whole still reads (ConfigError otherwise)
+    text = tomlkit.dumps(doc)
+    try:  # the file as a whole still reads, or nothing is written
+        _parse(tomllib.loads(text), {}, path)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    write_private(path, text)
 
 
 def save_setting(path: Path, dotted_key: str, value: str | bool | int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,25 @@ def test_a_plan_that_would_not_read_back_is_not_written(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="a plan name is"):
         save_plan(path, NamedPlan("no spaces", spend="100"))
     assert path.read_text(encoding="utf-8") == default_text()
+
+
+def test_a_saved_plan_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "config.toml"  # neither folder nor file yet
+    old = os.umask(0o022)
+    try:
+        save_plan(path, NamedPlan("weekly", spend="100", duration="7d"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert load_config(path, {}).plans["weekly"].spend == "100"
+    assert [p.name for p in path.parent.iterdir()] == ["config.toml"]  # no temp file left
+
+
+def test_a_file_that_would_not_read_back_whole_is_left_as_it_was(tmp_path: Path) -> None:
+    bad = default_text().replace("# peg_parity = false", 'peg_parity = "maybe"')
+    path = write(tmp_path, bad)
+    with pytest.raises(ConfigError, match="peg_parity"):
+        save_plan(path, NamedPlan("weekly", spend="100", duration="7d"))
+    assert path.read_text(encoding="utf-8") == bad
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
