@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Sparkline, Static
+from textual.widgets import Input, Label, Sparkline, Static
 
 from storage.history.portfolio import portfolio
 from tests.tui.helpers import make_app, wait_for
@@ -50,10 +50,16 @@ async def test_o_shows_the_portfolio_of_the_runs_with_its_value_now(
         assert isinstance(screen, PortfolioScreen)
         await wait_for(pilot, lambda: screen.portfolio is not None)
         text = str(screen.query_one("#portfolio-summary", Static).render())
-        assert "1 paper runs in USD" in text and "BTC 0.02" in text
+        assert "1 paper run in USD" in text and "BTC 0.02" in text
         assert f"cost {expected.total.cost.quantize(Decimal('0.01')):,} USD" in text
         assert "value at the best bid" in text and "P/L" in text
         assert "per venue" in text and "per month" in text
-        assert len(screen.query_one("#portfolio-btc", Sparkline).data or []) == 2
+        # From nothing held, then after each of the two tranches.
+        held = list(screen.query_one("#portfolio-btc", Sparkline).data or [])
+        assert held == [0.0, float(expected.series[0].btc), float(expected.total.btc)]
+        cost = list(screen.query_one("#portfolio-cost", Sparkline).data or [])
+        assert cost == [0.0, float(expected.series[0].cost), float(expected.total.cost)]
+        caption = str(screen.query_one("#portfolio-btc-caption", Label).render())
+        assert caption.startswith("0 to 0.02 BTC over 2 filled tranches, ")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, PortfolioScreen))

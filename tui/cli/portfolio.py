@@ -12,7 +12,7 @@ from exchanges.book import OrderBook
 from exchanges.market import MarketData
 from tui.cli import exits
 from tui.cli.options import load_specs, prepare_storage
-from tui.fmt import btc, exact, money
+from tui.fmt import btc, derived, exact, money, plural
 from tui.wiring import Options, make_clock, make_market
 
 
@@ -60,7 +60,7 @@ def _bucket(b: object) -> dict[str, object]:
         "btc": exact(b.btc),
         "cost": exact(b.cost),
         "fees": exact(b.fees),
-        "avg_cost": exact(b.avg_cost),
+        "avg_cost": derived(b.avg_cost),  # a division: 8 places (docs/output.md)
         "tranches": b.tranches,
     }
 
@@ -91,14 +91,14 @@ def portfolio_text(p: object, bid: Decimal | None, venue: str | None) -> str:
 
     assert isinstance(p, Portfolio)
     q = p.quote
-    what = "real runs" if p.scope.value == "live" else "paper runs"
+    kind = "real" if p.scope.value == "live" else "paper"
     others = ", ".join(f"{n} in {c}" for c, n in p.other_quotes.items())
     note = f"\nNot summed here: {others} (see --quote)." if others else ""
     if not p.runs:
-        return f"No {what} in {q} yet (backtests never count).{note}"
+        return f"No {kind} runs in {q} yet (backtests never count).{note}"
     t = p.total
     lines = [
-        f"Portfolio of {p.runs:,} {what} in {q} (backtests never count):",
+        f"Portfolio of {plural(p.runs, kind + ' run')} in {q} (backtests never count):",
         f"  BTC        {btc(t.btc)}",
         f"  cost       {money(t.cost)} {q} (fees in: {money(t.fees)})",
         f"  avg cost   {money(t.avg_cost)} {q}/BTC",

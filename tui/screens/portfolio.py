@@ -17,7 +17,7 @@ from textual.widgets import Footer, Header, Label, Sparkline, Static
 from tui import fmt
 
 if TYPE_CHECKING:
-    from storage.history.portfolio import Bucket, Portfolio
+    from storage.history.portfolio import Bucket, Point, Portfolio
 
 # The sparklines show at most this many points (the newest), one per filled tranche.
 POINTS = 400
@@ -26,12 +26,14 @@ POINTS = 400
 def summary_text(p: Portfolio, bid: Decimal | None) -> Text:
     """Totals, value at the best bid and P/L, then per venue and per month."""
     q = p.quote
-    what = "real runs" if p.scope.value == "live" else "paper runs"
+    kind = "real" if p.scope.value == "live" else "paper"
+    others = ", ".join(f"{n:,} in {c}" for c, n in p.other_quotes.items())
+    note = f"\nNot summed here: {others} (btc-dca portfolio --quote CCY)" if others else ""
     if not p.runs:
-        return Text(f"No {what} in {q} yet (backtests never count).", "dim")
+        return Text(f"No {kind} runs in {q} yet (backtests never count).{note}", "dim")
     t = p.total
     text = Text.assemble(
-        (f"{p.runs:,} {what} in {q}", "bold"),
+        (f"{fmt.plural(p.runs, kind + ' run')} in {q}", "bold"),
         (" (backtests never count)\n", "dim"),
         ("BTC ", "dim"),
         (fmt.btc(t.btc), "bold"),
@@ -39,7 +41,7 @@ def summary_text(p: Portfolio, bid: Decimal | None) -> Text:
         f"{fmt.money(t.cost)} {q}",
         ("  fees ", "dim"),
         fmt.money(t.fees),
-        ("  avg cost ", "dim"),
+        ("  avg cost (fees in) ", "dim"),
         f"{fmt.money(t.avg_cost)} {q}/BTC",
     )
     if bid is not None:
@@ -53,16 +55,37 @@ def summary_text(p: Portfolio, bid: Decimal | None) -> Text:
         )
     else:
         text.append("\nvalue: no book on screen in " + q, "dim")
+    text.append(note, "dim")
     for title, rows in (("venue", p.venues), ("month", p.months)):
         if rows:
-            text.append(f"\n\n{'per ' + title:<12}{'BTC':>14}{'cost':>16}{'avg cost':>14}", "bold")
+            head = f"{'per ' + title:<12}{'BTC':>14}{'cost':>16}{'fees':>12}{'avg cost':>14}"
+            text.append("\n\n" + head, "bold")
             for key, b in rows.items():
                 text.append("\n" + _row(key, b))
     return text
 
 
 def _row(key: str, b: Bucket) -> str:
-    return f"{key:<12}{fmt.btc(b.btc):>14}{fmt.money(b.cost):>16}{fmt.money(b.avg_cost):>14}"
+    return (
+        f"{key:<12}{fmt.btc(b.btc):>14}{fmt.money(b.cost):>16}{fmt.money(b.fees):>12}"
+        f"{fmt.money(b.avg_cost):>14}"
+    )
+
+
+def chart_caption(
+    series: tuple[Point, ...], unit: str, value: Callable[[Point], str], from_zero: bool
+) -> str:
+    """What a chart spans: from nothing (or its first point) to the last figure, over how
+    many filled tranches, and when (UTC)."""
+    if not series:
+        return "nothing bought yet"
+    first, last = series[0].at, series[-1].at
+    when = f"{first:%Y-%m-%d %H:%M}"
+    if last != first:
+        when += f" to {last:%Y-%m-%d %H:%M}" if last.date() != first.date() else f"-{last:%H:%M}"
+    start = "0" if from_zero else value(series[0])
+    tranches = fmt.plural(len(series), "filled tranche")
+    return f"{start} to {value(series[-1])} {unit} over {tranches}, {when} UTC"
 
 
 class PortfolioScreen(Screen[None]):
@@ -86,10 +109,12 @@ class PortfolioScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="portfolio"):
             yield Static(Text("Reading the runs…", "dim"), id="portfolio-summary")
-            yield Label("BTC held over time", classes="portfolio-label")
+            yield Label("BTC held", classes="portfolio-label")
             yield Sparkline([], id="portfolio-btc")
-            yield Label("cost basis over time (fees in)", classes="portfolio-label")
+            yield Label("", id="portfolio-btc-caption", classes="portfolio-caption")
+            yield Label("cost basis (fees in)", classes="portfolio-label")
             yield Sparkline([], id="portfolio-cost")
+            yield Label("", id="portfolio-cost-caption", classes="portfolio-caption")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -115,6 +140,18 @@ class PortfolioScreen(Screen[None]):
         self.portfolio = p
         bid = self.bid(p.quote) if p.total.btc else None
         self.query_one("#portfolio-summary", Static).update(summary_text(p, bid))
+        # From nothing held (a chart scaled from its lowest point would show the first buy
+        # as nothing), then after each filled tranche: the newest POINTS of them.
         series = p.series[-POINTS:]
-        self.query_one("#portfolio-btc", Sparkline).data = [float(s.btc) for s in series]
-        self.query_one("#portfolio-cost", Sparkline).data = [float(s.cost) for s in series]
+        whole = len(series) == len(p.series)
+        start = [0.0] if whole else []
+        btc_line = self.query_one("#portfolio-btc", Sparkline)
+        btc_line.data = start + [float(s.btc) for s in series]
+        cost_line = self.query_one("#portfolio-cost", Sparkline)
+        cost_line.data = start + [float(s.cost) for s in series]
+        self.query_one("#portfolio-btc-caption", Label).update(
+            chart_caption(series, "BTC", lambda s: fmt.btc(s.btc), whole)
+        )
+        self.query_one("#portfolio-cost-caption", Label).update(
+            chart_caption(series, p.quote, lambda s: fmt.money(s.cost), whole)
+        )

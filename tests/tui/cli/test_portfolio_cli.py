@@ -35,7 +35,8 @@ def test_the_portfolio_sums_every_paper_run_and_no_backtest() -> None:
     assert D(p["btc"]) == sum(D(r["qty_btc"]) for r in runs)
     assert D(p["cost"]) == sum(D(r["total"]) for r in runs)
     assert D(p["fees"]) == sum(D(r["fee"]) for r in runs)
-    assert D(p["avg_cost"]) == D(p["cost"]) / D(p["btc"])
+    # A division: rounded half-even to 8 places, as every derived figure (docs/output.md).
+    assert D(p["avg_cost"]) == (D(p["cost"]) / D(p["btc"])).quantize(D("1E-8"))
     # The breakdowns add up to the totals, to the last digit.
     for breakdown in (p["venues"], p["months"]):
         assert sum(D(b["btc"]) for b in breakdown.values()) == D(p["btc"])
@@ -52,7 +53,7 @@ def test_the_text_says_what_it_covers(capsys: pytest.CaptureFixture[str]) -> Non
     assert run(*RUN, "--amount", "0.01", "--duration", "1h", "--tranches", "1")[0] == 0
     code, out = run("portfolio", "--demo")
     assert code == 0, out
-    assert out.startswith("Portfolio of 1 paper runs in USD (backtests never count):")
+    assert out.startswith("Portfolio of 1 paper run in USD (backtests never count):")
     assert "avg cost" in out and "P/L" in out and "per venue" in out and "per month" in out
     code, out = run("portfolio", "--demo", "--live")
     assert out.strip() == "No real runs in USD yet (backtests never count)."
