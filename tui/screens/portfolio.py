@@ -34,15 +34,15 @@ def summary_text(p: Portfolio, bid: Decimal | None) -> Text:
     t = p.total
     text = Text.assemble(
         (f"{fmt.plural(p.runs, kind + ' run')} in {q}", "bold"),
-        (" (backtests never count)\n", "dim"),
+        (" (backtests never count; cost has the fees in)\n", "dim"),
         ("BTC ", "dim"),
         (fmt.btc(t.btc), "bold"),
         ("  cost ", "dim"),
         f"{fmt.money(t.cost)} {q}",
         ("  fees ", "dim"),
         fmt.money(t.fees),
-        ("  avg cost (fees in) ", "dim"),
-        f"{fmt.money(t.avg_cost)} {q}/BTC",
+        ("  avg cost ", "dim"),
+        f"{fmt.money(t.avg_cost)}/BTC",
     )
     if bid is not None:
         pnl = p.pnl(bid)

@@ -125,7 +125,7 @@ class PlanForm(VerticalScroll):
         names = sorted(self.plans)
         chooser: Select[str] = Select(
             [(n, n) for n in names],
-            prompt="load a saved plan" if names else "none saved yet",
+            prompt="load one" if names else "none saved",  # 80 columns show 12
             compact=True,
         )
         if d.plan_name in self.plans:
