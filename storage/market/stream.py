@@ -32,7 +32,7 @@ from pathlib import Path
 
 import polars as pl
 
-from exchanges.replay import Snapshot
+from exchanges.replay import AskLoader, Snapshot
 from storage.history.dataset import BadFile, check_file, lazy_files
 from storage.history.schema import SCHEMAS, utc
 from storage.market.lake import TABLE, files_for
@@ -248,28 +248,104 @@ def _rows(scan: pl.LazyFrame, quote: str, keys: Sequence[int]) -> pl.DataFrame:
     )
 
 
-_ROW_COLUMNS = (
-    "ts_us",
-    "book_us",
-    "price_exp",
-    "size_exp",
-    "bid_p",
-    "bid_s",
-    "ask_p",
-    "ask_s",
-    "ask_n",
-)
-
-
-def _snapshots(rows: pl.DataFrame, files: Mapping[int, list[Path]], quote: str) -> list[Snapshot]:
-    """Packed snapshots of ``rows``; ``files`` gives the files of each row's day, by key."""
-    out: list[Snapshot] = []
-    cols = [rows[c].to_list() for c in _ROW_COLUMNS]
-    for key, book_us, pe, se, bp, bs, ap, asz, an in zip(*cols, strict=True):
-        more = partial(_full_asks, files[key], quote) if an > len(ap) else None
-        bid = (bp, bs) if bp is not None else None
-        out.append(Snapshot(key / _US, book_us / _US, pe, se, bid, ap, asz, an, more, key))
+def _ints(series: pl.Series) -> array[int]:
+    """An integer column without nulls as 8-byte integers, copied from its Arrow buffer
+    (no Python int per value)."""
+    out = array("q")
+    if len(series):
+        values = series.cast(pl.Int64).rechunk().to_arrow()
+        start = values.offset * 8
+        out.frombytes(memoryview(values.buffers()[1])[start : start + len(values) * 8])
     return out
+
+
+class Books:
+    """The snapshots read of one venue's day, packed in arrays: a replay makes a
+    ``Snapshot`` of one only when a tranche asks for it, so a day of books read and let go
+    is a dozen arrays, not tens of thousands of Python objects.
+
+    Row ``r`` holds one snapshot: the best bid (``has_bid``), the exponents, how many ask
+    levels it has (``ask_n``) and the first of them (``ask_len`` from ``ask_off`` in the flat
+    ``ask_p``/``ask_s``); ``loader`` indexes ``loaders``, which read a whole ask side.
+    """
+
+    __slots__ = (
+        "ask_len",
+        "ask_n",
+        "ask_off",
+        "ask_p",
+        "ask_s",
+        "bid_p",
+        "bid_s",
+        "book_us",
+        "has_bid",
+        "loader",
+        "loaders",
+        "pe",
+        "se",
+    )
+
+    def __init__(self) -> None:
+        self.book_us, self.pe, self.se = array("q"), array("q"), array("q")
+        self.has_bid, self.bid_p, self.bid_s = array("q"), array("q"), array("q")
+        self.ask_n, self.ask_off, self.ask_len = array("q"), array("q"), array("q")
+        self.ask_p, self.ask_s = array("q"), array("q")
+        self.loader = array("q")
+        self.loaders: list[AskLoader] = []
+
+    def __len__(self) -> int:
+        return len(self.book_us)
+
+    def add(self, rows: pl.DataFrame, loaders: Sequence[AskLoader]) -> int:
+        """Append ``rows`` (``_rows``' columns, one venue) with the loader of each row (an
+        index into ``loaders``, given as a ``loader`` column); returns the first row's index."""
+        first = len(self)
+        base = len(self.loaders)
+        self.loaders.extend(loaders)
+        cols = rows.select(
+            "book_us",
+            "price_exp",
+            "size_exp",
+            pl.col("bid_p").is_not_null().cast(pl.Int64).alias("has_bid"),
+            pl.col("bid_p").fill_null(0),
+            pl.col("bid_s").fill_null(0),
+            "ask_n",
+            pl.col("ask_p").list.len().alias("ask_len"),
+            pl.col("loader") + base,
+        )
+        self.book_us.extend(_ints(cols["book_us"]))
+        self.pe.extend(_ints(cols["price_exp"]))
+        self.se.extend(_ints(cols["size_exp"]))
+        self.has_bid.extend(_ints(cols["has_bid"]))
+        self.bid_p.extend(_ints(cols["bid_p"]))
+        self.bid_s.extend(_ints(cols["bid_s"]))
+        self.ask_n.extend(_ints(cols["ask_n"]))
+        lengths = _ints(cols["ask_len"])
+        offset = len(self.ask_p)
+        for n in lengths:
+            self.ask_off.append(offset)
+            offset += n
+        self.ask_len.extend(lengths)
+        self.ask_p.extend(_ints(rows["ask_p"].explode().drop_nulls()))
+        self.ask_s.extend(_ints(rows["ask_s"].explode().drop_nulls()))
+        self.loader.extend(_ints(cols["loader"]))
+        return first
+
+    def snapshot(self, row: int, key: int) -> Snapshot:
+        """Row ``row``, captured at ``key`` (µs), as a ``Snapshot``."""
+        off, n, levels = self.ask_off[row], self.ask_len[row], self.ask_n[row]
+        return Snapshot(
+            key / _US,
+            self.book_us[row] / _US,
+            self.pe[row],
+            self.se[row],
+            (self.bid_p[row], self.bid_s[row]) if self.has_bid[row] else None,
+            self.ask_p[off : off + n],
+            self.ask_s[off : off + n],
+            levels,
+            self.loaders[self.loader[row]] if levels > n else None,
+            key,
+        )
 
 
 @dataclass
@@ -277,7 +353,8 @@ class Day:
     """One day of one venue's books as a replay reads them.
 
     ``times``: the day's capture times (µs, sorted); ``prev``: the newest before the day;
-    ``keys``/``snaps``: the snapshots read, by capture time, each with the next capture time.
+    ``keys``: the capture times of the snapshots read (sorted), each with the next capture
+    time (``until``) and its row in ``books``.
     """
 
     venue: str
@@ -285,8 +362,53 @@ class Day:
     hi_us: int
     times: list[int]
     prev: int | None
-    keys: list[int] = field(default_factory=list)
-    snaps: list[tuple[Snapshot, int]] = field(default_factory=list)
+    keys: array[int] = field(default_factory=lambda: array("q"))
+    until: array[int] = field(default_factory=lambda: array("q"))
+    rows: array[int] = field(default_factory=lambda: array("q"))
+    books: Books = field(default_factory=Books)
+    # The snapshot made last (index in ``keys``, snapshot): consecutive tranches between
+    # two captures ask for the same one, and its levels are decoded once.
+    _last: tuple[int, Snapshot] | None = None
+
+    def snapshot(self, i: int) -> Snapshot:
+        """The snapshot of ``keys[i]``."""
+        last = self._last
+        if last is not None and last[0] == i:
+            return last[1]
+        snap = self.books.snapshot(self.rows[i], self.keys[i])
+        self._last = (i, snap)
+        return snap
+
+    def hold(self, rows: pl.DataFrame, until: Mapping[int, int], loaders: list[AskLoader]) -> None:
+        """Add ``rows`` (sorted by capture time, ``until`` each one's next capture time),
+        but for the capture times held already."""
+        keys = rows["ts_us"].to_list()
+        first = self.books.add(rows, loaders)
+        if not self.keys:  # a day's first read: every row, in order
+            self.keys.extend(keys)
+            self.until.extend(until[k] for k in keys)
+            self.rows.extend(range(first, first + len(keys)))
+            return
+        self._last = None  # indexes move
+        for r, key in enumerate(keys, first):
+            i = bisect.bisect_left(self.keys, key)
+            if i < len(self.keys) and self.keys[i] == key:
+                continue
+            self.keys.insert(i, key)
+            self.until.insert(i, until[key])
+            self.rows.insert(i, r)
+
+
+_days: dict[int, date] = {}
+
+
+def _day_of_key(t_us: int) -> date:
+    """``_day_of``, remembered per day (a day's thousands of keys share it)."""
+    n = t_us // _DAY_US
+    found = _days.get(n)
+    if found is None:
+        found = _days[n] = _day_of(t_us)
+    return found
 
 
 def _read_day(
@@ -316,13 +438,9 @@ def _read_day(
 def _load(window: Window, days: Mapping[str, Day], wanted: Mapping[str, dict[int, int]]) -> None:
     """Read the snapshots ``wanted`` (venue → capture µs → next capture µs) into ``days``."""
     parts: dict[tuple[str, date], None] = {}
-    files_by_key: dict[str, dict[int, list[Path]]] = {}
     for venue, until in wanted.items():
-        files_by_key[venue] = {}
-        for key in until:
-            day = _day_of(key)
+        for day in {_day_of_key(key) for key in until}:
             parts[venue, day] = None
-            files_by_key[venue][key] = window.files_of(venue, day)
     scan = _scan(window, sorted(parts))
     if scan is None:
         return
@@ -330,15 +448,18 @@ def _load(window: Window, days: Mapping[str, Day], wanted: Mapping[str, dict[int
     rows = _rows(scan, window.quote, keys)
     for (venue,), part in rows.partition_by("venue", as_dict=True).items():
         v = str(venue)
-        held, until = days[v], wanted[v]
-        mine = part.filter(pl.col("ts_us").is_in(list(until)))  # not another venue's times
-        loaded = [(snap.key, snap) for snap in _snapshots(mine, files_by_key[v], window.quote)]
-        for key, snap in sorted(loaded, key=lambda pair: pair[0]):
-            i = bisect.bisect_left(held.keys, key)
-            if i < len(held.keys) and held.keys[i] == key:
-                continue
-            held.keys.insert(i, key)
-            held.snaps.insert(i, (snap, until[key]))
+        until = wanted[v]
+        # Not another venue's times; in time order; each with the loader of its day's files.
+        mine = part.filter(pl.col("ts_us").is_in(list(until))).sort("ts_us")
+        day_of = mine["ts_us"] // _DAY_US
+        loaders: list[AskLoader] = []
+        index: dict[int, int] = {}
+        for n in day_of.unique().sort().to_list():
+            index[n] = len(loaders)
+            files = window.files_of(v, _day_of_key(n * _DAY_US))
+            loaders.append(partial(_full_asks, files, window.quote))
+        mine = mine.with_columns(loader=day_of.replace_strict(index, return_dtype=pl.Int64))
+        days[v].hold(mine, until, loaders)
 
 
 class DayTape:
@@ -357,10 +478,8 @@ class DayTape:
         if day is None or not day.lo_us <= t_us < day.hi_us:
             return self._elsewhere(t_us)
         i = bisect.bisect_right(day.keys, t_us) - 1
-        if i >= 0:
-            snap, until = day.snaps[i]
-            if t_us < until:
-                return snap
+        if i >= 0 and t_us < day.until[i]:
+            return day.snapshot(i)
         return self._on_demand(day, t_us)
 
     def _on_demand(self, day: Day, t_us: int) -> Snapshot | None:
@@ -371,7 +490,7 @@ class DayTape:
         self.loaded_on_demand += 1
         _load(self.window, {self.venue: day}, {self.venue: until})
         (key,) = until
-        return day.snaps[day.keys.index(key)][0]
+        return day.snapshot(day.keys.index(key))
 
     def _elsewhere(self, t_us: int) -> Snapshot | None:
         """A time outside the day read (not one a replay asks for): search the window."""
@@ -398,7 +517,7 @@ class DayTape:
         self.loaded_on_demand += 1
         day = Day(self.venue, 0, 0, [], None)
         _load(window, {self.venue: day}, {self.venue: {int(newest): NEVER}})
-        return day.snaps[0][0] if day.snaps else None
+        return day.snapshot(0) if day.keys else None
 
 
 class DayStream:
