@@ -196,10 +196,41 @@ def _greedy(
     return None
 
 
+def _cheapest_level(
+    books: Mapping[str, OrderBook], specs: Mapping[str, VenueSpec]
+) -> tuple[str, Decimal] | None:
+    """The venue and size of the first level ``_greedy`` takes: the lowest fee-inclusive
+    best ask, ties to the venue ranked first (its merge's first item)."""
+    best: tuple[Decimal, int, str, Decimal] | None = None
+    for v, book in books.items():
+        asks = book.asks
+        if not asks:
+            continue
+        price, size = asks[0]
+        item = (price * (1 + specs[v].taker_fee), venue_order(book.venue)[0], book.venue, size)
+        if best is None or item < best:
+            best = item
+    return None if best is None else (best[2], best[3])
+
+
 def _split(
     books: Mapping[str, OrderBook], specs: Mapping[str, VenueSpec], qty: Decimal
 ) -> tuple[Cost, ...] | None:
     """Cheapest allocation of ``qty`` honouring each venue's minimum order and lot step."""
+    cheapest = _cheapest_level(books, specs)
+    if cheapest is not None:
+        venue, size = cheapest
+        if size >= qty and qty >= specs[venue].min_order_btc:
+            # The merge's first step takes all of ``qty`` there, nothing is left too small:
+            # the allocation ``_split_merged`` comes to, settled without merging the books.
+            return _settle_lots(books, specs, qty, {venue: ZERO + qty})
+    return _split_merged(books, specs, qty)
+
+
+def _split_merged(
+    books: Mapping[str, OrderBook], specs: Mapping[str, VenueSpec], qty: Decimal
+) -> tuple[Cost, ...] | None:
+    """``_split`` the long way: merge the books, drop the venues left too small, settle."""
     candidates = dict(books)
     while candidates:
         alloc = _greedy(candidates, specs, qty)

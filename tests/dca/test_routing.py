@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from dca.pricing import Cost
 from dca.routing import Mode, best_single, price_all, route, venue_order
 from exchanges.book import Level, OrderBook
+from exchanges.venues import VenueSpec
 from tests.dca.helpers import D, book, limits, specs
 
 
@@ -175,3 +176,53 @@ def test_split_is_never_worse_than_single_and_buys_exactly_the_tranche(
     if split is not None:
         assert sum((leg.qty for leg in split.legs), Decimal(0)) == qty
         assert all(isinstance(leg, Cost) and leg.qty >= D("0.00001") for leg in split.legs)
+
+
+_VENUES = ("binance", "coinbase", "kraken", "okx")
+
+
+@st.composite
+def _market(draw: st.DrawFn) -> tuple[dict[str, OrderBook], dict[str, VenueSpec], Decimal]:
+    """A few books with few prices (ties), fees, minimum orders and lots, and a quantity."""
+    venues = draw(st.lists(st.sampled_from(_VENUES), min_size=1, max_size=4, unique=True))
+    books: dict[str, OrderBook] = {}
+    fees: dict[str, str] = {}
+    for v in venues:
+        prices = draw(
+            st.lists(
+                st.sampled_from(["100", "100.5", "101", "102"]), min_size=1, max_size=3, unique=True
+            )
+        )
+        sizes = draw(
+            st.lists(
+                st.sampled_from(["0.001", "0.05", "0.3", "2"]),
+                min_size=len(prices),
+                max_size=len(prices),
+            )
+        )
+        books[v] = book(v, list(zip(sorted(prices, key=Decimal), sizes, strict=True)))
+        fees[v] = draw(st.sampled_from(["0.001", "0.002", "0.0025"]))
+    chosen = specs(**fees)
+    for v in venues:
+        limits(
+            v,
+            draw(st.sampled_from(["0.0001", "0.01", "0.1"])),
+            draw(st.sampled_from(["0.00000001", "0.001", "0.01"])),
+            chosen,
+        )
+    qty = draw(st.sampled_from(["0.0005", "0.005", "0.02", "0.1234", "0.25", "1", "3.5"]))
+    return books, chosen, Decimal(qty)
+
+
+@given(_market())
+@settings(max_examples=400, deadline=None)
+def test_a_split_the_best_level_fills_is_the_split_the_merge_finds(
+    market: tuple[dict[str, OrderBook], dict[str, VenueSpec], Decimal],
+) -> None:
+    """Where the cheapest fee-inclusive level fills the tranche, the split is settled without
+    merging the books: the legs must be the merge's, digit for digit (``repr`` shows each
+    Decimal's exponent)."""
+    from dca.routing import _split, _split_merged
+
+    books, chosen, qty = market
+    assert repr(_split(books, chosen, qty)) == repr(_split_merged(books, chosen, qty))
