@@ -17,6 +17,7 @@ from dca.routing import Route
 from dca.status import RunStatus, end_status, stop_status
 from dca.tca import RunReport, RunTca, TrancheTca, best_mid, tranche_tca
 from exchanges.errors import VenueError
+from exchanges.frozen import fast_init
 
 # Per venue, what the engine saw when it decided: a cost, a book too thin, or an error.
 QuoteOutcome = Cost | InsufficientDepth | VenueError
@@ -38,6 +39,7 @@ class SkipReason(StrEnum):
     UNCONFIRMED = "order_unconfirmed"  # the venue could not be asked what an order did
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class QuoteSeen:
     """One venue's quote that a tranche decision was made on (the raw archive).
@@ -86,6 +88,7 @@ class RunStarted:
     execution: str = "paper"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TrancheFilled:
     """Tranche ``index`` (0-based) of ``of`` was bought (on paper) along ``route``."""

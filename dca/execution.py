@@ -18,8 +18,10 @@ from dca.events import SkipReason
 from dca.orders import OrderRecord
 from dca.routing import Route
 from exchanges.errors import VenueError
+from exchanges.frozen import fast_init
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Executed:
     """The tranche bought ``route`` (paper: the decision; live: what the venues charged).

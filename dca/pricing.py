@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from exchanges.book import OrderBook
+from exchanges.frozen import fast_init
 
 ZERO = Decimal(0)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Cost:
     """The cost of buying ``qty`` BTC on ``venue`` at the book's current asks."""

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from dca.pricing import ZERO, Cost, InsufficientDepth, cost_to_buy
 from exchanges.book import OrderBook
+from exchanges.frozen import fast_init
 from exchanges.venues import VENUE_IDS, VenueSpec
 
 
@@ -40,6 +41,7 @@ def venue_order(venue: str) -> tuple[int, str]:
     return _ORDER.get(venue) or (len(VENUE_IDS), venue)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Route:
     """How one tranche is bought: one leg (single) or several (split), with the comparison."""

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from exchanges.errors import ErrorKind, VenueError
+from exchanges.frozen import fast_init
 
 
 class Level(NamedTuple):
@@ -70,6 +71,7 @@ def parse_levels(raw: object, venue: str, side: str) -> list[Level]:
     return levels
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BookOrigin:
     """Where a book handed out for a decision came from, and how current it was then.
@@ -86,6 +88,7 @@ class BookOrigin:
     changed_s: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderBook:
     """A validated snapshot of one venue's BTC book in one quote currency.

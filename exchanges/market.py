@@ -15,6 +15,7 @@ from typing import Protocol
 
 from exchanges.book import OrderBook
 from exchanges.errors import VenueError
+from exchanges.frozen import fast_init
 from exchanges.venues import VenueSpec
 
 
@@ -27,6 +28,7 @@ class Health(StrEnum):
     DOWN = "down"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class VenueStatus:
     """What we know about one venue right now.
