@@ -24,6 +24,8 @@ MONEY_SCALE = 24
 MONEY = pl.Decimal(38, MONEY_SCALE)
 TIME = pl.Datetime("us", "UTC")
 _QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
+# Integer digits a money column holds (38 - 24).
+_WHOLE_DIGITS = 38 - MONEY_SCALE
 # 38 significant digits: the column's precision (the default context holds only 28).
 _CONTEXT = Context(prec=38, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation])
 
@@ -328,9 +330,20 @@ def money(value: Decimal | None) -> Decimal | None:
 
 
 def money_text(value: Decimal | None) -> str | None:
-    """``money(value)`` as the text Polars parses into the column exactly; None stays None."""
+    """``money(value)`` as text that Polars parses into the column exactly; None stays None.
+
+    A value of at most 24 places and 14 integer digits (a price, a size, their products)
+    is its own text: Polars reads ``0.00023148`` as it reads ``0.000231480…0``. Any
+    other (a ratio's long tail, an exponent) is rounded by ``money`` first.
+    """
     if value is None:
         return None
+    text = str(value)
+    if "E" not in text:
+        dot = text.find(".")
+        whole = (len(text) if dot < 0 else dot) - (text[0] == "-")
+        if whole <= _WHOLE_DIGITS and (dot < 0 or len(text) - dot - 1 <= MONEY_SCALE):
+            return text
     return str(value.quantize(_QUANTUM, None, _CONTEXT))
 
 
