@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from dca.plan import parse_duration
 from dca.routing import Mode
+from dca.slots import Missed, SlotError, parse_at, parse_every, parse_until, zone
 from exchanges.redact import redact_url, register
 from exchanges.venues import DEFAULT_SPECS, QUOTES, VenueSpec
 from storage.alerts.config import DEFAULT_EVENTS, EVENTS, NotifyConfig, url_problem
@@ -69,6 +70,13 @@ class NamedPlan:
     mode: str | None = None
     max_price: str | None = None
     jitter: bool | None = None
+    # A standing plan (``run --every``; docs/schedules.md): its calendar and end.
+    every: str | None = None
+    at: str | None = None
+    tz: str | None = None
+    until: str | None = None
+    budget: str | None = None
+    missed: str | None = None
 
     def fields(self) -> dict[str, object]:
         """The fields the table sets, by name (``name`` left out)."""
@@ -129,6 +137,14 @@ def default_text() -> str:
         '# duration = "7d"',
         "# tranches = 7",
         '# venues = ["kraken", "coinbase"]',
+        "# A standing plan has every (and at, tz, until or budget, missed) instead of a",
+        "# window: btc-dca run --plan mondays --detach (docs/schedules.md).",
+        "# [plans.mondays]",
+        '# spend = "100"            # each Monday at 09:00 in Paris, until 5,000 is spent',
+        '# every = "1w"',
+        '# at = "mon 09:00"',
+        '# tz = "Europe/Paris"',
+        '# budget = "5000"',
         "",
         "[ui]",
         f'# theme = "{DEFAULT_THEME}"',
@@ -192,6 +208,8 @@ def load_config(path: Path | None, env: Mapping[str, str] | None = None) -> AppC
 
 
 _TOP = {"live", "notify", "peg_parity", "plan", "plans", "record", "ui", "venues"}
+# A standing plan's fields (``run --every``), as ``[plans.NAME]`` keys.
+STANDING_KEYS = ("every", "at", "tz", "until", "budget", "missed")
 PLAN_KEYS = (
     "amount",
     "spend",
@@ -202,6 +220,7 @@ PLAN_KEYS = (
     "mode",
     "max_price",
     "jitter",
+    *STANDING_KEYS,
 )
 # A plan's name: what ``run --plan`` and a TOML bare key both take.
 _PLAN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -458,8 +477,48 @@ def named_plan(name: str, raw: Mapping[str, Any]) -> NamedPlan:
         max_price = str(_decimal(raw["max_price"], f"{prefix}max_price", "a price"))
     jitter = _bool(raw["jitter"], f"{prefix}jitter") if "jitter" in raw else None
     return NamedPlan(
-        name, amount, spend, duration, tranches, quote, venues, mode, max_price, jitter
+        name,
+        amount,
+        spend,
+        duration,
+        tranches,
+        quote,
+        venues,
+        mode,
+        max_price,
+        jitter,
+        **_standing(raw, prefix),
     )
+
+
+def _standing(raw: Mapping[str, Any], prefix: str) -> dict[str, str]:
+    """A named plan's standing fields, each read as its flag reads it (ConfigError naming
+    ``plans.NAME.key``). Whether ``until`` is still ahead is for the run to say."""
+    out = {k: _text(raw[k], f"{prefix}{k}") for k in STANDING_KEYS if k in raw}
+    if not out:
+        return out
+    if "every" not in out:
+        raise ConfigError(f"{prefix}{next(iter(out))}: only with every (a standing plan)")
+    for key in ("duration", "tranches", "jitter"):
+        if key in raw:
+            raise ConfigError(f"{prefix}{key}: not with every (a standing plan has no window)")
+    if "until" in out and "budget" in out:
+        raise ConfigError(f"{prefix}until, {prefix}budget: give one of them, not both")
+    try:
+        every = parse_every(out["every"])
+        if "at" in out:
+            parse_at(out["at"], every)
+        tz = out.get("tz") or "UTC"
+        zone(tz)
+        if "until" in out:
+            parse_until(out["until"], tz, float("-inf"))
+    except SlotError as exc:
+        raise ConfigError(f"{prefix}{exc.field}: {exc}") from None
+    if "budget" in out:
+        out["budget"] = str(_decimal(raw["budget"], f"{prefix}budget", "an amount of money"))
+    if "missed" in out and out["missed"] not in {m.value for m in Missed}:
+        raise ConfigError(f"{prefix}missed: {out['missed']!r} is not one of skip, once")
+    return out
 
 
 def save_plan(path: Path, plan: NamedPlan) -> None:

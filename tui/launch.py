@@ -14,6 +14,7 @@ from exchanges.clock import Clock
 from exchanges.market import MarketData
 from storage.config import (
     AppConfig,
+    NamedPlan,
     PlanDefaults,
     ensure_config,
     load_config,
@@ -44,6 +45,12 @@ log = logging.getLogger(__name__)
 EXPORTS = "exports"
 
 
+def window_plans(config: AppConfig) -> dict[str, NamedPlan]:
+    """The named plans the form can hold: over a window (a standing plan, ``every``, has a
+    calendar the form has no fields for: ``btc-dca run --plan NAME --detach`` starts it)."""
+    return {name: p for name, p in config.plans.items() if p.every is None}
+
+
 def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> FormDefaults:
     """The form's starting values: a given plan, else the options over the config's defaults."""
     if plan is not None:
@@ -57,7 +64,7 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
             mode=plan.mode.value,
             max_price="" if plan.max_price is None else str(plan.max_price),
             jitter=plan.jitter,
-            plans=config.plans,
+            plans=window_plans(config),
         )
     d = config.plan
     if options.demo and d == PlanDefaults():
@@ -72,7 +79,7 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
         mode=options.mode or d.mode,
         max_price=options.max_price or d.max_price or "",
         jitter=d.jitter,
-        plans=config.plans,
+        plans=window_plans(config),
     )
 
 

@@ -51,7 +51,10 @@ def test_first_start_writes_every_key_commented_and_it_reads_as_the_defaults(
     )
     tomllib.loads(uncommented)
     assert _load(tmp_path, uncommented).plan.venues == ("kraken", "coinbase")
-    assert list(_load(tmp_path, uncommented).plans) == ["weekly"]
+    plans = _load(tmp_path, uncommented).plans
+    assert list(plans) == ["weekly", "mondays"]
+    # The second example is a standing plan, read as its flags read it.
+    assert (plans["mondays"].every, plans["mondays"].at) == ("1w", "mon 09:00")
 
 
 def test_overrides_apply_to_the_venue_specs(tmp_path: Path) -> None:

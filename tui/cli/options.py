@@ -10,13 +10,19 @@ import logging
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dca.plan import Plan, StandingInput, build_plan
 from exchanges.venues import VenueSpec
-from storage.config import AppConfig, ConfigError, NamedPlan, ensure_config, load_config
+from storage.config import (
+    AppConfig,
+    ConfigError,
+    NamedPlan,
+    ensure_config,
+    load_config,
+)
 from storage.logs import setup_logging
 from storage.paths import Paths, default_config_file, ensure_writable, resolve_paths, tighten
 from tui.wiring import Options
@@ -158,13 +164,21 @@ def plan_from_args(
         amount, spend = p.amount, p.spend
     if amount is None and spend is None:
         raise UsageError("--amount: required (BTC to buy), or --spend (money to spend)")
+    # A window given on the command line replaces a standing preset's calendar, and
+    # --every replaces a preset's window: the flags win, as for every field.
+    window_flag = duration is not None or ns.tranches is not None
+    every_flag = getattr(ns, "every", None) is not None
+    if every_flag:
+        p = replace(p, duration=None, tranches=None)
+    elif window_flag:
+        p = replace(p, every=None, at=None, tz=None, until=None, budget=None, missed=None)
     duration = duration if duration is not None else p.duration
     tranches = ns.tranches if ns.tranches is not None else p.tranches
     return build_plan(
         amount=amount,
         spend=spend,
         duration=duration,
-        schedule=standing_input(ns),
+        schedule=standing_input(ns, p),
         tranches=tranches,
         quote=options.quote or p.quote or "USD",
         venues=options.venues or p.venues,
@@ -176,15 +190,22 @@ def plan_from_args(
     )
 
 
-def standing_input(ns: argparse.Namespace) -> StandingInput:
-    """A standing plan's flags as typed (``--every``, ``--at``, ...); all None for ``backtest``."""
+def standing_input(ns: argparse.Namespace, preset: NamedPlan | None = None) -> StandingInput:
+    """A standing plan's flags as typed (``--every``, ``--at``, ...), each over ``preset``'s
+    field (``--plan NAME``); all None for ``backtest``."""
+    p = preset or NamedPlan("")
+
+    def flag(name: str) -> str | None:
+        given = getattr(ns, name, None)
+        return str(given) if given is not None else getattr(p, name)
+
     return StandingInput(
-        every=getattr(ns, "every", None),
-        at=getattr(ns, "at", None),
-        tz=getattr(ns, "tz", None),
-        until=getattr(ns, "until", None),
-        budget=getattr(ns, "budget", None),
-        missed=getattr(ns, "missed", None),
+        every=flag("every"),
+        at=flag("at"),
+        tz=flag("tz"),
+        until=flag("until"),
+        budget=flag("budget"),
+        missed=flag("missed"),
         now=time.time(),
     )
 

@@ -51,13 +51,20 @@ def command(ns: argparse.Namespace, options: Options, out: TextIO) -> int | Open
     config = load_app_config(options)
     specs = dict(config.specs)
     preset = named(ns, config)
-    if ns.duration is None and ns.every is None and (preset is None or preset.duration is None):
+    # A standing plan: --every, or a named plan's every when no window flag replaces it.
+    standing = ns.every is not None or (
+        preset is not None
+        and preset.every is not None
+        and ns.duration is None
+        and ns.tranches is None
+    )
+    if ns.duration is None and not standing and (preset is None or preset.duration is None):
         raise UsageError(
             "--duration: required (a time window like 90s, 30m, 6h, 2d), or --every for a "
             "standing plan"
         )
     if ns.live:
-        if ns.every is not None:
+        if standing:
             raise UsageError(
                 "--every: a standing plan runs on paper only for now (a run of real orders "
                 "has a fixed amount and window: --duration)"
