@@ -124,12 +124,14 @@ class Route:
     def runner_up(self) -> tuple[str, Decimal] | None:
         """The next-best single venue that is not a leg of this route, with its total."""
         legs = {leg.venue for leg in self.legs}
-        others = [(t, venue_order(v), v) for v, t in self.alternatives.items() if t is not None]
-        others = [o for o in others if o[2] not in legs]
-        if not others:
-            return None
-        total, _, venue = min(others)
-        return venue, total
+        best: tuple[Decimal, tuple[int, str], str] | None = None
+        for v, t in self.alternatives.items():
+            if t is None or v in legs:
+                continue
+            item = (t, venue_order(v), v)
+            if best is None or item < best:  # the first of equals, as min() keeps
+                best = item
+        return None if best is None else (best[2], best[0])
 
 
 def price_all(

@@ -303,4 +303,5 @@ class ReplayMarket:
         now = self.clock.now()
         if self.feed is not None:
             await self.feed.advance(now)
-        return {v: self.book_or_error(v, now) for v in venues}
+        answer = self._answer
+        return {v: answer(v, now)[0] for v in venues}
