@@ -429,7 +429,8 @@ class DcaApp(RunHere, Views):
             if name:
                 self._save_plan(replace(message.plan, name=name))
 
-        self.push_screen(SavePlanScreen(message.plan.name, tuple(form.plans)), chosen)
+        known = (*form.plans, *form.defaults.unlisted)
+        self.push_screen(SavePlanScreen(message.plan.name, known), chosen)
 
     @work(thread=True, group="save-plan", exclusive=True, exit_on_error=False)
     def _save_plan(self, named: NamedPlan) -> None:

@@ -51,6 +51,11 @@ def window_plans(config: AppConfig) -> dict[str, NamedPlan]:
     return {name: p for name, p in config.plans.items() if p.every is None}
 
 
+def unlisted_plans(config: AppConfig) -> tuple[str, ...]:
+    """The named plans the form does not list (standing ones): the save dialog names them."""
+    return tuple(name for name, p in config.plans.items() if p.every is not None)
+
+
 def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> FormDefaults:
     """The form's starting values: a given plan, else the options over the config's defaults."""
     if plan is not None:
@@ -65,6 +70,7 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
             max_price="" if plan.max_price is None else str(plan.max_price),
             jitter=plan.jitter,
             plans=window_plans(config),
+            unlisted=unlisted_plans(config),
         )
     d = config.plan
     if options.demo and d == PlanDefaults():
@@ -80,6 +86,7 @@ def form_defaults(options: Options, config: AppConfig, plan: Plan | None) -> For
         max_price=options.max_price or d.max_price or "",
         jitter=d.jitter,
         plans=window_plans(config),
+        unlisted=unlisted_plans(config),
     )
 
 

@@ -82,3 +82,17 @@ async def test_save_waits_for_a_valid_plan_and_a_name_it_can_write(tmp_path: Pat
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, SavePlanScreen) and not saved
+
+
+async def test_saving_under_a_standing_plans_name_says_it_replaces_it(tmp_path: Path) -> None:
+    saved: list[NamedPlan] = []
+    defaults = FormDefaults(amount="0.1", duration="1h", unlisted=("mondays",))
+    app = make_app(tmp_path, defaults=defaults, plan_saver=saved.append)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.click("#save-plan")
+        await wait_for(pilot, lambda: isinstance(app.screen, SavePlanScreen))
+        await pilot.press(*"mondays")
+        await pilot.pause()
+        note = str(app.screen.query_one("#plan-name-note").render())
+        assert note == "replaces [plans.mondays] in the config file"

@@ -44,6 +44,9 @@ class FormDefaults:
     # The config's named plans (the Plan selector), and the one the form starts from.
     plans: Mapping[str, NamedPlan] = field(default_factory=dict)
     plan_name: str = ""
+    # Names of the config's other plans (standing ones, not listed): saving under one of
+    # them replaces it, and the save dialog says so.
+    unlisted: tuple[str, ...] = ()
 
 
 def preview_text(plan: Plan) -> Text:

@@ -80,10 +80,11 @@ def test_a_bad_standing_field_in_a_named_plan_is_named(table: str, words: str) -
 
 
 def test_the_forms_plan_selector_lists_only_plans_over_a_window() -> None:
-    from tui.launch import window_plans
+    from tui.launch import unlisted_plans, window_plans
 
     path = Path(os.environ["BTC_DCA_CONFIG"])
     path.write_text(MONDAY + '[plans.week]\nspend = "700"\nduration = "7d"\n', encoding="utf-8")
     config = load_config(path)
     assert sorted(config.plans) == ["monday", "week"]
     assert list(window_plans(config)) == ["week"]
+    assert unlisted_plans(config) == ("monday",)  # the save dialog still knows its name
