@@ -48,8 +48,11 @@ WILDCARDS = frozenset({str(ipaddress.IPv4Address(0)), str(ipaddress.IPv6Address(
 
 
 def new_token() -> str:
-    """A fresh secret for the page: 256 random bits, URL-safe."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+    """A fresh secret for the page: 256 random bits, URL-safe, never starting with ``-``
+    (given back as ``--token -x...`` it would read as an option)."""
+    while (token := secrets.token_urlsafe(TOKEN_BYTES)).startswith("-"):
+        pass
+    return token
 
 
 def token_problem(token: str) -> str | None:

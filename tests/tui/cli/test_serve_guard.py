@@ -110,9 +110,15 @@ def test_a_token_from_the_environment_is_used_and_a_weak_one_refused(tmp_path: P
         assert served.token == token
         assert "warning" not in served.printed
         assert asyncio.run(_get(served, f"/?token={token}")) == 302
-    with serving(tmp_path, "--token", token) as served:
+    with serving(tmp_path, "--token", token) as served:  # never starts with "-"
         assert served.token == token
         assert "--token is visible to every account on this machine" in served.printed
+
+
+def test_a_new_token_never_reads_as_an_option() -> None:
+    """One in 64 URL-safe tokens would start with '-', which ``--token`` cannot take."""
+    tokens = {new_token() for _ in range(2000)}
+    assert len(tokens) == 2000 and not any(t.startswith("-") for t in tokens)
 
 
 def test_a_weak_token_is_refused_with_exit_2(
