@@ -127,6 +127,8 @@ async def test_pause_resume_and_cancel_from_the_buttons(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.click("#start")
         await wait_for(pilot, lambda: app.main.run_state == "running")
+        # The table is mounted as the run starts: on a busy machine a frame after the state.
+        await wait_for(pilot, lambda: bool(app.main.query(TrancheTable)))
         table = app.main.query_one(TrancheTable)
         await wait_for(pilot, lambda: table.row_count == 1)
         status = str(app.main.query_one("#run-status", Static).render())
