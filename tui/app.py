@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from tui.elsewhere import Elsewhere
     from tui.history.cache import HistoryCache
     from tui.history.source import HistorySource
+    from tui.live_options import LiveOptions
     from tui.screens.resume import Abandon, ResumeOffer
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,11 @@ class DcaApp(RunHere, Views):
         recorder_factory: RecorderFactory | None = None,
         plan_saver: Callable[[NamedPlan], None] | None = None,
         portfolio_source: Callable[[], Portfolio] | None = None,
+        live: LiveOptions | None = None,
     ) -> None:
         super().__init__()
+        # Real orders: offered when given (None: the demo, or a dashboard without them).
+        self.live = live
         # Runs in other processes: seen and steered through the data dir's live files.
         self.elsewhere = elsewhere
         self.others = (
@@ -284,7 +288,8 @@ class DcaApp(RunHere, Views):
             return
         if offer is None:
             return
-        if offer.live:
+        if offer.live and self.live is None:
+            # No real orders here (the demo market): never continued as paper.
             self.notify(
                 f"Run {offer.state.run_id} places real orders; continue it with: "
                 f"{self.cli} resume {offer.state.run_id} --detach",
@@ -298,7 +303,8 @@ class DcaApp(RunHere, Views):
             # A demo clock restarts at the wall clock, behind where the run had got to.
             jump(offer.clock_at)
         self.main.earlier = offer.earlier
-        self.start_run(offer.plan, resume=offer.state)
+        # A live run resumes live, after the same pre-flight and confirmation.
+        self.request_start(offer.plan, live=offer.live, resume=offer.state)
 
     @work(thread=True, group="offers", exit_on_error=False)
     def _abandon(self, run_id: str, quote: str) -> None:
@@ -387,8 +393,8 @@ class DcaApp(RunHere, Views):
         self.notify(f"Prices now in {quote}", title="Quote currency")
 
     def on_start_requested(self, message: StartRequested) -> None:
-        """The form's Start button."""
-        self.start_run(message.plan)
+        """The form's Start button (or enter in a field): paper, or live once confirmed."""
+        self.request_start(message.plan, live=message.live)
 
     def action_portfolio(self) -> None:
         """The Portfolio screen: what every run added up to, and its value now."""
@@ -469,7 +475,7 @@ class DcaApp(RunHere, Views):
             return
         plan = self._form_plan()
         if plan is not None:
-            self.start_run(plan)
+            self.request_start(plan, live=self.main.query_one(PlanForm).live)
 
     def action_start_background(self) -> None:
         """Start the form's plan in a background process that goes on after quitting."""
@@ -478,6 +484,14 @@ class DcaApp(RunHere, Views):
         if self.others is None or not self.others.can_detach:
             self.notify(
                 f"This dashboard cannot start background processes; use {self.cli} run --detach",
+                title="Run in background",
+                severity="warning",
+            )
+            return
+        if self.main.query_one(PlanForm).live:
+            self.notify(
+                "A live run starts here (s), after its confirmation; or in the background "
+                f"with: {self.cli} run --live --detach",
                 title="Run in background",
                 severity="warning",
             )

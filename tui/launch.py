@@ -27,6 +27,7 @@ from tui.app import build_app
 from tui.cli import exits
 from tui.elsewhere import Elsewhere, Started
 from tui.history.parquet import ParquetHistory
+from tui.live_options import LiveOptions
 from tui.recording import Recording
 from tui.widgets.plan_form import FormDefaults
 from tui.wiring import LiveUnavailable, Options, make_clock, make_market
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
     from dca.journal import Journal
     from dca.lines import TrancheLine
+    from dca.orders import OrderJournal
     from storage.history.portfolio import Portfolio
     from tui.screens.resume import ResumeOffer
 
@@ -245,6 +247,17 @@ def run_options(options: Options, source: str, speed: float | None) -> Options:
     return replace(options, demo=True, speed=options.speed or speed)
 
 
+def _live(data_dir: Path, config: AppConfig) -> LiveOptions:
+    """Real orders in the dashboard: ``[live]``, and orders journaled in the data dir."""
+
+    def orders() -> OrderJournal:
+        from storage.history.orders import ParquetOrderJournal  # Polars: with a live run
+
+        return ParquetOrderJournal(data_dir)
+
+    return LiveOptions(config.live_max_slippage, config.live_max_spend, orders)
+
+
 def launch(options: Options, plan: Plan | None = None, run_id: str | None = None) -> int:
     """Build config, storage and market for ``options`` and run the dashboard until quit.
 
@@ -310,6 +323,7 @@ def launch(options: Options, plan: Plan | None = None, run_id: str | None = None
         recorder_factory=_recorder(data_dir, clock, config.record_keep_days, source),
         plan_saver=lambda named: save_plan(paths.config_file, named),
         portfolio_source=_portfolio(data_dir),
+        live=None if options.demo else _live(data_dir, config),
     )
     if config.theme not in app.available_themes:
         # Textual would raise at mount; the README promises the key and the reason instead.

@@ -41,9 +41,10 @@ class SavePlanRequested(Message):
 
 @dataclass
 class StartRequested(Message):
-    """The user asked to start ``plan``."""
+    """The user asked to start ``plan`` (``live``: with real orders, once confirmed)."""
 
     plan: Plan
+    live: bool = False
 
 
 class RunFailed(Message):

@@ -35,12 +35,15 @@ if TYPE_CHECKING:
     # The engine loads with the first run, not before the first frame
     # (tests/tui/test_start_imports.py keeps it off the start-up path).
     from dca.events import Summary
+    from dca.execution import Execution
     from dca.executor import Executor, ResumeState
     from dca.journal import Journal
     from dca.session import RunSession
     from storage.runs.attach import Attached
     from tui.elsewhere import Elsewhere, Started
     from tui.history.source import HistorySource
+    from tui.live_options import LiveOptions
+    from tui.live_orders import Accounts
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,10 @@ class RunHere(App[int]):
     run_worker_: Worker[Summary] | None
     # Printed by the launcher once the app has quit: what became of a run in progress.
     farewell: str
+    # Real orders (None: not offered here, e.g. on the demo market).
+    live: LiveOptions | None
+    # The accounts a live run here trades on (closed when it ends).
+    _live_accounts: Accounts | None = None
 
     @property
     def main(self) -> MainScreen:
@@ -101,22 +108,105 @@ class RunHere(App[int]):
         """Whether a run is going (running or paused)."""
         return self.session is not None and self.session.active
 
-    def start_run(self, plan: Plan, resume: ResumeState | None = None) -> None:
-        """Execute ``plan`` in a worker (one run at a time)."""
+    def request_start(
+        self, plan: Plan, *, live: bool = False, resume: ResumeState | None = None
+    ) -> None:
+        """Start ``plan`` on paper, or (``live``) with real orders once the pre-flight
+        passed and the user confirmed it in the dialog."""
+        if not live:
+            self.start_run(plan, resume)
+            return
         if self.run_active:
             self.notify("A run is already going: pause or cancel it first", severity="warning")
             return
+        self.run_worker(
+            self._start_live(plan, resume), group="live", exclusive=True, exit_on_error=False
+        )
+
+    def _refuse_live(self, why: str) -> None:
+        log.warning("live run not started: %s", why)
+        self.notify(f"{why}. Nothing was sent.", title="Live run not started", severity="error")
+
+    async def _start_live(self, plan: Plan, resume: ResumeState | None) -> None:
+        """Keys, balances and the worst case, then the dialog; the run starts only on its yes."""
+        if self.live is None:
+            self._refuse_live(
+                "Real orders are never sent on the demo market (its prices are simulated)"
+            )
+            return
+        from tui.live_orders import not_offered_text, open_accounts, preflight
+
+        refused = not_offered_text(plan.venues)
+        if refused:
+            self._refuse_live(f"Live: {refused}; untick the others or choose Paper")
+            return
+        options = self.live
+        accounts = await open_accounts(plan.venues, self.market.specs, plan.quote, options.env)
+        started = False
+        try:
+            if accounts.refused:
+                self._refuse_live("; ".join(str(e) for e in accounts.refused.values()))
+                return
+            pre = await preflight(plan, self.market, accounts, options.max_slippage)
+            if pre.problems:
+                self._refuse_live("; ".join(pre.problems.values()))
+                return
+            from tui.screens.live_confirm import LiveConfirmScreen
+
+            confirmed = await self.push_screen_wait(
+                LiveConfirmScreen(plan, pre, options.max_slippage, options.max_spend)
+            )
+            if not confirmed:
+                self.notify("Not confirmed: nothing was sent.", title="Live run")
+                return
+            if self.run_active:  # started meanwhile (another key, a resume)
+                self._refuse_live("A run is already going")
+                return
+            from tui.live_orders import live_execution
+
+            execution = live_execution(
+                accounts,
+                self.market.specs,
+                plan,
+                options.max_slippage,
+                options.max_spend,
+                await asyncio.to_thread(options.orders),
+                None,
+            )
+            self._live_accounts = accounts
+            started = self.start_run(plan, resume, execution=execution)
+        finally:
+            if not started:
+                self._live_accounts = None
+                await accounts.close()
+
+    def start_run(
+        self,
+        plan: Plan,
+        resume: ResumeState | None = None,
+        *,
+        execution: Execution | None = None,
+    ) -> bool:
+        """Execute ``plan`` in a worker (one run at a time); True when it started.
+
+        ``execution``: real orders (``dca.live_execution``); paper fills when None."""
+        if self.run_active:
+            self.notify("A run is already going: pause or cancel it first", severity="warning")
+            return False
         if plan.quote != self.market.quote and self.market_factory is not None:
+            if execution is not None:  # priced and confirmed in another currency: ask again
+                self._refuse_live(f"The market is in {self.market.quote}; start it again")
+                return False
             # The form's currency was chosen while a run was going: switch now, then start.
             self.run_worker(self._switch_then_start(plan, resume), group="switch", exclusive=True)
-            return
+            return False
         if plan.quote != self.market.quote:
             self.notify(
                 f"This market quotes in {self.market.quote}; start with --quote {plan.quote}",
                 title="Quote currency",
                 severity="warning",
             )
-            return
+            return False
         unreachable = self.unreachable(plan)
         if unreachable:
             # As `run --headless` exits 3: a run with no venue would only skip every tranche.
@@ -125,7 +215,7 @@ class RunHere(App[int]):
                 title="Start",
                 severity="error",
             )
-            return
+            return False
         from dca.session import RunSession
         from tui.history.memory import MemoryHistory
         from tui.ui_journal import UiJournal
@@ -161,8 +251,18 @@ class RunHere(App[int]):
             views=views,
             resume=resume,
             catch_up=False,
+            execution=execution,
         )
+        if attached is not None and execution is not None:
+            from dca.live_execution import LiveExecution
+            from tui.live_orders import alert_through
+
+            if isinstance(execution, LiveExecution) and execution.alert is None:
+                # Money-safety alerts (balance, max_spend, a venue left out) go out like a
+                # headless live run's.
+                execution.alert = alert_through(attached.alerts)
         self.run_worker_ = self._execute(self.session)
+        return True
 
     def unreachable(self, plan: Plan) -> str:
         """Why none of ``plan``'s venues can be used now ("" when one can).
@@ -193,6 +293,9 @@ class RunHere(App[int]):
             # then reported by ``on_worker_state_changed``.
             return await session.run()
         finally:
+            accounts, self._live_accounts = self._live_accounts, None
+            if accounts is not None:
+                await accounts.close()
             # History shows the run as it ended, without a re-read when it opens.
             self._reread_history()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +145,41 @@ async def test_a_run_in_progress(
     shown = re.sub(r"\d+/24 done", "N/24 done", status[status.index("RUNNING") :])
     columns = header[header.index("time") : header.index("saved") + len("saved")]
     assert (shown.strip(), columns) == snapshot
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_live_confirmation(snapshot: Any, tmp_path: Path, size: tuple[int, int]) -> None:
+    """The dialog before a live run's first order: the most it will spend against each
+    venue's balance (one short), the word to type, Cancel in focus; whole at 80x24."""
+    from tui.live_orders import Preflight
+    from tui.screens.live_confirm import LiveConfirmScreen
+
+    plan = build_plan(
+        amount="0.5",
+        duration="1d",
+        tranches=24,
+        venues=["binance", "kraken"],
+        quote="USD",
+        specs=DEFAULT_SPECS,
+    )
+    pre = Preflight(
+        Decimal("30012.50"),
+        Decimal("30072.53"),
+        {"binance": Decimal("100000"), "kraken": Decimal("12000.5")},
+        {},
+    )
+    app = make_app(tmp_path, defaults=FormDefaults(amount="0.5", duration="1d", tranches="24"))
+    async with app.run_test(size=size) as pilot:
+        panels = list(app.query(VenuePanel))
+        await wait_for(pilot, lambda: all(p.view and p.view.status.book for p in panels))
+        await settle(pilot)
+        app.push_screen(LiveConfirmScreen(plan, pre, Decimal("0.002"), Decimal("40000")))
+        await wait_for(pilot, lambda: isinstance(app.screen, LiveConfirmScreen))
+        # The dialog has no footer of its own: drawn whole once its focus is set.
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "cancel")
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
+        svg = re.sub(r"terminal-\d+", "terminal", app.export_screenshot(simplify=True))
+    text = screen_text(svg).replace("\xa0", " ")
+    assert "Send real orders" in text and "Cancel (esc)" in text and "SHORT" in text
+    assert svg == snapshot.use_extension(SVGImageExtension)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -19,7 +18,6 @@ from dca.executor import ResumeState
 from dca.plan import Plan
 from exchanges.clock import Clock
 from exchanges.market import MarketData
-from storage.alerts.send import Alert, Notifier
 from storage.config import AppConfig
 from storage.history.journal import ParquetJournal
 from storage.runs.attach import Attached
@@ -32,6 +30,7 @@ from tui.cli.real_orders import (
     open_accounts,
     preflight,
 )
+from tui.live_orders import alert_through
 from tui.wiring import Options
 
 
@@ -97,17 +96,6 @@ def _no_venue(accounts: Accounts) -> None:
     for error in accounts.refused.values():
         print(f"btc-dca: {error}", file=sys.stderr)
     print("btc-dca: no venue can take real orders; nothing was sent.", file=sys.stderr)
-
-
-def alert_through(notifier: Notifier | None) -> Callable[[str, str], None] | None:
-    """Real orders' money-safety alerts, sent as the ``live`` event."""
-    if notifier is None:
-        return None
-
-    def send(title: str, body: str) -> None:
-        notifier.send(Alert("live", title, body))
-
-    return send
 
 
 async def run_live(

@@ -7,86 +7,41 @@ ccxt until an account is opened; nothing prints a key's secret (nor the key itse
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from dca.live_execution import LiveExecution, LiveSettings
+from dca.live_execution import LiveExecution
 from dca.orders import OrderJournal
 from dca.plan import Plan
-from dca.routing import route
-from exchanges.book import OrderBook
-from exchanges.errors import ErrorKind, VenueError
-from exchanges.market import MarketData
-from exchanges.private.keys import KeyringUnavailable, env_name, load_keys
-from exchanges.private.venues import LIVE_VENUES, not_offered, offered, open_account
+from exchanges.private.venues import LIVE_VENUES, offered
 from exchanges.venues import VenueSpec, display_name
 from storage.config import AppConfig
 from tui.cli.options import UsageError
+from tui.live_orders import (
+    CONFIRM_WORD,
+    Accounts,
+    Alert,
+    Preflight,
+    no_keys,
+    open_accounts,
+    preflight,
+)
+from tui.live_orders import live_execution as _live_execution
 
-if TYPE_CHECKING:
-    from exchanges.private.account import VenueAccount
-
-# What a user types to confirm real orders at a terminal.
-CONFIRM_WORD = "BUY"
-
-
-@dataclass
-class Accounts:
-    """Open accounts per venue, the venues that cannot trade (with why), and key sources."""
-
-    open: dict[str, VenueAccount] = field(default_factory=dict)
-    refused: dict[str, VenueError] = field(default_factory=dict)
-    key_source: dict[str, str] = field(default_factory=dict)
-
-    async def close(self) -> None:
-        """Close every account's HTTP session."""
-        for account in self.open.values():
-            await account.close()
-
-
-def no_keys(venue: str) -> VenueError:
-    """The refusal for a venue without an API key, saying where keys come from."""
-    return VenueError(
-        venue,
-        ErrorKind.NO_KEYS,
-        f"{display_name(venue)}: no API key (set {env_name(venue, 'key')} and "
-        f"{env_name(venue, 'secret')}, or run: btc-dca keys set {venue})",
-    )
-
-
-async def open_accounts(
-    venues: Sequence[str],
-    specs: Mapping[str, VenueSpec],
-    quote: str,
-    env: Mapping[str, str] | None = None,
-) -> Accounts:
-    """An account for every venue that offers real orders, lists ``quote`` and has a key."""
-    out = Accounts()
-    for venue in venues:
-        spec = specs[venue]
-        if not offered(venue):
-            out.refused[venue] = not_offered(venue)
-            continue
-        if quote not in spec.symbols:
-            out.refused[venue] = VenueError(
-                venue, ErrorKind.UNSUPPORTED_PAIR, f"{spec.name}: no BTC/{quote} market"
-            )
-            continue
-        try:
-            keys = await asyncio.to_thread(load_keys, venue, os.environ if env is None else env)
-        except KeyringUnavailable as exc:
-            out.refused[venue] = VenueError(venue, ErrorKind.NO_KEYS, f"{spec.name}: {exc}")
-            continue
-        if keys is None:
-            out.refused[venue] = no_keys(venue)
-            continue
-        out.open[venue] = open_account(venue, spec, keys)
-        out.key_source[venue] = keys.source
-    return out
+__all__ = [
+    "CONFIRM_WORD",
+    "Accounts",
+    "Preflight",
+    "confirm",
+    "confirm_resume",
+    "describe",
+    "live_execution",
+    "no_keys",
+    "open_accounts",
+    "preflight",
+]
 
 
 def live_venues(requested: Sequence[str] | None, specs: Mapping[str, VenueSpec]) -> list[str]:
@@ -115,38 +70,6 @@ def require_confirmation_channel(yes: bool, stdin: TextIO | None = None) -> None
             "--yes: real orders need --yes when stdin is not a terminal "
             "(nothing was sent to any venue)"
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Preflight:
-    """What a live run will spend at most, against what each venue holds."""
-
-    estimate: Decimal | None
-    worst: Decimal | None
-    free: dict[str, Decimal]
-    problems: dict[str, str]
-
-
-async def preflight(
-    plan: Plan,
-    market: MarketData,
-    accounts: Accounts,
-    max_slippage: Decimal,
-) -> Preflight:
-    """The plan's cost on the books now × (1 + max_slippage), and each venue's free balance."""
-    results = await market.fresh_books(list(accounts.open), min_btc=plan.amount)
-    books = {v: r for v, r in results.items() if isinstance(r, OrderBook)}
-    whole = route(books, market.specs, plan.amount, plan.mode) if books else None
-    estimate = whole.total if whole else None
-    worst = estimate * (1 + max_slippage) if estimate is not None else None
-    free: dict[str, Decimal] = {}
-    problems: dict[str, str] = {}
-    for venue, account in accounts.open.items():
-        try:
-            free[venue] = (await account.free()).get(plan.quote, Decimal(0))
-        except VenueError as exc:
-            problems[venue] = str(exc)
-    return Preflight(estimate, worst, free, problems)
 
 
 def describe(plan: Plan, pre: Preflight, accounts: Accounts, max_spend: Decimal | None) -> str:
@@ -203,16 +126,17 @@ def live_execution(
     plan: Plan,
     config: AppConfig,
     journal: OrderJournal,
-    alert: Callable[[str, str], None] | None,
+    alert: Alert | None,
 ) -> LiveExecution:
-    """The venue side of the seam for ``plan`` on the open accounts."""
-    return LiveExecution(
-        accounts.open,
-        {v: specs[v].symbols[plan.quote] for v in accounts.open},
+    """The venue side of the seam for ``plan`` on the open accounts, with ``[live]``."""
+    return _live_execution(
+        accounts,
+        specs,
+        plan,
+        config.live_max_slippage,
+        config.live_max_spend,
         journal,
-        LiveSettings(plan.quote, config.live_max_slippage, config.live_max_spend),
-        alert=alert,
-        left_out=accounts.refused,
+        alert,
     )
 
 

@@ -124,7 +124,8 @@ def live_options(ns: argparse.Namespace, options: Options, specs: dict[str, Venu
         raise UsageError("--live: real orders are never sent on the demo market; leave --demo out")
     if not ns.headless and not ns.detach:
         raise UsageError(
-            "--live: use it with --headless or --detach (the dashboard has no Live switch yet)"
+            "--live: use it with --headless or --detach (in the dashboard, choose LIVE "
+            "beside Start)"
         )
     venues = live_venues(options.venues, specs)
     check_venues_offered(venues)

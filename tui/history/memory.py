@@ -156,7 +156,8 @@ class MemoryHistory:
                 {
                     "run": run_id,
                     "started": _ts(run.started.at),
-                    "status": run.status.value,
+                    "status": run.status.value
+                    + (" LIVE" if run.started.execution == "live" else ""),
                     "amount BTC": plan.amount,
                     "bought BTC": d.qty,
                     "quote": plan.quote,

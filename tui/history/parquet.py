@@ -66,7 +66,11 @@ class ParquetHistory:
         out = df.select(
             pl.col("run_id").alias("run"),
             pl.col("created_at").alias("started"),
-            "status",
+            # A live run's rows say so: "finished LIVE", as ``btc-dca history`` does.
+            pl.when(pl.col("execution") == "live")
+            .then(pl.col("status") + pl.lit(" LIVE"))
+            .otherwise(pl.col("status"))
+            .alias("status"),
             pl.col("amount_btc").alias("amount BTC"),
             pl.col("qty_btc").fill_null(0).alias("bought BTC"),
             "quote",

@@ -158,6 +158,8 @@ class MainScreen(Screen[None]):
         # Venues the user has been told are down (by the feed or by the run), told once each.
         self._down: set[str] = set()
         self._resumed = False
+        # Whether the run shown buys with real orders (marked LIVE in the header and panel).
+        self.live_run = False
 
     def compose(self) -> ComposeResult:
         """Header, form | (venue grid over run area), footer."""
@@ -359,6 +361,8 @@ class MainScreen(Screen[None]):
         if executor is None or self.run_plan is None or self.run_state not in IN_PROGRESS:
             return
         text = Text()
+        if self.live_run:
+            text.append("LIVE ", "bold red")
         text.append("PAUSED" if self.run_state is RunStatus.PAUSED else "RUNNING", "bold")
         st = self.run_plan.standing
         now = self.clock.now()
@@ -402,6 +406,7 @@ class MainScreen(Screen[None]):
             self.run_plan = event.plan
             self.run_sizes = event.sizes
             self.next_index = event.done
+            self.show_live(event.execution == "live")
             self._set_state(RunStatus.RUNNING)
             self._table = await run.reset()
             self._clear_fills()
@@ -412,7 +417,8 @@ class MainScreen(Screen[None]):
             self.earlier = ()
             self.query_one(PlanForm).disabled = True
             verb = "Resumed" if event.resumed else "Started"
-            run.set_status(Text(f"{verb} run {event.run_id}", "bold"))
+            live = "LIVE run (real orders)" if self.live_run else "run"
+            run.set_status(Text(f"{verb} {live} {event.run_id}", "bold"))
         elif isinstance(event, TrancheFilled):
             self._tranche_table().add_fill(event)
             self.next_index = event.index + 1
@@ -485,7 +491,10 @@ class MainScreen(Screen[None]):
         line = bought + spent + skipped
         self.notify(line, title=title, severity="information" if done else "warning")
         # The panel's summary lines below show what was spent: the status line fits 80 columns.
-        self.query_one(RunPanel).set_status(Text(f"{title.upper()}: {bought}{skipped}", "bold"))
+        live = "LIVE " if self.live_run else ""
+        self.query_one(RunPanel).set_status(
+            Text(f"{live}{title.upper()}: {bought}{skipped}", "bold")
+        )
 
     def show_form(self) -> bool:
         """Bring back the form a narrow screen gave to an ended run's results; False when
@@ -496,8 +505,24 @@ class MainScreen(Screen[None]):
         self.query_one("#amount").focus()
         return True
 
+    def show_live(self, live: bool) -> None:
+        """Mark the run shown as real orders (or not): the run panel's title and border;
+        the header too while it is in progress (``_set_state`` clears that at its end)."""
+        self.live_run = live
+        run = self.query_one(RunPanel)
+        run.set_class(live, "-live")
+        run.border_title = "Run · LIVE: real orders" if live else "Run"
+        self._live_header(live)
+
+    def _live_header(self, live: bool) -> None:
+        self.query_one(Header).set_class(live, "-live")
+        app = self.app
+        app.title = f"{app.TITLE} · LIVE: REAL ORDERS" if live else (app.TITLE or "")
+
     def _set_state(self, state: RunStatus) -> None:
         self.run_state = state
+        if self.live_run and state not in IN_PROGRESS:
+            self._live_header(False)
         self.set_class(state in IN_PROGRESS, "-running")
         # An ended run's results keep the room they had on a narrow screen (``show_form``).
         self.set_class(state is not RunStatus.PENDING and state not in IN_PROGRESS, "-ran")

@@ -25,8 +25,9 @@ class ResumeOffer:
     ``earlier`` are its recorded tranches (the table shows them above the new ones);
     ``clock_at`` is where a demo run's simulated clock had got to (its last tranche), so
     the schedule goes on from there instead of from a clock restarted behind it.
-    ``live`` runs place real orders: the dashboard does not continue them (their
-    confirmation is on the command line).
+    ``live`` runs place real orders: the dashboard continues them only through the same
+    pre-flight and typed confirmation as a live start (never as paper; not at all where
+    real orders are not offered, as on the demo market).
     """
 
     plan: Plan

@@ -40,6 +40,8 @@ class FormDefaults:
     mode: str = "single"
     max_price: str = ""
     jitter: bool = False
+    # "paper" (the default: no order is ever sent) or "live" (real orders, after a dialog).
+    execution: str = "paper"
     extra: Mapping[str, str] = field(default_factory=dict)
     # The config's named plans (the Plan selector), and the one the form starts from.
     plans: Mapping[str, NamedPlan] = field(default_factory=dict)
@@ -122,7 +124,12 @@ class PlanForm(VerticalScroll):
             compact=True,
         )
         yield TextLines(id="preview")
-        yield Button("Start", id="start", variant="success", disabled=True, compact=True)
+        # Paper or Live beside Start: the choice is made where the run is started, and the
+        # form keeps its height (80x24 shows it whole).
+        orders = [("Paper", "paper"), ("LIVE", "live")]
+        with Horizontal(id="start-row"):
+            yield Select(orders, value=d.execution, allow_blank=False, compact=True, id="execution")
+            yield Button("Start", id="start", variant="success", disabled=True, compact=True)
         # Named plans under Start: the fields (Amount first, focused at start) and Start
         # stay in view on a 24-row terminal; choosing a plan fills the fields above.
         names = sorted(self.plans)
@@ -147,6 +154,8 @@ class PlanForm(VerticalScroll):
         for name in TYPED:
             if self.query_one(f"#{name}", Input).value:
                 self.touched.add(name)
+        if self.defaults.execution == "live":
+            self._execution_changed()
         self.validate()
 
     def values(self) -> dict[str, object]:
@@ -162,6 +171,11 @@ class PlanForm(VerticalScroll):
             "max_price": self.query_one("#max_price", Input).value or None,
             "jitter": self.query_one("#jitter", Checkbox).value,
         }
+
+    @property
+    def live(self) -> bool:
+        """Whether Live (real orders) is chosen; Paper is the default."""
+        return self.query_one("#execution", Select).value == "live"
 
     def ticked(self) -> list[str]:
         """The venues ticked in the list (whether or not the rest of the plan is valid)."""
@@ -287,6 +301,15 @@ class PlanForm(VerticalScroll):
             self.touched.add(event.input.id)
         self.validate()
 
+    @on(Select.Changed, "#execution")
+    def _execution_changed(self) -> None:
+        # Unmistakable while chosen: the field and the form's title say LIVE.
+        live = self.live
+        self.query_one("#execution", Select).set_class(live, "-live")
+        self.set_class(live, "-live")
+        self.border_title = "Plan · LIVE: real orders" if live else "Plan"
+        self.query_one("#start", Button).label = "Start LIVE" if live else "Start"
+
     @on(Select.Changed)
     @on(Checkbox.Changed)
     @on(SelectionList.SelectedChanged)
@@ -365,4 +388,4 @@ class PlanForm(VerticalScroll):
         self.touched.update(FIELDS)
         plan = self.validate(again=True)
         if plan is not None:
-            self.post_message(StartRequested(plan))
+            self.post_message(StartRequested(plan, live=self.live))
