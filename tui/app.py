@@ -481,17 +481,17 @@ class DcaApp(RunHere, Views):
         """Start the form's plan in a background process that goes on after quitting."""
         if self.main.show_form():
             return
-        if self.others is None or not self.others.can_detach:
-            self.notify(
-                f"This dashboard cannot start background processes; use {self.cli} run --detach",
-                title="Run in background",
-                severity="warning",
-            )
-            return
         if self.main.query_one(PlanForm).live:
             self.notify(
                 "A live run starts here (s), after its confirmation; or in the background "
                 f"with: {self.cli} run --live --detach",
+                title="Run in background",
+                severity="warning",
+            )
+            return
+        if self.others is None or not self.others.can_detach:
+            self.notify(
+                f"This dashboard cannot start background processes; use {self.cli} run --detach",
                 title="Run in background",
                 severity="warning",
             )

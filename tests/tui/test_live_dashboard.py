@@ -272,3 +272,47 @@ async def test_a_memory_history_marks_the_live_run_too(
         await wait_for(pilot, lambda: app.session is not None and not app.session.active)
     assert history.runs()["status"].to_pylist() == ["finished LIVE"]
     assert len(stand.orders) == 2
+
+
+async def test_a_stopped_live_run_resumes_only_through_the_dialog(
+    tmp_path: Path, standin: tuple[BinanceStandIn, str]
+) -> None:
+    from dca.executor import ResumeState
+    from dca.plan import build_plan
+    from tui.screens.resume import ResumeOffer
+
+    stand, url = standin
+    app = _app(url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _ready(pilot, app)
+        plan = build_plan(
+            amount="0.02",
+            duration="2s",
+            tranches=2,
+            quote="USDT",
+            venues=["binance"],
+            specs=app.market.specs,
+        )
+        state = ResumeState("20261206-000000-abc123", 0.0, {})
+        app._resume_chosen(ResumeOffer(plan, state, "a live run", live=True))
+        await wait_for(pilot, lambda: isinstance(app.screen, LiveConfirmScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LiveConfirmScreen))
+        assert app.session is None
+    assert stand.orders == []
+
+
+async def test_live_is_refused_on_the_demo_and_in_the_background(
+    tmp_path: Path, standin: tuple[BinanceStandIn, str]
+) -> None:
+    stand, url = standin
+    app = _app(url, tmp_path)
+    app.live = None  # as on the demo market
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _ready(pilot, app)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: any("run --live --detach" in n for n in messages(app)))
+        await pilot.press("s")
+        await wait_for(pilot, lambda: any("demo market" in n for n in messages(app)))
+        assert app.session is None
+    assert stand.orders == [] and stand.requests == []
