@@ -110,6 +110,8 @@ class TrancheFilled:
     orders: tuple[OrderRecord, ...] = ()
     decision: Route | None = None
     carried: Decimal = ZERO
+    # Why ``carried`` could not be bought in this tranche (no other venue could take it).
+    carried_why: str = ""
     # A budget run's tranche: the money it had (its share plus what earlier tranches
     # carried); what the route did not spend of it goes on to the next tranche.
     spend: Decimal | None = None

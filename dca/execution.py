@@ -33,6 +33,9 @@ class Executed:
     route: Route
     orders: tuple[OrderRecord, ...] = ()
     decision: Route | None = None
+    # Live: why the BTC the orders did not buy is carried into the next tranche ("" when
+    # everything was bought, or the remainder went to another venue and was bought).
+    carried_why: str = ""
 
 
 @dataclass(frozen=True, slots=True)

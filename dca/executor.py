@@ -357,6 +357,7 @@ class Executor:
             orders=done.orders,
             decision=done.decision,
             carried=short,
+            carried_why=done.carried_why if short else "",
         )
         self.summary.add(event)
         await self.journal.record(event)

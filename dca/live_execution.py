@@ -16,6 +16,13 @@ asking the venue for the client order id; an order it has is recorded with its f
 and never sent again (Binance accepts a closed order's id again: re-sending would buy
 twice). A resumed run asks first about every order its journal holds unsettled for the
 tranche. A venue whose key is refused mid-run is left out, with an alert.
+
+A leg filled in part (immediate-or-cancel: the rest cancelled) or not at all leaves a
+remainder: the other venues' books are walked again for it, and it goes to the best of
+them as an order of its own (the next attempt's client order id, journaled first); when
+none can take it (no other venue, books too thin, under a minimum, the balance,
+``max_spend``, ``max_price``) it is carried into the next tranche with that reason.
+Never while an order's outcome is unknown: its BTC may have been bought.
 """
 
 from __future__ import annotations
@@ -38,10 +45,12 @@ from dca.orders import (
     client_order_id,
 )
 from dca.pricing import ZERO, Cost
-from dca.routing import Route
+from dca.routing import Mode, Route
+from dca.routing import route as walk
+from exchanges.book import OrderBook
 from exchanges.errors import ErrorKind, VenueError
 from exchanges.private.types import MarketRules, OrderAnswer
-from exchanges.venues import display_name
+from exchanges.venues import VenueSpec, display_name
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +91,21 @@ class Account(Protocol):
 Alert = Callable[[str, str], None]
 
 
+class Books(Protocol):
+    """Where a remainder's books come from (``exchanges.market.MarketData``)."""
+
+    @property
+    def specs(self) -> Mapping[str, VenueSpec]:
+        """Every venue's fees and filters."""
+        ...
+
+    async def fresh_books(
+        self, venues: Sequence[str], *, min_btc: Decimal | None = None
+    ) -> dict[str, OrderBook | VenueError]:
+        """The freshest usable book per venue, or why there is none."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class LiveSettings:
     """``[live]``: the slippage cap on every order and an optional cap on the run's spend."""
@@ -89,6 +113,8 @@ class LiveSettings:
     quote: str
     max_slippage: Decimal = DEFAULT_MAX_SLIPPAGE
     max_spend: Decimal | None = None
+    # The plan's maximum price per BTC, fees in: a remainder is not bought above it.
+    max_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +206,7 @@ class LiveExecution:
         ask_wait_s: float = 2.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         left_out: Mapping[str, VenueError] | None = None,
+        books: Books | None = None,
     ) -> None:
         self.accounts = dict(accounts)
         self.symbols = dict(symbols)
@@ -190,6 +217,8 @@ class LiveExecution:
         self.ask_wait_s = ask_wait_s
         self.sleep = sleep
         self.spent = ZERO
+        # Books for a remainder (None: a remainder is carried into the next tranche).
+        self.books = books
         # Venues of the plan that cannot take orders (no key, not offered): never routed to.
         self._left_out: dict[str, VenueError] = dict(left_out or {})
         self._rules: dict[str, MarketRules] = {}
@@ -243,6 +272,17 @@ class LiveExecution:
         planned = await self._size(route)
         if isinstance(planned, NotExecuted):
             return planned
+        records = await self._send_all(run_id, index, attempt, planned)
+        if isinstance(records, NotExecuted):
+            return records
+        records, why = await self._remainder(run_id, index, attempt, route.qty, records)
+        return self._result(route, tuple(records), why)
+
+    async def _send_all(
+        self, run_id: str, index: int, attempt: int, planned: list[LegOrder]
+    ) -> list[OrderRecord] | NotExecuted:
+        """Journal every leg's intent (durable) while checking the balances cover them,
+        then send them all at once (or none, with why)."""
         intents = [
             OrderIntent(
                 run_id,
@@ -267,10 +307,68 @@ class LiveExecution:
             for intent in intents:
                 await self.journal.settle(intent, self._held_back(intent, covered.detail))
             return covered
-        records = await asyncio.gather(
-            *(self._send(intent, leg.rules) for intent, leg in zip(intents, planned, strict=True))
+        return list(
+            await asyncio.gather(
+                *(
+                    self._send(intent, leg.rules)
+                    for intent, leg in zip(intents, planned, strict=True)
+                )
+            )
         )
-        return self._result(route, tuple(records))
+
+    async def _remainder(
+        self, run_id: str, index: int, attempt: int, want: Decimal, records: list[OrderRecord]
+    ) -> tuple[list[OrderRecord], str]:
+        """What the orders left unbought goes to the next best venue not tried yet in this
+        tranche, one attempt each, until bought or no venue can take it; returns every
+        order and, when some is left, why it is carried."""
+        tried = {r.venue for r in records}
+        while True:
+            if any(r.state is OrderState.UNKNOWN for r in records):
+                return records, ""  # its BTC may have been bought: never buy it twice
+            if not any(r.state in (OrderState.PARTIAL, OrderState.UNFILLED) for r in records):
+                return records, ""
+            left = want - sum((r.received_btc for r in records), ZERO)
+            if left <= 0:
+                return records, ""
+            short = f"{left:f} BTC not filled at the limit"
+            why = await self._next_venue(left, tried)
+            if isinstance(why, str):
+                return records, f"{short}; {why}"
+            attempt += 1
+            tried.update(leg.venue for leg in why)
+            log.info(
+                "tranche %d: %s BTC left; sent to %s",
+                index,
+                left,
+                ", ".join(leg.venue for leg in why),
+            )
+            sent = await self._send_all(run_id, index, attempt, why)
+            if isinstance(sent, NotExecuted):
+                return records, f"{short}; {sent.detail}"
+            records += sent
+
+    async def _next_venue(self, left: Decimal, tried: set[str]) -> list[LegOrder] | str:
+        """The order for ``left`` BTC at the best venue not in ``tried``, or why none."""
+        venues = [v for v in self.accounts if v not in tried and v not in self._left_out]
+        if self.books is None or not venues:
+            return "no other venue to take it"
+        found = await self.books.fresh_books(venues, min_btc=left)
+        usable = {v: b for v, b in found.items() if isinstance(b, OrderBook)}
+        best = walk(usable, self.books.specs, left, Mode.SINGLE) if usable else None
+        names = ", ".join(display_name(v) for v in venues)
+        if best is None:
+            return f"no other venue's book can fill it ({names})"
+        cap = self.settings.max_price
+        if cap is not None and best.effective_price > cap:
+            return (
+                f"{display_name(best.venue)} would pay {best.effective_price:,.2f} "
+                f"per BTC, above the maximum price {cap:,.2f}"
+            )
+        planned = await self._size(best)
+        if isinstance(planned, NotExecuted):
+            return planned.detail
+        return planned
 
     async def _size(self, route: Route) -> list[LegOrder] | NotExecuted:
         """Size every leg on its venue's rules and check the run's cap."""
@@ -447,7 +545,9 @@ class LiveExecution:
             return self._result(route, tuple(records))
         return None
 
-    def _result(self, decision: Route, records: tuple[OrderRecord, ...]) -> ExecutionResult:
+    def _result(
+        self, decision: Route, records: tuple[OrderRecord, ...], why: str = ""
+    ) -> ExecutionResult:
         quote = self.settings.quote
         bought = [r for r in records if r.received_btc > 0]
         unknown = [r for r in records if r.state is OrderState.UNKNOWN]
@@ -464,6 +564,8 @@ class LiveExecution:
                 + (f" ({r.error})" if r.error else "")
                 for r in records
             )
+            if why:
+                detail += f"; {why.split('; ', 1)[-1]}"
             return NotExecuted(SkipReason.NOT_FILLED, detail, records)
         legs = tuple(cost_of(r, quote) for r in bought)
         bought_qty = sum((leg.qty for leg in legs), ZERO)
@@ -474,4 +576,4 @@ class LiveExecution:
             v: (t * scale if t is not None else None) for v, t in decision.alternatives.items()
         }
         route = Route(bought_qty, decision.mode, legs, alternatives)
-        return Executed(route, records, decision)
+        return Executed(route, records, decision, carried_why=why)

@@ -143,21 +143,24 @@ async def preflight(
 
 def live_execution(
     accounts: Accounts,
-    specs: Mapping[str, VenueSpec],
+    market: MarketData,
     plan: Plan,
     max_slippage: Decimal,
     max_spend: Decimal | None,
     journal: OrderJournal,
     alert: Alert | None,
 ) -> LiveExecution:
-    """The venue side of the seam for ``plan`` on the open accounts."""
+    """The venue side of the seam for ``plan`` on the open accounts; a partial fill's
+    remainder is walked again on ``market``'s books of the other venues."""
+    specs = market.specs
     return LiveExecution(
         accounts.open,
         {v: specs[v].symbols[plan.quote] for v in accounts.open},
         journal,
-        LiveSettings(plan.quote, max_slippage, max_spend),
+        LiveSettings(plan.quote, max_slippage, max_spend, plan.max_price),
         alert=alert,
         left_out=accounts.refused,
+        books=market,
     )
 
 

@@ -166,7 +166,7 @@ class RunHere(App[int]):
 
             execution = live_execution(
                 accounts,
-                self.market.specs,
+                self.market,
                 plan,
                 options.max_slippage,
                 options.max_spend,

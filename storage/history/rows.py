@@ -282,6 +282,9 @@ def tranche_row(event: TrancheFilled | TrancheSkipped, recorded_at: datetime) ->
         )
         if d is not None:
             row["requested_btc"] = money(d.qty)
+        if event.carried_why:
+            # Why a partial fill's remainder rides on the next tranche.
+            row["detail"] = redact(event.carried_why)
     tca = event.tca
     row.update(
         tca_mid_chosen=money(tca.mid_chosen),

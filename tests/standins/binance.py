@@ -9,6 +9,7 @@ BTC), and answers in Binance's formats, refusals included:
 - -2015 unknown key, -1022 bad signature, -1021 stale timestamp, -1013 filter failure,
   -2010 insufficient balance, -2013 unknown order; 429 then 418 with Retry-After;
 - ``hold``: fill the order, then never answer (the crash window between fill and answer);
+- ``fill_at_most``: fill each order in part only (its rest expires, as IOC);
 - a client order id is refused only while an order with it is open, as on Binance: an IOC
   is closed at once, so a second order with the same id is accepted and fills again.
 
@@ -83,6 +84,9 @@ class BinanceStandIn:
     hold: set[str] = field(default_factory=set)  # client order ids: fill, then no answer
     hold_all: bool = False
     hold_from: int | None = None  # hold the answer of this order (1 = first) and every later one
+    # Each order fills at most this much BTC, the rest expiring (IOC): the book's liquidity
+    # taken by someone else between the decision and the order (a partial fill).
+    fill_at_most: Decimal | None = None
     orders: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -360,7 +364,7 @@ class BinanceStandIn:
 
     def _fill(self, order_id: int, qty: Decimal, limit: Decimal) -> list[dict[str, Any]]:
         fills: list[dict[str, Any]] = []
-        left = qty
+        left = qty if self.fill_at_most is None else min(qty, self.fill_at_most)
         for n, (price, size) in enumerate(self.asks):
             if left <= 0 or price > limit:
                 break

@@ -135,7 +135,7 @@ async def run_live(
             return exits.EXIT_INVALID
         execution = live_execution(
             accounts,
-            market.specs,
+            market,
             plan,
             config,
             ParquetOrderJournal(data_dir),

@@ -337,6 +337,8 @@ class Printer:
                 obj["orders"] = [orders_json(o) for o in event.orders]
                 if event.carried:
                     obj["carried"] = exact(event.carried)
+                if event.carried_why:
+                    obj["carried_why"] = event.carried_why
                 d = event.decision
                 if d is not None:
                     obj["decision"] = {
@@ -469,6 +471,11 @@ class Printer:
                     for o in event.orders
                 )
                 line = f"LIVE {line}\n      {ids}"
+                if event.carried_why:
+                    line += (
+                        f"\n      {btc(event.carried)} BTC carried to the next tranche: "
+                        f"{event.carried_why}"
+                    )
             return line
         if isinstance(event, TrancheSkipped):
             carried = (

@@ -15,6 +15,7 @@ from typing import TextIO
 from dca.live_execution import LiveExecution
 from dca.orders import OrderJournal
 from dca.plan import Plan
+from exchanges.market import MarketData
 from exchanges.private.venues import LIVE_VENUES, offered
 from exchanges.venues import VenueSpec, display_name
 from storage.config import AppConfig
@@ -122,7 +123,7 @@ async def confirm(
 
 def live_execution(
     accounts: Accounts,
-    specs: Mapping[str, VenueSpec],
+    market: MarketData,
     plan: Plan,
     config: AppConfig,
     journal: OrderJournal,
@@ -131,7 +132,7 @@ def live_execution(
     """The venue side of the seam for ``plan`` on the open accounts, with ``[live]``."""
     return _live_execution(
         accounts,
-        specs,
+        market,
         plan,
         config.live_max_slippage,
         config.live_max_spend,

@@ -422,6 +422,13 @@ class MainScreen(Screen[None]):
         elif isinstance(event, TrancheFilled):
             self._tranche_table().add_fill(event)
             self.next_index = event.index + 1
+            if event.carried_why:
+                self.notify(
+                    f"Tranche {event.index + 1}: {fmt.btc(event.carried)} BTC carried to the "
+                    f"next tranche: {event.carried_why}",
+                    title="Filled in part",
+                    severity="warning",
+                )
             for leg in event.route.legs:
                 self._panels[leg.venue].show_fill(leg.qty, leg.avg_price, event.at)
         elif isinstance(event, TrancheSkipped):

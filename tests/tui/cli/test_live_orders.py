@@ -221,3 +221,52 @@ def test_a_kill_between_fill_and_answer_then_resume_buys_that_tranche_once(
     assert SECRET.encode() not in written
     assert SECRET.encode() not in out + err
     assert SECRET not in resumed.stdout + resumed.stderr
+
+
+def test_a_partial_fills_remainder_goes_to_the_next_venue_in_the_same_tranche(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Binance fills each order in part; the rest of the tranche is bought on Binance.US
+    (its own stand-in) under the next attempt's client order id, within the tranche."""
+    binance = BinanceStandIn(key=KEY, secret=SECRET)
+    binance.fill_at_most = D("0.006")
+    us = BinanceStandIn(key=KEY, secret=SECRET)
+    us.asks = [(D("60300.00"), D("2"))]
+    monkeypatch.setenv("BTC_DCA_LOG_DIR", str(tmp_path / "logs"))
+    with serving_in_thread(binance.app()) as a, serving_in_thread(us.app()) as b:
+        for venue, url in (("BINANCE", a), ("BINANCEUS", b)):
+            monkeypatch.setenv(f"BTC_DCA_{venue}_REST_URL", url)
+            monkeypatch.setenv(f"BTC_DCA_{venue}_API_KEY", KEY)
+            monkeypatch.setenv(f"BTC_DCA_{venue}_API_SECRET", SECRET)
+        code, out = run(
+            "run", "--live", "--yes", "--headless", "--json", "--rest",
+            "--venues", "binance,binanceus", "--quote", "USDT",
+            "--amount", "0.02", "--duration", "2s", "--tranches", "2",
+        )  # fmt: skip
+    assert code == 0, out + capsys.readouterr().err
+    tranches = [t for t in map(json.loads, out.splitlines()) if t["event"] == "tranche"]
+    assert len(tranches) == 2
+    for t in tranches:
+        first, rest = t["orders"]
+        assert (first["venue"], first["state"]) == ("binance", "partial")
+        assert (rest["venue"], rest["state"]) == ("binanceus", "filled")
+        assert first["client_order_id"].endswith("l0a1")
+        assert rest["client_order_id"].endswith("l0a2")
+        assert D(t["qty"]) >= D("0.01") and "carried_why" not in t
+    assert len(binance.orders) == 2 and len(us.orders) == 2
+
+
+def test_a_remainder_no_venue_can_take_is_carried_with_the_reason_everywhere(
+    binance: BinanceStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binance.fill_at_most = D("0.006")
+    code, out = run(
+        "run", "--live", "--yes", "--headless", "--json",
+        "--amount", "0.02", "--duration", "2s", "--tranches", "2", *PLAN,
+    )  # fmt: skip
+    assert code in (0, 4), out + capsys.readouterr().err
+    first = next(t for t in map(json.loads, out.splitlines()) if t["event"] == "tranche")
+    assert D(first["carried"]) > 0
+    assert first["carried_why"].endswith("BTC not filled at the limit; no other venue to take it")
+    rows = History(tmp_path / "data").run_tranches(first["run_id"])
+    assert rows["detail"][0] == first["carried_why"]
