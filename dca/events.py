@@ -15,7 +15,15 @@ from dca.plan import Plan
 from dca.pricing import ZERO, Cost, InsufficientDepth
 from dca.routing import Route
 from dca.status import RunStatus, end_status, stop_status
-from dca.tca import RunReport, RunTca, TrancheTca, best_mid, tranche_tca
+from dca.tca import (
+    FillTca,
+    RunReport,
+    RunTca,
+    TrancheTca,
+    best_mid,
+    fill_tca,
+    tranche_tca,
+)
 from exchanges.errors import VenueError
 from exchanges.frozen import fast_init
 
@@ -135,6 +143,13 @@ class TrancheFilled:
     def tca(self) -> TrancheTca:
         """This tranche's execution quality (``dca.tca``)."""
         return tranche_tca(self.route, self.quotes)
+
+    @property
+    def fill_tca(self) -> FillTca | None:
+        """Real orders: the fill against its paper decision and the mid (None on paper)."""
+        if not self.orders or self.decision is None:
+            return None
+        return fill_tca(self.route, self.decision, best_mid(self.quotes))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,20 @@ Per tranche:
 - ``improvement`` (split mode only) = best single venue's total − this route's total;
   ``improvement_bps`` = improvement / best single total × 10⁴.
 
+Real orders (``fill_tca``), per tranche, the venues' fills against the paper decision
+they came from and against the mid:
+
+- ``vs_decision_bps`` = (fill avg price − decided avg price) / decided avg price × 10⁴
+  (fees out): what the market moved, or the book held, between the decision and the fill;
+  ``vs_decision_fee_bps`` the same with fees in (total / qty on both sides);
+- ``decision_vs_mid_bps`` = (decided avg price − mid_best) / mid_best × 10⁴ and
+  ``fill_vs_mid_bps`` = (fill avg price − mid_best) / mid_best × 10⁴: the decision's and
+  the fill's slippage against the same mid.
+
+Over a run (``fills_vs_decisions``) they are weighted by the BTC bought: Σ fill notional
+against Σ decided avg price × BTC filled (and with fees in, totals against decided
+effective prices).
+
 Per run (``RunTca.report``):
 
 - ``arrival_mid``: ``mid_best`` at the run's first decision.
@@ -115,6 +129,41 @@ def tranche_tca(route: Route, quotes: Iterable[QuoteLike]) -> TrancheTca:
             improvement = best_single - route.total
             improvement_bps = bps(improvement, best_single)
     return TrancheTca(mid_chosen, mid_best, slippage, slippage_fee, improvement, improvement_bps)
+
+
+@dataclass(frozen=True, slots=True)
+class FillTca:
+    """Real orders: the fill against its paper decision and against the mid (see above)."""
+
+    vs_decision_bps: Decimal | None
+    vs_decision_fee_bps: Decimal | None
+    decision_vs_mid_bps: Decimal | None
+    fill_vs_mid_bps: Decimal | None
+
+
+def fill_tca(fill: Route, decision: Route, mid_best: Decimal | None) -> FillTca:
+    """How the real ``fill`` compares with the ``decision`` it came from and the mid."""
+    decided, decided_fee = decision.avg_price, decision.effective_price
+    return FillTca(
+        vs_decision_bps=bps(fill.avg_price - decided, decided),
+        vs_decision_fee_bps=bps(fill.effective_price - decided_fee, decided_fee),
+        decision_vs_mid_bps=(bps(decided - mid_best, mid_best) if mid_best is not None else None),
+        fill_vs_mid_bps=bps(fill.avg_price - mid_best, mid_best) if mid_best is not None else None,
+    )
+
+
+def fills_vs_decisions(
+    tranches: Iterable[tuple[Route, Route]],
+) -> tuple[Decimal | None, Decimal | None]:
+    """Over (fill, decision) pairs: the fills' cost above their decisions' prices for the
+    BTC filled, in bps, fees out then fees in (None, None when there are none)."""
+    notional = decided = total = decided_fee = ZERO
+    for fill, decision in tranches:
+        notional += fill.notional
+        total += fill.total
+        decided += decision.avg_price * fill.qty
+        decided_fee += decision.effective_price * fill.qty
+    return bps(notional - decided, decided or None), bps(total - decided_fee, decided_fee or None)
 
 
 @dataclass(frozen=True, slots=True)

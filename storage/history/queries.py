@@ -36,6 +36,27 @@ QUALITY_COLUMNS = (
     "tca_vs_median_bps",
     "tca_fee_share",
 )
+
+
+def _over(price: pl.Expr, base: pl.Expr) -> pl.Expr:
+    """``price`` above ``base`` in bps, as a float for display (null where either is)."""
+    return (price.cast(pl.Float64) / base.cast(pl.Float64) - 1.0) * 10_000.0
+
+
+# Real orders (dca/tca.py ``fill_tca``): each live tranche's fill against the paper decision
+# it came from, fees out and in, and the decision's and the fill's slippage against the
+# best mid; null for paper tranches (no decision stored beside them).
+FILL_QUALITY = (
+    _over(pl.col("avg_price"), pl.col("decision_avg_price")).alias("fill_vs_decision_bps"),
+    _over(
+        pl.col("total").cast(pl.Float64) / pl.col("qty_btc").cast(pl.Float64),
+        pl.col("decision_total").cast(pl.Float64) / pl.col("decision_qty_btc").cast(pl.Float64),
+    ).alias("fill_vs_decision_fee_bps"),
+    _over(pl.col("decision_avg_price"), pl.col("tca_mid_best")).alias("decision_vs_mid_bps"),
+    pl.when(pl.col("decision_avg_price").is_not_null())
+    .then(_over(pl.col("avg_price"), pl.col("tca_mid_best")))
+    .alias("fill_vs_mid_bps"),
+)
 # Statuses whose runs row carries the run's totals; the others' are summed from tranches
 # (a failed run's row has none: it may be resumed).
 FINAL = tuple(s.value for s in ENDED)
@@ -148,10 +169,11 @@ class History:
         return rows[0] if rows else None
 
     def run_tranches(self, run_id: str) -> pl.DataFrame:
-        """The tranches of ``run_id`` in schedule order."""
+        """The tranches of ``run_id`` in schedule order; a live tranche's execution quality
+        against its decision (``FILL_QUALITY``) beside the stored columns."""
         return self.tranches.collect(
             lambda tranches: tranches.sort("index"), where=pl.col("run_id") == run_id
-        )
+        ).with_columns(*FILL_QUALITY)
 
     def venue_share(
         self, since: datetime | None = None, until: datetime | None = None

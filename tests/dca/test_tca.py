@@ -9,7 +9,7 @@ from dca.executor import Executor
 from dca.journal import MemoryJournal
 from dca.plan import build_plan
 from dca.pricing import Cost, InsufficientDepth
-from dca.routing import Mode, route
+from dca.routing import Mode, Route, route
 from dca.tca import RunTca, best_mid, bps, mids, tranche_tca
 from exchanges.clock import SimClock
 from exchanges.errors import ErrorKind, VenueError
@@ -142,3 +142,38 @@ async def test_a_run_carries_its_quality_from_the_books_it_decided_on() -> None:
     assert q.twap_mid == sum(m for m in mids_seen if m is not None) / 6
     assert q.vs_lump == summary.total - first.lump_total
     assert q.fee_share == summary.fee / summary.total
+
+
+def _route_at(venue: str, price: str, qty: str, fee_rate: str = "0.001") -> Route:
+    q, p, r = Decimal(qty), Decimal(price), Decimal(fee_rate)
+    notional = p * q
+    fee = notional * r
+    leg = Cost(venue, q, notional, fee, notional + fee, p, 1, p, r)
+    return Route(q, Mode.SINGLE, (leg,), {venue: notional + fee})
+
+
+def test_a_fill_is_measured_against_its_decision_and_the_mid() -> None:
+    from dca.tca import fill_tca
+
+    decision = _route_at("binance", "60000", "0.01")
+    fill = _route_at("binanceus", "60120", "0.01")
+    q = fill_tca(fill, decision, Decimal("59995"))
+    assert q.vs_decision_bps == Decimal(120) / Decimal(60000) * 10_000  # +20 bps
+    assert q.vs_decision_fee_bps == q.vs_decision_bps  # same fee rate on both sides
+    assert q.decision_vs_mid_bps == Decimal(5) / Decimal(59995) * 10_000
+    assert q.fill_vs_mid_bps == Decimal(125) / Decimal(59995) * 10_000
+    assert fill_tca(fill, decision, None).fill_vs_mid_bps is None
+
+
+def test_a_runs_fills_against_decisions_are_weighted_by_the_btc_filled() -> None:
+    from dca.tca import fills_vs_decisions
+
+    pairs = [
+        (_route_at("binance", "60060", "0.03"), _route_at("binance", "60000", "0.03")),
+        (_route_at("binance", "60000", "0.01"), _route_at("binance", "60000", "0.01")),
+    ]
+    out, with_fees = fills_vs_decisions(pairs)
+    # 0.03 BTC 60 dearer, 0.01 BTC at the decision: 1.8 over 2400, in bps.
+    assert out == Decimal("1.8") / Decimal("2400") * 10_000
+    assert with_fees == out
+    assert fills_vs_decisions([]) == (None, None)

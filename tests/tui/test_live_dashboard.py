@@ -192,12 +192,19 @@ async def test_a_live_run_asks_first_then_buys_marked_live_everywhere(
         assert not send.disabled
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.session is not None)
-        await wait_for(pilot, lambda: len(stand.orders) >= 1)
         # While it runs: the header, the run panel and its status line say LIVE.
         header = app.main.query_one(Header)
         run = app.main.query_one(RunPanel)
-        assert header.has_class("-live") and "LIVE" in app.title
-        assert run.has_class("-live") and "LIVE" in str(run.border_title)
+        marked: list[bool] = []
+
+        def live_marked() -> bool:
+            if app.session is not None and app.session.active and header.has_class("-live"):
+                marked.append("LIVE" in app.title and run.has_class("-live"))
+                marked.append("LIVE" in str(run.border_title))
+            return bool(marked) or len(stand.orders) == 2
+
+        await wait_for(pilot, live_marked)
+        assert marked and all(marked)
         await wait_for(pilot, lambda: app.session is not None and not app.session.active)
         await pilot.pause()
         drawn.append(app.export_screenshot())
@@ -223,7 +230,9 @@ async def test_a_live_run_asks_first_then_buys_marked_live_everywhere(
     assert runs["status"].to_pylist() == ["finished LIVE"]
     rows = History(tmp_path / "data").run_tranches(run_id)
     assert rows["live"].to_list() == [True, True]
-    assert any("finished LIVE" in screen_text(svg) for svg in drawn)
+    listed = next(screen_text(svg) for svg in drawn if "finished LIVE" in screen_text(svg))
+    # The run's fills against their decisions (the stand-in filled at the decided prices).
+    assert re.search(r"LIVE fills vs decisions bps\s*\+0\.0\s*with fees\s*[+-]\d", listed)
     # The secret is nowhere: files written, log records, notifications, screens drawn.
     written = _everything_written(tmp_path)
     assert SECRET.encode() not in written
@@ -271,6 +280,9 @@ async def test_a_memory_history_marks_the_live_run_too(
         await pilot.click("#send")
         await wait_for(pilot, lambda: app.session is not None and not app.session.active)
     assert history.runs()["status"].to_pylist() == ["finished LIVE"]
+    tranches = history.tranches(history.runs()["run"][0].as_py())
+    assert tranches["decided price"].to_pylist() == [D("60000.00"), D("60000.00")]
+    assert tranches["vs decision bps"].to_pylist() == [0.0, 0.0]
     assert len(stand.orders) == 2
 
 

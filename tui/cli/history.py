@@ -314,6 +314,9 @@ def _skipped(r: Mapping[str, object]) -> str:
 
 
 def _tranche_table(df: pl.DataFrame) -> str:
+    """The tranches; a live run's also say each fill against its decision (fees out),
+    with the run's figures under the table (``fills_line``)."""
+    live = "fill_vs_decision_bps" in df.columns and df["fill_vs_decision_bps"].is_not_null().any()
     rows = [
         (
             str(r["index"]),
@@ -328,6 +331,34 @@ def _tranche_table(df: pl.DataFrame) -> str:
             money(_dec(r["total"])),
             money(_dec(r["saved_vs_worst"])),
         )
+        + ((_bps(r["fill_vs_decision_bps"]),) if live else ())
         for r in df.iter_rows(named=True)
     ]
-    return _table(TRANCHE_TABLE, rows, {0, 4, 5, 6, 7, 8})
+    if not live:
+        return _table(TRANCHE_TABLE, rows, {0, 4, 5, 6, 7, 8})
+    table = _table((*TRANCHE_TABLE, "vs decision"), rows, {0, 4, 5, 6, 7, 8, 9})
+    return f"{table}\n{fills_line(df)}"
+
+
+def fills_line(df: pl.DataFrame) -> str:
+    """A live run's real fills against their decisions, weighted by the BTC filled (fees
+    out, then in), and the decisions' and the fills' median slippage against the best mid."""
+    filled = df.filter(pl.col("fill_vs_decision_bps").is_not_null())
+    qty = filled["qty_btc"].cast(pl.Float64)
+    paid = float((filled["avg_price"].cast(pl.Float64) * qty).sum())
+    decided = float((filled["decision_avg_price"].cast(pl.Float64) * qty).sum())
+    total = float(filled["total"].cast(pl.Float64).sum())
+    decided_fee = float(
+        (
+            filled["decision_total"].cast(pl.Float64)
+            / filled["decision_qty_btc"].cast(pl.Float64)
+            * qty
+        ).sum()
+    )
+    to_mid = filled["decision_vs_mid_bps"].median()
+    fill_mid = filled["fill_vs_mid_bps"].median()
+    return (
+        f"Real fills vs their decisions: {_bps((paid / decided - 1) * 10_000)} "
+        f"(fees in {_bps((total / decided_fee - 1) * 10_000)}); over the best mid, median: "
+        f"decisions {_bps(to_mid)}, fills {_bps(fill_mid)}."
+    )

@@ -347,6 +347,14 @@ class Printer:
                         "avg_price": exact(d.avg_price),
                         "total": exact(d.total),
                     }
+                fill = event.fill_tca
+                if fill is not None:
+                    obj["fill_quality"] = {
+                        "vs_decision_bps": _bps(fill.vs_decision_bps),
+                        "vs_decision_fee_bps": _bps(fill.vs_decision_fee_bps),
+                        "decision_vs_mid_bps": _bps(fill.decision_vs_mid_bps),
+                        "fill_vs_mid_bps": _bps(fill.fill_vs_mid_bps),
+                    }
         elif isinstance(event, TrancheSkipped):
             obj = {
                 "event": "skipped",

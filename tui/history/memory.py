@@ -65,6 +65,16 @@ def quality_of(summary: Summary | None) -> dict[str, float | None]:
     }
 
 
+def _decided(event: TrancheFilled) -> tuple[Decimal | None, Decimal | None, float | None]:
+    """A live tranche's decided price and cost per BTC and its fill above it (bps)."""
+    fill = event.fill_tca
+    d = event.decision
+    if fill is None or d is None:
+        return None, None, None
+    vs = fill.vs_decision_bps
+    return _cent(d.avg_price), _cent(d.effective_price), float(vs) if vs is not None else None
+
+
 class MemoryHistory:
     """A journal that remembers this session's runs and serves them as a ``HistorySource``."""
 
@@ -103,6 +113,7 @@ class MemoryHistory:
                     "filled",
                     _cent(tca.mid_best),
                     float(tca.slippage_fee_bps) if tca.slippage_fee_bps is not None else None,
+                    *_decided(event),
                 )
             )
         elif isinstance(event, TrancheSkipped):
@@ -120,6 +131,9 @@ class MemoryHistory:
                     None,
                     "skipped",
                     _cent(best_mid(event.quotes)),
+                    None,
+                    None,
+                    None,
                     None,
                 )
             )

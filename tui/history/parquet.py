@@ -126,5 +126,8 @@ class ParquetHistory:
             pl.col("status"),
             pl.col("tca_mid_best").alias("best mid"),
             pl.col("tca_slippage_fee_bps").alias("slip bps"),
+            pl.col("decision_avg_price").alias("decided price"),
+            (pl.col("decision_total") / pl.col("decision_qty_btc")).alias("decided cost"),
+            pl.col("fill_vs_decision_bps").alias("vs decision bps"),
         )
         return conform(out, TRANCHES_SCHEMA)

@@ -140,6 +140,20 @@ def quality_pairs(d: RunDetail) -> list[Pair]:
     return pairs
 
 
+def fill_pairs(d: RunDetail) -> list[Pair]:
+    """Real orders: the fills above their paper decisions in bps (+ is dearer), weighted by
+    the BTC filled, fees out and in."""
+    pairs: list[Pair] = []
+    for label, value in (
+        ("LIVE fills vs decisions bps ", d.vs_decision_bps),
+        ("with fees ", d.vs_decision_fee_bps),
+    ):
+        if value is not None:
+            shown = round(value, 1) or 0.0
+            pairs.append((label, Text(f"{shown:+.1f}", "red" if shown > 0 else "green")))
+    return pairs
+
+
 def detail_lines(run_id: str, quote: str, d: RunDetail) -> Lines:
     """The run's totals, its execution quality and each venue's share of the BTC bought."""
     lines: list[list[Pair]] = [
@@ -158,6 +172,8 @@ def detail_lines(run_id: str, quote: str, d: RunDetail) -> Lines:
     quality = quality_pairs(d)
     if quality:
         lines.append(quality)
+    if d.vs_decision_bps is not None:
+        lines.append(fill_pairs(d))
     if d.venue_share:
         lines.append(
             [

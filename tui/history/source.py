@@ -54,5 +54,9 @@ class RunDetail:
     # The best mid at each decision (the chart's benchmark line) and the median slippage.
     mids: Sequence[float] = field(default_factory=list)
     slippage_bps: float | None = None
+    # Real orders: the fills above their paper decisions, BTC-weighted, fees out and in, in
+    # bps (None: no live tranche).
+    vs_decision_bps: float | None = None
+    vs_decision_fee_bps: float | None = None
     # The run's execution quality (``tables.QUALITY`` names → value; None: not measured).
     quality: dict[str, float | None] = field(default_factory=dict)

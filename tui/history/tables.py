@@ -67,6 +67,11 @@ TRANCHES_SCHEMA = pa.schema(
         # (fees in), in bps: the tranche's slippage.
         ("best mid", MONEY),
         ("slip bps", pa.float64()),
+        # Real orders: the paper decision's price per BTC, fees out and in, and the fill's
+        # price above it in bps (dca/tca.py ``fill_tca``); null on paper.
+        ("decided price", MONEY),
+        ("decided cost", MONEY),
+        ("vs decision bps", pa.float64()),
     ]
 )
 FILLED = "filled"
@@ -103,6 +108,7 @@ def run_detail(tranches: pa.Table, points: int = CHART_POINTS) -> RunDetail:
             grouped["venue"].to_pylist(), grouped["qty BTC_sum"].to_pylist(), strict=True
         ):
             share[venue] = _dec(venue_qty) / qty
+    vs_decision, vs_decision_fee = _vs_decisions(tranches)
     return RunDetail(
         qty=qty,
         total=total,
@@ -115,6 +121,33 @@ def run_detail(tranches: pa.Table, points: int = CHART_POINTS) -> RunDetail:
         worst=_series(tranches["worst price"], points),
         mids=_series(tranches["best mid"], points),
         slippage_bps=_median(tranches["slip bps"]),
+        vs_decision_bps=vs_decision,
+        vs_decision_fee_bps=vs_decision_fee,
+    )
+
+
+def _vs_decisions(tranches: pa.Table) -> tuple[float | None, float | None]:
+    """The live tranches' fills above their decisions, weighted by the BTC filled (fees
+    out, then in); None on paper."""
+    live = tranches.filter(pc.is_valid(tranches["decided price"]))
+    if not live.num_rows:
+        return None, None
+    paid = decided = total = decided_fee = ZERO
+    for qty, price, cost, price_d, cost_d in zip(
+        live["qty BTC"].to_pylist(),
+        live["avg price"].to_pylist(),
+        live["total"].to_pylist(),
+        live["decided price"].to_pylist(),
+        live["decided cost"].to_pylist(),
+        strict=True,
+    ):
+        paid += price * qty
+        total += cost
+        decided += price_d * qty
+        decided_fee += cost_d * qty
+    return (
+        float((paid / decided - 1) * 10_000) if decided else None,
+        float((total / decided_fee - 1) * 10_000) if decided_fee else None,
     )
 
 

@@ -253,7 +253,24 @@ def test_a_partial_fills_remainder_goes_to_the_next_venue_in_the_same_tranche(
         assert first["client_order_id"].endswith("l0a1")
         assert rest["client_order_id"].endswith("l0a2")
         assert D(t["qty"]) >= D("0.01") and "carried_why" not in t
+        # Execution quality: part bought dearer on Binance.US than the decision said.
+        vs = D(t["fill_quality"]["vs_decision_bps"])
+        expected = (D(t["avg_price"]) / D(t["decision"]["avg_price"]) - 1) * 10_000
+        assert abs(vs - expected) < D("0.001") and vs > 10
+        assert D(t["fill_quality"]["fill_vs_mid_bps"]) > D(t["fill_quality"]["decision_vs_mid_bps"])
     assert len(binance.orders) == 2 and len(us.orders) == 2
+    # history --run: each tranche against its decision, and the run's figures under them.
+    run_id = tranches[0]["run_id"]
+    code, shown = run("history", "--run", run_id)
+    assert code == 0 and "vs decision" in shown.splitlines()[0]
+    for t in tranches:
+        vs = D(t["fill_quality"]["vs_decision_bps"]).quantize(D("0.1"))
+        assert f"+{vs} bps" in shown
+    assert "Real fills vs their decisions: +" in shown and "over the best mid, median:" in shown
+    code, as_json = run("history", "--run", run_id, "--json")
+    rows = [json.loads(line) for line in as_json.splitlines()]
+    for row, t in zip(rows, tranches, strict=True):
+        assert abs(row["fill_vs_decision_bps"] - float(t["fill_quality"]["vs_decision_bps"])) < 1e-3
 
 
 def test_a_remainder_no_venue_can_take_is_carried_with_the_reason_everywhere(
