@@ -157,7 +157,8 @@ async def test_a_live_run_asks_first_then_buys_marked_live_everywhere(
     log_file = setup_logging(tmp_path / "logs", verbose=True)
     assert log_file is not None
     stand, url = standin
-    app = _app(url, tmp_path, parquet=True)
+    # Its second tranche 3 s after the first: the run is seen in progress on a loaded machine.
+    app = _app(url, tmp_path, parquet=True, defaults=dataclasses.replace(PLAN, duration="6s"))
     drawn: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
         await _ready(pilot, app)
