@@ -51,6 +51,8 @@ class Steerable(Protocol):
     # When the next tranche is due (clock time; None when none is waiting).
     next_at: float | None
     summary: Summary
+    # Paper or real orders (a run with real orders is marked LIVE wherever it is seen).
+    execution: Execution
 
     def pause(self) -> None:
         """Hold the schedule."""

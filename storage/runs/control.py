@@ -133,6 +133,8 @@ class RunState:
     # (``every week at mon 09:00``) and the time zone its next buy is shown in.
     standing: str | None = None
     tz: str | None = None
+    # Whether it buys with real orders (then every view of it says LIVE).
+    live: bool = False
 
     def summary(self) -> Summary:
         """The run's totals as the executor counts them (for the dashboard's run area)."""
@@ -224,6 +226,7 @@ class RunState:
             budget=decimal_or_none(o.get("budget")),
             standing=o.get("standing"),
             tz=o.get("tz"),
+            live=o.get("live") is True,
         )
 
 
@@ -457,6 +460,7 @@ class LiveRun:
             if st is not None
             else None,
             tz=st.tz if st is not None else None,
+            live=ex.execution.live,
         )
 
     async def _write(self, line: TrancheLine | None) -> None:

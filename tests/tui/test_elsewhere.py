@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dca.execution import Execution, PaperExecution
 from dca.executor import Executor
 from dca.journal import FanOut, Journal
 from dca.plan import Plan
@@ -40,14 +41,14 @@ class OtherProcess:
     """A run executed beside the app as another process would: Parquet journal (its lock)
     and live files under another pid, on a clock 120x faster than life."""
 
-    def __init__(self, data_dir: Path, p: Plan) -> None:
+    def __init__(self, data_dir: Path, p: Plan, execution: Execution | None = None) -> None:
         clock = ScaledClock(120.0)
         self.data_dir = data_dir
         self.parquet = ParquetJournal(data_dir, source="demo")
         self.live = LiveRun(data_dir, where="detached", pid=OTHER_PID, poll_s=0.05)
         journals: list[Journal] = [self.parquet, self.live]
         market = SimulatedMarket(clock, venues=p.venues)
-        self.executor = Executor(p, market, FanOut(*journals), clock)
+        self.executor = Executor(p, market, FanOut(*journals), clock, execution=execution)
         self.live.bind(self.executor)
         self.task = asyncio.create_task(self.executor.run())
 
@@ -66,6 +67,35 @@ class OtherProcess:
         await asyncio.wait_for(self.task, 20)
         await self.live.aclose()
         self.parquet.close()
+
+
+class _RealOrders(PaperExecution):
+    """Paper fills reported as real orders: what the other process says it is."""
+
+    live = True
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_run_with_real_orders_in_another_process_is_marked_live(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    other = OtherProcess(tmp_path, plan(amount="0.4", tranches=40, duration="40m"), _RealOrders())
+    app = make_app(tmp_path, elsewhere=Elsewhere(tmp_path), defaults=DEMO)
+    try:
+        async with app.run_test(size=size) as pilot:
+            main = app.main
+            await wait_for(pilot, lambda: app.following == other.executor.run_id)
+            await wait_for(pilot, lambda: main.live_run)
+            status = str(main.query_one(RunPanel).query_one("#run-status").render())
+            assert status.startswith("LIVE RUNNING pid")
+            assert "LIVE" in str(main.query_one(RunPanel).border_title)
+            assert "LIVE: REAL ORDERS" in app.title
+            await wait_for(pilot, lambda: main.run_state == "running")
+            other.executor.cancel()
+            await wait_for(pilot, lambda: main.run_state == "cancelled")
+            assert "LIVE" not in app.title  # the header's mark ends with the run
+    finally:
+        await other.stop()
 
 
 async def test_a_run_in_another_process_shows_live_and_obeys_pause_resume_cancel(

@@ -54,6 +54,7 @@ def state_json(s: RunState, now: float) -> dict[str, object]:
         "run_id": s.run_id,
         "pid": s.pid,
         "where": s.where,
+        "live": s.live,
         "state": str(s.state),
         "done": s.done,
         "of": s.of,
@@ -105,7 +106,8 @@ def status_table(states: list[RunState], now: float) -> str:
         else:
             nxt = f"{clock_time(s.next_at, True)} (in {countdown(left or 0.0)})"
         lines.append(
-            f"{s.run_id:<22}  {s.pid:>7}  {s.where:<9}  {s.state:<7}  "
+            f"{s.run_id:<22}  {s.pid:>7}  {s.where:<9}  "
+            f"{('LIVE ' if s.live else '') + str(s.state):<7}  "
             f"{done_of(s.done, s.of):>8}  "
             f"{f'{btc(s.bought)} of {btc(s.target)}' if s.target else btc(s.bought):>15}  "
             f"{_spent(s):>16}  {nxt}"

@@ -557,6 +557,8 @@ class MainScreen(Screen[None]):
         if message.first:
             self._table = await run.reset()
             self._clear_fills()
+        if s.live != self.live_run or message.first:
+            self.show_live(s.live)
         detaching = getattr(getattr(self.app, "others", None), "detaching", False)
         if message.first and (s.run_id, "started") not in told and not detaching:
             self.notify(
@@ -575,6 +577,8 @@ class MainScreen(Screen[None]):
             self._set_state(s.state)
         run.show_summary(s.summary(), s.quote, None, s.standing)
         text = Text()
+        if s.live:
+            text.append("LIVE ", "bold red")
         text.append("PAUSED" if s.state == RunStatus.PAUSED else "RUNNING", "bold")
         left = s.next_in_s(time.time())
         if s.tz is not None and s.standing is not None:
@@ -599,7 +603,7 @@ class MainScreen(Screen[None]):
         """The run shown is no longer in progress in its process: say how it ended."""
         # No record of it in history: gone, an end the run's own process could not write.
         word = message.status.value if message.status is not None else "gone"
-        self._set_state(message.status or RunStatus.FAILED)
+        self._set_state(message.status or RunStatus.FAILED)  # the header's LIVE ends with it
         line = f"RUN {message.run_id} {word.upper()} (in its own process)"
         self.query_one(RunPanel).set_status(Text(line, "bold"))
         if (message.run_id, word) not in self._told():

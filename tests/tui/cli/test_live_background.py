@@ -58,6 +58,11 @@ def test_a_detached_live_run_is_confirmed_here_and_buys_in_the_background(
     assert "REAL ORDERS" in err  # the pre-flight was shown here, before anything was sent
     run_id = json.loads(out)["run_id"]
     data = tmp_path / "data"
+    # While it runs, whoever looks (status, the dashboard) is told it buys for real.
+    [state] = [s for s in runs_in_progress(data) if s.run_id == run_id]
+    assert state.live
+    code, status = run("status", "--json")
+    assert code == 0 and json.loads(status.splitlines()[0])["live"] is True
 
     def done() -> bool:
         row = History(data).run(run_id)
