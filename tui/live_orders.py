@@ -86,8 +86,12 @@ async def open_accounts(
             out.refused[venue] = not_offered(venue)
             continue
         if quote not in spec.symbols:
+            # Binance trades BTC against USDT, not USD: name what it does trade.
+            quotes = ", ".join(spec.symbols)
             out.refused[venue] = VenueError(
-                venue, ErrorKind.UNSUPPORTED_PAIR, f"{spec.name}: no BTC/{quote} market"
+                venue,
+                ErrorKind.UNSUPPORTED_PAIR,
+                f"{spec.name}: no BTC/{quote} market (it trades BTC against {quotes})",
             )
             continue
         try:

@@ -85,6 +85,15 @@ def test_live_check_names_a_refused_key_or_signature_and_exits_3(
     assert out.startswith(f"Binance: cannot trade: {words}")
 
 
+def test_live_check_names_the_quote_a_venue_does_not_trade(binance: BinanceStandIn) -> None:
+    code, out = run("live", "check", "--venues", "binance", "--quote", "USD")
+    assert code == 3
+    assert out.startswith(
+        "Binance: cannot trade: Binance: no BTC/USD market (it trades BTC against USDT, USDC, EUR)"
+    )
+    assert binance.tested == [] and binance.orders == []
+
+
 def test_live_check_refuses_venues_without_a_stand_in_by_name(
     binance: BinanceStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
