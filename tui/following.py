@@ -206,7 +206,9 @@ class Following:
             "p and c steer it from here.",
             title="Run in background",
         )
-        if not self.busy():
+        # Shown already (a look found it before this answer came): keep it. Forgetting it
+        # until the next look ends would leave a quit in between saying nothing of it.
+        if not self.busy() and self.run_id != started.run_id:
             self.forget()
             self.look()
 
