@@ -237,8 +237,13 @@ class Executor:
         finally:
             self.next_at = None
             await self._flush_pending()
+        return await self._end(done=scheduled_all)
+
+    async def _end(self, *, done: bool) -> Summary:
+        """Record how the run ended: cancelled (or paused, interrupted) unless ``done``, the
+        schedule handled to its end, else finished or incomplete by what it bought."""
         now = self.clock.now()
-        if self._cancelled.is_set() and not scheduled_all:
+        if self._cancelled.is_set() and not done:
             self.state = stop_status(self.cancel_reason)
             await self.journal.record(
                 RunCancelled(self.run_id, now, self.summary, reason=self.cancel_reason)

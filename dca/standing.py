@@ -24,8 +24,6 @@ from decimal import Decimal
 
 from dca.events import (
     QuoteSeen,
-    RunCancelled,
-    RunFinished,
     RunStarted,
     SkipReason,
     Summary,
@@ -34,7 +32,7 @@ from dca.executor import Executor
 from dca.orders import OrderRecord
 from dca.pricing import ZERO
 from dca.slots import Missed, Standing
-from dca.status import RunStatus, end_status, stop_status
+from dca.status import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +113,7 @@ class StandingExecutor(Executor):
         finally:
             self.next_at = None
             await self._flush_pending()
-        now = self.clock.now()
-        if self._cancelled.is_set() and not ended:
-            self.state = stop_status(self.cancel_reason)
-            await self.journal.record(
-                RunCancelled(self.run_id, now, self.summary, reason=self.cancel_reason)
-            )
-        else:
-            self.state = end_status(self.summary)
-            await self.journal.record(RunFinished(self.run_id, now, self.summary))
-        return self.summary
+        return await self._end(done=ended)
 
     def _next(self, origin: float, k: int) -> None:
         """Slot ``k`` is the next buy (none when it falls after ``--until``)."""
