@@ -219,7 +219,12 @@ def test_a_kill_between_fill_and_answer_then_resume_buys_that_tranche_once(
         capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert len(binance.orders_with(held)) == 1  # asked about, never sent again
+    assert len(binance.orders_with(held)) == 1  # never sent again
+    # ... and the venue was asked about it by its client order id.
+    assert any(
+        path == "/api/v3/order" and f"origClientOrderId={held}" in query
+        for path, query in binance.requests
+    )
     assert len(binance.orders) == 2
     lines = [json.loads(line) for line in resumed.stdout.splitlines()]
     (tranche,) = [line for line in lines if line["event"] == "tranche"]
